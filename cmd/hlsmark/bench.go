@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/hlsmark/hlsmark/pipeline"
+	"github.com/hlsmark/hlsmark/pipeline/clock"
+)
+
+// benchResult is what `hlsmark bench` prints, as one JSON object on its
+// last line.
+type benchResult struct {
+	Frames          uint64  `json:"frames"`
+	Size            string  `json:"size"`
+	Preset          string  `json:"preset"`
+	Segments        int     `json:"segments"`
+	Bytes           int64   `json:"bytes"`
+	WallSeconds     float64 `json:"wall_seconds"`
+	FramesPerSecond float64 `json:"frames_per_second"`
+	CPUSeconds      float64 `json:"cpu_seconds"`
+	CPUPerFrame     float64 `json:"cpu_seconds_per_frame"`
+}
+
+// bench runs the serve pipeline unpaced: a generator clock that never
+// waits, the same source, detector, encoder, muxer and playlist, writing
+// segments to a temporary folder.
+func bench(args []string) error {
+	var c streamConfig
+	var size string
+	var frames int
+	fs := newFlagSet("bench")
+	fs.IntVar(&frames, "frames", 600, "frames to encode")
+	streamFlags(fs, &c, &size)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	var err error
+	if c.Size, err = pipeline.ParseSize(size); err != nil {
+		return usagef("--%v", err)
+	}
+	if frames < 1 {
+		return usagef("--frames %d: must be positive", frames)
+	}
+	c.Name = "bench"
+	if err := c.validate(); err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "hlsmark-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	c.Data = dir
+	c.Window = 24 * time.Hour // keep every segment listed, to count them
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	routeLibavLogs(log)
+	st, err := newStream(c, clock.NewFake(time.Now(), nil), log)
+	if err != nil {
+		return err
+	}
+	st.pipeline.Source = pipeline.Limit(st.source, frames)
+
+	cpu0 := cpuTime()
+	start := time.Now()
+	if err := st.run(context.Background()); err != nil {
+		return err
+	}
+	wall := time.Since(start).Seconds()
+	cpu := (cpuTime() - cpu0).Seconds()
+	r := benchResult{
+		Frames: st.pipeline.Stats.Frames.Load(), Size: c.Size.String(), Preset: c.Preset,
+		WallSeconds: wall, CPUSeconds: cpu,
+	}
+	for _, s := range st.playlist.Segments() {
+		r.Segments++
+		r.Bytes += s.Size
+	}
+	r.FramesPerSecond = float64(r.Frames) / wall
+	r.CPUPerFrame = cpu / float64(r.Frames)
+	out, _ := json.Marshal(r)
+	fmt.Println(string(out))
+	return nil
+}
+
+// cpuTime returns the CPU time (user and system) the process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

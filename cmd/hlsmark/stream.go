@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/hlsmark/hlsmark/muxer"
+	"github.com/hlsmark/hlsmark/pipeline"
+	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/playlist"
+)
+
+// stream is one running stream: its pipeline and the playlist it feeds.
+type stream struct {
+	name     string
+	dir      string
+	source   *pipeline.Checkerboard
+	encoder  *pipeline.Encoder
+	muxer    *muxer.Muxer
+	playlist *playlist.Playlist
+	pipeline *pipeline.Pipeline
+}
+
+// newStream wires source → detector → encoder → muxer → playlist for one
+// stream, paced by clk.
+func newStream(c streamConfig, clk clock.Clock, log *slog.Logger) (_ *stream, err error) {
+	s := &stream{name: c.Name, dir: filepath.Join(c.Data, c.Name)}
+	if err := os.MkdirAll(s.dir, 0o755); err != nil {
+		return nil, err
+	}
+	first, err := muxer.Sweep(s.dir)
+	if err != nil {
+		return nil, err
+	}
+	timeline := clock.Timeline{Epoch: clk.Now()}
+	if s.source, err = pipeline.NewCheckerboard(c.source(), clk, timeline); err != nil {
+		return nil, err
+	}
+	if s.encoder, err = pipeline.NewEncoder(c.encoder()); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			s.encoder.Close()
+		}
+	}()
+	window := c.Window
+	if window == 0 {
+		window = c.Segment
+	}
+	if s.playlist, err = playlist.New(playlist.Config{Dir: s.dir, Window: window, Grace: c.Grace, Target: c.Segment}); err != nil {
+		return nil, err
+	}
+	s.muxer, err = muxer.New(muxer.Config{
+		Dir: s.dir, Target: c.Segment, FirstSeq: first, Size: c.Size, FPS: c.FPS, Timeline: timeline,
+		Publish: func(seg muxer.Segment) error {
+			// A failed playlist write or segment deletion is logged, not
+			// fatal: the segment is listed in memory, and the next write
+			// may succeed.
+			if err := s.playlist.Add(seg); err != nil {
+				log.Error("playlist", "stream", s.name, "err", err)
+			}
+			log.Debug("segment", "stream", s.name, "seq", seg.Seq, "pts", int64(seg.FirstPTS), "duration", seg.Duration.Duration(), "bytes", seg.Size)
+			return nil
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.pipeline = &pipeline.Pipeline{
+		Source:  s.source,
+		Encoder: s.encoder,
+		Sink:    s.muxer,
+		OnDetection: func(d pipeline.Detection) {
+			log.Info("detection", "stream", s.name, "kind", d.Kind, "pts", int64(d.Start))
+		},
+	}
+	return s, nil
+}
+
+// run runs the pipeline until ctx ends, then closes the playlist with
+// EXT-X-ENDLIST and frees the encoder.
+func (s *stream) run(ctx context.Context) error {
+	defer s.encoder.Close()
+	err := s.pipeline.Run(ctx)
+	if cerr := s.playlist.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("stream %s: %w", s.name, err)
+	}
+	return nil
+}

@@ -1,0 +1,34 @@
+package muxer
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Sweep prepares a stream folder for a new run: it removes segment files
+// and half-written temporary files left by an earlier run, and returns the
+// sequence number to start at, one past the highest found, so that no
+// sequence number (and no cached segment URL) is ever reused.
+func Sweep(dir string) (Seq, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, fmt.Errorf("muxer: sweep %s: %w", dir, err)
+	}
+	var next Seq
+	for _, e := range entries {
+		name := e.Name()
+		seq, isSeg := ParseFileName(name)
+		if !isSeg && !(strings.HasPrefix(name, ".") && strings.HasSuffix(name, ".ts.tmp")) {
+			continue
+		}
+		if isSeg && seq >= next {
+			next = seq + 1
+		}
+		if err := os.Remove(filepath.Join(dir, name)); err != nil {
+			return 0, fmt.Errorf("muxer: sweep %s: %w", dir, err)
+		}
+	}
+	return next, nil
+}

@@ -1,0 +1,137 @@
+// Package tsread decodes MPEG-TS files back with libav. Tests use it as an
+// independent reader of what the muxer wrote: it trusts nothing but the file.
+package tsread
+
+import (
+	"errors"
+	"fmt"
+	"image"
+
+	"github.com/asticode/go-astiav"
+
+	"github.com/hlsmark/hlsmark/pipeline/clock"
+)
+
+// Frame is one decoded picture.
+type Frame struct {
+	// PTS is the frame's PTS as read from the TS, in ticks.
+	PTS clock.Ticks
+	// Key is set on keyframes.
+	Key bool
+	// Image is the decoded picture. It is only valid during the callback
+	// that receives it.
+	Image image.Image
+}
+
+// File is what Decode learnt of a file's packets.
+type File struct {
+	Codec string
+	// FirstPacketKey is set when the file's first video packet is a
+	// keyframe (an IDR for H.264).
+	FirstPacketKey bool
+	Packets        int
+}
+
+// Decode demuxes and decodes the video stream of the file at path, calling
+// each for every frame in presentation order of decoding.
+func Decode(path string, each func(Frame) error) (File, error) {
+	var out File
+	fc := astiav.AllocFormatContext()
+	if fc == nil {
+		return out, errors.New("tsread: alloc format context")
+	}
+	defer fc.Free()
+	if err := fc.OpenInput(path, nil, nil); err != nil {
+		return out, fmt.Errorf("tsread: open %s: %w", path, err)
+	}
+	defer fc.CloseInput()
+	if err := fc.FindStreamInfo(nil); err != nil {
+		return out, fmt.Errorf("tsread: stream info: %w", err)
+	}
+	var st *astiav.Stream
+	for _, s := range fc.Streams() {
+		if s.CodecParameters().MediaType() == astiav.MediaTypeVideo {
+			st = s
+			break
+		}
+	}
+	if st == nil {
+		return out, errors.New("tsread: no video stream")
+	}
+	if tb := st.TimeBase(); tb.Num() != 1 || tb.Den() != clock.Hz {
+		return out, fmt.Errorf("tsread: time base %d/%d, want 1/%d", tb.Num(), tb.Den(), clock.Hz)
+	}
+	dec := astiav.FindDecoder(st.CodecParameters().CodecID())
+	if dec == nil {
+		return out, errors.New("tsread: no decoder")
+	}
+	out.Codec = dec.Name()
+	cc := astiav.AllocCodecContext(dec)
+	if cc == nil {
+		return out, errors.New("tsread: alloc codec context")
+	}
+	defer cc.Free()
+	if err := st.CodecParameters().ToCodecContext(cc); err != nil {
+		return out, err
+	}
+	if err := cc.Open(dec, nil); err != nil {
+		return out, err
+	}
+	pkt := astiav.AllocPacket()
+	defer pkt.Free()
+	f := astiav.AllocFrame()
+	defer f.Free()
+	var img image.Image
+	receive := func() error {
+		for {
+			if err := cc.ReceiveFrame(f); err != nil {
+				if errors.Is(err, astiav.ErrEof) || errors.Is(err, astiav.ErrEagain) {
+					return nil
+				}
+				return err
+			}
+			var err error
+			if img == nil {
+				img, err = f.Data().GuessImageFormat()
+			}
+			if err == nil {
+				err = f.Data().ToImage(img)
+			}
+			if err == nil {
+				err = each(Frame{PTS: clock.Ticks(f.Pts()), Key: f.KeyFrame(), Image: img})
+			}
+			f.Unref()
+			if err != nil {
+				return err
+			}
+		}
+	}
+	for {
+		if err := fc.ReadFrame(pkt); err != nil {
+			if errors.Is(err, astiav.ErrEof) {
+				break
+			}
+			return out, fmt.Errorf("tsread: read: %w", err)
+		}
+		if pkt.StreamIndex() != st.Index() {
+			pkt.Unref()
+			continue
+		}
+		if out.Packets == 0 {
+			out.FirstPacketKey = pkt.Flags().Has(astiav.PacketFlagKey)
+		}
+		out.Packets++
+		err := cc.SendPacket(pkt)
+		pkt.Unref()
+		if err != nil {
+			return out, fmt.Errorf("tsread: decode: %w", err)
+		}
+		if err := receive(); err != nil {
+			return out, err
+		}
+	}
+	if err := cc.SendPacket(nil); err != nil && !errors.Is(err, astiav.ErrEof) {
+		return out, err
+	}
+	return out, receive()
+}

@@ -1,0 +1,251 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hlsmark/hlsmark/pipeline/clock"
+)
+
+// Mint is the colour of an event block, RGB (0, 255, 200).
+var Mint = [3]byte{0, 255, 200}
+
+// minEventGap is the least time between one event's end and the next one's
+// start, so that two events are never seen as one.
+const minEventGap = time.Second
+
+// CheckerboardConfig configures the checkerboard source.
+type CheckerboardConfig struct {
+	Size  Size
+	FPS   int
+	Block int // side of a checkerboard square, in pixels
+	// EventEvery is the mean time from one event's start to the next one's.
+	EventEvery time.Duration
+	// EventDuration is how long a mint block stays visible.
+	EventDuration time.Duration
+	// EventFixed makes events exactly periodic (at EventEvery, 2×EventEvery,
+	// ...) instead of exponentially spaced.
+	EventFixed bool
+	// Seed seeds the random event times and positions.
+	Seed uint64
+}
+
+// DefaultCheckerboardConfig returns the defaults of `hlsmark serve`.
+func DefaultCheckerboardConfig() CheckerboardConfig {
+	return CheckerboardConfig{
+		Size:          Size{1280, 720},
+		FPS:           30,
+		Block:         80,
+		EventEvery:    20 * time.Second,
+		EventDuration: 2 * time.Second,
+	}
+}
+
+// Validate reports the first configuration error, naming the setting.
+func (c CheckerboardConfig) Validate() error {
+	if err := c.Size.Validate(); err != nil {
+		return err
+	}
+	switch {
+	case c.FPS < 1 || c.FPS > 240:
+		return fmt.Errorf("fps %d: must be from 1 to 240", c.FPS)
+	case c.Block < 8 || c.Block > c.Size.Width || c.Block > c.Size.Height:
+		return fmt.Errorf("block %d: must be at least 8 pixels and fit in %s", c.Block, c.Size)
+	case c.EventDuration <= 0:
+		return fmt.Errorf("event-duration %s: must be positive", c.EventDuration)
+	case c.EventEvery < c.EventDuration+minEventGap:
+		return fmt.Errorf("event-every %s: must be at least event-duration (%s) plus %s", c.EventEvery, c.EventDuration, minEventGap)
+	}
+	return nil
+}
+
+// Event is one mint-block event as the generator made it: the ground truth
+// that detector tests compare against.
+type Event struct {
+	ID int
+	// FirstPTS is the PTS of the first frame showing the block.
+	FirstPTS clock.Ticks
+	// EndPTS is the PTS of the first frame after it no longer shows, or 0
+	// while it is still visible.
+	EndPTS clock.Ticks
+	// Col and Row are the block's cell on screen.
+	Col, Row int
+}
+
+// scheduledEvent is an event on the generator's timeline, before any frame
+// has shown it.
+type scheduledEvent struct {
+	start, end clock.Ticks
+	col, row   int
+}
+
+// Checkerboard is a real-time source of a rolling black-and-white
+// checkerboard in which, now and then, one square turns mint.
+type Checkerboard struct {
+	cfg      CheckerboardConfig
+	clk      clock.Clock
+	timeline clock.Timeline
+	rng      *rand.Rand
+
+	n        int64 // index of the next frame on the nominal schedule
+	late     atomic.Uint64
+	next     scheduledEvent
+	rowEven  []byte // a row of the board whose first cell row is white-first
+	rowOdd   []byte
+	rowShift int // roll offset rowEven/rowOdd were drawn for, or -1
+
+	mu     sync.Mutex
+	events []Event
+}
+
+// NewCheckerboard returns a checkerboard source paced by clk, whose PTS 0 is
+// timeline.Epoch.
+func NewCheckerboard(cfg CheckerboardConfig, clk clock.Clock, timeline clock.Timeline) (*Checkerboard, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	c := &Checkerboard{
+		cfg:      cfg,
+		clk:      clk,
+		timeline: timeline,
+		rng:      rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
+		rowEven:  make([]byte, cfg.Size.Width*3),
+		rowOdd:   make([]byte, cfg.Size.Width*3),
+		rowShift: -1,
+	}
+	c.next = c.schedule(0)
+	return c, nil
+}
+
+// Size returns the frame size.
+func (c *Checkerboard) Size() Size { return c.cfg.Size }
+
+// FPS returns the nominal frame rate.
+func (c *Checkerboard) FPS() int { return c.cfg.FPS }
+
+// Late returns how many frames were skipped because the source woke up more
+// than a frame interval after a frame was due.
+func (c *Checkerboard) Late() uint64 { return c.late.Load() }
+
+// Events returns a copy of the events shown so far.
+func (c *Checkerboard) Events() []Event {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Event(nil), c.events...)
+}
+
+// schedule picks the event that follows one that started at prevStart.
+func (c *Checkerboard) schedule(prevStart clock.Ticks) scheduledEvent {
+	every := c.cfg.EventEvery
+	if !c.cfg.EventFixed {
+		// Exponential spacing with mean EventEvery, never closer than the
+		// event's own duration plus minEventGap.
+		floor := c.cfg.EventDuration + minEventGap
+		every = floor + time.Duration(c.rng.ExpFloat64()*float64(c.cfg.EventEvery-floor))
+	}
+	start := prevStart + clock.FromDuration(every)
+	return scheduledEvent{
+		start: start,
+		end:   start + clock.FromDuration(c.cfg.EventDuration),
+		col:   c.rng.IntN(c.cfg.Size.Width / c.cfg.Block),
+		row:   c.rng.IntN(c.cfg.Size.Height / c.cfg.Block),
+	}
+}
+
+// due returns when frame n is due on the nominal schedule.
+func (c *Checkerboard) due(n int64) time.Time {
+	return c.timeline.Epoch.Add(time.Duration(n * int64(time.Second) / int64(c.cfg.FPS)))
+}
+
+// Next waits for the next frame's time, then renders it into f and stamps it
+// with the generator clock's reading. If the source wakes up more than one
+// frame interval late, the frames it missed are skipped (and counted by
+// Late) instead of being rendered in a burst.
+func (c *Checkerboard) Next(ctx context.Context, f *Frame) error {
+	if f.Size != c.cfg.Size {
+		return errors.New("checkerboard: frame size differs from source size")
+	}
+	if err := c.clk.WaitUntil(ctx, c.due(c.n)); err != nil {
+		return err
+	}
+	now := c.clk.Now()
+	if behind := int64(now.Sub(c.due(c.n))) * int64(c.cfg.FPS) / int64(time.Second); behind > 0 {
+		c.late.Add(uint64(behind))
+		c.n += behind
+	}
+	c.n++
+	f.PTS = c.timeline.PTS(now)
+	c.render(f)
+	return nil
+}
+
+// render draws the board for f.PTS and the event visible then, if any.
+func (c *Checkerboard) render(f *Frame) {
+	// Roll one square to the left per second.
+	shift := int(int64(f.PTS) * int64(c.cfg.Block) / clock.Hz % int64(2*c.cfg.Block))
+	if shift != c.rowShift {
+		c.drawRows(shift)
+	}
+	stride := c.cfg.Size.Width * 3
+	for y := 0; y < c.cfg.Size.Height; y++ {
+		src := c.rowEven
+		if (y/c.cfg.Block)%2 == 1 {
+			src = c.rowOdd
+		}
+		copy(f.RGB[y*stride:(y+1)*stride], src)
+	}
+	f.Event = c.showEvent(f)
+}
+
+// drawRows draws the two row patterns of the board rolled by shift pixels.
+func (c *Checkerboard) drawRows(shift int) {
+	for x := 0; x < c.cfg.Size.Width; x++ {
+		var v byte
+		if ((x+shift)/c.cfg.Block)%2 == 0 {
+			v = 255
+		}
+		c.rowEven[3*x], c.rowEven[3*x+1], c.rowEven[3*x+2] = v, v, v
+		c.rowOdd[3*x], c.rowOdd[3*x+1], c.rowOdd[3*x+2] = 255-v, 255-v, 255-v
+	}
+	c.rowShift = shift
+}
+
+// showEvent paints the mint block if an event covers f.PTS, records the
+// ground truth, and returns the event's id (0 for none).
+func (c *Checkerboard) showEvent(f *Frame) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var open *Event
+	if n := len(c.events); n > 0 && c.events[n-1].EndPTS == 0 {
+		open = &c.events[n-1]
+	}
+	for open == nil && f.PTS >= c.next.end {
+		c.next = c.schedule(c.next.start) // missed entirely (source stalled)
+	}
+	if f.PTS < c.next.start {
+		return 0
+	}
+	if f.PTS >= c.next.end {
+		open.EndPTS = f.PTS
+		c.next = c.schedule(c.next.start)
+		return 0
+	}
+	if open == nil {
+		c.events = append(c.events, Event{ID: len(c.events) + 1, FirstPTS: f.PTS, Col: c.next.col, Row: c.next.row})
+		open = &c.events[len(c.events)-1]
+	}
+	b := c.cfg.Block
+	stride := c.cfg.Size.Width * 3
+	for y := c.next.row * b; y < (c.next.row+1)*b; y++ {
+		row := f.RGB[y*stride+c.next.col*b*3 : y*stride+(c.next.col+1)*b*3]
+		for x := 0; x < len(row); x += 3 {
+			row[x], row[x+1], row[x+2] = Mint[0], Mint[1], Mint[2]
+		}
+	}
+	return open.ID
+}

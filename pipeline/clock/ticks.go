@@ -1,0 +1,66 @@
+// Package clock holds the generator clock (GEN) and the 90 kHz tick type
+// that every timestamp in hlsmark is expressed in.
+package clock
+
+import (
+	"math"
+	"strconv"
+	"time"
+)
+
+// Hz is the MPEG-TS system clock rate that PTS values count in.
+const Hz = 90000
+
+// Ticks is a media timestamp or duration counted at 90 kHz, the unit of
+// MPEG-TS PTS and DTS. It is never a bare float: conversions to and from
+// time.Duration and seconds live here, and only here.
+type Ticks int64
+
+// FromDuration converts a duration to ticks, rounding toward negative
+// infinity (floor). A frame generated d after the epoch therefore gets the
+// last tick that is not later than its generation time; this is the single
+// rounding rule between the generator clock and every PTS in the stream.
+// The multiply is split so that it cannot overflow for any time.Duration.
+func FromDuration(d time.Duration) Ticks {
+	const ns = int64(time.Second)
+	q, r := int64(d)/ns, int64(d)%ns
+	t := q*Hz + r*Hz/ns
+	if r < 0 && (r*Hz)%ns != 0 {
+		t-- // floor, not truncation, for negative remainders
+	}
+	return Ticks(t)
+}
+
+// FromSeconds converts seconds to ticks, rounding to the nearest tick. It is
+// for values that come from people (API requests, flags), not from the
+// generator clock. It reports false for NaN, infinities and values outside
+// the range of Ticks.
+func FromSeconds(s float64) (Ticks, bool) {
+	if math.IsNaN(s) || math.IsInf(s, 0) {
+		return 0, false
+	}
+	v := math.Round(s * Hz)
+	if v >= math.MaxInt64 || v <= math.MinInt64 {
+		return 0, false
+	}
+	return Ticks(v), true
+}
+
+// Duration converts ticks to a duration, exactly: one tick is 11111.1 ns,
+// so the result is rounded toward zero to the nanosecond. Converting back
+// with FromDuration returns the same ticks.
+func (t Ticks) Duration() time.Duration {
+	q, r := int64(t)/Hz, int64(t)%Hz
+	return time.Duration(q)*time.Second + time.Duration(r*int64(time.Second)/Hz)
+}
+
+// Seconds returns t in seconds, for display and JSON only; never compute
+// further timestamps from it.
+func (t Ticks) Seconds() float64 {
+	return float64(t) / Hz
+}
+
+// String formats t as ticks with its value in seconds, for logs.
+func (t Ticks) String() string {
+	return strconv.FormatInt(int64(t), 10) + " ticks (" + strconv.FormatFloat(t.Seconds(), 'f', 6, 64) + "s)"
+}

@@ -1,0 +1,91 @@
+package pipeline
+
+import (
+	"image"
+
+	"github.com/hlsmark/hlsmark/pipeline/clock"
+)
+
+// mintTolerance is how far each channel may be from Mint and still count:
+// wide enough for a scaled or lightly compressed picture, far from black,
+// white and every grey of the checkerboard.
+const mintTolerance = 40
+
+// detectorStep is the spacing, in pixels, of the grid the detector samples.
+// A mint square smaller than this can be missed.
+const detectorStep = 4
+
+// DetectionKind says whether a detection opens or closes an event.
+type DetectionKind int
+
+// The kinds of detection.
+const (
+	Opened DetectionKind = iota + 1
+	Closed
+)
+
+// Detection is an event seen in the frames: its first frame (Opened) or the
+// first frame it is gone from (Closed).
+type Detection struct {
+	Kind DetectionKind
+	// Start is the PTS of the first frame showing the event.
+	Start clock.Ticks
+	// End is the PTS of the first frame no longer showing it (Closed only).
+	End clock.Ticks
+	// Box bounds the mint samples in the first frame, in pixels.
+	Box image.Rectangle
+}
+
+// Detector finds mint squares in frames by their pixels alone. It keeps the
+// state of the event in progress; use one detector per stream.
+type Detector struct {
+	open  bool
+	start clock.Ticks
+}
+
+// Inspect looks at one frame and reports whether an event opened or closed
+// with it.
+func (d *Detector) Inspect(f *Frame) (Detection, bool) {
+	box, seen := findMint(f)
+	switch {
+	case seen && !d.open:
+		d.open, d.start = true, f.PTS
+		return Detection{Kind: Opened, Start: f.PTS, Box: box}, true
+	case !seen && d.open:
+		d.open = false
+		return Detection{Kind: Closed, Start: d.start, End: f.PTS}, true
+	}
+	return Detection{}, false
+}
+
+// findMint samples f on a detectorStep grid and returns the bounds of the
+// mint samples.
+func findMint(f *Frame) (image.Rectangle, bool) {
+	var box image.Rectangle
+	seen := false
+	stride := f.Size.Width * 3
+	for y := 0; y < f.Size.Height; y += detectorStep {
+		row := f.RGB[y*stride : (y+1)*stride]
+		for x := 0; x < f.Size.Width; x += detectorStep {
+			if !isMint(row[3*x], row[3*x+1], row[3*x+2]) {
+				continue
+			}
+			p := image.Rect(x, y, x+1, y+1)
+			if seen {
+				box = box.Union(p)
+			} else {
+				box, seen = p, true
+			}
+		}
+	}
+	return box, seen
+}
+
+func isMint(r, g, b byte) bool {
+	return near(r, Mint[0]) && near(g, Mint[1]) && near(b, Mint[2])
+}
+
+func near(v, want byte) bool {
+	d := int(v) - int(want)
+	return d >= -mintTolerance && d <= mintTolerance
+}

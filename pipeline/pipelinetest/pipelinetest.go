@@ -1,0 +1,122 @@
+// Package pipelinetest runs hlsmark's real pipeline (checkerboard source,
+// detector, libx264, mpegts muxer, playlist) on a fake generator clock, for
+// tests in every package downstream of it.
+package pipelinetest
+
+import (
+	"context"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hlsmark/hlsmark/muxer"
+	"github.com/hlsmark/hlsmark/pipeline"
+	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/playlist"
+)
+
+// Epoch is the wall-clock time of PTS 0 in every run.
+var Epoch = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+
+// Config is a run's settings; zero fields take small, fast defaults.
+type Config struct {
+	Size          pipeline.Size
+	FPS           int
+	Frames        int
+	Segment       time.Duration
+	Window        time.Duration
+	EventEvery    time.Duration
+	EventDuration time.Duration
+	// Jitter is the most a frame may come after its nominal time.
+	Jitter time.Duration
+	Seed   uint64
+	// OnDetection is passed to the pipeline.
+	OnDetection func(pipeline.Detection)
+}
+
+// Run is a finished run.
+type Run struct {
+	Dir      string
+	Playlist *playlist.Playlist
+	Source   *pipeline.Checkerboard
+	// PTS lists every frame's generator PTS, in order.
+	PTS []clock.Ticks
+	// Segments lists every segment the muxer published, in order.
+	Segments []muxer.Segment
+	Timeline clock.Timeline
+}
+
+// Start runs the pipeline to the end of cfg.Frames frames and returns what
+// it made. Events are exactly periodic.
+func Start(t testing.TB, cfg Config) *Run {
+	t.Helper()
+	if cfg.Size == (pipeline.Size{}) {
+		cfg.Size = pipeline.Size{Width: 320, Height: 240}
+	}
+	if cfg.FPS == 0 {
+		cfg.FPS = 30
+	}
+	if cfg.Segment == 0 {
+		cfg.Segment = time.Second
+	}
+	if cfg.Window == 0 {
+		cfg.Window = time.Hour
+	}
+	if cfg.EventEvery == 0 {
+		cfg.EventEvery = 3 * time.Second
+	}
+	if cfg.EventDuration == 0 {
+		cfg.EventDuration = 700 * time.Millisecond
+	}
+	rng := rand.New(rand.NewPCG(cfg.Seed, 1))
+	var jitter func() time.Duration
+	if cfg.Jitter > 0 {
+		jitter = func() time.Duration { return time.Duration(rng.Int64N(int64(cfg.Jitter))) }
+	}
+	r := &Run{Dir: t.TempDir(), Timeline: clock.Timeline{Epoch: Epoch}}
+	clk := clock.NewFake(Epoch, jitter)
+	src, err := pipeline.NewCheckerboard(pipeline.CheckerboardConfig{
+		Size: cfg.Size, FPS: cfg.FPS, Block: cfg.Size.Height / 6,
+		EventEvery: cfg.EventEvery, EventDuration: cfg.EventDuration, EventFixed: true, Seed: cfg.Seed,
+	}, clk, r.Timeline)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Source = src
+	enc, err := pipeline.NewEncoder(pipeline.EncoderConfig{
+		Size: cfg.Size, FPS: cfg.FPS, Preset: "ultrafast", Tune: "zerolatency", KeyInterval: cfg.Segment,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	r.Playlist, err = playlist.New(playlist.Config{Dir: r.Dir, Window: cfg.Window, Grace: time.Hour, Target: cfg.Segment})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	mux, err := muxer.New(muxer.Config{
+		Dir: r.Dir, Target: cfg.Segment, Size: cfg.Size, FPS: cfg.FPS, Timeline: r.Timeline,
+		Publish: func(s muxer.Segment) error {
+			mu.Lock()
+			r.Segments = append(r.Segments, s)
+			mu.Unlock()
+			return r.Playlist.Add(s)
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &pipeline.Pipeline{
+		Source:      pipeline.Limit(src, cfg.Frames),
+		Encoder:     enc,
+		Sink:        mux,
+		OnDetection: cfg.OnDetection,
+		OnFrame:     func(f *pipeline.Frame) { r.PTS = append(r.PTS, f.PTS) },
+	}
+	if err := p.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}

@@ -1,0 +1,61 @@
+package server
+
+import (
+	"bytes"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/hlsmark/hlsmark/muxer"
+)
+
+// The media types of RFC 8216, section 4.
+const (
+	playlistType = "application/vnd.apple.mpegurl"
+	segmentType  = "video/mp2t"
+)
+
+func (s *Server) playlist(w http.ResponseWriter, r *http.Request) {
+	st, ok := s.stream(w, r)
+	if !ok {
+		return
+	}
+	w.Header().Set("Content-Type", playlistType)
+	// A live playlist changes every segment: always fetch it anew.
+	w.Header().Set("Cache-Control", "no-cache, no-store")
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(st.Playlist.Encoded()))
+}
+
+// segment serves a segment file. The name must be a segment's canonical file
+// name and the segment must still be known to the playlist; the file path
+// comes from the playlist, never from the request, so no request can reach
+// a file outside the stream's folder.
+func (s *Server) segment(w http.ResponseWriter, r *http.Request) {
+	st, ok := s.stream(w, r)
+	if !ok {
+		return
+	}
+	name := mux.Vars(r)["segment"]
+	seq, ok := muxer.ParseFileName(name)
+	if !ok {
+		writeError(w, http.StatusNotFound, "not a segment name: "+quote(name))
+		return
+	}
+	seg, ok := st.Playlist.Segment(seq)
+	if !ok {
+		writeError(w, http.StatusNotFound, "no segment "+quote(name)+" in stream "+quote(st.Name))
+		return
+	}
+	f, err := os.Open(seg.Path)
+	if err != nil {
+		writeError(w, http.StatusNotFound, "segment "+quote(name)+" is gone")
+		return
+	}
+	defer f.Close()
+	w.Header().Set("Content-Type", segmentType)
+	// Sequence numbers are never reused, so a segment never changes.
+	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	http.ServeContent(w, r, "", seg.Start, f)
+}

@@ -1,0 +1,122 @@
+package server
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/handlers"
+	"github.com/gorilla/mux"
+
+	"github.com/hlsmark/hlsmark/playlist"
+)
+
+// Stream is one live stream as the server sees it.
+type Stream struct {
+	// Name is the stream's name in URLs.
+	Name string
+	// Playlist lists the stream's segments.
+	Playlist *playlist.Playlist
+}
+
+// Config configures the HTTP handler.
+type Config struct {
+	Streams []*Stream
+	// CORSOrigins are the origins allowed to read the API and the stream
+	// from other sites; "*" allows every origin (without credentials).
+	// Empty allows none: the embedded player is same-origin.
+	CORSOrigins []string
+	Logger      *slog.Logger
+}
+
+// Server routes hlsmark's HTTP requests.
+type Server struct {
+	cfg     Config
+	streams map[string]*Stream
+	router  *mux.Router
+	handler http.Handler
+}
+
+// New returns the server's handler.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Server{cfg: cfg, streams: map[string]*Stream{}, router: mux.NewRouter()}
+	for _, st := range cfg.Streams {
+		s.streams[st.Name] = st
+	}
+	r := s.router
+	r.HandleFunc("/healthz", s.health).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/streams/{stream}/index.m3u8", s.playlist).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/streams/{stream}/{segment}", s.segment).Methods(http.MethodGet, http.MethodHead)
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no route for "+r.URL.Path)
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path)
+	})
+	var h http.Handler = r
+	if len(cfg.CORSOrigins) > 0 {
+		h = handlers.CORS(
+			handlers.AllowedOrigins(cfg.CORSOrigins),
+			handlers.AllowedMethods([]string{http.MethodGet, http.MethodHead, http.MethodPost}),
+			handlers.AllowedHeaders([]string{"Content-Type", "Authorization", "Last-Event-ID"}),
+			handlers.MaxAge(600),
+		)(h)
+	}
+	s.handler = s.logRequests(h)
+	return s
+}
+
+// ServeHTTP serves one request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.handler.ServeHTTP(w, r)
+}
+
+// stream returns the stream named in the route, or answers 404.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request) (*Stream, bool) {
+	name := mux.Vars(r)["stream"]
+	st, ok := s.streams[name]
+	if !ok {
+		writeError(w, http.StatusNotFound, "unknown stream "+quote(name))
+	}
+	return st, ok
+}
+
+// quote quotes a client-supplied value for an error message, cut short so
+// a huge value cannot make a huge answer.
+func quote(v string) string {
+	const most = 64
+	if len(v) > most {
+		v = v[:most] + "..."
+	}
+	return `"` + v + `"`
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// statusRecorder remembers the status a handler wrote.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the connection (SSE flushes).
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		s.cfg.Logger.Debug("http", "method", r.Method, "path", r.URL.Path, "status", rec.status, "took", time.Since(start))
+	})
+}

@@ -1,0 +1,44 @@
+# hlsmark's tasks. Each target installs what it needs first (scripts/setup
+# skips what is already there). `make help` lists them.
+
+SHELL := /bin/bash
+export PATH := $(PATH):/usr/local/go/bin
+GO ?= go
+BIN := bin/hlsmark
+HLSJS := web/static/vendor/hls.min.js
+
+.PHONY: help setup setup-test web build run test lint bench docker-test clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+setup: ## install build and run prerequisites (Debian packages)
+	@scripts/setup run
+
+setup-test: ## install the test prerequisites too (ffmpeg, chromium)
+	@scripts/setup test
+
+web: $(HLSJS) ## fetch hls.js from npm (pinned by package-lock.json) into web/
+
+$(HLSJS): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(dir $@)
+	cp node_modules/hls.js/dist/hls.min.js $@
+
+build: setup web ## build bin/hlsmark
+	$(GO) build -o $(BIN) ./cmd/hlsmark
+
+run: build ## stream the checkerboard at http://127.0.0.1:8080/
+	$(BIN) serve
+
+test: setup-test web ## vet, format check, and every test with the race detector
+	$(GO) vet ./...
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	HLSMARK_REQUIRE_BROWSER=1 $(GO) test -race -count=1 -timeout 30m ./...
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
+
+bench: build ## benchmarks and the comparison with the ffmpeg CLI
+	$(GO) test -run '^$$' -bench . ./...
+
+clean: ## remove build output
+	rm -rf bin node_modules web/static/vendor

@@ -198,6 +198,13 @@ func (p *Playlist) Segments() []muxer.Segment {
 	return append([]muxer.Segment(nil), p.segs...)
 }
 
+// TargetDuration returns EXT-X-TARGETDURATION.
+func (p *Playlist) TargetDuration() time.Duration {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return time.Duration(p.target) * time.Second
+}
+
 // Closed reports whether the playlist has ended.
 func (p *Playlist) Closed() bool {
 	p.mu.RLock()

@@ -8,6 +8,7 @@ import (
 	"github.com/gorilla/handlers"
 	"github.com/gorilla/mux"
 
+	"github.com/hlsmark/hlsmark/marker"
 	"github.com/hlsmark/hlsmark/playlist"
 )
 
@@ -17,6 +18,8 @@ type Stream struct {
 	Name string
 	// Playlist lists the stream's segments.
 	Playlist *playlist.Playlist
+	// Markers keeps the stream's markers.
+	Markers *marker.Service
 }
 
 // Config configures the HTTP handler.
@@ -26,7 +29,9 @@ type Config struct {
 	// from other sites; "*" allows every origin (without credentials).
 	// Empty allows none: the embedded player is same-origin.
 	CORSOrigins []string
-	Logger      *slog.Logger
+	// Token, if set, is the bearer token that writes (POST) must carry.
+	Token  string
+	Logger *slog.Logger
 }
 
 // Server routes hlsmark's HTTP requests.
@@ -50,6 +55,8 @@ func New(cfg Config) *Server {
 	r.HandleFunc("/healthz", s.health).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/streams/{stream}/index.m3u8", s.playlist).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/streams/{stream}/{segment}", s.segment).Methods(http.MethodGet, http.MethodHead)
+	s.routeWeb(r)
+	s.routeMarkers(r)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no route for "+r.URL.Path)
 	})

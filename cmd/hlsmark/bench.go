@@ -7,9 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"syscall"
 	"time"
 
+	"github.com/hlsmark/hlsmark/marker"
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 )
@@ -61,7 +63,12 @@ func bench(args []string) error {
 	c.Window = 24 * time.Hour // keep every segment listed, to count them
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	routeLibavLogs(log)
-	st, err := newStream(c, clock.NewFake(time.Now(), nil), log)
+	store, err := marker.OpenBolt(filepath.Join(dir, "markers.db"))
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	st, err := newStream(c, clock.NewFake(time.Now(), nil), store, log)
 	if err != nil {
 		return err
 	}

@@ -47,6 +47,7 @@ type streamConfig struct {
 type serveConfig struct {
 	Addr   string
 	CORS   []string
+	Token  string
 	Debug  bool
 	Stream streamConfig
 }
@@ -85,6 +86,7 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.DurationVar(&c.Stream.Grace, "grace", 30*time.Second, "how long segments stay on disk after leaving the window")
 	fs.StringVar(&cors, "cors-origin", "", "comma-separated origins allowed cross-origin access, or *")
 	fs.BoolVar(&c.Debug, "debug", false, "log every request")
+	fs.StringVar(&c.Token, "token", "", "bearer token required to post markers (default: none, for local use)")
 	streamFlags(fs, &c.Stream, &size)
 	if err := parseFlags(fs, args); err != nil {
 		return c, err

@@ -16,12 +16,14 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/asticode/go-astiav"
 
+	"github.com/hlsmark/hlsmark/marker"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 	"github.com/hlsmark/hlsmark/server"
 )
@@ -87,15 +89,26 @@ func serve(args []string) error {
 	if err != nil {
 		return usagef("--addr %s: %v", cfg.Addr, err)
 	}
-	st, err := newStream(cfg.Stream, clock.Real{}, log)
+	if err := os.MkdirAll(cfg.Stream.Data, 0o755); err != nil {
+		ln.Close()
+		return err
+	}
+	store, err := marker.OpenBolt(filepath.Join(cfg.Stream.Data, "markers.db"))
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer store.Close()
+	st, err := newStream(cfg.Stream, clock.Real{}, store, log)
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	srv := &http.Server{
 		Handler: server.New(server.Config{
-			Streams:     []*server.Stream{{Name: st.name, Playlist: st.playlist}},
+			Streams:     []*server.Stream{{Name: st.name, Playlist: st.playlist, Markers: st.markers}},
 			CORSOrigins: cfg.CORS,
+			Token:       cfg.Token,
 			Logger:      log,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,

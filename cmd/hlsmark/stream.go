@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/hlsmark/hlsmark/marker"
 	"github.com/hlsmark/hlsmark/muxer"
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
@@ -22,11 +23,12 @@ type stream struct {
 	muxer    *muxer.Muxer
 	playlist *playlist.Playlist
 	pipeline *pipeline.Pipeline
+	markers  *marker.Service
 }
 
 // newStream wires source → detector → encoder → muxer → playlist for one
-// stream, paced by clk.
-func newStream(c streamConfig, clk clock.Clock, log *slog.Logger) (_ *stream, err error) {
+// stream, paced by clk, with its markers kept in store.
+func newStream(c streamConfig, clk clock.Clock, store marker.Store, log *slog.Logger) (_ *stream, err error) {
 	s := &stream{name: c.Name, dir: filepath.Join(c.Data, c.Name)}
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		return nil, err
@@ -63,6 +65,7 @@ func newStream(c streamConfig, clk clock.Clock, log *slog.Logger) (_ *stream, er
 			if err := s.playlist.Add(seg); err != nil {
 				log.Error("playlist", "stream", s.name, "err", err)
 			}
+			s.markers.Published(seg)
 			log.Debug("segment", "stream", s.name, "seq", seg.Seq, "pts", int64(seg.FirstPTS), "duration", seg.Duration.Duration(), "bytes", seg.Size)
 			return nil
 		},
@@ -70,21 +73,33 @@ func newStream(c streamConfig, clk clock.Clock, log *slog.Logger) (_ *stream, er
 	if err != nil {
 		return nil, err
 	}
+	s.markers = marker.NewService(marker.Config{
+		Stream: s.name, Store: store, Playlist: s.playlist, Timeline: timeline, Clock: clk, Log: log,
+	})
 	s.pipeline = &pipeline.Pipeline{
-		Source:  s.source,
-		Encoder: s.encoder,
-		Sink:    s.muxer,
-		OnDetection: func(d pipeline.Detection) {
-			log.Info("detection", "stream", s.name, "kind", d.Kind, "pts", int64(d.Start))
-		},
+		Source:      s.source,
+		Encoder:     s.encoder,
+		Sink:        s.muxer,
+		OnDetection: s.markers.Detected,
 	}
 	return s, nil
 }
 
 // run runs the pipeline until ctx ends, then closes the playlist with
-// EXT-X-ENDLIST and frees the encoder.
+// EXT-X-ENDLIST, lets the marker service finish its queue, and frees the
+// encoder.
 func (s *stream) run(ctx context.Context) error {
 	defer s.encoder.Close()
+	mctx, stopMarkers := context.WithCancel(context.WithoutCancel(ctx))
+	markersDone := make(chan struct{})
+	go func() {
+		defer close(markersDone)
+		s.markers.Run(mctx)
+	}()
+	defer func() {
+		stopMarkers()
+		<-markersDone
+	}()
 	err := s.pipeline.Run(ctx)
 	if cerr := s.playlist.Close(); cerr != nil && err == nil {
 		err = cerr

@@ -1,0 +1,255 @@
+package marker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hlsmark/hlsmark/muxer"
+	"github.com/hlsmark/hlsmark/pipeline"
+	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/playlist"
+)
+
+// DetectorLabel is the label of markers made by the mint-square detector.
+const DetectorLabel = "mint square"
+
+// queueDepth bounds the detections and segment publications waiting for
+// the service. Both are rare (events come seconds apart, segments every
+// couple of seconds), so a full queue means the store is stuck; the
+// pipeline then blocks rather than drop a marker.
+const queueDepth = 64
+
+// Config configures a Service.
+type Config struct {
+	Stream   string
+	Store    Store
+	Playlist *playlist.Playlist
+	Timeline clock.Timeline
+	// Clock is the generator clock: no marker may be placed after its
+	// current reading.
+	Clock clock.Clock
+	Log   *slog.Logger
+}
+
+// Service turns detections into markers, places markers in the stream,
+// keeps the playlist's EXT-X-DATERANGE tags and wakes subscribers.
+type Service struct {
+	cfg  Config
+	jobs chan func(context.Context) error
+
+	openID ID // the detector marker still open, or 0 (Run's goroutine only)
+
+	mu      sync.Mutex
+	pending map[ID]clock.Ticks // markers whose segment is not published yet
+	subs    map[chan struct{}]struct{}
+}
+
+// NewService returns a service; Run must run for detections and segment
+// publications to be processed.
+func NewService(cfg Config) *Service {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	return &Service{
+		cfg:     cfg,
+		jobs:    make(chan func(context.Context) error, queueDepth),
+		pending: map[ID]clock.Ticks{},
+		subs:    map[chan struct{}]struct{}{},
+	}
+}
+
+// Stream returns the stream's name.
+func (s *Service) Stream() string { return s.cfg.Stream }
+
+// Run processes detections and segment publications in the order they
+// came, until ctx is done and the queue is drained.
+func (s *Service) Run(ctx context.Context) {
+	for {
+		select {
+		case job := <-s.jobs:
+			if err := job(ctx); err != nil {
+				s.cfg.Log.Error("markers", "stream", s.cfg.Stream, "err", err)
+			}
+		case <-ctx.Done():
+			for {
+				select {
+				case job := <-s.jobs:
+					if err := job(context.WithoutCancel(ctx)); err != nil {
+						s.cfg.Log.Error("markers", "stream", s.cfg.Stream, "err", err)
+					}
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// Detected queues a detection from the pipeline. It is called on the
+// pipeline's goroutine and does not wait for the store.
+func (s *Service) Detected(d pipeline.Detection) {
+	s.jobs <- func(ctx context.Context) error { return s.detected(ctx, d) }
+}
+
+// Published queues a segment the playlist has just listed.
+func (s *Service) Published(seg muxer.Segment) {
+	s.jobs <- func(ctx context.Context) error { return s.published(ctx, seg) }
+}
+
+func (s *Service) detected(ctx context.Context, d pipeline.Detection) error {
+	switch d.Kind {
+	case pipeline.Opened:
+		data, _ := json.Marshal(map[string]int{"x": d.Box.Min.X, "y": d.Box.Min.Y, "width": d.Box.Dx(), "height": d.Box.Dy()})
+		m, err := s.add(ctx, Marker{Label: DetectorLabel, PTS: d.Start, Source: FromDetector, Data: data})
+		if err != nil {
+			return err
+		}
+		s.openID = m.ID
+	case pipeline.Closed:
+		if s.openID == 0 {
+			return nil // opened before this run started
+		}
+		id := s.openID
+		s.openID = 0
+		m, err := s.cfg.Store.Update(ctx, s.cfg.Stream, id, func(m *Marker) { m.Duration = d.End - d.Start })
+		if err != nil {
+			return err
+		}
+		s.changed(m)
+	}
+	return nil
+}
+
+// published gives a new revision to the markers the segment places, so
+// subscribers learn their sequence and offset.
+func (s *Service) published(ctx context.Context, seg muxer.Segment) error {
+	s.mu.Lock()
+	var placed []ID
+	for id, pts := range s.pending {
+		if pts < seg.End() {
+			delete(s.pending, id)
+			if seg.Contains(pts) {
+				placed = append(placed, id)
+			}
+		}
+	}
+	s.mu.Unlock()
+	for _, id := range placed {
+		if _, err := s.cfg.Store.Update(ctx, s.cfg.Stream, id, func(*Marker) {}); err != nil {
+			return err
+		}
+		s.notify()
+	}
+	return nil
+}
+
+// add stores a new marker and places it, now or when its segment comes.
+func (s *Service) add(ctx context.Context, m Marker) (Marker, error) {
+	m.Created = time.Now().UTC()
+	m, err := s.cfg.Store.Add(ctx, s.cfg.Stream, m)
+	if err != nil {
+		return m, err
+	}
+	s.mu.Lock()
+	if _, ok := s.cfg.Playlist.Locate(m.PTS); !ok && m.PTS >= s.windowStart() {
+		s.pending[m.ID] = m.PTS
+	}
+	s.mu.Unlock()
+	s.changed(m)
+	return m, nil
+}
+
+// changed updates the marker's date range and wakes subscribers.
+func (s *Service) changed(m Marker) {
+	if err := s.cfg.Playlist.SetDateRange(s.DateRange(m)); err != nil {
+		s.cfg.Log.Error("markers", "stream", s.cfg.Stream, "err", err)
+	}
+	s.notify()
+}
+
+// DateRange returns the playlist tag of marker m.
+func (s *Service) DateRange(m Marker) playlist.DateRange {
+	return playlist.DateRange{
+		ID:       "marker-" + strconv.FormatUint(uint64(m.ID), 10),
+		Start:    s.cfg.Timeline.Time(m.PTS),
+		Duration: m.Duration.Duration(),
+		Label:    m.Label,
+	}
+}
+
+// windowStart returns the first PTS still in the playlist, or 0.
+func (s *Service) windowStart() clock.Ticks {
+	if segs := s.cfg.Playlist.Segments(); len(segs) > 0 {
+		return segs[0].FirstPTS
+	}
+	return 0
+}
+
+// Range returns the PTS range a new marker may be placed in: from the
+// start of the window to the generator clock's present.
+func (s *Service) Range() (first, last clock.Ticks) {
+	return s.windowStart(), s.cfg.Timeline.PTS(s.cfg.Clock.Now())
+}
+
+// Timeline returns the stream's timeline.
+func (s *Service) Timeline() clock.Timeline { return s.cfg.Timeline }
+
+// Post stores a marker from an external detector. Its PTS must lie in
+// Range; ErrOutOfRange says when it does not.
+func (s *Service) Post(ctx context.Context, m Marker) (Marker, error) {
+	if first, last := s.Range(); m.PTS < first || m.PTS > last {
+		return Marker{}, fmt.Errorf("%w: pts %d is outside the stream's known range %d to %d", ErrOutOfRange, m.PTS, first, last)
+	}
+	m.Source = FromAPI
+	return s.add(ctx, m)
+}
+
+// ErrOutOfRange is returned for a marker placed outside the stream.
+var ErrOutOfRange = errors.New("out of range")
+
+// Position returns where pts lies in the current window.
+func (s *Service) Position(pts clock.Ticks) (playlist.Position, bool) {
+	return s.cfg.Playlist.Locate(pts)
+}
+
+// Store returns the service's store, for reads.
+func (s *Service) Store() Store { return s.cfg.Store }
+
+// Subscribe returns a channel that receives a value (coalesced: it holds
+// at most one) whenever the stream's markers change, and a function that
+// ends the subscription.
+func (s *Service) Subscribe() (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	s.mu.Lock()
+	s.subs[ch] = struct{}{}
+	s.mu.Unlock()
+	return ch, func() {
+		s.mu.Lock()
+		delete(s.subs, ch)
+		s.mu.Unlock()
+	}
+}
+
+// Subscribers returns how many subscriptions are open.
+func (s *Service) Subscribers() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.subs)
+}
+
+func (s *Service) notify() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for ch := range s.subs {
+		select {
+		case ch <- struct{}{}:
+		default: // already woken; it will read every change from the store
+		}
+	}
+}

@@ -1,0 +1,25 @@
+package marker
+
+import "context"
+
+// Store keeps markers. Every method is safe for concurrent use, and a
+// marker is durable once Add or Update has returned it: a crash after that
+// loses nothing. The embedded implementation is Bolt; a shared one (Redis)
+// can implement the same methods.
+type Store interface {
+	// Add stores a new marker, assigning its ID and revisions.
+	Add(ctx context.Context, stream string, m Marker) (Marker, error)
+	// Update changes a marker with fn and gives it a new revision.
+	Update(ctx context.Context, stream string, id ID, fn func(*Marker)) (Marker, error)
+	// Get returns one marker, or ErrNotFound.
+	Get(ctx context.Context, stream string, id ID) (Marker, error)
+	// List returns up to limit markers with IDs above after, ascending.
+	List(ctx context.Context, stream string, after ID, limit int) ([]Marker, error)
+	// Changes returns up to limit markers whose revision is above after,
+	// in revision order: the changes a subscriber has not seen yet.
+	Changes(ctx context.Context, stream string, after Rev, limit int) ([]Marker, error)
+	// Rev returns the stream's latest revision (0 if it has none).
+	Rev(ctx context.Context, stream string) (Rev, error)
+	// Close releases the store.
+	Close() error
+}

@@ -1,0 +1,139 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/hlsmark/hlsmark/marker"
+)
+
+// SSE settings.
+const (
+	// maxSubscribers bounds the open event streams per stream; beyond it a
+	// new one gets 503, so idle or stalled clients cannot pile up.
+	maxSubscribers = 256
+	// heartbeat is how often an idle event stream gets a comment line, so
+	// proxies keep it open and a dead client is noticed.
+	heartbeat = 15 * time.Second
+	// sseBatch is how many changes are read from the store at a time.
+	sseBatch = 100
+	// writeTimeout bounds each write to a client that stopped reading, so
+	// it ties up nothing but its own connection, and not for long.
+	writeTimeout = 10 * time.Second
+)
+
+// markerEvents streams marker changes as Server-Sent Events. Every event
+// carries the marker's revision as its id; a client reconnecting with
+// Last-Event-ID (header, or last_event_id in the query for clients that
+// cannot set headers) gets every change after it. Without one, the stream
+// starts at the present.
+func (s *Server) markerEvents(w http.ResponseWriter, r *http.Request) {
+	svc, ok := s.markers(w, r)
+	if !ok {
+		return
+	}
+	last, err := lastEventID(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if svc.Subscribers() >= maxSubscribers {
+		w.Header().Set("Retry-After", "10")
+		writeError(w, http.StatusServiceUnavailable, "too many event subscribers on stream "+quote(svc.Stream()))
+		return
+	}
+	// Subscribe before reading the store, so no change falls in between.
+	wake, cancel := svc.Subscribe()
+	defer cancel()
+	if last == nil {
+		rev, err := svc.Store().Rev(r.Context(), svc.Stream())
+		if err != nil {
+			s.internalError(w, err)
+			return
+		}
+		last = &rev
+	}
+
+	rc := http.NewResponseController(w)
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	write := func(b []byte) bool {
+		_ = rc.SetWriteDeadline(time.Now().Add(writeTimeout))
+		if _, err := w.Write(b); err != nil {
+			return false
+		}
+		return rc.Flush() == nil
+	}
+	if !write([]byte("retry: 2000\n\n")) {
+		return
+	}
+	tick := time.NewTicker(heartbeat)
+	defer tick.Stop()
+	for {
+		ms, err := svc.Store().Changes(r.Context(), svc.Stream(), *last, sseBatch)
+		if err != nil {
+			s.cfg.Logger.Error("sse", "err", err)
+			return
+		}
+		for _, m := range ms {
+			if !write(sseEvent(svc, m, *last)) {
+				return
+			}
+			*last = m.Rev
+		}
+		if len(ms) == sseBatch {
+			continue
+		}
+		select {
+		case <-r.Context().Done():
+			return
+		case <-wake:
+		case <-tick.C:
+			if !write([]byte(": ping\n\n")) {
+				return
+			}
+		}
+	}
+}
+
+// sseEvent formats one change: "created" if the marker is new since the
+// client's last event, "updated" otherwise.
+func sseEvent(svc *marker.Service, m marker.Marker, after marker.Rev) []byte {
+	kind := "updated"
+	if m.CreatedRev > after {
+		kind = "created"
+	}
+	data, _ := json.Marshal(view(svc, m))
+	b := make([]byte, 0, len(data)+64)
+	b = append(b, "id: "...)
+	b = strconv.AppendUint(b, uint64(m.Rev), 10)
+	b = append(b, "\nevent: "...)
+	b = append(b, kind...)
+	b = append(b, "\ndata: "...)
+	b = append(b, data...)
+	return append(b, "\n\n"...)
+}
+
+// lastEventID reads the revision a client resumes from, if any.
+func lastEventID(r *http.Request) (*marker.Rev, error) {
+	raw := r.Header.Get("Last-Event-ID")
+	name := "Last-Event-ID"
+	if raw == "" {
+		raw, name = r.URL.Query().Get("last_event_id"), "last_event_id"
+	}
+	if raw == "" {
+		return nil, nil
+	}
+	n, err := strconv.ParseUint(raw, 10, 64)
+	if err != nil {
+		return nil, errors.New(name + ": must be a non-negative integer, got " + quote(raw))
+	}
+	rev := marker.Rev(n)
+	return &rev, nil
+}

@@ -1,0 +1,231 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/hlsmark/hlsmark/marker"
+	"github.com/hlsmark/hlsmark/muxer"
+	"github.com/hlsmark/hlsmark/playlist"
+)
+
+// Limits of the marker API.
+const (
+	maxBody      = 64 << 10 // bytes in a POST body
+	defaultLimit = 100      // markers in a list answer
+	maxLimit     = 1000
+)
+
+// markerView is a marker as the API shows it (see docs/openapi.json).
+type markerView struct {
+	ID              marker.ID       `json:"id"`
+	Label           string          `json:"label"`
+	PTS             int64           `json:"pts"`
+	Time            float64         `json:"time"`
+	Duration        *float64        `json:"duration"`
+	Sequence        *muxer.Seq      `json:"sequence"`
+	Offset          *float64        `json:"offset"`
+	ProgramDateTime string          `json:"program_date_time"`
+	Source          marker.Source   `json:"source"`
+	Data            json.RawMessage `json:"data"`
+}
+
+// view renders m with its current place in the stream.
+func view(svc *marker.Service, m marker.Marker) markerView {
+	v := markerView{
+		ID:              m.ID,
+		Label:           m.Label,
+		PTS:             int64(m.PTS),
+		Time:            m.PTS.Seconds(),
+		ProgramDateTime: playlist.FormatTime(svc.Timeline().Time(m.PTS)),
+		Source:          m.Source,
+		Data:            m.Data,
+	}
+	if m.Duration > 0 {
+		d := m.Duration.Seconds()
+		v.Duration = &d
+	}
+	if pos, ok := svc.Position(m.PTS); ok {
+		off := pos.Offset.Seconds()
+		v.Sequence, v.Offset = &pos.Seq, &off
+	}
+	if len(v.Data) == 0 {
+		v.Data = json.RawMessage("{}")
+	}
+	return v
+}
+
+func (s *Server) routeMarkers(r *mux.Router) {
+	r.HandleFunc("/api/streams", s.listStreams).Methods(http.MethodGet)
+	r.HandleFunc("/api/streams/{stream}/markers", s.listMarkers).Methods(http.MethodGet)
+	r.Handle("/api/streams/{stream}/markers", s.requireToken(http.HandlerFunc(s.postMarker))).Methods(http.MethodPost)
+	r.HandleFunc("/api/streams/{stream}/markers/events", s.markerEvents).Methods(http.MethodGet)
+	r.HandleFunc("/api/streams/{stream}/markers/{id}", s.getMarker).Methods(http.MethodGet)
+}
+
+// streamView is a stream as GET /api/streams lists it.
+type streamView struct {
+	Name          string     `json:"name"`
+	State         string     `json:"state"`
+	Playlist      string     `json:"playlist"`
+	Markers       string     `json:"markers"`
+	MediaSequence *muxer.Seq `json:"media_sequence"`
+	Segments      int        `json:"segments"`
+	WindowSeconds float64    `json:"window_seconds"`
+}
+
+// stalledAfter is how many target durations may pass without a new
+// segment before a live stream counts as stalled.
+const stalledAfter = 3
+
+func (s *Server) listStreams(w http.ResponseWriter, r *http.Request) {
+	out := []streamView{}
+	for _, st := range s.cfg.Streams {
+		segs := st.Playlist.Segments()
+		v := streamView{
+			Name:     st.Name,
+			State:    "live",
+			Playlist: "/streams/" + st.Name + "/index.m3u8",
+			Markers:  "/api/streams/" + st.Name + "/markers",
+			Segments: len(segs),
+		}
+		for _, seg := range segs {
+			v.WindowSeconds += seg.Duration.Seconds()
+		}
+		if len(segs) > 0 {
+			v.MediaSequence = &segs[0].Seq
+		}
+		switch {
+		case st.Playlist.Closed():
+			v.State = "ended"
+		case len(segs) > 0 && time.Since(segs[len(segs)-1].Start) > stalledAfter*st.Playlist.TargetDuration():
+			v.State = "stalled"
+		}
+		out = append(out, v)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"streams": out})
+}
+
+// markers returns the stream's marker service, or answers 404.
+func (s *Server) markers(w http.ResponseWriter, r *http.Request) (*marker.Service, bool) {
+	st, ok := s.stream(w, r)
+	if !ok {
+		return nil, false
+	}
+	return st.Markers, true
+}
+
+// uintParam parses an optional non-negative integer query parameter.
+func uintParam(r *http.Request, name string, def uint64) (uint64, error) {
+	raw, ok := r.URL.Query()[name]
+	if !ok {
+		return def, nil
+	}
+	if len(raw) != 1 {
+		return 0, errors.New(name + ": give it once")
+	}
+	n, err := strconv.ParseUint(raw[0], 10, 64)
+	if err != nil {
+		return 0, errors.New(name + ": must be a non-negative integer, got " + quote(raw[0]))
+	}
+	return n, nil
+}
+
+func (s *Server) listMarkers(w http.ResponseWriter, r *http.Request) {
+	svc, ok := s.markers(w, r)
+	if !ok {
+		return
+	}
+	after, err := uintParam(r, "after", 0)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	limit, err := uintParam(r, "limit", defaultLimit)
+	if err == nil && (limit < 1 || limit > maxLimit) {
+		err = errors.New("limit: must be from 1 to " + strconv.Itoa(maxLimit))
+	}
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	ms, err := svc.Store().List(r.Context(), svc.Stream(), marker.ID(after), int(limit))
+	if err != nil {
+		s.internalError(w, err)
+		return
+	}
+	out := make([]markerView, len(ms))
+	for i, m := range ms {
+		out[i] = view(svc, m)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"markers": out})
+}
+
+func (s *Server) getMarker(w http.ResponseWriter, r *http.Request) {
+	svc, ok := s.markers(w, r)
+	if !ok {
+		return
+	}
+	raw := mux.Vars(r)["id"]
+	id, err := strconv.ParseUint(raw, 10, 64)
+	if err != nil || id == 0 {
+		writeError(w, http.StatusBadRequest, "id: must be a positive integer, got "+quote(raw))
+		return
+	}
+	m, err := svc.Store().Get(r.Context(), svc.Stream(), marker.ID(id))
+	switch {
+	case errors.Is(err, marker.ErrNotFound):
+		writeError(w, http.StatusNotFound, "no marker "+raw+" in stream "+quote(svc.Stream()))
+	case err != nil:
+		s.internalError(w, err)
+	default:
+		writeJSON(w, http.StatusOK, view(svc, m))
+	}
+}
+
+func (s *Server) postMarker(w http.ResponseWriter, r *http.Request) {
+	svc, ok := s.markers(w, r)
+	if !ok {
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" && !isJSON(ct) {
+		writeError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json, got "+quote(ct))
+		return
+	}
+	body, err := readBody(w, r)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, "body: larger than "+strconv.Itoa(maxBody)+" bytes")
+			return
+		}
+		writeError(w, http.StatusBadRequest, "body: "+err.Error())
+		return
+	}
+	m, err := decodeMarkerRequest(body, svc.Timeline())
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	m, err = svc.Post(r.Context(), m)
+	switch {
+	case errors.Is(err, marker.ErrOutOfRange):
+		writeError(w, http.StatusBadRequest, err.Error())
+	case err != nil:
+		s.internalError(w, err)
+	default:
+		w.Header().Set("Location", "/api/streams/"+svc.Stream()+"/markers/"+strconv.FormatUint(uint64(m.ID), 10))
+		writeJSON(w, http.StatusCreated, view(svc, m))
+	}
+}
+
+// internalError logs err and answers 500 without its details.
+func (s *Server) internalError(w http.ResponseWriter, err error) {
+	s.cfg.Logger.Error("http", "err", err)
+	writeError(w, http.StatusInternalServerError, "internal error")
+}

@@ -1,0 +1,171 @@
+package server
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/hlsmark/hlsmark/marker"
+	"github.com/hlsmark/hlsmark/pipeline/clock"
+)
+
+// Limits on a posted marker.
+const (
+	maxLabel    = 200 // characters
+	maxDuration = 24 * time.Hour
+)
+
+// markerRequest is the body of POST /api/streams/{stream}/markers.
+type markerRequest struct {
+	Label    *string         `json:"label"`
+	PTS      *json.Number    `json:"pts"`
+	Time     *string         `json:"time"`
+	Duration *json.Number    `json:"duration"`
+	Data     json.RawMessage `json:"data"`
+}
+
+// decodeMarkerRequest parses and checks a POST body. Every error names the
+// field at fault. The PTS range is checked later, against the stream.
+func decodeMarkerRequest(body []byte, tl clock.Timeline) (marker.Marker, error) {
+	var req markerRequest
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return marker.Marker{}, describeJSONError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return marker.Marker{}, errors.New("body: must hold one JSON object and nothing after it")
+	}
+	var m marker.Marker
+	var err error
+	if m.Label, err = checkLabel(req.Label); err != nil {
+		return m, err
+	}
+	switch {
+	case req.PTS != nil && req.Time != nil:
+		return m, errors.New("pts, time: give one of them, not both")
+	case req.PTS != nil:
+		n, err := req.PTS.Int64()
+		if err != nil {
+			return m, fmt.Errorf("pts: must be an integer count of 90 kHz ticks, got %s", quote(req.PTS.String()))
+		}
+		if n < 0 {
+			return m, errors.New("pts: must not be negative")
+		}
+		m.PTS = clock.Ticks(n)
+	case req.Time != nil:
+		t, err := time.Parse(time.RFC3339Nano, *req.Time)
+		if err != nil {
+			return m, fmt.Errorf("time: must be an RFC 3339 date-time like 2026-11-24T10:00:00.123Z, got %s", quote(*req.Time))
+		}
+		if t.Before(tl.Epoch) {
+			return m, fmt.Errorf("time: %s is before the stream started", quote(*req.Time))
+		}
+		m.PTS = tl.PTS(t)
+	default:
+		return m, errors.New("pts, time: one of them is required")
+	}
+	if req.Duration != nil {
+		f, err := req.Duration.Float64()
+		d, ok := clock.FromSeconds(f)
+		if err != nil || !ok || f < 0 || f > maxDuration.Seconds() {
+			return m, fmt.Errorf("duration: must be a number of seconds from 0 to %d, got %s", int(maxDuration.Seconds()), quote(req.Duration.String()))
+		}
+		m.Duration = d
+	}
+	if req.Data != nil && string(req.Data) != "null" {
+		if !bytes.HasPrefix(bytes.TrimSpace(req.Data), []byte("{")) {
+			return m, errors.New("data: must be a JSON object")
+		}
+		m.Data = append(json.RawMessage(nil), req.Data...)
+	}
+	return m, nil
+}
+
+func checkLabel(label *string) (string, error) {
+	if label == nil {
+		return "", errors.New("label: is required")
+	}
+	l := strings.TrimSpace(*label)
+	switch {
+	case l == "":
+		return "", errors.New("label: must not be empty")
+	case !utf8.ValidString(l):
+		return "", errors.New("label: must be valid UTF-8")
+	case utf8.RuneCountInString(l) > maxLabel:
+		return "", fmt.Errorf("label: must be at most %d characters", maxLabel)
+	case strings.ContainsFunc(l, unicode.IsControl):
+		return "", errors.New("label: must not contain control characters")
+	}
+	return l, nil
+}
+
+// describeJSONError turns a decoding error into a message naming the field.
+func describeJSONError(err error) error {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return fmt.Errorf("body: invalid JSON at byte %d: %v", syntax.Offset, err)
+	case errors.As(err, &typ) && typ.Field != "":
+		return fmt.Errorf("%s: must be a %s, got a JSON %s", typ.Field, jsonKind(typ.Type.Kind().String()), typ.Value)
+	case errors.As(err, &typ):
+		return fmt.Errorf("body: must be a JSON object, got a JSON %s", typ.Value)
+	case errors.Is(err, io.EOF):
+		return errors.New("body: is empty; send a JSON object")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return errors.New("body: invalid JSON: it ends too early")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return fmt.Errorf("%s: unknown field", strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`))
+	}
+	return fmt.Errorf("body: invalid JSON: %v", err)
+}
+
+// jsonKind names a Go kind the way a JSON client thinks of it.
+func jsonKind(k string) string {
+	switch k {
+	case "string":
+		return "string"
+	case "ptr", "slice":
+		return "value of another type"
+	}
+	return "number"
+}
+
+// readBody reads a request body of at most maxBody bytes.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	return io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+}
+
+// isJSON reports whether a Content-Type is JSON.
+func isJSON(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
+}
+
+// requireToken lets a request through only with the configured bearer
+// token; with no token configured, every request goes through.
+func (s *Server) requireToken(next http.Handler) http.Handler {
+	if s.cfg.Token == "" {
+		return next
+	}
+	want := []byte("Bearer " + s.cfg.Token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := []byte(r.Header.Get("Authorization"))
+		if subtle.ConstantTimeCompare(got, want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="hlsmark"`)
+			writeError(w, http.StatusUnauthorized, "Authorization: a valid bearer token is required to write")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}

@@ -4,6 +4,8 @@
 package pipelinetest
 
 import (
+	"github.com/asticode/go-astiav"
+
 	"context"
 	"math/rand/v2"
 	"sync"
@@ -31,8 +33,18 @@ type Config struct {
 	// Jitter is the most a frame may come after its nominal time.
 	Jitter time.Duration
 	Seed   uint64
-	// OnDetection is passed to the pipeline.
+	// Attach, if set, is called once the playlist exists and before the
+	// first frame, to hook more stages (the marker service) onto the run.
+	Attach func(*Run) Hooks
+}
+
+// Hooks are the callbacks an Attach function adds to a run.
+type Hooks struct {
+	// OnDetection is called with every detection, on the pipeline's
+	// goroutine.
 	OnDetection func(pipeline.Detection)
+	// OnSegment is called with every segment after the playlist lists it.
+	OnSegment func(muxer.Segment)
 }
 
 // Run is a finished run.
@@ -45,12 +57,15 @@ type Run struct {
 	// Segments lists every segment the muxer published, in order.
 	Segments []muxer.Segment
 	Timeline clock.Timeline
+	// Clock is the run's generator clock.
+	Clock *clock.Fake
 }
 
 // Start runs the pipeline to the end of cfg.Frames frames and returns what
 // it made. Events are exactly periodic.
 func Start(t testing.TB, cfg Config) *Run {
 	t.Helper()
+	astiav.SetLogLevel(astiav.LogLevelWarning) // no libx264 statistics in test output
 	if cfg.Size == (pipeline.Size{}) {
 		cfg.Size = pipeline.Size{Width: 320, Height: 240}
 	}
@@ -76,6 +91,7 @@ func Start(t testing.TB, cfg Config) *Run {
 	}
 	r := &Run{Dir: t.TempDir(), Timeline: clock.Timeline{Epoch: Epoch}}
 	clk := clock.NewFake(Epoch, jitter)
+	r.Clock = clk
 	src, err := pipeline.NewCheckerboard(pipeline.CheckerboardConfig{
 		Size: cfg.Size, FPS: cfg.FPS, Block: cfg.Size.Height / 6,
 		EventEvery: cfg.EventEvery, EventDuration: cfg.EventDuration, EventFixed: true, Seed: cfg.Seed,
@@ -95,6 +111,10 @@ func Start(t testing.TB, cfg Config) *Run {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var hooks Hooks
+	if cfg.Attach != nil {
+		hooks = cfg.Attach(r)
+	}
 	var mu sync.Mutex
 	mux, err := muxer.New(muxer.Config{
 		Dir: r.Dir, Target: cfg.Segment, Size: cfg.Size, FPS: cfg.FPS, Timeline: r.Timeline,
@@ -102,7 +122,13 @@ func Start(t testing.TB, cfg Config) *Run {
 			mu.Lock()
 			r.Segments = append(r.Segments, s)
 			mu.Unlock()
-			return r.Playlist.Add(s)
+			if err := r.Playlist.Add(s); err != nil {
+				return err
+			}
+			if hooks.OnSegment != nil {
+				hooks.OnSegment(s)
+			}
+			return nil
 		},
 	})
 	if err != nil {
@@ -112,7 +138,7 @@ func Start(t testing.TB, cfg Config) *Run {
 		Source:      pipeline.Limit(src, cfg.Frames),
 		Encoder:     enc,
 		Sink:        mux,
-		OnDetection: cfg.OnDetection,
+		OnDetection: hooks.OnDetection,
 		OnFrame:     func(f *pipeline.Frame) { r.PTS = append(r.PTS, f.PTS) },
 	}
 	if err := p.Run(context.Background()); err != nil {

@@ -1,0 +1,195 @@
+package marker_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"image"
+	"image/color"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/grafov/m3u8"
+
+	"github.com/hlsmark/hlsmark/marker"
+	"github.com/hlsmark/hlsmark/muxer"
+	"github.com/hlsmark/hlsmark/muxer/tsread"
+	"github.com/hlsmark/hlsmark/pipeline"
+	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/pipelinetest"
+	"github.com/hlsmark/hlsmark/playlist"
+)
+
+// markedRun is a pipeline run with a marker service attached.
+type markedRun struct {
+	*pipelinetest.Run
+	svc   *marker.Service
+	store *marker.Bolt
+}
+
+// runWithMarkers runs the real pipeline on a jittered fake clock with the
+// marker service wired as `hlsmark serve` wires it.
+func runWithMarkers(t *testing.T, cfg pipelinetest.Config) *markedRun {
+	t.Helper()
+	store, err := marker.OpenBolt(filepath.Join(t.TempDir(), "markers.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	mr := &markedRun{store: store}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	cfg.Attach = func(r *pipelinetest.Run) pipelinetest.Hooks {
+		mr.svc = marker.NewService(marker.Config{
+			Stream: "demo", Store: store, Playlist: r.Playlist, Timeline: r.Timeline, Clock: r.Clock,
+		})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mr.svc.Run(ctx)
+		}()
+		return pipelinetest.Hooks{OnDetection: mr.svc.Detected, OnSegment: mr.svc.Published}
+	}
+	mr.Run = pipelinetest.Start(t, cfg)
+	cancel() // Run drains its queue before returning
+	wg.Wait()
+	return mr
+}
+
+// showsMint reports whether the decoded picture shows the mint colour at
+// the centre of the given checkerboard cell.
+func showsMint(img image.Image, col, row, block int) bool {
+	c := color.NRGBAModel.Convert(img.At(col*block+block/2, row*block+block/2)).(color.NRGBA)
+	near := func(v uint8, want uint8) bool { d := int(v) - int(want); return d > -40 && d < 40 }
+	return near(c.R, pipeline.Mint[0]) && near(c.G, pipeline.Mint[1]) && near(c.B, pipeline.Mint[2])
+}
+
+// TestMarkersAlignWithDecodedFrames is the proof hlsmark exists for: every
+// event the generator made has exactly one marker, and decoding the stream
+// shows the event's first frame at exactly the marker's PTS, in the segment
+// its sequence names, at its offset, to the tick.
+func TestMarkersAlignWithDecodedFrames(t *testing.T) {
+	const size, block = 240, 240 / 6
+	r := runWithMarkers(t, pipelinetest.Config{
+		Frames: 330, Jitter: 5300 * time.Microsecond, Seed: 3,
+		EventEvery: 3 * time.Second, EventDuration: 700 * time.Millisecond,
+	})
+	events := r.Source.Events()
+	ms, err := r.store.List(context.Background(), "demo", 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) < 3 {
+		t.Fatalf("the generator made %d events, want at least 3 to compare", len(events))
+	}
+	if len(ms) != len(events) {
+		t.Fatalf("%d markers for %d generator events (missed, doubled or invented)", len(ms), len(events))
+	}
+
+	segs := map[muxer.Seq]muxer.Segment{}
+	for _, s := range r.Segments {
+		segs[s.Seq] = s
+	}
+	for i, ev := range events {
+		m := ms[i]
+		t.Run("event "+m.Label+" "+clock.Ticks(ev.FirstPTS).String(), func(t *testing.T) {
+			if m.PTS != ev.FirstPTS {
+				t.Fatalf("marker %d PTS %d, generator's first frame with the event %d", m.ID, m.PTS, ev.FirstPTS)
+			}
+			if ev.EndPTS != 0 && m.Duration != ev.EndPTS-ev.FirstPTS {
+				t.Errorf("marker %d duration %d, generator's %d", m.ID, m.Duration, ev.EndPTS-ev.FirstPTS)
+			}
+			pos, ok := r.svc.Position(m.PTS)
+			if !ok {
+				t.Fatalf("marker %d at %d has no position in the playlist", m.ID, m.PTS)
+			}
+			seg := segs[pos.Seq]
+			// Decode the segment the marker names, plus the one before it,
+			// and find the first frame that shows the block.
+			var first *tsread.Frame
+			var prevShown bool
+			for _, s := range []muxer.Segment{segs[pos.Seq-1], seg} {
+				if s.Path == "" {
+					continue
+				}
+				if _, err := tsread.Decode(s.Path, func(f tsread.Frame) error {
+					shown := showsMint(f.Image, ev.Col, ev.Row, block)
+					if shown && !prevShown && first == nil && f.PTS <= m.PTS+clock.Hz {
+						fr := f
+						fr.Image = nil
+						first = &fr
+					}
+					prevShown = shown
+					return nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if first == nil {
+				t.Fatalf("no decoded frame in segment %d shows marker %d's block", pos.Seq, m.ID)
+			}
+			if first.PTS != m.PTS {
+				t.Fatalf("first decoded frame with the block has PTS %d, marker says %d", first.PTS, m.PTS)
+			}
+			if got := first.PTS - seg.FirstPTS; got != pos.Offset {
+				t.Fatalf("frame sits %d ticks into segment %d, marker offset is %d", got, pos.Seq, pos.Offset)
+			}
+		})
+	}
+}
+
+// TestDateRangesMatchMarkers checks each marker's EXT-X-DATERANGE:
+// START-DATE is the marker's program date time, and HLS parsers accept
+// the playlist.
+func TestDateRangesMatchMarkers(t *testing.T) {
+	r := runWithMarkers(t, pipelinetest.Config{Frames: 240, Seed: 5, EventEvery: 2 * time.Second, EventDuration: 500 * time.Millisecond})
+	ms, err := r.store.List(context.Background(), "demo", 0, 1000)
+	if err != nil || len(ms) < 2 {
+		t.Fatalf("markers %v, err %v: want at least 2", ms, err)
+	}
+	text := string(r.Playlist.Encoded())
+	tags := map[string]string{}
+	sc := bufio.NewScanner(strings.NewReader(text))
+	for sc.Scan() {
+		attrs, ok := strings.CutPrefix(sc.Text(), "#EXT-X-DATERANGE:")
+		if !ok {
+			continue
+		}
+		var id, start string
+		for _, kv := range strings.Split(attrs, ",") {
+			k, v, _ := strings.Cut(kv, "=")
+			switch k {
+			case "ID":
+				id = strings.Trim(v, `"`)
+			case "START-DATE":
+				start = strings.Trim(v, `"`)
+			}
+		}
+		tags[id] = start
+	}
+	for _, m := range ms {
+		want := playlist.FormatTime(r.Timeline.Time(m.PTS))
+		if got := tags[r.svc.DateRange(m).ID]; got != want {
+			t.Errorf("marker %d: DATERANGE START-DATE %q, program date time %q", m.ID, got, want)
+		}
+	}
+	if len(tags) != len(ms) {
+		t.Errorf("%d DATERANGE tags for %d markers", len(tags), len(ms))
+	}
+	if _, _, err := m3u8.DecodeFrom(bytes.NewReader(r.Playlist.Encoded()), true); err != nil {
+		t.Errorf("grafov/m3u8 rejects the playlist: %v", err)
+	}
+	ffprobe, err := exec.LookPath("ffprobe")
+	if err != nil {
+		t.Fatal("ffprobe is required (Debian package ffmpeg): ", err)
+	}
+	out, err := exec.Command(ffprobe, "-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0",
+		filepath.Join(r.Dir, playlist.FileName)).CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "h264") {
+		t.Errorf("ffprobe on the playlist: %q, %v", out, err)
+	}
+}

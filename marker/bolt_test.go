@@ -1,0 +1,168 @@
+package marker_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/hlsmark/hlsmark/marker"
+	"github.com/hlsmark/hlsmark/pipeline/clock"
+)
+
+func openStore(t *testing.T, path string) *marker.Bolt {
+	t.Helper()
+	s, err := marker.OpenBolt(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestBoltKeepsMarkersAcrossRestart closes and reopens the store and finds
+// every marker, update and revision as it was.
+func TestBoltKeepsMarkersAcrossRestart(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "markers.db")
+	s := openStore(t, path)
+	var added []marker.Marker
+	for i := range 5 {
+		m, err := s.Add(ctx, "demo", marker.Marker{Label: "m" + strconv.Itoa(i), PTS: clock.Ticks(1000 * i), Source: marker.FromAPI, Data: []byte(`{"k":1}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		added = append(added, m)
+	}
+	if _, err := s.Add(ctx, "other", marker.Marker{Label: "elsewhere"}); err != nil {
+		t.Fatal(err)
+	}
+	closed, err := s.Update(ctx, "demo", added[1].ID, func(m *marker.Marker) { m.Duration = 90000 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = openStore(t, path)
+	defer s.Close()
+	got, err := s.List(ctx, "demo", 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(added) {
+		t.Fatalf("after restart %d markers, want %d", len(got), len(added))
+	}
+	for i, m := range got {
+		if m.ID != added[i].ID || m.Label != added[i].Label || m.PTS != added[i].PTS || string(m.Data) != `{"k":1}` {
+			t.Errorf("marker %d after restart: %+v, want %+v", i, m, added[i])
+		}
+	}
+	if got[1].Duration != 90000 || got[1].Rev != closed.Rev {
+		t.Errorf("update lost: %+v", got[1])
+	}
+	changes, err := s.Changes(ctx, "demo", added[4].Rev, 100)
+	if err != nil || len(changes) != 1 || changes[0].ID != added[1].ID {
+		t.Errorf("changes after rev %d: %+v, %v; want only the updated marker", added[4].Rev, changes, err)
+	}
+	if rev, err := s.Rev(ctx, "demo"); err != nil || rev != closed.Rev {
+		t.Errorf("Rev = %d, %v; want %d", rev, err, closed.Rev)
+	}
+	if _, err := s.Get(ctx, "demo", 99); !errors.Is(err, marker.ErrNotFound) {
+		t.Errorf("Get(99) = %v, want ErrNotFound", err)
+	}
+	if ms, err := s.List(ctx, "nostream", 0, 10); err != nil || len(ms) != 0 {
+		t.Errorf("List on an unknown stream = %v, %v", ms, err)
+	}
+}
+
+// crashChildEnv makes the test binary a writer that prints every marker ID
+// the store acknowledged, until it is killed.
+const crashChildEnv = "HLSMARK_TEST_STORE_WRITER"
+
+func TestMain(m *testing.M) {
+	if path := os.Getenv(crashChildEnv); path != "" {
+		os.Exit(writeUntilKilled(path))
+	}
+	os.Exit(m.Run())
+}
+
+func writeUntilKilled(path string) int {
+	s, err := marker.OpenBolt(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	out := bufio.NewWriter(os.Stdout)
+	for i := 0; ; i++ {
+		m, err := s.Add(context.Background(), "demo", marker.Marker{Label: "crash", PTS: clock.Ticks(i)})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Fprintln(out, m.ID)
+		out.Flush()
+	}
+}
+
+// TestBoltSurvivesKill kills a writing process at random moments, many
+// times: each time the store opens, and every marker the killed process
+// had been told was stored is there.
+func TestBoltSurvivesKill(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "markers.db")
+	rng := rand.New(rand.NewPCG(1, 2))
+	acked := map[marker.ID]bool{}
+	for round := range 8 {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), crashChildEnv+"="+path)
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		killAfter := 5 + rng.IntN(60)
+		sc := bufio.NewScanner(stdout)
+		for n := 0; n < killAfter && sc.Scan(); n++ {
+			id, err := strconv.ParseUint(sc.Text(), 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			acked[marker.ID(id)] = true
+		}
+		_ = cmd.Process.Kill() // SIGKILL, mid-write or between writes
+		for sc.Scan() {        // acknowledgements already printed count too
+			if id, err := strconv.ParseUint(sc.Text(), 10, 64); err == nil {
+				acked[marker.ID(id)] = true
+			}
+		}
+		_ = cmd.Wait()
+
+		s := openStore(t, path)
+		ms, err := s.List(context.Background(), "demo", 0, 100000)
+		if err != nil {
+			t.Fatalf("round %d: store unreadable after kill: %v", round, err)
+		}
+		have := map[marker.ID]bool{}
+		for _, m := range ms {
+			have[m.ID] = true
+		}
+		for id := range acked {
+			if !have[id] {
+				t.Fatalf("round %d: acknowledged marker %d lost", round, id)
+			}
+		}
+		s.Close()
+	}
+	if len(acked) < 8*5 {
+		t.Fatalf("only %d acknowledged writes: the test did not exercise the store", len(acked))
+	}
+}

@@ -46,12 +46,18 @@ func FromSeconds(s float64) (Ticks, bool) {
 	return Ticks(v), true
 }
 
-// Duration converts ticks to a duration, exactly: one tick is 11111.1 ns,
-// so the result is rounded toward zero to the nanosecond. Converting back
-// with FromDuration returns the same ticks.
+// Duration converts ticks to a duration. One tick is 11111.1 ns, so the
+// result is rounded up to the nanosecond: that way FromDuration, which
+// rounds down, gives back the same ticks (FromDuration(t.Duration()) == t),
+// and a wall-clock time derived from a PTS maps back to that PTS.
 func (t Ticks) Duration() time.Duration {
+	const ns = int64(time.Second)
 	q, r := int64(t)/Hz, int64(t)%Hz
-	return time.Duration(q)*time.Second + time.Duration(r*int64(time.Second)/Hz)
+	sub := r * ns / Hz
+	if r > 0 && (r*ns)%Hz != 0 {
+		sub++ // ceiling, for the round trip through FromDuration
+	}
+	return time.Duration(q)*time.Second + time.Duration(sub)
 }
 
 // Seconds returns t in seconds, for display and JSON only; never compute

@@ -1,0 +1,87 @@
+package clock
+
+import (
+	"math"
+	"testing"
+	"time"
+)
+
+var casesTicks = []struct {
+	name string
+	d    time.Duration
+	t    Ticks
+}{
+	{"zero", 0, 0},
+	{"one second", time.Second, Hz},
+	{"one tick is 11111.1ns", 11112 * time.Nanosecond, 1},
+	{"just under one tick", 11111 * time.Nanosecond, 0},
+	{"a frame at 25 fps", time.Second / 25, 3600},
+	{"30 fps in whole ns floors below 3000", time.Second / 30, 2999},
+	{"floors, not rounds", 22222 * time.Nanosecond, 1},
+	{"negative floors down", -time.Nanosecond, -1},
+	{"a year", 365 * 24 * time.Hour, 365 * 24 * 3600 * Hz},
+	{"the largest duration does not overflow", math.MaxInt64, Ticks(int64(math.MaxInt64)/1e9*Hz + int64(math.MaxInt64)%1e9*Hz/1e9)},
+}
+
+func TestFromDuration(t *testing.T) {
+	for _, c := range casesTicks {
+		t.Run(c.name, func(t *testing.T) {
+			if got := FromDuration(c.d); got != c.t {
+				t.Errorf("FromDuration(%d) = %d, want %d", c.d, got, c.t)
+			}
+		})
+	}
+}
+
+// FuzzTicksRoundTrip checks that PTS → duration → PTS is the identity, so
+// a wall-clock time computed from a PTS maps back to the same PTS.
+func FuzzTicksRoundTrip(f *testing.F) {
+	for _, s := range []int64{0, 1, 2, 3000, 89999, 90001, -1, -90001, 1 << 33, 1<<40 + 7} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, n int64) {
+		if n > math.MaxInt64/1_000_000 || n < math.MinInt64/1_000_000 {
+			return // beyond time.Duration's range (about 292 years)
+		}
+		tk := Ticks(n)
+		if got := FromDuration(tk.Duration()); got != tk {
+			t.Fatalf("FromDuration(%d.Duration() = %d) = %d", n, tk.Duration(), got)
+		}
+		tl := Timeline{Epoch: time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)}
+		if got := tl.PTS(tl.Time(tk)); got != tk {
+			t.Fatalf("Timeline round trip of %d gave %d", n, got)
+		}
+	})
+}
+
+func TestFromSeconds(t *testing.T) {
+	for _, c := range []struct {
+		s    float64
+		want Ticks
+		ok   bool
+	}{
+		{1.5, 135000, true}, {0, 0, true}, {math.NaN(), 0, false}, {math.Inf(1), 0, false}, {1e300, 0, false},
+	} {
+		got, ok := FromSeconds(c.s)
+		if got != c.want || ok != c.ok {
+			t.Errorf("FromSeconds(%v) = %d, %v; want %d, %v", c.s, got, ok, c.want, c.ok)
+		}
+	}
+}
+
+func TestFakeClockJitter(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	f := NewFake(start, func() time.Duration { return 3 * time.Millisecond })
+	if err := f.WaitUntil(t.Context(), start.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.Now().Sub(start); got != time.Second+3*time.Millisecond {
+		t.Fatalf("after WaitUntil(+1s) the fake reads +%v, want +1.003s", got)
+	}
+	if err := f.WaitUntil(t.Context(), start); err != nil { // in the past: no going back
+		t.Fatal(err)
+	}
+	if got := f.Now().Sub(start); got != time.Second+6*time.Millisecond {
+		t.Fatalf("fake went to +%v", got)
+	}
+}

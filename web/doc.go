@@ -1,0 +1,10 @@
+// Package web is hlsmark's browser player: one page, plain HTML, CSS and
+// ES modules, embedded in the binary so that it works offline. The page
+// plays a stream with hls.js (or Safari's native HLS), draws the DVR window
+// as a timeline with the stream's markers on it, lists the markers beside
+// the video, and seeks to a marker's exact frame.
+//
+// hls.js is not in the repository: `make web` copies the version pinned in
+// package-lock.json to static/vendor/hls.min.js before the build. Without
+// it the package still compiles, and the page says what is missing.
+package web

@@ -1,0 +1,272 @@
+// hlsmark's player page: wires the player, the timeline, the marker list,
+// and the marker feed together.
+
+import { MarkerFeed, fetchStreams } from './api.js';
+import { el, formatBehind, formatClock } from './format.js';
+import { MarkerList, MarkerStore } from './markers.js';
+import { Player } from './player.js';
+import { Timeline } from './timeline.js';
+
+// While the stream has ended, the page asks this often whether it restarted.
+const ENDED_POLL_MS = 5000;
+
+const $ = (id) => document.getElementById(id);
+const video = $('video');
+const notice = $('notice');
+
+function showNotice(text, kind = 'info') {
+  notice.textContent = text;
+  notice.dataset.kind = kind;
+  notice.hidden = !text;
+}
+
+/** streamFromPath returns the stream named by /streams/{name}, or null. */
+function streamFromPath() {
+  const m = /^\/streams\/([^/]+)\/?$/.exec(location.pathname);
+  return m ? decodeURIComponent(m[1]) : null;
+}
+
+function renderNav(streams, current) {
+  const nav = $('stream-nav');
+  nav.replaceChildren(
+    ...streams.map((s) => {
+      const a = el('a', { href: `/streams/${encodeURIComponent(s.name)}`, textContent: s.name });
+      if (s.name === current) a.setAttribute('aria-current', 'page');
+      return a;
+    }),
+  );
+  nav.hidden = streams.length < 2;
+}
+
+async function main() {
+  const wanted = streamFromPath();
+  let streams;
+  try {
+    streams = await fetchStreams();
+  } catch (err) {
+    $('stream-name').textContent = wanted || 'hlsmark';
+    showNotice(`Cannot list the streams: ${err.message}`, 'error');
+    return;
+  }
+  const stream = wanted ? streams.find((s) => s.name === wanted) : streams[0];
+  if (!stream) {
+    $('stream-name').textContent = wanted || 'hlsmark';
+    showNotice(wanted ? `There is no stream called “${wanted}”.` : 'This server has no streams yet.', 'error');
+    return;
+  }
+  document.title = `${stream.name} · hlsmark`;
+  $('stream-name').textContent = stream.name;
+  renderNav(streams, stream.name);
+
+  const player = new Player(video);
+  const store = new MarkerStore();
+  const pick = (id) => goToMarker(id);
+  const list = new MarkerList($('markers'), store, player, { onPick: pick });
+  const timeline = new Timeline($('timeline'), store, player, { onPick: pick });
+  window.hlsmark = { player, store, get hls() { return player.hls; } };
+
+  let pickedNote = '';
+  async function goToMarker(id) {
+    const m = store.get(id);
+    if (!m || player.reach(m) !== 'ok') return;
+    pickedNote = m.label || 'marker';
+    list.setCurrent(id);
+    await player.seekToMarker(m);
+    schedule();
+  }
+
+  // Rendering: the controls every frame while anything moves, the list
+  // when markers or the playlist change (and each second, to age the
+  // highlights and grey out what left the window).
+  let frame = 0;
+  function schedule() {
+    if (!frame) frame = requestAnimationFrame(draw);
+  }
+  function draw() {
+    frame = 0;
+    timeline.render();
+    renderControls();
+    if (!video.paused) schedule();
+  }
+  const renderList = () => {
+    list.render();
+    list.setCurrent(currentMarker());
+  };
+
+  function currentMarker() {
+    const t = video.currentTime;
+    let best = null;
+    for (const m of store.all()) {
+      const at = player.markerTime(m);
+      if (at == null || at > t + 0.01) continue;
+      const until = m.duration != null ? at + m.duration : Infinity;
+      if (t < until && (!best || at >= best.at)) best = { id: m.id, at };
+    }
+    return best && best.id;
+  }
+
+  let stateText = '';
+  function renderControls() {
+    const w = player.window();
+    const play = $('play');
+    play.classList.toggle('is-playing', !video.paused);
+    play.setAttribute('aria-label', video.paused ? 'Play' : 'Pause');
+    const mute = $('mute');
+    mute.classList.toggle('is-muted', video.muted);
+    mute.setAttribute('aria-label', video.muted ? 'Unmute' : 'Mute');
+    const when = player.timeOfDay(video.currentTime);
+    $('clock-time').textContent = w ? formatClock(when, true).hms : '--:--:--';
+    const live = $('live');
+    let note = '';
+    if (w && w.live) {
+      const at = player.atLive();
+      live.hidden = false;
+      live.classList.toggle('is-behind', !at);
+      $('live-behind').textContent = at ? '' : formatBehind(player.behind());
+      live.setAttribute('aria-label', at ? 'Playing live' : `Go live (${Math.round(player.behind())} seconds behind)`);
+      if (video.paused && pickedNote) note = `Paused at “${pickedNote}”`;
+    } else {
+      live.hidden = true;
+      if (w) note = video.paused && pickedNote ? `Paused at “${pickedNote}”` : 'Recording';
+    }
+    $('clock-note').textContent = note;
+    const state = player.error ? 'retrying' : !w ? 'loading' : w.live ? 'live' : 'ended';
+    if (state !== stateText) {
+      stateText = state;
+      const badge = $('stream-state');
+      badge.hidden = false;
+      badge.dataset.state = state;
+      badge.textContent = { live: 'Live', ended: 'Ended', loading: 'Connecting', retrying: 'Reconnecting' }[state];
+    }
+    if (player.error) showNotice(player.error, 'warn');
+    else if (notice.dataset.kind === 'warn') showNotice('');
+  }
+
+  player.addEventListener('change', () => {
+    schedule();
+    renderList();
+    watchEnded();
+  });
+  for (const ev of ['play', 'pause', 'seeking', 'seeked', 'timeupdate', 'volumechange', 'waiting', 'playing']) {
+    video.addEventListener(ev, schedule);
+  }
+  video.addEventListener('play', () => {
+    pickedNote = '';
+  });
+  video.addEventListener('seeked', () => list.setCurrent(currentMarker()));
+  store.addEventListener('change', () => {
+    renderList();
+    schedule();
+  });
+  setInterval(renderList, 1000);
+
+  // Markers: the list from the API, then every change from the event stream.
+  const feedState = $('feed-state');
+  const feed = new MarkerFeed(stream.markers, {
+    onMarkers: (markers, { initial }) => store.upsert(markers, { initial }),
+    onStatus: (s) => {
+      feedState.dataset.state = s;
+      feedState.textContent = { connecting: 'connecting', open: 'live updates', retrying: 'reconnecting' }[s];
+    },
+    onError: (err) => {
+      feedState.dataset.state = 'retrying';
+      feedState.textContent = 'markers unavailable';
+      feedState.title = err.message;
+    },
+  });
+  feed.start();
+
+  // An ended stream may restart under the same name: ask now and then, and
+  // load it anew when it is live again.
+  let endedTimer = 0;
+  function watchEnded() {
+    const w = player.window();
+    const ended = !!w && !w.live;
+    if (!ended) {
+      clearInterval(endedTimer);
+      endedTimer = 0;
+      return;
+    }
+    if (endedTimer) return;
+    endedTimer = setInterval(async () => {
+      try {
+        const s = (await fetchStreams()).find((x) => x.name === stream.name);
+        if (s && s.state === 'live') {
+          clearInterval(endedTimer);
+          endedTimer = 0;
+          player.reload();
+        }
+      } catch {
+        // the server is away: ask again later
+      }
+    }, ENDED_POLL_MS);
+  }
+
+  wireControls(player, store, goToMarker);
+  try {
+    player.load(stream.playlist);
+  } catch (err) {
+    showNotice(err.message, 'error');
+  }
+}
+
+/** wireControls connects the buttons and the keyboard. */
+function wireControls(player, store, goToMarker) {
+  const togglePlay = () => (video.paused ? player.play() : video.pause());
+  $('play').addEventListener('click', togglePlay);
+  video.addEventListener('click', togglePlay);
+  $('mute').addEventListener('click', () => {
+    video.muted = !video.muted;
+  });
+  $('live').addEventListener('click', () => player.goLive());
+  const fs = $('fullscreen');
+  fs.hidden = !document.fullscreenEnabled;
+  fs.addEventListener('click', () => {
+    if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
+    else document.querySelector('.player').requestFullscreen().catch(() => {});
+  });
+
+  // [ and ] step through the markers that can be reached, by position.
+  const step = (dir) => {
+    const t = video.currentTime;
+    const spots = store
+      .all()
+      .filter((m) => player.reach(m) === 'ok')
+      .map((m) => ({ id: m.id, at: player.markerTime(m) }))
+      .filter((s) => s.at != null)
+      .sort((a, b) => a.at - b.at);
+    // Being on a marker's frame counts as being at it, not past it.
+    const pick = dir < 0 ? spots.filter((s) => s.at < t - 0.1).pop() : spots.find((s) => s.at > t + 0.01);
+    if (pick) goToMarker(pick.id);
+  };
+  document.addEventListener('keydown', (ev) => {
+    if (ev.defaultPrevented || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    if (ev.target.closest && ev.target.closest('input, textarea, select, [contenteditable]')) return;
+    const onButton = ev.target.closest && ev.target.closest('button');
+    switch (ev.key) {
+      case '[':
+        step(-1);
+        break;
+      case ']':
+        step(1);
+        break;
+      case ' ':
+      case 'k':
+        if (onButton && ev.key === ' ') return; // the button's own click
+        togglePlay();
+        break;
+      case 'l':
+      case 'L':
+        player.goLive();
+        break;
+      case 'm':
+        video.muted = !video.muted;
+        break;
+      default:
+        return;
+    }
+    ev.preventDefault();
+  });
+}
+
+main().catch((err) => showNotice(`The player failed to start: ${err.message}`, 'error'));

@@ -1,0 +1,164 @@
+// The marker store (upsert by id) and the marker list beside the video.
+
+import { formatClock, formatDuration, el } from './format.js';
+
+// How long a marker that arrived while watching stays highlighted.
+const NEW_FOR_MS = 8000;
+// Rows shown at most: the newest ones.
+const MAX_ROWS = 500;
+
+/**
+ * merge upserts an incoming version of a marker over the known one. Events
+ * and list answers may arrive in either order, so a field that is known is
+ * not forgotten by an older answer: a duration is never unset, and the
+ * stream position stays (the player, not the API, decides whether its
+ * fragment is still in the playlist). A different pts or date means another
+ * marker under a reused id (a server that lost its store): take it whole.
+ */
+function merge(old, m) {
+  if (!old || old.pts !== m.pts || old.program_date_time !== m.program_date_time) return { ...m };
+  const out = { ...old, ...m };
+  if (m.duration == null) out.duration = old.duration;
+  if (m.sequence == null) {
+    out.sequence = old.sequence;
+    out.offset = old.offset;
+  }
+  return out;
+}
+
+/** MarkerStore holds a stream's markers by id and tells listeners of changes. */
+export class MarkerStore extends EventTarget {
+  constructor() {
+    super();
+    this.byId = new Map();
+    this.fresh = new Map(); // id → time it arrived, for highlighting
+    this.loaded = false;
+  }
+
+  /** upsert merges markers in; those new since the first list are highlighted. */
+  upsert(markers, { initial = false } = {}) {
+    const now = performance.now();
+    for (const m of markers) {
+      if (!m || typeof m.id !== 'number') continue;
+      const old = this.byId.get(m.id);
+      if (!old && this.loaded && !initial) this.fresh.set(m.id, now);
+      this.byId.set(m.id, merge(old, m));
+    }
+    if (initial) this.loaded = true;
+    this.dispatchEvent(new Event('change'));
+  }
+
+  /** all returns the markers, oldest first. */
+  all() {
+    return [...this.byId.values()].sort((a, b) => a.id - b.id);
+  }
+
+  get(id) {
+    return this.byId.get(id);
+  }
+
+  /** isFresh reports whether the marker arrived in the last few seconds. */
+  isFresh(id) {
+    const t = this.fresh.get(id);
+    if (t === undefined) return false;
+    if (performance.now() - t < NEW_FOR_MS) return true;
+    this.fresh.delete(id);
+    return false;
+  }
+}
+
+/**
+ * MarkerList renders the store newest first. A row is a button carrying
+ * data-marker-id while its marker can be reached (its fragment is in the
+ * playlist); otherwise it is greyed, says why, and carries no id to click.
+ */
+export class MarkerList {
+  constructor(root, store, player, { onPick }) {
+    this.root = root;
+    this.list = root.querySelector('.marker-list');
+    this.empty = root.querySelector('.marker-empty');
+    this.count = root.querySelector('.marker-count');
+    this.store = store;
+    this.player = player;
+    this.onPick = onPick;
+    this.rows = new Map(); // id → li
+    this.current = null;
+    this.list.addEventListener('click', (ev) => {
+      const btn = ev.target.closest('[data-marker-id]');
+      if (btn && this.list.contains(btn)) this.onPick(Number(btn.dataset.markerId));
+    });
+  }
+
+  /** render brings the rows up to date with the store and the playlist. */
+  render() {
+    const markers = this.store.all().reverse().slice(0, MAX_ROWS);
+    this.count.textContent = String(this.store.byId.size);
+    this.empty.hidden = markers.length > 0;
+    const keep = new Set();
+    let prev = null;
+    for (const m of markers) {
+      keep.add(m.id);
+      let li = this.rows.get(m.id);
+      if (!li) {
+        li = el('li', { className: 'marker-item' });
+        this.rows.set(m.id, li);
+      }
+      this.fill(li, m);
+      // Newest first: each row goes right after the previous one.
+      const want = prev ? prev.nextSibling : this.list.firstChild;
+      if (want !== li) this.list.insertBefore(li, want);
+      prev = li;
+    }
+    for (const [id, li] of this.rows) {
+      if (!keep.has(id)) {
+        li.remove();
+        this.rows.delete(id);
+      }
+    }
+  }
+
+  /** fill renders one row, rebuilding it only when what it shows changed. */
+  fill(li, m) {
+    const reach = this.player.reach(m);
+    const fresh = this.store.isFresh(m.id);
+    const key = [m.label, m.duration, m.program_date_time, m.source, reach].join('|');
+    li.classList.toggle('is-new', fresh);
+    if (li.dataset.key === key) return;
+    li.dataset.key = key;
+    const when = formatClock(m.program_date_time, true);
+    const parts = [
+      el('span', { className: 'm-time', title: m.program_date_time || '' }, [
+        el('span', { className: 'm-hms' }, when.hms),
+        el('span', { className: 'm-ms' }, when.ms),
+      ]),
+      el('span', { className: 'm-label', title: m.label }, m.label || 'marker'),
+      el('span', { className: 'm-dur' }, m.duration == null ? 'open' : formatDuration(m.duration)),
+    ];
+    let row;
+    if (reach === 'ok') {
+      row = el('button', { type: 'button', className: 'marker-row' }, parts);
+      row.dataset.markerId = String(m.id);
+      row.setAttribute('aria-label', `${m.label || 'marker'} at ${when.hms}${when.ms}, go to its frame`);
+    } else {
+      const why = reach === 'pending' ? 'not yet in a segment' : 'left the window';
+      row = el('div', { className: `marker-row is-${reach}`, title: why }, parts);
+      row.setAttribute('aria-disabled', 'true');
+      row.dataset.staleMarkerId = String(m.id);
+      parts.push(el('span', { className: 'm-note' }, reach === 'pending' ? 'pending' : 'gone'));
+      row.append(parts[parts.length - 1]);
+    }
+    if (m.source === 'api') row.classList.add('from-api');
+    li.replaceChildren(row);
+    if (this.current === m.id) row.classList.add('is-current');
+  }
+
+  /** setCurrent marks the row of the marker being watched, if any. */
+  setCurrent(id) {
+    if (this.current === id) return;
+    const old = this.rows.get(this.current);
+    if (old) old.firstChild?.classList.remove('is-current');
+    this.current = id;
+    const li = this.rows.get(id);
+    if (li) li.firstChild?.classList.add('is-current');
+  }
+}

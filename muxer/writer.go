@@ -18,8 +18,8 @@ type segmentWriter struct {
 	tmp     string
 	fc      *astiav.FormatContext
 	io      *astiav.IOContext
-	lastPTS clock.Ticks
-	prevGap clock.Ticks
+	lastPTS clock.Ticks // latest PTS in presentation order
+	prevGap clock.Ticks // from the frame shown before lastPTS to it
 }
 
 // tmpName is where a segment is written before it is complete. The dot
@@ -92,10 +92,17 @@ func (w *segmentWriter) write(pkt *astiav.Packet, p pipeline.Packet) error {
 	if err := w.fc.WriteFrame(pkt); err != nil {
 		return fmt.Errorf("write packet at %s: %w", p.PTS, err)
 	}
-	if w.seg.Frames > 0 {
-		w.prevGap = p.PTS - w.lastPTS
+	// Packets come in decode order: with B-frames the last packet is not
+	// the last frame shown, so keep the latest PTS and the gap to the frame
+	// shown just before it.
+	switch {
+	case w.seg.Frames == 0:
+		w.lastPTS = p.PTS
+	case p.PTS > w.lastPTS:
+		w.prevGap, w.lastPTS = p.PTS-w.lastPTS, p.PTS
+	case w.prevGap == 0 || w.lastPTS-p.PTS < w.prevGap:
+		w.prevGap = w.lastPTS - p.PTS
 	}
-	w.lastPTS = p.PTS
 	w.seg.Frames++
 	return nil
 }

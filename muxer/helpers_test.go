@@ -1,0 +1,113 @@
+package muxer_test
+
+import (
+	"context"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/hlsmark/hlsmark/muxer"
+	"github.com/hlsmark/hlsmark/muxer/tsread"
+	"github.com/hlsmark/hlsmark/pipeline"
+	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/pipelinetest"
+)
+
+// runConfig shapes a muxer run on the real pipeline.
+type runConfig struct {
+	dir     string
+	frames  int
+	bframes int
+	// afterPacket, if set, runs after every packet the muxer accepted,
+	// while the muxer's state cannot change. An error stops the run.
+	afterPacket func(m *muxer.Muxer, published []muxer.Segment) error
+}
+
+// run is what a muxer run left behind.
+type run struct {
+	segments []muxer.Segment
+	pts      []clock.Ticks
+}
+
+// runMuxer drives checkerboard → libx264 → muxer into cfg.dir on a jittered
+// fake clock, so that the test picks the folder and can watch it.
+func runMuxer(t *testing.T, cfg runConfig) run {
+	t.Helper()
+	const fps = 30
+	size := pipeline.Size{Width: 320, Height: 240}
+	tl := clock.Timeline{Epoch: pipelinetest.Epoch}
+	rng := rand.New(rand.NewPCG(3, 1))
+	clk := clock.NewFake(pipelinetest.Epoch, func() time.Duration { return time.Duration(rng.Int64N(int64(5 * time.Millisecond))) })
+	src, err := pipeline.NewCheckerboard(pipeline.CheckerboardConfig{
+		Size: size, FPS: fps, Block: 40, EventEvery: 3 * time.Second, EventDuration: time.Second, EventFixed: true,
+	}, clk, tl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := pipeline.NewEncoder(pipeline.EncoderConfig{
+		Size: size, FPS: fps, Preset: "ultrafast", BFrames: cfg.bframes, KeyInterval: time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	var out run
+	m, err := muxer.New(muxer.Config{
+		Dir: cfg.dir, Target: time.Second, Size: size, FPS: fps, Timeline: tl,
+		Publish: func(s muxer.Segment) error {
+			out.segments = append(out.segments, s)
+			return nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sink pipeline.Sink = m
+	if cfg.afterPacket != nil {
+		sink = watchedSink{m, func() error { return cfg.afterPacket(m, out.segments) }}
+	}
+	p := &pipeline.Pipeline{
+		Source:  pipeline.Limit(src, cfg.frames),
+		Encoder: enc,
+		Sink:    sink,
+		OnFrame: func(f *pipeline.Frame) { out.pts = append(out.pts, f.PTS) },
+	}
+	if err := p.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// watchedSink calls after once the muxer has taken each packet.
+type watchedSink struct {
+	*muxer.Muxer
+	after func() error
+}
+
+func (s watchedSink) WritePacket(p pipeline.Packet) error {
+	if err := s.Muxer.WritePacket(p); err != nil {
+		return err
+	}
+	return s.after()
+}
+
+// decoded is one segment file as libav reads it back.
+type decoded struct {
+	file   tsread.File
+	frames []tsread.Frame // Image is dropped: it is only valid in the callback
+}
+
+func decode(t *testing.T, path string) decoded {
+	t.Helper()
+	var d decoded
+	var err error
+	d.file, err = tsread.Decode(path, func(f tsread.Frame) error {
+		f.Image = nil
+		d.frames = append(d.frames, f)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("decode %s: %v", path, err)
+	}
+	return d
+}

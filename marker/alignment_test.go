@@ -9,13 +9,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/grafov/m3u8"
 
-	"github.com/hlsmark/hlsmark/marker"
+	"github.com/hlsmark/hlsmark/marker/markertest"
 	"github.com/hlsmark/hlsmark/muxer"
 	"github.com/hlsmark/hlsmark/muxer/tsread"
 	"github.com/hlsmark/hlsmark/pipeline"
@@ -23,42 +22,6 @@ import (
 	"github.com/hlsmark/hlsmark/pipeline/pipelinetest"
 	"github.com/hlsmark/hlsmark/playlist"
 )
-
-// markedRun is a pipeline run with a marker service attached.
-type markedRun struct {
-	*pipelinetest.Run
-	svc   *marker.Service
-	store *marker.Bolt
-}
-
-// runWithMarkers runs the real pipeline on a jittered fake clock with the
-// marker service wired as `hlsmark serve` wires it.
-func runWithMarkers(t *testing.T, cfg pipelinetest.Config) *markedRun {
-	t.Helper()
-	store, err := marker.OpenBolt(filepath.Join(t.TempDir(), "markers.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	mr := &markedRun{store: store}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	cfg.Attach = func(r *pipelinetest.Run) pipelinetest.Hooks {
-		mr.svc = marker.NewService(marker.Config{
-			Stream: "demo", Store: store, Playlist: r.Playlist, Timeline: r.Timeline, Clock: r.Clock,
-		})
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			mr.svc.Run(ctx)
-		}()
-		return pipelinetest.Hooks{OnDetection: mr.svc.Detected, OnSegment: mr.svc.Published}
-	}
-	mr.Run = pipelinetest.Start(t, cfg)
-	cancel() // Run drains its queue before returning
-	wg.Wait()
-	return mr
-}
 
 // showsMint reports whether the decoded picture shows the mint colour at
 // the centre of the given checkerboard cell.
@@ -74,12 +37,12 @@ func showsMint(img image.Image, col, row, block int) bool {
 // its sequence names, at its offset, to the tick.
 func TestMarkersAlignWithDecodedFrames(t *testing.T) {
 	const size, block = 240, 240 / 6
-	r := runWithMarkers(t, pipelinetest.Config{
+	r := markertest.Start(t, pipelinetest.Config{
 		Frames: 330, Jitter: 5300 * time.Microsecond, Seed: 3,
 		EventEvery: 3 * time.Second, EventDuration: 700 * time.Millisecond,
 	})
 	events := r.Source.Events()
-	ms, err := r.store.List(context.Background(), "demo", 0, 1000)
+	ms, err := r.Store.List(context.Background(), "demo", 0, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +66,7 @@ func TestMarkersAlignWithDecodedFrames(t *testing.T) {
 			if ev.EndPTS != 0 && m.Duration != ev.EndPTS-ev.FirstPTS {
 				t.Errorf("marker %d duration %d, generator's %d", m.ID, m.Duration, ev.EndPTS-ev.FirstPTS)
 			}
-			pos, ok := r.svc.Position(m.PTS)
+			pos, ok := r.Service.Position(m.PTS)
 			if !ok {
 				t.Fatalf("marker %d at %d has no position in the playlist", m.ID, m.PTS)
 			}
@@ -146,8 +109,8 @@ func TestMarkersAlignWithDecodedFrames(t *testing.T) {
 // START-DATE is the marker's program date time, and HLS parsers accept
 // the playlist.
 func TestDateRangesMatchMarkers(t *testing.T) {
-	r := runWithMarkers(t, pipelinetest.Config{Frames: 240, Seed: 5, EventEvery: 2 * time.Second, EventDuration: 500 * time.Millisecond})
-	ms, err := r.store.List(context.Background(), "demo", 0, 1000)
+	r := markertest.Start(t, pipelinetest.Config{Frames: 240, Seed: 5, EventEvery: 2 * time.Second, EventDuration: 500 * time.Millisecond})
+	ms, err := r.Store.List(context.Background(), "demo", 0, 1000)
 	if err != nil || len(ms) < 2 {
 		t.Fatalf("markers %v, err %v: want at least 2", ms, err)
 	}
@@ -173,7 +136,7 @@ func TestDateRangesMatchMarkers(t *testing.T) {
 	}
 	for _, m := range ms {
 		want := playlist.FormatTime(r.Timeline.Time(m.PTS))
-		if got := tags[r.svc.DateRange(m).ID]; got != want {
+		if got := tags[r.Service.DateRange(m).ID]; got != want {
 			t.Errorf("marker %d: DATERANGE START-DATE %q, program date time %q", m.ID, got, want)
 		}
 	}

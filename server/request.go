@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -27,9 +28,9 @@ const (
 // markerRequest is the body of POST /api/streams/{stream}/markers.
 type markerRequest struct {
 	Label    *string         `json:"label"`
-	PTS      *json.Number    `json:"pts"`
+	PTS      json.RawMessage `json:"pts"`
 	Time     *string         `json:"time"`
-	Duration *json.Number    `json:"duration"`
+	Duration json.RawMessage `json:"duration"`
 	Data     json.RawMessage `json:"data"`
 }
 
@@ -54,9 +55,9 @@ func decodeMarkerRequest(body []byte, tl clock.Timeline) (marker.Marker, error) 
 	case req.PTS != nil && req.Time != nil:
 		return m, errors.New("pts, time: give one of them, not both")
 	case req.PTS != nil:
-		n, err := req.PTS.Int64()
+		n, err := strconv.ParseInt(string(req.PTS), 10, 64)
 		if err != nil {
-			return m, fmt.Errorf("pts: must be an integer count of 90 kHz ticks, got %s", quote(req.PTS.String()))
+			return m, fmt.Errorf("pts: must be an integer count of 90 kHz ticks, got %s", quote(string(req.PTS)))
 		}
 		if n < 0 {
 			return m, errors.New("pts: must not be negative")
@@ -75,10 +76,10 @@ func decodeMarkerRequest(body []byte, tl clock.Timeline) (marker.Marker, error) 
 		return m, errors.New("pts, time: one of them is required")
 	}
 	if req.Duration != nil {
-		f, err := req.Duration.Float64()
+		f, err := strconv.ParseFloat(string(req.Duration), 64)
 		d, ok := clock.FromSeconds(f)
 		if err != nil || !ok || f < 0 || f > maxDuration.Seconds() {
-			return m, fmt.Errorf("duration: must be a number of seconds from 0 to %d, got %s", int(maxDuration.Seconds()), quote(req.Duration.String()))
+			return m, fmt.Errorf("duration: must be a number of seconds from 0 to %d, got %s", int(maxDuration.Seconds()), quote(string(req.Duration)))
 		}
 		m.Duration = d
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/hlsmark/hlsmark/docs"
 	"github.com/hlsmark/hlsmark/marker"
 	"github.com/hlsmark/hlsmark/muxer"
 	"github.com/hlsmark/hlsmark/playlist"
@@ -61,6 +62,10 @@ func view(svc *marker.Service, m marker.Marker) markerView {
 }
 
 func (s *Server) routeMarkers(r *mux.Router) {
+	r.HandleFunc("/api/openapi.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(docs.OpenAPI)
+	}).Methods(http.MethodGet)
 	r.HandleFunc("/api/streams", s.listStreams).Methods(http.MethodGet)
 	r.HandleFunc("/api/streams/{stream}/markers", s.listMarkers).Methods(http.MethodGet)
 	r.Handle("/api/streams/{stream}/markers", s.requireToken(http.HandlerFunc(s.postMarker))).Methods(http.MethodPost)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/asticode/go-astiav"
 
+	"github.com/hlsmark/hlsmark/internal/avpkt"
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 )
@@ -41,6 +42,9 @@ type Muxer struct {
 	next   Seq
 	cur    *segmentWriter
 	pkt    *astiav.Packet
+	// payload holds the packet being written: reused, so that writing a
+	// packet allocates nothing.
+	payload avpkt.Payload
 }
 
 // New returns a muxer writing into cfg.Dir, which it creates if needed.
@@ -73,6 +77,9 @@ func (m *Muxer) WritePacket(p pipeline.Packet) error {
 		}
 		m.cur = w
 	}
+	if err := m.payload.Set(m.pkt, p.Data); err != nil {
+		return fmt.Errorf("muxer: %w", err)
+	}
 	if err := m.cur.write(m.pkt, p); err != nil {
 		return fmt.Errorf("muxer: segment %d: %w", m.cur.seg.Seq, err)
 	}
@@ -87,6 +94,7 @@ func (m *Muxer) Close() error {
 			m.pkt.Free()
 			m.pkt = nil
 		}
+		m.payload.Free()
 	}()
 	if m.cur == nil {
 		return nil

@@ -78,11 +78,9 @@ func openSegment(seg Segment, size pipeline.Size, fps int) (_ *segmentWriter, er
 	return w, nil
 }
 
+// write writes pkt, whose payload is p.Data, stamped with p's timestamps.
+// WriteFrame (av_write_frame) neither takes pkt nor copies its payload.
 func (w *segmentWriter) write(pkt *astiav.Packet, p pipeline.Packet) error {
-	if err := pkt.FromData(p.Data); err != nil {
-		return err
-	}
-	defer pkt.Unref()
 	pkt.SetPts(int64(p.PTS))
 	pkt.SetDts(int64(p.DTS))
 	pkt.SetStreamIndex(0)

@@ -66,16 +66,17 @@ func findMint(f *Frame) (image.Rectangle, bool) {
 	stride := f.Size.Width * 3
 	for y := 0; y < f.Size.Height; y += detectorStep {
 		row := f.RGB[y*stride : (y+1)*stride]
-		for x := 0; x < f.Size.Width; x += detectorStep {
-			if !isMint(row[3*x], row[3*x+1], row[3*x+2]) {
+		for i := 0; i+2 < len(row); i += 3 * detectorStep {
+			if !isMint(row[i], row[i+1], row[i+2]) {
 				continue
 			}
-			p := image.Rect(x, y, x+1, y+1)
-			if seen {
-				box = box.Union(p)
-			} else {
-				box, seen = p, true
+			x := i / 3
+			if !seen {
+				box, seen = image.Rect(x, y, x+1, y+1), true
+				continue
 			}
+			box.Min.X, box.Max.X = min(box.Min.X, x), max(box.Max.X, x+1)
+			box.Max.Y = y + 1 // rows are scanned top to bottom
 		}
 	}
 	return box, seen
@@ -85,7 +86,8 @@ func isMint(r, g, b byte) bool {
 	return near(r, Mint[0]) && near(g, Mint[1]) && near(b, Mint[2])
 }
 
+// near reports whether v is within mintTolerance of want, with one
+// unsigned comparison.
 func near(v, want byte) bool {
-	d := int(v) - int(want)
-	return d >= -mintTolerance && d <= mintTolerance
+	return uint(int(v)-int(want)+mintTolerance) <= 2*mintTolerance
 }

@@ -10,12 +10,16 @@ import (
 
 	"github.com/asticode/go-astiav"
 
+	"github.com/hlsmark/hlsmark/internal/avpkt"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 )
 
 // Packet is one encoded H.264 access unit, in Annex B form with SPS and PPS
 // in front of every IDR.
 type Packet struct {
+	// Data is the access unit. The encoder lends it: it is only valid
+	// until the function it was passed to returns, so keep a copy, not
+	// the slice.
 	Data []byte
 	// PTS is the PTS of the frame the packet holds: its generator timestamp.
 	PTS clock.Ticks
@@ -75,9 +79,8 @@ var timeBase = astiav.NewRational(1, clock.Hz)
 // safe for concurrent use; Close frees every libav object it holds.
 type Encoder struct {
 	cfg     EncoderConfig
-	conv    *converter
 	codec   *astiav.CodecContext
-	yuv     *astiav.Frame
+	yuv     *astiav.Frame // for frames that come unconverted
 	pkt     *astiav.Packet
 	lastKey clock.Ticks
 	started bool
@@ -94,9 +97,6 @@ func NewEncoder(cfg EncoderConfig) (_ *Encoder, err error) {
 			e.Close()
 		}
 	}()
-	if e.conv, err = newConverter(cfg.Size); err != nil {
-		return nil, err
-	}
 	codec := astiav.FindEncoderByName("libx264")
 	if codec == nil {
 		return nil, errors.New("encoder: libx264 is not in this libavcodec")
@@ -134,31 +134,39 @@ func NewEncoder(cfg EncoderConfig) (_ *Encoder, err error) {
 		return nil, fmt.Errorf("encoder: open libx264 (preset %q, tune %q): %w", cfg.Preset, cfg.Tune, err)
 	}
 
-	e.yuv = astiav.AllocFrame()
-	e.yuv.SetWidth(cfg.Size.Width)
-	e.yuv.SetHeight(cfg.Size.Height)
-	e.yuv.SetPixelFormat(astiav.PixelFormatYuv420P)
-	if err := e.yuv.AllocBuffer(0); err != nil {
-		return nil, fmt.Errorf("encoder: allocate frame: %w", err)
+	if e.yuv, err = allocYUV(cfg.Size); err != nil {
+		return nil, fmt.Errorf("encoder: %w", err)
 	}
 	e.pkt = astiav.AllocPacket()
 	return e, nil
 }
 
-// Encode converts and encodes one frame, and passes every packet the
-// encoder has ready to out. The frame is forced to be an IDR if it is the
+// Encode encodes one frame, and passes every packet the encoder has ready
+// to out. It encodes the picture f.Convert made, or converts f itself if
+// there is none for f's PTS. The frame is forced to be an IDR if it is the
 // first one or at least KeyInterval after the last IDR.
 func (e *Encoder) Encode(f *Frame, out func(Packet) error) error {
-	if err := e.conv.convert(f, e.yuv); err != nil {
-		return err
+	if f.Size != e.cfg.Size {
+		return fmt.Errorf("encoder: frame is %s, encoder is for %s", f.Size, e.cfg.Size)
 	}
-	e.yuv.SetPts(int64(f.PTS))
-	e.yuv.SetPictureType(astiav.PictureTypeNone)
+	yuv := f.converted()
+	if yuv == nil {
+		if err := convertInto(f, e.yuv); err != nil {
+			return fmt.Errorf("encoder: %w", err)
+		}
+		yuv = e.yuv
+	} else {
+		f.yuv.fresh = false
+	}
+	yuv.SetPts(int64(f.PTS))
+	yuv.SetPictureType(astiav.PictureTypeNone)
 	if !e.started || f.PTS-e.lastKey >= clock.FromDuration(e.cfg.KeyInterval) {
-		e.yuv.SetPictureType(astiav.PictureTypeI)
+		yuv.SetPictureType(astiav.PictureTypeI)
 		e.started, e.lastKey = true, f.PTS
 	}
-	if err := e.codec.SendFrame(e.yuv); err != nil {
+	// libx264 copies the picture before SendFrame returns, and libavcodec
+	// drops its reference then: the buffer is the frame's again.
+	if err := e.codec.SendFrame(yuv); err != nil {
 		return fmt.Errorf("encoder: send frame at %s: %w", f.PTS, err)
 	}
 	return e.drain(out)
@@ -182,13 +190,14 @@ func (e *Encoder) drain(out func(Packet) error) error {
 			return fmt.Errorf("encoder: receive packet: %w", err)
 		}
 		p := Packet{
-			Data: e.pkt.Data(),
+			Data: avpkt.Bytes(e.pkt), // no copy: valid until Unref
 			PTS:  clock.Ticks(e.pkt.Pts()),
 			DTS:  clock.Ticks(e.pkt.Dts()),
 			Key:  e.pkt.Flags().Has(astiav.PacketFlagKey),
 		}
+		err := out(p)
 		e.pkt.Unref()
-		if err := out(p); err != nil {
+		if err != nil {
 			return err
 		}
 	}
@@ -208,9 +217,5 @@ func (e *Encoder) Close() {
 	if e.codec != nil {
 		e.codec.Free()
 		e.codec = nil
-	}
-	if e.conv != nil {
-		e.conv.close()
-		e.conv = nil
 	}
 }

@@ -57,6 +57,8 @@ type Frame struct {
 	// Event is the id of the generator event visible in this frame, or 0.
 	// It is the source's ground truth for tests; the detector never reads it.
 	Event int
+
+	yuv *picture // set by Convert, released by Free
 }
 
 // NewFrame allocates a black frame of the given size.

@@ -39,6 +39,8 @@ func (l *limited) Next(ctx context.Context, f *Frame) error {
 
 // Sink takes the encoded packets: in hlsmark, the MPEG-TS muxer.
 type Sink interface {
+	// WritePacket takes one packet. Its Data is only valid until
+	// WritePacket returns.
 	WritePacket(Packet) error
 	// Close is called once, after the last packet.
 	Close() error
@@ -76,9 +78,16 @@ type Pipeline struct {
 func (p *Pipeline) Run(ctx context.Context) error {
 	frames := make(chan *Frame, queueDepth)
 	free := make(chan *Frame, queueDepth+1)
-	for range queueDepth + 1 {
-		free <- NewFrame(p.Source.Size())
+	pool := make([]*Frame, queueDepth+1)
+	for i := range pool {
+		pool[i] = NewFrame(p.Source.Size())
+		free <- pool[i]
 	}
+	defer func() {
+		for _, f := range pool {
+			f.Free()
+		}
+	}()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -104,7 +113,8 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	return errors.Join(encErr, srcErr)
 }
 
-// produce renders frames and runs the detector on them.
+// produce renders frames, runs the detector on them and converts them to
+// YUV420P: work that overlaps the encoding of the frames before.
 func (p *Pipeline) produce(ctx context.Context, free <-chan *Frame, frames chan<- *Frame) error {
 	var det Detector
 	for {
@@ -122,6 +132,9 @@ func (p *Pipeline) produce(ctx context.Context, free <-chan *Frame, frames chan<
 		}
 		if p.OnFrame != nil {
 			p.OnFrame(f)
+		}
+		if err := f.Convert(); err != nil {
+			return fmt.Errorf("pipeline: %w", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -33,6 +33,8 @@ type Config struct {
 	// Jitter is the most a frame may come after its nominal time.
 	Jitter time.Duration
 	Seed   uint64
+	// Preset is libx264's preset; empty means ultrafast.
+	Preset string
 	// Attach, if set, is called once the playlist exists and before the
 	// first frame, to hook more stages (the marker service) onto the run.
 	Attach func(*Run) Hooks
@@ -84,6 +86,9 @@ func Start(t testing.TB, cfg Config) *Run {
 	if cfg.EventDuration == 0 {
 		cfg.EventDuration = 700 * time.Millisecond
 	}
+	if cfg.Preset == "" {
+		cfg.Preset = "ultrafast"
+	}
 	rng := rand.New(rand.NewPCG(cfg.Seed, 1))
 	var jitter func() time.Duration
 	if cfg.Jitter > 0 {
@@ -101,7 +106,7 @@ func Start(t testing.TB, cfg Config) *Run {
 	}
 	r.Source = src
 	enc, err := pipeline.NewEncoder(pipeline.EncoderConfig{
-		Size: cfg.Size, FPS: cfg.FPS, Preset: "ultrafast", Tune: "zerolatency", KeyInterval: cfg.Segment,
+		Size: cfg.Size, FPS: cfg.FPS, Preset: cfg.Preset, Tune: "zerolatency", KeyInterval: cfg.Segment,
 	})
 	if err != nil {
 		t.Fatal(err)

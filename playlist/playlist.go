@@ -94,7 +94,7 @@ func (p *Playlist) Add(seg muxer.Segment) error {
 		return fmt.Errorf("playlist: segment %d does not follow %d", seg.Seq, p.segs[n-1].Seq)
 	}
 	p.segs = append(p.segs, seg)
-	if t := int(math.Round(seg.Duration.Seconds())); t > p.target {
+	if t := int(math.Round(extinf(seg.Duration))); t > p.target {
 		p.target = t // RFC 8216 4.3.3.1: every EXTINF, rounded, must fit
 	}
 	now := p.cfg.Now()
@@ -254,7 +254,7 @@ func (p *Playlist) encodeLocked() []byte {
 		seg := &m3u8.MediaSegment{
 			SeqId:           uint64(s.Seq),
 			URI:             s.Name(),
-			Duration:        s.Duration.Seconds(),
+			Duration:        extinf(s.Duration),
 			ProgramDateTime: s.Start.UTC(),
 		}
 		if rs := byStart[s.Seq]; len(rs) > 0 {
@@ -272,13 +272,23 @@ func (p *Playlist) encodeLocked() []byte {
 	return append([]byte(nil), pl.Encode().Bytes()...)
 }
 
+// extinf is a segment's EXTINF: its duration in seconds to the
+// millisecond, as grafov writes it. RFC 8216 4.3.3.1 rounds the written
+// value against the target, so the target is raised from this one.
+func extinf(d clock.Ticks) float64 {
+	return math.Round(d.Seconds()*1000) / 1000
+}
+
 // rangesBySegmentLocked groups the date ranges by the segment their start
 // falls in, each group sorted by start.
 func (p *Playlist) rangesBySegmentLocked() map[muxer.Seq]dateRanges {
 	out := map[muxer.Seq]dateRanges{}
 	for _, r := range p.ranges {
 		for _, s := range p.segs {
-			end := s.Start.Add(s.Duration.Duration())
+			// The next segment's start, exactly: Start is the timeline's
+			// time of FirstPTS, and durations rounded one by one would
+			// drift from it by a nanosecond per segment.
+			end := s.Start.Add(s.End().Duration() - s.FirstPTS.Duration())
 			if !r.Start.Before(s.Start) && r.Start.Before(end) {
 				out[s.Seq] = append(out[s.Seq], r)
 				break

@@ -28,7 +28,7 @@ const HLSJSPath = "vendor/hls.min.js"
 // injected from elsewhere. hls.js runs its transmuxer in a worker made from
 // a blob URL and feeds the video element from a MediaSource blob URL.
 const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; " +
-	"img-src 'self' data: blob:; media-src 'self' blob:; worker-src 'self' blob:; " +
+	"img-src 'self' data: blob:; media-src 'self' blob: data:; worker-src 'self' blob:; " +
 	"connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'self'"
 
 func mustSub(f fs.FS, dir string) fs.FS {

@@ -176,24 +176,25 @@ async function main() {
   });
   feed.start();
 
-  // An ended stream may restart under the same name: ask now and then, and
-  // load it anew when it is live again.
-  let endedTimer = 0;
+  // An ended stream may restart under the same name, and a server that
+  // went away may come back: ask now and then, and load the stream anew
+  // once the API says it is live again.
+  let watchTimer = 0;
   function watchEnded() {
     const w = player.window();
-    const ended = !!w && !w.live;
-    if (!ended) {
-      clearInterval(endedTimer);
-      endedTimer = 0;
+    const away = player.error || (!!w && !w.live);
+    if (!away) {
+      clearInterval(watchTimer);
+      watchTimer = 0;
       return;
     }
-    if (endedTimer) return;
-    endedTimer = setInterval(async () => {
+    if (watchTimer) return;
+    watchTimer = setInterval(async () => {
       try {
         const s = (await fetchStreams()).find((x) => x.name === stream.name);
         if (s && s.state === 'live') {
-          clearInterval(endedTimer);
-          endedTimer = 0;
+          clearInterval(watchTimer);
+          watchTimer = 0;
           player.reload();
         }
       } catch {

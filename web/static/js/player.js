@@ -81,8 +81,7 @@ export class Player extends EventTarget {
     hls.on(E.LEVEL_UPDATED, (_, data) => {
       this.retries = 0;
       this.error = '';
-      const ended = !data.details.live;
-      if (ended !== this.ended) this.ended = ended;
+      this.ended = !data.details.live;
       this.changed();
     });
     hls.on(E.FRAG_BUFFERED, () => this.changed());
@@ -94,18 +93,23 @@ export class Player extends EventTarget {
   onHlsError(data) {
     if (!data.fatal) return;
     const Hls = window.Hls;
-    if (data.type === Hls.ErrorTypes.MEDIA_ERROR && this.retries < 3) {
-      this.retries++;
+    this.retries++;
+    clearTimeout(this.retryTimer);
+    if (data.type === Hls.ErrorTypes.MEDIA_ERROR && this.retries <= 3) {
       this.hls.recoverMediaError();
       return;
     }
-    // Network errors (the server restarting, the stream gone for a while)
-    // and anything else: start over, backing off up to ten seconds.
-    this.error = data.type === Hls.ErrorTypes.NETWORK_ERROR ? 'Stream unreachable, retrying…' : 'Playback failed, retrying…';
-    this.retries++;
+    const wait = Math.min(10000, 1000 * this.retries);
+    if (data.type === Hls.ErrorTypes.NETWORK_ERROR && this.details()) {
+      // The server is away (restarting, or the network is): keep what is
+      // buffered watchable and ask for the playlist again.
+      this.error = 'Stream unreachable, retrying…';
+      this.retryTimer = setTimeout(() => this.hls && this.hls.startLoad(), wait);
+    } else {
+      this.error = 'Playback failed, retrying…';
+      this.retryTimer = setTimeout(() => this.reload(), wait);
+    }
     this.changed();
-    clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => this.reload(), Math.min(10000, 1000 * this.retries));
   }
 
   play() {

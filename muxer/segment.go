@@ -13,21 +13,24 @@ type Seq uint64
 
 // Segment is a finished MPEG-TS segment on disk.
 type Segment struct {
-	Seq Seq
+	Seq Seq `json:"seq"`
 	// Path is the file's path.
-	Path string
+	Path string `json:"-"`
 	// FirstPTS is the PTS of the segment's first frame, an IDR.
-	FirstPTS clock.Ticks
+	FirstPTS clock.Ticks `json:"first_pts"`
 	// Duration runs from FirstPTS to the next segment's FirstPTS (for the
 	// last segment of a run, to its last frame's PTS plus one frame
 	// interval).
-	Duration clock.Ticks
+	Duration clock.Ticks `json:"duration"`
 	// Start is the wall-clock time of the first frame.
-	Start time.Time
+	Start time.Time `json:"start"`
 	// Size is the file's size in bytes.
-	Size int64
+	Size int64 `json:"size"`
 	// Frames counts the packets in the segment.
-	Frames int
+	Frames int `json:"frames"`
+	// Discontinuity marks a segment whose timestamps do not follow on from
+	// the segment before it (EXT-X-DISCONTINUITY), as after a restart.
+	Discontinuity bool `json:"discontinuity,omitempty"`
 }
 
 // Name returns the segment's file name, as listed in the playlist.

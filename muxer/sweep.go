@@ -7,11 +7,12 @@ import (
 	"strings"
 )
 
-// Sweep prepares a stream folder for a new run: it removes segment files
-// and half-written temporary files left by an earlier run, and returns the
-// sequence number to start at, one past the highest found, so that no
-// sequence number (and no cached segment URL) is ever reused.
-func Sweep(dir string) (Seq, error) {
+// Sweep prepares a stream folder for a new run: it removes half-written
+// temporary files and the segment files an earlier run left that keep does
+// not claim (keep may be nil), and returns the sequence number to start at,
+// one past the highest found, so that no sequence number (and no cached
+// segment URL) is ever reused.
+func Sweep(dir string, keep func(Seq) bool) (Seq, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return 0, fmt.Errorf("muxer: sweep %s: %w", dir, err)
@@ -25,6 +26,9 @@ func Sweep(dir string) (Seq, error) {
 		}
 		if isSeg && seq >= next {
 			next = seq + 1
+		}
+		if isSeg && keep != nil && keep(seq) {
+			continue
 		}
 		if err := os.Remove(filepath.Join(dir, name)); err != nil {
 			return 0, fmt.Errorf("muxer: sweep %s: %w", dir, err)

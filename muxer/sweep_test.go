@@ -55,7 +55,7 @@ func TestSweep(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			next, err := muxer.Sweep(dir)
+			next, err := muxer.Sweep(dir, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -79,7 +79,26 @@ func TestSweep(t *testing.T) {
 }
 
 func TestSweepMissingFolder(t *testing.T) {
-	if _, err := muxer.Sweep(filepath.Join(t.TempDir(), "absent")); err == nil {
+	if _, err := muxer.Sweep(filepath.Join(t.TempDir(), "absent"), nil); err == nil {
 		t.Fatal("Sweep of a missing folder succeeded")
+	}
+}
+
+// TestSweepKeepsClaimedSegments keeps the segments a restored playlist
+// still lists and still counts them for the next sequence number.
+func TestSweepKeepsClaimedSegments(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"3.ts", "4.ts", "5.ts", ".6.ts.tmp"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(name), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	next, err := muxer.Sweep(dir, func(s muxer.Seq) bool { return s >= 4 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if got := names(entries); next != 6 || !slices.Equal(got, []string{"4.ts", "5.ts"}) {
+		t.Fatalf("next %d, left %q; want 6 and [4.ts 5.ts]", next, got)
 	}
 }

@@ -118,7 +118,12 @@ func NewCheckerboard(cfg CheckerboardConfig, clk clock.Clock, timeline clock.Tim
 		rowOdd:   make([]byte, cfg.Size.Width*3),
 		rowShift: -1,
 	}
-	c.next = c.schedule(0)
+	// Start on the nominal schedule at the clock's present: a stream that
+	// resumes on an old epoch neither renders its past nor counts it late.
+	since := clk.Now().Sub(timeline.Epoch)
+	fps := int64(cfg.FPS)
+	c.n = int64(since/time.Second)*fps + (int64(since%time.Second)*fps+int64(time.Second)-1)/int64(time.Second)
+	c.next = c.schedule(clock.FromDuration(since))
 	return c, nil
 }
 
@@ -159,7 +164,8 @@ func (c *Checkerboard) schedule(prevStart clock.Ticks) scheduledEvent {
 
 // due returns when frame n is due on the nominal schedule.
 func (c *Checkerboard) due(n int64) time.Time {
-	return c.timeline.Epoch.Add(time.Duration(n * int64(time.Second) / int64(c.cfg.FPS)))
+	fps := int64(c.cfg.FPS) // split so that n × 1e9 cannot overflow
+	return c.timeline.Epoch.Add(time.Duration(n/fps)*time.Second + time.Duration(n%fps*int64(time.Second)/fps))
 }
 
 // Next waits for the next frame's time, then renders it into f and stamps it

@@ -59,7 +59,9 @@ type Playlist struct {
 	segs    []muxer.Segment // the window, oldest first
 	retired []retired       // left the window, still on disk
 	ranges  map[string]DateRange
-	target  int // EXT-X-TARGETDURATION, seconds
+	target  int    // EXT-X-TARGETDURATION, seconds
+	discSeq uint64 // EXT-X-DISCONTINUITY-SEQUENCE
+	resumed bool   // restored from disk: the next segment is discontinuous
 	closed  bool
 	encoded []byte
 }
@@ -77,6 +79,9 @@ func New(cfg Config) (*Playlist, error) {
 		ranges: map[string]DateRange{},
 		target: int(math.Ceil(cfg.Target.Seconds())),
 	}
+	if err := p.restore(); err != nil {
+		return nil, err
+	}
 	p.encoded = p.encodeLocked()
 	return p, nil
 }
@@ -92,6 +97,9 @@ func (p *Playlist) Add(seg muxer.Segment) error {
 	}
 	if n := len(p.segs); n > 0 && seg.Seq != p.segs[n-1].Seq+1 {
 		return fmt.Errorf("playlist: segment %d does not follow %d", seg.Seq, p.segs[n-1].Seq)
+	}
+	if p.resumed {
+		seg.Discontinuity, p.resumed = true, false
 	}
 	p.segs = append(p.segs, seg)
 	if t := int(math.Round(extinf(seg.Duration))); t > p.target {
@@ -117,6 +125,9 @@ func (p *Playlist) slide(now time.Time) {
 	window := clock.FromDuration(p.cfg.Window)
 	for len(p.segs) > 1 && total-p.segs[0].Duration >= window {
 		total -= p.segs[0].Duration
+		if p.segs[0].Discontinuity {
+			p.discSeq++ // RFC 8216 4.3.3.3: count the tags that left
+		}
 		p.retired = append(p.retired, retired{seg: p.segs[0], deadline: now.Add(p.cfg.Grace)})
 		p.segs = p.segs[1:]
 	}
@@ -198,6 +209,17 @@ func (p *Playlist) Segments() []muxer.Segment {
 	return append([]muxer.Segment(nil), p.segs...)
 }
 
+// NextSeq returns the sequence number that follows the last listed
+// segment, or 0 for an empty playlist.
+func (p *Playlist) NextSeq() muxer.Seq {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if len(p.segs) == 0 {
+		return 0
+	}
+	return p.segs[len(p.segs)-1].Seq + 1
+}
+
 // TargetDuration returns EXT-X-TARGETDURATION.
 func (p *Playlist) TargetDuration() time.Duration {
 	p.mu.RLock()
@@ -224,20 +246,15 @@ func (p *Playlist) Locate(pts clock.Ticks) (Position, bool) {
 	return Position{Seq: p.segs[i].Seq, Offset: pts - p.segs[i].FirstPTS}, true
 }
 
-// publishLocked encodes the playlist and writes it atomically: a temporary
-// file renamed over the old one, so readers of the file never see it half
-// written.
+// publishLocked saves the state, then encodes the playlist and writes it
+// atomically: a temporary file renamed over the old one, so readers of the
+// file never see it half written.
 func (p *Playlist) publishLocked() error {
 	p.encoded = p.encodeLocked()
-	path := filepath.Join(p.cfg.Dir, FileName)
-	tmp := filepath.Join(p.cfg.Dir, "."+FileName+".tmp")
-	if err := os.WriteFile(tmp, p.encoded, 0o644); err != nil {
-		return fmt.Errorf("playlist: write: %w", err)
+	if err := p.saveLocked(); err != nil {
+		return err
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("playlist: write: %w", err)
-	}
-	return nil
+	return writeAtomic(filepath.Join(p.cfg.Dir, FileName), p.encoded)
 }
 
 // encodeLocked renders the window with grafov/m3u8.
@@ -256,6 +273,7 @@ func (p *Playlist) encodeLocked() []byte {
 			URI:             s.Name(),
 			Duration:        extinf(s.Duration),
 			ProgramDateTime: s.Start.UTC(),
+			Discontinuity:   s.Discontinuity,
 		}
 		if rs := byStart[s.Seq]; len(rs) > 0 {
 			seg.Custom = map[string]m3u8.CustomTag{rs.TagName(): rs}
@@ -268,6 +286,7 @@ func (p *Playlist) encodeLocked() []byte {
 	// 8216 only needs the rounded-to-nearest EXTINF to fit, and the value
 	// must not change while the stream runs, so it is set after appending.
 	pl.TargetDuration = float64(p.target)
+	pl.DiscontinuitySeq = p.discSeq
 	pl.Closed = p.closed
 	return append([]byte(nil), pl.Encode().Bytes()...)
 }

@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/hlsmark/hlsmark/marker"
 	"github.com/hlsmark/hlsmark/muxer"
@@ -33,11 +36,22 @@ func newStream(c streamConfig, clk clock.Clock, store marker.Store, log *slog.Lo
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		return nil, err
 	}
-	first, err := muxer.Sweep(s.dir)
+	timeline, err := loadTimeline(s.dir, clk)
 	if err != nil {
 		return nil, err
 	}
-	timeline := clock.Timeline{Epoch: clk.Now()}
+	window := c.Window
+	if window == 0 {
+		window = c.Segment
+	}
+	if s.playlist, err = playlist.New(playlist.Config{Dir: s.dir, Window: window, Grace: c.Grace, Target: c.Segment}); err != nil {
+		return nil, err
+	}
+	first, err := muxer.Sweep(s.dir, func(seq muxer.Seq) bool { _, ok := s.playlist.Segment(seq); return ok })
+	if err != nil {
+		return nil, err
+	}
+	first = max(first, s.playlist.NextSeq())
 	if s.source, err = pipeline.NewCheckerboard(c.source(), clk, timeline); err != nil {
 		return nil, err
 	}
@@ -49,13 +63,6 @@ func newStream(c streamConfig, clk clock.Clock, store marker.Store, log *slog.Lo
 			s.encoder.Close()
 		}
 	}()
-	window := c.Window
-	if window == 0 {
-		window = c.Segment
-	}
-	if s.playlist, err = playlist.New(playlist.Config{Dir: s.dir, Window: window, Grace: c.Grace, Target: c.Segment}); err != nil {
-		return nil, err
-	}
 	s.muxer, err = muxer.New(muxer.Config{
 		Dir: s.dir, Target: c.Segment, FirstSeq: first, Size: c.Size, FPS: c.FPS, Timeline: timeline,
 		Publish: func(seg muxer.Segment) error {
@@ -83,6 +90,36 @@ func newStream(c streamConfig, clk clock.Clock, store marker.Store, log *slog.Lo
 		OnDetection: s.markers.Detected,
 	}
 	return s, nil
+}
+
+// epochFile keeps a stream's epoch, the wall-clock time of PTS 0, so that
+// after a restart PTS keep counting from it: program date times stay true,
+// and the markers and segments of earlier runs keep their places.
+const epochFile = "epoch"
+
+// loadTimeline returns the stream's timeline, reading its epoch from the
+// stream folder or, for a new stream, making now the epoch and saving it.
+// The epoch returned carries clk's monotonic reading, so within a run PTS
+// follow the monotonic clock, not wall-clock steps.
+func loadTimeline(dir string, clk clock.Clock) (clock.Timeline, error) {
+	now := clk.Now()
+	path := filepath.Join(dir, epochFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		err = os.WriteFile(path, []byte(now.UTC().Format(time.RFC3339Nano)+"\n"), 0o644)
+		return clock.Timeline{Epoch: now}, err
+	}
+	if err != nil {
+		return clock.Timeline{}, err
+	}
+	epoch, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(string(b)))
+	if err != nil {
+		return clock.Timeline{}, fmt.Errorf("%s: %w", path, err)
+	}
+	if epoch.After(now) {
+		return clock.Timeline{}, fmt.Errorf("%s: epoch %s is in the future (clock stepped back?)", path, epoch)
+	}
+	return clock.Timeline{Epoch: now.Add(-now.Sub(epoch))}, nil
 }
 
 // run runs the pipeline until ctx ends, then closes the playlist with

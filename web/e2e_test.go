@@ -45,6 +45,11 @@ type playback struct {
 	// BehindText by how much.
 	Behind     bool   `json:"behind"`
 	BehindText string `json:"behindText"`
+	// LastSeek is what the page's last marker seek did.
+	LastSeek *struct {
+		Seeks int `json:"seeks"`
+		MS    int `json:"ms"`
+	} `json:"lastSeek"`
 }
 
 // playbackJS reads playback; seq and offset name the marker, if any.
@@ -57,6 +62,7 @@ func playbackJS(seq int, offset float64) string {
   const live = document.getElementById('live');
   const s = v.seekable;
   return {
+    lastSeek: window.hlsmark ? window.hlsmark.player.lastMarkerSeek : null,
     videos: document.querySelectorAll('video').length,
     time: v.currentTime, paused: v.paused, seeking: v.seeking, ready: v.readyState,
     expected: f ? f.start + %g : null,
@@ -111,6 +117,11 @@ func onMarkerFrame(p playback) bool {
 func TestPlayerSeeksToMarkerFrame(t *testing.T) {
 	srv := startServer(t, "--size", "640x360", "--fps", fmt.Sprint(fps), "--segment", "1s", "--window", "1m",
 		"--event-fixed", "--event-every", "3s", "--event-duration", "1s")
+	// Let three markers into published segments before the page opens: the
+	// player starts at the live edge, so the oldest marker's fragment is not
+	// loaded when it is clicked, and hls.js knows its start only from the
+	// playlist's rounded EXTINF values until the seek loads it.
+	srv.waitMarkers(t, 3, 60*time.Second)
 	b := newBrowser(t)
 	b.do(t, "open the player", 30*time.Second, chromedp.Navigate(srv.base+"/"))
 
@@ -138,12 +149,18 @@ func TestPlayerSeeksToMarkerFrame(t *testing.T) {
 	waitFor(t, b, "a new marker, highlighted", 30*time.Second,
 		`!!document.querySelector('.marker-item.is-new [data-marker-id]')`, func(ok bool) bool { return ok })
 
+	var pre playback
+	b.eval(t, playbackJS(*m.Sequence, *m.Offset), &pre)
+	if pre.Expected != nil {
+		t.Logf("before the click: fragment %d parsed %v, marker estimated at %.4f, playing at %.3f",
+			*m.Sequence, pre.Parsed, *pre.Expected, pre.Time)
+	}
 	row := chromedp.CSS(fmt.Sprintf(`.marker-list [data-marker-id="%d"]`, m.ID))
 	b.do(t, "click the marker's row", 20*time.Second, chromedp.Click(row))
 	js := playbackJS(*m.Sequence, *m.Offset)
 	p = waitFor(t, b, fmt.Sprintf("the frame of marker %d (sequence %d, offset %.4f)", m.ID, *m.Sequence, *m.Offset),
 		30*time.Second, js, onMarkerFrame)
-	t.Logf("marker %d: currentTime %.4f, fragment start + offset %.4f", m.ID, p.Time, *p.Expected)
+	t.Logf("marker %d: currentTime %.4f, fragment start + offset %.4f, %+v", m.ID, p.Time, *p.Expected, p.LastSeek)
 	checkMint(t, b, "the marker's frame", func(n int) bool { return n >= minMint })
 	if !p.Behind || !strings.Contains(p.BehindText, "s") {
 		t.Errorf("paused on a marker, the LIVE button shows behind=%v %q; want it to say how far behind", p.Behind, p.BehindText)

@@ -158,6 +158,33 @@ func (s *server) getJSON(t *testing.T, path string, v any) {
 	}
 }
 
+// waitMarkers waits until the API lists n markers with a stream position.
+func (s *server) waitMarkers(t *testing.T, n int, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		var body struct {
+			Markers []struct {
+				Sequence *int `json:"sequence"`
+			} `json:"markers"`
+		}
+		s.getJSON(t, "/api/streams/demo/markers", &body)
+		placed := 0
+		for _, m := range body.Markers {
+			if m.Sequence != nil {
+				placed++
+			}
+		}
+		if placed >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the API lists %d markers with a stream position after %s, want %d", placed, timeout, n)
+		}
+		time.Sleep(200 * time.Millisecond) // polling the server; no event to wait on
+	}
+}
+
 // browser is a headless Chromium with one tab, and what its console said.
 type browser struct {
 	ctx context.Context // the tab's context; no deadline

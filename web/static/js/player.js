@@ -21,6 +21,7 @@ export class Player extends EventTarget {
     this.ended = false;
     this.error = '';
     this.seekToken = 0;
+    this.lastMarkerSeek = null;
     this.retryTimer = 0;
     this.retries = 0;
   }
@@ -268,7 +269,10 @@ export class Player extends EventTarget {
   async seekToMarker(m) {
     const token = ++this.seekToken;
     this.video.pause();
-    const deadline = performance.now() + SEEK_TIMEOUT_MS;
+    const started = performance.now();
+    const deadline = started + SEEK_TIMEOUT_MS;
+    // What the last marker seek did, for whoever debugs the page.
+    const report = (this.lastMarkerSeek = { id: m.id, seeks: 0, ms: 0, done: false });
     let target = null;
     while (performance.now() < deadline) {
       if (token !== this.seekToken) return false; // another seek took over
@@ -277,7 +281,10 @@ export class Player extends EventTarget {
       if (target === null || Math.abs(t + EPSILON - target) > SAME) {
         target = t + EPSILON;
         this.video.currentTime = target;
+        report.seeks++;
       } else if (!this.video.seeking && this.parsed(m.sequence) && this.video.readyState >= 2) {
+        report.ms = Math.round(performance.now() - started);
+        report.done = true;
         return true;
       }
       await this.nextEvent(['seeked', 'progress'], 100);

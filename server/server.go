@@ -52,6 +52,11 @@ func New(cfg Config) *Server {
 		s.streams[st.Name] = st
 	}
 	r := s.router
+	// No path cleaning: gorilla would answer a dot-segment path with a
+	// redirect to its cleaned form, which may leave /streams/ or (for an
+	// absolute-form request target) the host. Paths with dot segments or
+	// empty segments match no route and get a 404.
+	r.SkipClean(true)
 	r.HandleFunc("/healthz", s.health).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/streams/{stream}/index.m3u8", s.playlist).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/streams/{stream}/{segment}", s.segment).Methods(http.MethodGet, http.MethodHead)
@@ -68,12 +73,23 @@ func New(cfg Config) *Server {
 		h = handlers.CORS(
 			handlers.AllowedOrigins(cfg.CORSOrigins),
 			handlers.AllowedMethods([]string{http.MethodGet, http.MethodHead, http.MethodPost}),
-			handlers.AllowedHeaders([]string{"Content-Type", "Authorization", "Last-Event-ID"}),
+			handlers.AllowedHeaders([]string{"Content-Type", "Authorization", "Last-Event-ID", "Range"}),
 			handlers.MaxAge(600),
 		)(h)
+		h = varyOrigin(h)
 	}
 	s.handler = s.logRequests(h)
 	return s
+}
+
+// varyOrigin marks every answer as depending on the Origin header, as its
+// CORS headers do. Without it a shared cache could hand an answer made
+// without them (segments are cached for a year) to an allowed origin.
+func varyOrigin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Vary", "Origin")
+		next.ServeHTTP(w, r)
+	})
 }
 
 // ServeHTTP serves one request.

@@ -91,6 +91,26 @@ func (s *Service) Run(ctx context.Context) {
 	}
 }
 
+// Restore puts the date ranges of the stored markers still in the window
+// back into the playlist, after a restart.
+func (s *Service) Restore(ctx context.Context) error {
+	var after ID
+	for {
+		ms, err := s.cfg.Store.List(ctx, s.cfg.Stream, after, 1000)
+		if err != nil || len(ms) == 0 {
+			return err
+		}
+		for _, m := range ms {
+			if _, ok := s.cfg.Playlist.Locate(m.PTS); ok {
+				if err := s.cfg.Playlist.SetDateRange(s.DateRange(m)); err != nil {
+					return err
+				}
+			}
+		}
+		after = ms[len(ms)-1].ID
+	}
+}
+
 // Detected queues a detection from the pipeline. It is called on the
 // pipeline's goroutine and does not wait for the store.
 func (s *Service) Detected(d pipeline.Detection) {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Source makes frames in real time (or as fast as a fake clock lets it).
@@ -69,7 +70,11 @@ type Pipeline struct {
 	OnDetection func(Detection)
 	// OnFrame, if set, is called with every frame after detection.
 	OnFrame func(*Frame)
-	Stats   Stats
+	// OnEncoded, if set, is called after each frame is encoded, with the
+	// time the encoder took: from handing it the frame to having its
+	// packets, the sink's writes excluded.
+	OnEncoded func(f *Frame, took time.Duration)
+	Stats     Stats
 }
 
 // Run runs the pipeline until ctx is done or a stage fails. It then flushes
@@ -146,17 +151,31 @@ func (p *Pipeline) produce(ctx context.Context, free <-chan *Frame, frames chan<
 
 // consume encodes frames until the queue closes, then flushes.
 func (p *Pipeline) consume(frames <-chan *Frame, free chan<- *Frame) error {
+	var sinkTime time.Duration // of the frame being encoded
 	write := func(pkt Packet) error {
 		p.Stats.Packets.Add(1)
-		return p.Sink.WritePacket(pkt)
+		if p.OnEncoded == nil {
+			return p.Sink.WritePacket(pkt)
+		}
+		start := time.Now()
+		err := p.Sink.WritePacket(pkt)
+		sinkTime += time.Since(start)
+		return err
 	}
 	for f := range frames {
+		sinkTime = 0
+		start := time.Now()
 		err := p.Encoder.Encode(f, write)
-		free <- f
+		took := time.Since(start) - sinkTime
 		if err != nil {
+			free <- f
 			return fmt.Errorf("pipeline: %w", err)
 		}
 		p.Stats.Frames.Add(1)
+		if p.OnEncoded != nil {
+			p.OnEncoded(f, took)
+		}
+		free <- f
 	}
 	if err := p.Encoder.Flush(write); err != nil {
 		return errors.Join(fmt.Errorf("pipeline: %w", err), p.Sink.Close())

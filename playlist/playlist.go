@@ -34,6 +34,9 @@ type Config struct {
 	Target time.Duration
 	// Now reads the wall clock for deletion deadlines; nil means time.Now.
 	Now func() time.Time
+	// Deleted, if set, is called with each segment whose file the
+	// playlist deleted, under the playlist's lock: it must not call back.
+	Deleted func(muxer.Segment)
 }
 
 // Position is where a PTS lies in the stream.
@@ -138,7 +141,11 @@ func (p *Playlist) deleteExpired(now time.Time) []error {
 	var errs []error
 	i := 0
 	for ; i < len(p.retired) && !now.Before(p.retired[i].deadline); i++ {
-		if err := os.Remove(p.retired[i].seg.Path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		err := os.Remove(p.retired[i].seg.Path)
+		if err == nil && p.cfg.Deleted != nil {
+			p.cfg.Deleted(p.retired[i].seg)
+		}
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, fmt.Errorf("playlist: delete segment %d: %w", p.retired[i].seg.Seq, err))
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hlsmark/hlsmark/marker"
 	"github.com/hlsmark/hlsmark/playlist"
+	"github.com/hlsmark/hlsmark/server/metrics"
 )
 
 // Stream is one live stream as the server sees it.
@@ -32,6 +33,8 @@ type Config struct {
 	// Token, if set, is the bearer token that writes (POST) must carry.
 	Token  string
 	Logger *slog.Logger
+	// Metrics, if set, is served at /metrics and counts every request.
+	Metrics *metrics.Metrics
 }
 
 // Server routes hlsmark's HTTP requests.
@@ -58,6 +61,9 @@ func New(cfg Config) *Server {
 	// empty segments match no route and get a 404.
 	r.SkipClean(true)
 	r.HandleFunc("/healthz", s.health).Methods(http.MethodGet, http.MethodHead)
+	if cfg.Metrics != nil {
+		r.Handle("/metrics", cfg.Metrics.Handler()).Methods(http.MethodGet, http.MethodHead)
+	}
 	r.HandleFunc("/streams/{stream}/index.m3u8", s.playlist).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/streams/{stream}/{segment}", s.segment).Methods(http.MethodGet, http.MethodHead)
 	s.routeWeb(r)
@@ -68,7 +74,7 @@ func New(cfg Config) *Server {
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path)
 	})
-	var h http.Handler = r
+	h := cfg.Metrics.Instrument(r, r)
 	if len(cfg.CORSOrigins) > 0 {
 		h = handlers.CORS(
 			handlers.AllowedOrigins(cfg.CORSOrigins),

@@ -26,6 +26,7 @@ import (
 	"github.com/hlsmark/hlsmark/marker"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 	"github.com/hlsmark/hlsmark/server"
+	"github.com/hlsmark/hlsmark/server/metrics"
 )
 
 const usage = `usage: hlsmark <command> [flags]
@@ -104,12 +105,14 @@ func serve(args []string) error {
 		ln.Close()
 		return err
 	}
+	st.metrics = metrics.New(metrics.Config{Segment: cfg.Stream.Segment})
 	srv := &http.Server{
 		Handler: server.New(server.Config{
 			Streams:     []*server.Stream{{Name: st.name, Playlist: st.playlist, Markers: st.markers}},
 			CORSOrigins: cfg.CORS,
 			Token:       cfg.Token,
 			Logger:      log,
+			Metrics:     st.metrics,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,

@@ -15,6 +15,7 @@ import (
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 	"github.com/hlsmark/hlsmark/playlist"
+	"github.com/hlsmark/hlsmark/server/metrics"
 )
 
 // stream is one running stream: its pipeline and the playlist it feeds.
@@ -27,6 +28,7 @@ type stream struct {
 	playlist *playlist.Playlist
 	pipeline *pipeline.Pipeline
 	markers  *marker.Service
+	metrics  *metrics.Metrics // set before run; nil records nothing
 }
 
 // newStream wires source → detector → encoder → muxer → playlist for one
@@ -44,7 +46,8 @@ func newStream(c streamConfig, clk clock.Clock, store marker.Store, log *slog.Lo
 	if window == 0 {
 		window = c.Segment
 	}
-	if s.playlist, err = playlist.New(playlist.Config{Dir: s.dir, Window: window, Grace: c.Grace, Target: c.Segment}); err != nil {
+	if s.playlist, err = playlist.New(playlist.Config{Dir: s.dir, Window: window, Grace: c.Grace, Target: c.Segment,
+		Deleted: func(muxer.Segment) { s.metrics.SegmentDeleted() }}); err != nil {
 		return nil, err
 	}
 	first, err := muxer.Sweep(s.dir, func(seq muxer.Seq) bool { _, ok := s.playlist.Segment(seq); return ok })
@@ -72,6 +75,7 @@ func newStream(c streamConfig, clk clock.Clock, store marker.Store, log *slog.Lo
 			if err := s.playlist.Add(seg); err != nil {
 				log.Error("playlist", "stream", s.name, "err", err)
 			}
+			s.metrics.SegmentPublished(seg.Start, time.Now())
 			s.markers.Published(seg)
 			log.Debug("segment", "stream", s.name, "seq", seg.Seq, "pts", int64(seg.FirstPTS), "duration", seg.Duration.Duration(), "bytes", seg.Size)
 			return nil
@@ -83,13 +87,29 @@ func newStream(c streamConfig, clk clock.Clock, store marker.Store, log *slog.Lo
 	s.markers = marker.NewService(marker.Config{
 		Stream: s.name, Store: store, Playlist: s.playlist, Timeline: timeline, Clock: clk, Log: log,
 	})
+	if err := s.markers.Restore(context.Background()); err != nil {
+		return nil, err
+	}
 	s.pipeline = &pipeline.Pipeline{
 		Source:      s.source,
 		Encoder:     s.encoder,
 		Sink:        s.muxer,
 		OnDetection: s.markers.Detected,
+		OnFrame:     s.countLate(),
+		OnEncoded:   func(_ *pipeline.Frame, took time.Duration) { s.metrics.FrameEncoded(took) },
 	}
 	return s, nil
+}
+
+// countLate returns the pipeline's OnFrame hook that passes the frames the
+// source skipped since the last frame to the metrics.
+func (s *stream) countLate() func(*pipeline.Frame) {
+	var seen uint64
+	return func(*pipeline.Frame) {
+		n := s.source.Late()
+		s.metrics.FramesLate(n - seen)
+		seen = n
+	}
 }
 
 // epochFile keeps a stream's epoch, the wall-clock time of PTS 0, so that

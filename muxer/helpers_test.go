@@ -21,6 +21,8 @@ type runConfig struct {
 	// afterPacket, if set, runs after every packet the muxer accepted,
 	// while the muxer's state cannot change. An error stops the run.
 	afterPacket func(m *muxer.Muxer, published []muxer.Segment) error
+	// onError is the muxer's OnError.
+	onError func(error)
 }
 
 // run is what a muxer run left behind.
@@ -58,6 +60,7 @@ func runMuxer(t *testing.T, cfg runConfig) run {
 			out.segments = append(out.segments, s)
 			return nil
 		},
+		OnError: cfg.onError,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -32,6 +32,13 @@ type Config struct {
 	// place. An error from it is returned by the call that finished the
 	// segment.
 	Publish func(Segment) error
+	// OnError, if set, is told of every segment the muxer gave up on
+	// because writing it failed (disk full, permissions). Such a failure
+	// is not an error of WritePacket: the muxer drops the segment, starts
+	// again at the next IDR with a discontinuity and the same sequence
+	// number, so the stream goes on when the disk recovers and no playlist
+	// ever lists a segment that was not written.
+	OnError func(error)
 }
 
 // Muxer writes packets into a sequence of MPEG-TS segment files. It is not
@@ -41,6 +48,7 @@ type Muxer struct {
 	target clock.Ticks
 	next   Seq
 	cur    *segmentWriter
+	gap    bool // a segment was lost: the next one is a discontinuity
 	pkt    *astiav.Packet
 	// payload holds the packet being written: reused, so that writing a
 	// packet allocates nothing.
@@ -73,17 +81,36 @@ func (m *Muxer) WritePacket(p pipeline.Packet) error {
 		}
 		w, err := m.open(p.PTS)
 		if err != nil {
-			return err
+			m.fail(err)
+			return nil
 		}
 		m.cur = w
 	}
-	if err := m.payload.Set(m.pkt, p.Data); err != nil {
-		return fmt.Errorf("muxer: %w", err)
+	err := m.payload.Set(m.pkt, p.Data)
+	if err == nil {
+		err = m.cur.write(m.pkt, p)
 	}
-	if err := m.cur.write(m.pkt, p); err != nil {
-		return fmt.Errorf("muxer: segment %d: %w", m.cur.seg.Seq, err)
+	if err != nil {
+		m.abandon(fmt.Errorf("muxer: segment %d: %w", m.cur.seg.Seq, err))
 	}
 	return nil
+}
+
+// abandon gives up the segment being written.
+func (m *Muxer) abandon(err error) {
+	w := m.cur
+	m.cur = nil
+	w.free()
+	os.Remove(w.tmp)
+	m.fail(err)
+}
+
+// fail records a lost segment.
+func (m *Muxer) fail(err error) {
+	m.gap = true
+	if m.cfg.OnError != nil {
+		m.cfg.OnError(err)
+	}
 }
 
 // Close finishes and publishes the segment being written, if any, and frees
@@ -103,7 +130,9 @@ func (m *Muxer) Close() error {
 	return m.finish(w.lastPTS - w.seg.FirstPTS + w.frameGap(m.cfg.FPS))
 }
 
-// NextSeq returns the sequence number the next segment will get.
+// NextSeq returns the sequence number of the segment being written, or of
+// the next one if none is open: numbers are taken only by segments that
+// were published.
 func (m *Muxer) NextSeq() Seq { return m.next }
 
 func (m *Muxer) open(first clock.Ticks) (*segmentWriter, error) {
@@ -112,34 +141,38 @@ func (m *Muxer) open(first clock.Ticks) (*segmentWriter, error) {
 		Path:     filepath.Join(m.cfg.Dir, FileName(m.next)),
 		FirstPTS: first,
 		Start:    m.cfg.Timeline.Time(first),
+		// A lost segment leaves a hole in the timestamps.
+		Discontinuity: m.gap,
 	}
 	w, err := openSegment(seg, m.cfg.Size, m.cfg.FPS)
 	if err != nil {
 		return nil, fmt.Errorf("muxer: open segment %d: %w", seg.Seq, err)
 	}
-	m.next++
 	return w, nil
 }
 
 // finish closes the current segment with duration d, moves it into place
-// and publishes it.
+// and publishes it. A segment that cannot be written is given up (see
+// Config.OnError); only an error from Publish is returned.
 func (m *Muxer) finish(d clock.Ticks) error {
 	w := m.cur
 	m.cur = nil
 	w.seg.Duration = d
-	if err := w.close(); err != nil {
-		os.Remove(w.tmp)
-		return fmt.Errorf("muxer: close segment %d: %w", w.seg.Seq, err)
-	}
-	st, err := os.Stat(w.tmp)
+	err := w.close()
 	if err == nil {
-		w.seg.Size = st.Size()
-		err = os.Rename(w.tmp, w.seg.Path)
+		var st os.FileInfo
+		if st, err = os.Stat(w.tmp); err == nil {
+			w.seg.Size = st.Size()
+			err = os.Rename(w.tmp, w.seg.Path)
+		}
 	}
 	if err != nil {
 		os.Remove(w.tmp)
-		return fmt.Errorf("muxer: publish segment %d: %w", w.seg.Seq, err)
+		m.fail(fmt.Errorf("muxer: write segment %d: %w", w.seg.Seq, err))
+		return nil
 	}
+	m.next++
+	m.gap = false
 	if m.cfg.Publish != nil {
 		return m.cfg.Publish(w.seg)
 	}

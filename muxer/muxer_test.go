@@ -138,7 +138,7 @@ func TestPublishIsAtomic(t *testing.T) {
 	var checks int
 	r := runMuxer(t, runConfig{dir: dir, frames: 150, afterPacket: func(m *muxer.Muxer, published []muxer.Segment) error {
 		checks++
-		want := map[string]int64{"." + muxer.FileName(m.NextSeq()-1) + ".tmp": -1}
+		want := map[string]int64{"." + muxer.FileName(m.NextSeq()) + ".tmp": -1}
 		for _, s := range published {
 			want[s.Name()] = s.Size
 		}

@@ -57,7 +57,8 @@ const queueDepth = 4
 // pipeline runs.
 type Stats struct {
 	Frames  atomic.Uint64 // frames encoded
-	Packets atomic.Uint64 // packets passed to the sink
+	Packets  atomic.Uint64 // packets passed to the sink
+	Rejected atomic.Uint64 // frames the encoder refused, skipped
 }
 
 // Pipeline runs Source → Detector → Encoder → Sink.
@@ -70,6 +71,10 @@ type Pipeline struct {
 	OnDetection func(Detection)
 	// OnFrame, if set, is called with every frame after detection.
 	OnFrame func(*Frame)
+	// OnReject, if set, is told of each frame that could not be converted
+	// or that the encoder refused, from the goroutine that found out. Such
+	// a frame is counted in Stats.Rejected and skipped; the pipeline goes on.
+	OnReject func(f *Frame, err error)
 	// OnEncoded, if set, is called after each frame is encoded, with the
 	// time the encoder took: from handing it the frame to having its
 	// packets, the sink's writes excluded.
@@ -120,7 +125,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 
 // produce renders frames, runs the detector on them and converts them to
 // YUV420P: work that overlaps the encoding of the frames before.
-func (p *Pipeline) produce(ctx context.Context, free <-chan *Frame, frames chan<- *Frame) error {
+func (p *Pipeline) produce(ctx context.Context, free chan *Frame, frames chan<- *Frame) error {
 	var det Detector
 	for {
 		var f *Frame
@@ -139,7 +144,9 @@ func (p *Pipeline) produce(ctx context.Context, free <-chan *Frame, frames chan<
 			p.OnFrame(f)
 		}
 		if err := f.Convert(); err != nil {
-			return fmt.Errorf("pipeline: %w", err)
+			p.reject(f, err)
+			free <- f // it came from free, so there is room
+			continue
 		}
 		select {
 		case <-ctx.Done():
@@ -149,27 +156,38 @@ func (p *Pipeline) produce(ctx context.Context, free <-chan *Frame, frames chan<
 	}
 }
 
+// reject counts and reports a frame that could not be encoded.
+func (p *Pipeline) reject(f *Frame, err error) {
+	p.Stats.Rejected.Add(1)
+	if p.OnReject != nil {
+		p.OnReject(f, err)
+	}
+}
+
 // consume encodes frames until the queue closes, then flushes.
 func (p *Pipeline) consume(frames <-chan *Frame, free chan<- *Frame) error {
 	var sinkTime time.Duration // of the frame being encoded
+	var sinkErr error          // the sink's failure, fatal unlike the encoder's
 	write := func(pkt Packet) error {
 		p.Stats.Packets.Add(1)
-		if p.OnEncoded == nil {
-			return p.Sink.WritePacket(pkt)
-		}
 		start := time.Now()
-		err := p.Sink.WritePacket(pkt)
+		sinkErr = p.Sink.WritePacket(pkt)
 		sinkTime += time.Since(start)
-		return err
+		return sinkErr
 	}
 	for f := range frames {
 		sinkTime = 0
 		start := time.Now()
 		err := p.Encoder.Encode(f, write)
 		took := time.Since(start) - sinkTime
-		if err != nil {
+		if sinkErr != nil {
 			free <- f
-			return fmt.Errorf("pipeline: %w", err)
+			return fmt.Errorf("pipeline: %w", sinkErr)
+		}
+		if err != nil {
+			p.reject(f, err)
+			free <- f
+			continue
 		}
 		p.Stats.Frames.Add(1)
 		if p.OnEncoded != nil {

@@ -80,6 +80,10 @@ func newStream(c streamConfig, clk clock.Clock, store marker.Store, log *slog.Lo
 			log.Debug("segment", "stream", s.name, "seq", seg.Seq, "pts", int64(seg.FirstPTS), "duration", seg.Duration.Duration(), "bytes", seg.Size)
 			return nil
 		},
+		OnError: func(err error) {
+			s.metrics.SegmentFailed()
+			log.Error("segment lost", "stream", s.name, "err", err)
+		},
 	})
 	if err != nil {
 		return nil, err
@@ -97,6 +101,10 @@ func newStream(c streamConfig, clk clock.Clock, store marker.Store, log *slog.Lo
 		OnDetection: s.markers.Detected,
 		OnFrame:     s.countLate(),
 		OnEncoded:   func(_ *pipeline.Frame, took time.Duration) { s.metrics.FrameEncoded(took) },
+		OnReject: func(f *pipeline.Frame, err error) {
+			s.metrics.FrameRejected()
+			log.Error("frame rejected", "stream", s.name, "pts", int64(f.PTS), "err", err)
+		},
 	}
 	return s, nil
 }

@@ -29,10 +29,12 @@ type Metrics struct {
 
 	framesEncoded   prometheus.Counter
 	framesLate      prometheus.Counter
+	framesRejected  prometheus.Counter
 	encodeSeconds   prometheus.Histogram
 	publishLatency  prometheus.Histogram
 	segmentsWritten prometheus.Counter
 	segmentsDeleted prometheus.Counter
+	segmentsFailed  prometheus.Counter
 	markersDetected prometheus.Counter
 	markersPosted   prometheus.Counter
 	httpRequests    *prometheus.CounterVec
@@ -56,6 +58,10 @@ func New(cfg Config) *Metrics {
 			Name: "hlsmark_frames_late_total",
 			Help: "Frames the source dropped because it woke up more than a frame interval after they were due.",
 		}),
+		framesRejected: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hlsmark_frames_rejected_total",
+			Help: "Frames the encoder refused; each was skipped and the stream went on.",
+		}),
 		encodeSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "hlsmark_encode_seconds",
 			Help: "Time libx264 took per frame: from handing it the YUV picture to having its packets, the muxer's writes excluded.",
@@ -77,6 +83,10 @@ func New(cfg Config) *Metrics {
 			Name: "hlsmark_segments_deleted_total",
 			Help: "Segment files deleted after leaving the DVR window and its grace period.",
 		}),
+		segmentsFailed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hlsmark_segments_failed_total",
+			Help: "Segments lost because writing them to disk failed (disk full, permissions); the stream went on with a discontinuity.",
+		}),
 		markersDetected: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hlsmark_markers_detected_total",
 			Help: "Markers made from events the detector saw in the frames.",
@@ -95,8 +105,8 @@ func New(cfg Config) *Metrics {
 		}, []string{"route"}),
 	}
 	m.reg.MustRegister(
-		m.framesEncoded, m.framesLate, m.encodeSeconds, m.publishLatency,
-		m.segmentsWritten, m.segmentsDeleted, m.markersDetected, m.markersPosted,
+		m.framesEncoded, m.framesLate, m.framesRejected, m.encodeSeconds, m.publishLatency,
+		m.segmentsWritten, m.segmentsDeleted, m.segmentsFailed, m.markersDetected, m.markersPosted,
 		m.httpRequests, m.httpBytes,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -149,6 +159,22 @@ func (m *Metrics) SegmentPublished(first, listed time.Time) {
 	}
 	m.segmentsWritten.Inc()
 	m.publishLatency.Observe(listed.Sub(first).Seconds())
+}
+
+// FrameRejected counts a frame the encoder refused.
+func (m *Metrics) FrameRejected() {
+	if m == nil {
+		return
+	}
+	m.framesRejected.Inc()
+}
+
+// SegmentFailed counts a segment lost to a failed write.
+func (m *Metrics) SegmentFailed() {
+	if m == nil {
+		return
+	}
+	m.segmentsFailed.Inc()
 }
 
 // SegmentDeleted counts a deleted segment file.

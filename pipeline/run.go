@@ -56,7 +56,7 @@ const queueDepth = 4
 // Stats counts what a pipeline did. Its fields are safe to read while the
 // pipeline runs.
 type Stats struct {
-	Frames  atomic.Uint64 // frames encoded
+	Frames   atomic.Uint64 // frames encoded
 	Packets  atomic.Uint64 // packets passed to the sink
 	Rejected atomic.Uint64 // frames the encoder refused, skipped
 }

@@ -81,7 +81,7 @@ func Decode(path string, each func(Frame) error) (File, error) {
 	defer pkt.Free()
 	f := astiav.AllocFrame()
 	defer f.Free()
-	var img image.Image
+	var buf []byte
 	receive := func() error {
 		for {
 			if err := cc.ReceiveFrame(f); err != nil {
@@ -90,13 +90,7 @@ func Decode(path string, each func(Frame) error) (File, error) {
 				}
 				return err
 			}
-			var err error
-			if img == nil {
-				img, err = f.Data().GuessImageFormat()
-			}
-			if err == nil {
-				err = f.Data().ToImage(img)
-			}
+			img, err := picture(f, &buf)
 			if err == nil {
 				err = each(Frame{PTS: clock.Ticks(f.Pts()), Key: f.KeyFrame(), Image: img})
 			}
@@ -134,4 +128,31 @@ func Decode(path string, each func(Frame) error) (File, error) {
 		return out, err
 	}
 	return out, receive()
+}
+
+// picture copies a decoded YUV420P frame into *buf and returns it as an
+// image over *buf. (go-astiav v0.16.0's FrameData.ToImage reads each
+// chroma plane as if it were as tall as the picture: twice its size, past
+// the end of libav's buffer.)
+func picture(f *astiav.Frame, buf *[]byte) (image.Image, error) {
+	if f.PixelFormat() != astiav.PixelFormatYuv420P {
+		return nil, fmt.Errorf("tsread: pixel format %s, want yuv420p", f.PixelFormat())
+	}
+	n, err := f.ImageBufferSize(1)
+	if err != nil {
+		return nil, fmt.Errorf("tsread: %w", err)
+	}
+	if cap(*buf) < n {
+		*buf = make([]byte, n)
+	}
+	b := (*buf)[:n]
+	if _, err := f.ImageCopyToBuffer(b, 1); err != nil {
+		return nil, fmt.Errorf("tsread: %w", err)
+	}
+	w, h := f.Width(), f.Height()
+	cw, ch := (w+1)/2, (h+1)/2
+	return &image.YCbCr{
+		Y: b[:w*h], Cb: b[w*h : w*h+cw*ch], Cr: b[w*h+cw*ch : w*h+2*cw*ch],
+		YStride: w, CStride: cw, SubsampleRatio: image.YCbCrSubsampleRatio420, Rect: image.Rect(0, 0, w, h),
+	}, nil
 }

@@ -33,6 +33,7 @@ export class MarkerStore extends EventTarget {
     this.byId = new Map();
     this.fresh = new Map(); // id → time it arrived, for highlighting
     this.loaded = false;
+    this.sorted = null; // all(), cached until the next upsert
   }
 
   /** upsert merges markers in; those new since the first list are highlighted. */
@@ -45,12 +46,14 @@ export class MarkerStore extends EventTarget {
       this.byId.set(m.id, merge(old, m));
     }
     if (initial) this.loaded = true;
+    this.sorted = null;
     this.dispatchEvent(new Event('change'));
   }
 
-  /** all returns the markers, oldest first. */
+  /** all returns the markers, oldest first; the caller must not change it. */
   all() {
-    return [...this.byId.values()].sort((a, b) => a.id - b.id);
+    if (!this.sorted) this.sorted = [...this.byId.values()].sort((a, b) => a.id - b.id);
+    return this.sorted;
   }
 
   get(id) {
@@ -91,7 +94,7 @@ export class MarkerList {
 
   /** render brings the rows up to date with the store and the playlist. */
   render() {
-    const markers = this.store.all().reverse().slice(0, MAX_ROWS);
+    const markers = this.store.all().slice(-MAX_ROWS).reverse();
     this.count.textContent = String(this.store.byId.size);
     this.empty.hidden = markers.length > 0;
     const keep = new Set();

@@ -147,7 +147,9 @@ export class Timeline {
 
   renderTicks(w) {
     const seen = new Set();
-    for (const m of this.store.all()) {
+    const all = this.store.all();
+    const newest = all.length ? all[all.length - 1].id : null;
+    for (const m of all) {
       const at = this.player.reach(m) === 'ok' ? this.player.markerTime(m) : null;
       if (at == null || at < w.start || at > w.end) continue;
       seen.add(m.id);
@@ -165,8 +167,10 @@ export class Timeline {
       }
       const f = this.frac(w, at);
       tick.style.left = `${(f * 100).toFixed(3)}%`;
-      // The marker's duration (while open: up to the live edge).
-      const until = m.duration != null ? at + m.duration : w.end;
+      // The marker's duration. An open marker runs to the live edge while it
+      // is the newest; an older one that never closed (its stream stopped
+      // while it was open) gets no range.
+      const until = m.duration != null ? at + m.duration : m.id === newest && w.live ? w.end : at;
       tick.range.style.left = `${(f * 100).toFixed(3)}%`;
       tick.range.style.width = `${((this.frac(w, until) - f) * 100).toFixed(3)}%`;
       const when = formatClock(m.program_date_time).hms;

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/gorilla/mux"
 
@@ -84,10 +83,6 @@ type streamView struct {
 	WindowSeconds float64    `json:"window_seconds"`
 }
 
-// stalledAfter is how many target durations may pass without a new
-// segment before a live stream counts as stalled.
-const stalledAfter = 3
-
 func (s *Server) listStreams(w http.ResponseWriter, r *http.Request) {
 	out := []streamView{}
 	for _, st := range s.cfg.Streams {
@@ -108,7 +103,7 @@ func (s *Server) listStreams(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case st.Playlist.Closed():
 			v.State = "ended"
-		case len(segs) > 0 && time.Since(segs[len(segs)-1].Start) > stalledAfter*st.Playlist.TargetDuration():
+		case st.Stalled != nil && st.Stalled():
 			v.State = "stalled"
 		}
 		out = append(out, v)

@@ -21,6 +21,9 @@ type Stream struct {
 	Playlist *playlist.Playlist
 	// Markers keeps the stream's markers.
 	Markers *marker.Service
+	// Stalled, if set, reports whether the stream's source has stopped
+	// delivering frames.
+	Stalled func() bool
 }
 
 // Config configures the HTTP handler.

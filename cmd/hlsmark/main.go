@@ -108,7 +108,7 @@ func serve(args []string) error {
 	st.metrics = metrics.New(metrics.Config{Segment: cfg.Stream.Segment})
 	srv := &http.Server{
 		Handler: server.New(server.Config{
-			Streams:     []*server.Stream{{Name: st.name, Playlist: st.playlist, Markers: st.markers}},
+			Streams:     []*server.Stream{{Name: st.name, Playlist: st.playlist, Markers: st.markers, Stalled: st.stalled}},
 			CORSOrigins: cfg.CORS,
 			Token:       cfg.Token,
 			Logger:      log,

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hlsmark/hlsmark/marker"
@@ -29,12 +30,18 @@ type stream struct {
 	pipeline *pipeline.Pipeline
 	markers  *marker.Service
 	metrics  *metrics.Metrics // set before run; nil records nothing
+
+	clk       clock.Clock
+	timeline  clock.Timeline
+	stallTime time.Duration
+	lastFrame atomic.Int64 // when the last frame came, as ns since the epoch
 }
 
 // newStream wires source → detector → encoder → muxer → playlist for one
 // stream, paced by clk, with its markers kept in store.
 func newStream(c streamConfig, clk clock.Clock, store marker.Store, log *slog.Logger) (_ *stream, err error) {
-	s := &stream{name: c.Name, dir: filepath.Join(c.Data, c.Name)}
+	s := &stream{name: c.Name, dir: filepath.Join(c.Data, c.Name), clk: clk,
+		stallTime: max(time.Second, 5*time.Second/time.Duration(c.FPS))}
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -42,6 +49,8 @@ func newStream(c streamConfig, clk clock.Clock, store marker.Store, log *slog.Lo
 	if err != nil {
 		return nil, err
 	}
+	s.timeline = timeline
+	s.lastFrame.Store(int64(clk.Now().Sub(timeline.Epoch)))
 	window := c.Window
 	if window == 0 {
 		window = c.Segment
@@ -99,7 +108,7 @@ func newStream(c streamConfig, clk clock.Clock, store marker.Store, log *slog.Lo
 		Encoder:     s.encoder,
 		Sink:        s.muxer,
 		OnDetection: s.markers.Detected,
-		OnFrame:     s.countLate(),
+		OnFrame:     s.onFrame(),
 		OnEncoded:   func(_ *pipeline.Frame, took time.Duration) { s.metrics.FrameEncoded(took) },
 		OnReject: func(f *pipeline.Frame, err error) {
 			s.metrics.FrameRejected()
@@ -109,15 +118,24 @@ func newStream(c streamConfig, clk clock.Clock, store marker.Store, log *slog.Lo
 	return s, nil
 }
 
-// countLate returns the pipeline's OnFrame hook that passes the frames the
-// source skipped since the last frame to the metrics.
-func (s *stream) countLate() func(*pipeline.Frame) {
+// onFrame returns the pipeline's OnFrame hook: it notes when the frame came
+// (see stalled) and passes the frames the source skipped since the last
+// one to the metrics.
+func (s *stream) onFrame() func(*pipeline.Frame) {
 	var seen uint64
 	return func(*pipeline.Frame) {
+		s.lastFrame.Store(int64(s.clk.Now().Sub(s.timeline.Epoch)))
 		n := s.source.Late()
 		s.metrics.FramesLate(n - seen)
 		seen = n
 	}
+}
+
+// stalled reports whether the source has delivered no frame for a while
+// (a second, or five frame intervals at low rates).
+func (s *stream) stalled() bool {
+	since := time.Duration(int64(s.clk.Now().Sub(s.timeline.Epoch)) - s.lastFrame.Load())
+	return since > s.stallTime
 }
 
 // epochFile keeps a stream's epoch, the wall-clock time of PTS 0, so that

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hlsmark/hlsmark/marker"
+	"github.com/hlsmark/hlsmark/pipeline"
+	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/server"
+)
+
+// pausable is a source that can be made to stop delivering frames, as a
+// camera that hangs would.
+type pausable struct {
+	pipeline.Source
+	mu     sync.Mutex
+	paused chan struct{} // closed to resume; nil while running
+}
+
+func (p *pausable) pause() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.paused = make(chan struct{})
+}
+
+func (p *pausable) resume() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	close(p.paused)
+	p.paused = nil
+}
+
+func (p *pausable) Next(ctx context.Context, f *pipeline.Frame) error {
+	p.mu.Lock()
+	ch := p.paused
+	p.mu.Unlock()
+	if ch != nil {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return p.Source.Next(ctx, f)
+}
+
+// TestStalledSourceShowsAndRecovers stops a real-time stream's source: the
+// stream shows as stalled in /api/streams, and live again once frames
+// return.
+func TestStalledSourceShowsAndRecovers(t *testing.T) {
+	c := streamConfig{
+		Data: t.TempDir(), Name: "demo", Size: pipeline.Size{Width: 160, Height: 120}, FPS: 30,
+		Segment: 500 * time.Millisecond, Window: 10 * time.Second, Grace: time.Second,
+		Preset: "ultrafast", Tune: "zerolatency", EventEvery: 20 * time.Second, EventDuration: time.Second,
+	}
+	store, err := marker.OpenBolt(filepath.Join(c.Data, "markers.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	st, err := newStream(c, clock.Real{}, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &pausable{Source: st.source}
+	st.pipeline.Source = src
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- st.run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	ts := httptest.NewServer(server.New(server.Config{Streams: []*server.Stream{
+		{Name: st.name, Playlist: st.playlist, Markers: st.markers, Stalled: st.stalled},
+	}}))
+	defer ts.Close()
+	state := func() string {
+		resp, err := http.Get(ts.URL + "/api/streams")
+		if err != nil {
+			return ""
+		}
+		defer resp.Body.Close()
+		var out struct{ Streams []struct{ State string } }
+		if json.NewDecoder(resp.Body).Decode(&out) != nil || len(out.Streams) != 1 {
+			return ""
+		}
+		return out.Streams[0].State
+	}
+	pollUntil(t, "live", 20*time.Second, func() bool { return state() == "live" && len(st.playlist.Segments()) > 0 })
+	src.pause()
+	pollUntil(t, "stalled", 20*time.Second, func() bool { return state() == "stalled" })
+	src.resume()
+	pollUntil(t, "live again", 20*time.Second, func() bool { return state() == "live" })
+}

@@ -153,6 +153,21 @@ async function main() {
   video.addEventListener('play', () => {
     pickedNote = '';
   });
+  // A stream that stops delivering (the API calls it stalled) leaves the
+  // video waiting at the end of its buffer: say so after a moment.
+  let waitTimer = 0;
+  video.addEventListener('waiting', () => {
+    clearTimeout(waitTimer);
+    waitTimer = setTimeout(() => {
+      if (!video.paused && video.readyState < 3 && !player.error) showNotice('Waiting for the stream…', 'wait');
+    }, 3000);
+  });
+  for (const ev of ['playing', 'pause', 'seeked', 'canplay', 'emptied']) {
+    video.addEventListener(ev, () => {
+      clearTimeout(waitTimer);
+      if (notice.dataset.kind === 'wait') showNotice('');
+    });
+  }
   video.addEventListener('seeked', () => list.setCurrent(currentMarker()));
   store.addEventListener('change', () => {
     renderList();

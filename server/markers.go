@@ -11,6 +11,7 @@ import (
 	"github.com/hlsmark/hlsmark/docs"
 	"github.com/hlsmark/hlsmark/marker"
 	"github.com/hlsmark/hlsmark/muxer"
+	"github.com/hlsmark/hlsmark/pipeline/clock"
 	"github.com/hlsmark/hlsmark/playlist"
 )
 
@@ -40,7 +41,7 @@ func view(svc *marker.Service, m marker.Marker) markerView {
 	v := markerView{
 		ID:              m.ID,
 		Label:           m.Label,
-		PTS:             int64(m.PTS),
+		PTS:             int64(m.PTS.TS()),
 		Time:            m.PTS.Seconds(),
 		ProgramDateTime: playlist.FormatTime(svc.Timeline().Time(m.PTS)),
 		Source:          m.Source,
@@ -207,10 +208,16 @@ func (s *Server) postMarker(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "body: "+err.Error())
 		return
 	}
-	m, err := decodeMarkerRequest(body, svc.Timeline())
+	m, byPTS, err := decodeMarkerRequest(body, svc.Timeline())
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
+	}
+	if byPTS {
+		// A posted pts is a TS timestamp (33 bits): it stands for its latest
+		// instance up to the present, which the range check then judges.
+		_, now := svc.Range()
+		m.PTS = clock.LatestAt(m.PTS, now)
 	}
 	m, err = svc.Post(r.Context(), m)
 	switch {

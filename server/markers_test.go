@@ -14,6 +14,7 @@ import (
 
 	"github.com/hlsmark/hlsmark/marker"
 	"github.com/hlsmark/hlsmark/marker/markertest"
+	"github.com/hlsmark/hlsmark/muxer"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 	"github.com/hlsmark/hlsmark/pipeline/pipelinetest"
 )
@@ -27,7 +28,12 @@ type markerServer struct {
 
 func newMarkerServer(t *testing.T, token string) *markerServer {
 	t.Helper()
-	r := markertest.Start(t, pipelinetest.Config{Frames: 200, Seed: 11, EventEvery: 2 * time.Second, EventDuration: 500 * time.Millisecond})
+	return newMarkerServerFrom(t, token, pipelinetest.Config{Frames: 200, Seed: 11, EventEvery: 2 * time.Second, EventDuration: 500 * time.Millisecond})
+}
+
+func newMarkerServerFrom(t *testing.T, token string, cfg pipelinetest.Config) *markerServer {
+	t.Helper()
+	r := markertest.Start(t, cfg)
 	srv := New(Config{
 		Streams: []*Stream{{Name: markertest.Stream, Playlist: r.Playlist, Markers: r.Service}},
 		Token:   token,
@@ -90,6 +96,7 @@ var casesBadMarker = []struct {
 	{"NaN literal", `{"label":"x","pts":NaN}`, "body"},
 	{"pts beyond int64", `{"label":"x","pts":1e30}`, "pts"},
 	{"pts after the present", `{"label":"x","pts":900000000}`, "pts"},
+	{"pts beyond 33 bits", `{"label":"x","pts":8589934592}`, "pts"},
 	{"time not a date", `{"label":"x","time":"yesterday"}`, "time"},
 	{"time before the stream", `{"label":"x","time":"2020-01-01T00:00:00Z"}`, "time"},
 	{"time after the present", `{"label":"x","time":"2030-01-01T00:00:00Z"}`, "pts"},
@@ -200,6 +207,43 @@ func TestPostMarkerPlacesItExactly(t *testing.T) {
 				t.Fatalf("GET %s: %d %+v", resp.Header.Get("Location"), code, again)
 			}
 		})
+	}
+}
+
+// TestMarkerAPIAcrossTheWrap shows PTS as the TS carries them (33 bits)
+// and takes a posted TS timestamp to its instance after the wrap.
+func TestMarkerAPIAcrossTheWrap(t *testing.T) {
+	s := newMarkerServerFrom(t, "", pipelinetest.Config{
+		Start: clock.Wrap - clock.Hz, Frames: 120, Seed: 2, EventEvery: 1500 * time.Millisecond, EventDuration: 300 * time.Millisecond,
+	})
+	var after muxer.Segment
+	for _, seg := range s.run.Playlist.Segments() {
+		if seg.FirstPTS > clock.Wrap {
+			after = seg
+			break
+		}
+	}
+	if after.Path == "" {
+		t.Fatal("no segment after the wrap")
+	}
+	ts := (after.FirstPTS + 100).TS()
+	resp, body := s.post(t, `{"label":"after wrap","pts":`+strconv.FormatInt(int64(ts), 10)+`}`, nil)
+	var got markerView
+	if resp.StatusCode != http.StatusCreated || json.Unmarshal(body, &got) != nil {
+		t.Fatalf("post: %d %s", resp.StatusCode, body)
+	}
+	if got.PTS != int64(ts) || got.Sequence == nil || *got.Sequence != after.Seq || *got.Offset != clock.Ticks(100).Seconds() {
+		t.Fatalf("posted TS %d: got %s, want segment %d at 100 ticks", ts, body, after.Seq)
+	}
+	if want := (after.FirstPTS + 100).Seconds(); got.Time != want {
+		t.Errorf("time %v, want %v on the unwrapped timeline", got.Time, want)
+	}
+	var all struct{ Markers []markerView }
+	getJSON(t, s.URL+"/api/streams/demo/markers", &all)
+	for _, m := range all.Markers {
+		if m.PTS < 0 || m.PTS >= int64(clock.Wrap) {
+			t.Errorf("marker %d shows pts %d, not a 33-bit TS timestamp", m.ID, m.PTS)
+		}
 	}
 }
 
@@ -347,14 +391,14 @@ func FuzzMarkerRequest(f *testing.F) {
 	f.Add([]byte(`{"label":"ok","time":"2026-11-24T10:00:01.5Z"}`))
 	tl := clock.Timeline{Epoch: pipelinetest.Epoch}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		m, err := decodeMarkerRequest(body, tl)
+		m, byPTS, err := decodeMarkerRequest(body, tl)
 		if err != nil {
 			if !strings.Contains(err.Error(), ":") {
 				t.Fatalf("error %q names no field", err)
 			}
 			return
 		}
-		if m.Label == "" || len([]rune(m.Label)) > maxLabel || m.PTS < 0 || m.Duration < 0 {
+		if m.Label == "" || len([]rune(m.Label)) > maxLabel || m.PTS < 0 || (byPTS && m.PTS >= clock.Wrap) || m.Duration < 0 {
 			t.Fatalf("accepted an invalid marker %+v from %q", m, body)
 		}
 		if m.Data != nil && !json.Valid(m.Data) {

@@ -35,17 +35,25 @@ type markerRequest struct {
 }
 
 // decodeMarkerRequest parses and checks a POST body. Every error names the
-// field at fault. The PTS range is checked later, against the stream.
-func decodeMarkerRequest(body []byte, tl clock.Timeline) (marker.Marker, error) {
+// field at fault. byPTS says the place was given as a TS timestamp (m.PTS
+// is then below clock.Wrap and still to be unwrapped); the range is checked
+// later, against the stream.
+func decodeMarkerRequest(body []byte, tl clock.Timeline) (m marker.Marker, byPTS bool, err error) {
 	var req markerRequest
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		return marker.Marker{}, describeJSONError(err)
+		return m, false, describeJSONError(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return marker.Marker{}, errors.New("body: must hold one JSON object and nothing after it")
+		return m, false, errors.New("body: must hold one JSON object and nothing after it")
 	}
+	m, err = decodeMarker(req, tl)
+	return m, req.PTS != nil, err
+}
+
+// decodeMarker checks the fields of a decoded request.
+func decodeMarker(req markerRequest, tl clock.Timeline) (marker.Marker, error) {
 	var m marker.Marker
 	var err error
 	if m.Label, err = checkLabel(req.Label); err != nil {
@@ -59,8 +67,8 @@ func decodeMarkerRequest(body []byte, tl clock.Timeline) (marker.Marker, error) 
 		if err != nil {
 			return m, fmt.Errorf("pts: must be an integer count of 90 kHz ticks, got %s", quote(string(req.PTS)))
 		}
-		if n < 0 {
-			return m, errors.New("pts: must not be negative")
+		if n < 0 || n >= int64(clock.Wrap) {
+			return m, errors.New("pts: must be an MPEG-TS timestamp, from 0 to 2^33-1")
 		}
 		m.PTS = clock.Ticks(n)
 	case req.Time != nil:

@@ -70,3 +70,25 @@ func (t Ticks) Seconds() float64 {
 func (t Ticks) String() string {
 	return strconv.FormatInt(int64(t), 10) + " ticks (" + strconv.FormatFloat(t.Seconds(), 'f', 6, 64) + "s)"
 }
+
+// Wrap is where MPEG-TS timestamps wrap around: they have 33 bits, so a
+// stream's PTS passes through zero every 2^33 ticks, about 26.5 hours.
+// hlsmark counts Ticks without wrapping (int64 lasts for millennia) and
+// wraps only where a value is shown as a TS timestamp.
+const Wrap Ticks = 1 << 33
+
+// TS returns t as the MPEG-TS carries it: modulo 2^33.
+func (t Ticks) TS() Ticks {
+	return ((t % Wrap) + Wrap) % Wrap
+}
+
+// LatestAt returns the latest time, not after limit, whose TS timestamp is
+// ts (which must be in [0, Wrap)): the unwrapped PTS a TS timestamp seen in
+// a live stream stands for.
+func LatestAt(ts, limit Ticks) Ticks {
+	k := (limit - ts) / Wrap
+	if limit < ts && (limit-ts)%Wrap != 0 {
+		k-- // floor division for negative differences
+	}
+	return ts + k*Wrap
+}

@@ -85,3 +85,25 @@ func TestFakeClockJitter(t *testing.T) {
 		t.Fatalf("fake went to +%v", got)
 	}
 }
+
+func TestWrap(t *testing.T) {
+	for _, c := range []struct{ t, ts Ticks }{
+		{0, 0}, {Wrap - 1, Wrap - 1}, {Wrap, 0}, {Wrap + 5, 5}, {3*Wrap + 7, 7}, {-1, Wrap - 1},
+	} {
+		if got := c.t.TS(); got != c.ts {
+			t.Errorf("Ticks(%d).TS() = %d, want %d", c.t, got, c.ts)
+		}
+	}
+	for _, c := range []struct{ ts, limit, want Ticks }{
+		{5, Wrap + 10, Wrap + 5},          // just after the wrap
+		{Wrap - 5, Wrap + 10, Wrap - 5},   // just before it
+		{20, Wrap + 10, 20},               // a whole wrap back: the latest not after limit
+		{10, 10, 10},                      // limit itself
+		{7, 3, 7 - Wrap},                  // before the epoch's first wrap
+		{123, 5*Wrap + 200, 5*Wrap + 123}, // many wraps in
+	} {
+		if got := LatestAt(c.ts, c.limit); got != c.want {
+			t.Errorf("LatestAt(%d, %d) = %d, want %d", c.ts, c.limit, got, c.want)
+		}
+	}
+}

@@ -30,6 +30,9 @@ type Config struct {
 	Window        time.Duration
 	EventEvery    time.Duration
 	EventDuration time.Duration
+	// Start is the generator clock's reading, as a PTS, when the run
+	// begins (to run across the 33-bit wrap, say).
+	Start clock.Ticks
 	// Jitter is the most a frame may come after its nominal time.
 	Jitter time.Duration
 	Seed   uint64
@@ -95,7 +98,7 @@ func Start(t testing.TB, cfg Config) *Run {
 		jitter = func() time.Duration { return time.Duration(rng.Int64N(int64(cfg.Jitter))) }
 	}
 	r := &Run{Dir: t.TempDir(), Timeline: clock.Timeline{Epoch: Epoch}}
-	clk := clock.NewFake(Epoch, jitter)
+	clk := clock.NewFake(Epoch.Add(cfg.Start.Duration()), jitter)
 	r.Clock = clk
 	src, err := pipeline.NewCheckerboard(pipeline.CheckerboardConfig{
 		Size: cfg.Size, FPS: cfg.FPS, Block: cfg.Size.Height / 6,

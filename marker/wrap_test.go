@@ -1,0 +1,70 @@
+package marker_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/hlsmark/hlsmark/marker/markertest"
+	"github.com/hlsmark/hlsmark/muxer/tsread"
+	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/pipelinetest"
+)
+
+// TestAcrossTheTSWrap runs the stream across the point where MPEG-TS
+// timestamps wrap (2^33 ticks, 26.5 hours in): the TS carries every frame's
+// PTS modulo 2^33, while markers, their offsets and program date times stay
+// exact on the unwrapped timeline.
+func TestAcrossTheTSWrap(t *testing.T) {
+	start := clock.Wrap - 2*clock.Hz
+	r := markertest.Start(t, pipelinetest.Config{
+		Start: start, Frames: 150, Jitter: 5 * time.Millisecond, Seed: 4,
+		EventEvery: 1500 * time.Millisecond, EventDuration: 400 * time.Millisecond,
+	})
+	if r.PTS[0] >= clock.Wrap || r.PTS[len(r.PTS)-1] < clock.Wrap+clock.Hz {
+		t.Fatalf("frames from %d to %d do not cross the wrap at %d", r.PTS[0], r.PTS[len(r.PTS)-1], clock.Wrap)
+	}
+	var decoded []clock.Ticks
+	for _, seg := range r.Segments {
+		if _, err := tsread.Decode(seg.Path, func(f tsread.Frame) error {
+			decoded = append(decoded, f.PTS)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(decoded) != len(r.PTS) {
+		t.Fatalf("decoded %d frames of %d", len(decoded), len(r.PTS))
+	}
+	for i := range decoded {
+		if decoded[i].TS() != r.PTS[i].TS() {
+			t.Fatalf("frame %d: TS carries %d, generator PTS %d is %d modulo 2^33", i, decoded[i].TS(), r.PTS[i], r.PTS[i].TS())
+		}
+	}
+
+	events := r.Source.Events()
+	ms, err := r.Store.List(context.Background(), markertest.Stream, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != len(events) || len(ms) < 2 {
+		t.Fatalf("%d markers for %d events", len(ms), len(events))
+	}
+	for i, m := range ms {
+		if m.PTS != events[i].FirstPTS {
+			t.Errorf("marker %d at %d, event at %d", m.ID, m.PTS, events[i].FirstPTS)
+		}
+		pos, ok := r.Service.Position(m.PTS)
+		if !ok {
+			t.Fatalf("marker %d has no position", m.ID)
+		}
+		for _, seg := range r.Segments {
+			if seg.Seq == pos.Seq && (seg.FirstPTS+pos.Offset != m.PTS || !seg.Contains(m.PTS)) {
+				t.Errorf("marker %d: segment %d + offset %d is not its PTS %d", m.ID, seg.Seq, pos.Offset, m.PTS)
+			}
+		}
+		if want := pipelinetest.Epoch.Add(m.PTS.Duration()); !r.Timeline.Time(m.PTS).Equal(want) {
+			t.Errorf("marker %d program date time %v, want %v", m.ID, r.Timeline.Time(m.PTS), want)
+		}
+	}
+}

@@ -243,17 +243,22 @@ func (s *Service) Store() Store { return s.cfg.Store }
 
 // Subscribe returns a channel that receives a value (coalesced: it holds
 // at most one) whenever the stream's markers change, and a function that
-// ends the subscription.
-func (s *Service) Subscribe() (<-chan struct{}, func()) {
+// ends the subscription. It refuses (ok false) when limit subscriptions
+// are already open.
+func (s *Service) Subscribe(limit int) (_ <-chan struct{}, cancel func(), ok bool) {
 	ch := make(chan struct{}, 1)
 	s.mu.Lock()
+	if len(s.subs) >= limit {
+		s.mu.Unlock()
+		return nil, nil, false
+	}
 	s.subs[ch] = struct{}{}
 	s.mu.Unlock()
 	return ch, func() {
 		s.mu.Lock()
 		delete(s.subs, ch)
 		s.mu.Unlock()
-	}
+	}, true
 }
 
 // Subscribers returns how many subscriptions are open.

@@ -12,17 +12,11 @@ import (
 
 // SSE settings.
 const (
-	// maxSubscribers bounds the open event streams per stream; beyond it a
-	// new one gets 503, so idle or stalled clients cannot pile up.
-	maxSubscribers = 256
 	// heartbeat is how often an idle event stream gets a comment line, so
 	// proxies keep it open and a dead client is noticed.
 	heartbeat = 15 * time.Second
 	// sseBatch is how many changes are read from the store at a time.
 	sseBatch = 100
-	// writeTimeout bounds each write to a client that stopped reading, so
-	// it ties up nothing but its own connection, and not for long.
-	writeTimeout = 10 * time.Second
 )
 
 // markerEvents streams marker changes as Server-Sent Events. Every event
@@ -40,13 +34,13 @@ func (s *Server) markerEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	if svc.Subscribers() >= maxSubscribers {
+	// Subscribe before reading the store, so no change falls in between.
+	wake, cancel, ok := svc.Subscribe(s.cfg.MaxSubscribers)
+	if !ok {
 		w.Header().Set("Retry-After", "10")
 		writeError(w, http.StatusServiceUnavailable, "too many event subscribers on stream "+quote(svc.Stream()))
 		return
 	}
-	// Subscribe before reading the store, so no change falls in between.
-	wake, cancel := svc.Subscribe()
 	defer cancel()
 	if last == nil {
 		rev, err := svc.Store().Rev(r.Context(), svc.Stream())
@@ -64,7 +58,7 @@ func (s *Server) markerEvents(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	write := func(b []byte) bool {
-		_ = rc.SetWriteDeadline(time.Now().Add(writeTimeout))
+		_ = rc.SetWriteDeadline(time.Now().Add(s.cfg.EventWriteTimeout))
 		if _, err := w.Write(b); err != nil {
 			return false
 		}

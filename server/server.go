@@ -38,6 +38,14 @@ type Config struct {
 	Logger *slog.Logger
 	// Metrics, if set, is served at /metrics and counts every request.
 	Metrics *metrics.Metrics
+	// MaxSubscribers bounds the open event streams per stream; beyond it a
+	// new one gets 503, so idle or stalled clients cannot pile up.
+	// Zero means 256.
+	MaxSubscribers int
+	// EventWriteTimeout bounds each write to an event stream, so a client
+	// that stopped reading ties up only its own connection, and not for
+	// long. Zero means 10 seconds.
+	EventWriteTimeout time.Duration
 }
 
 // Server routes hlsmark's HTTP requests.
@@ -52,6 +60,12 @@ type Server struct {
 func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.MaxSubscribers == 0 {
+		cfg.MaxSubscribers = 256
+	}
+	if cfg.EventWriteTimeout == 0 {
+		cfg.EventWriteTimeout = 10 * time.Second
 	}
 	s := &Server{cfg: cfg, streams: map[string]*Stream{}, router: mux.NewRouter()}
 	for _, st := range cfg.Streams {

@@ -1,0 +1,190 @@
+// The load test needs real time: under the race detector, which slows
+// everything five to ten times on two cores, the encoder cannot keep it.
+// It is built only without -race, and `make test` runs it on its own.
+
+//go:build !race
+
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hlsmark/hlsmark/marker"
+	"github.com/hlsmark/hlsmark/pipeline"
+	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/server"
+)
+
+// loadResult is what a load run measured.
+type loadResult struct {
+	requests, errors, segments, events atomic.Int64
+	firstErr                           atomic.Value
+}
+
+func (r *loadResult) fail(err error) {
+	r.errors.Add(1)
+	r.firstErr.CompareAndSwap(nil, err)
+}
+
+// viewer behaves like a player: it polls the playlist about twice a target
+// duration, fetches every segment it has not seen (starting near the live
+// edge), reads the marker list now and then, and keeps an event stream
+// open.
+func viewer(ctx context.Context, client *http.Client, base string, res *loadResult) {
+	go func() { // the event stream
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/streams/demo/markers/events", nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			if ctx.Err() == nil {
+				res.fail(err)
+			}
+			return
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			res.fail(fmt.Errorf("events: %s", resp.Status))
+			return
+		}
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), "data: ") {
+				res.events.Add(1)
+			}
+		}
+	}()
+	get := func(path string) []byte {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
+		resp, err := client.Do(req)
+		res.requests.Add(1)
+		if err != nil {
+			if ctx.Err() == nil {
+				res.fail(err)
+			}
+			return nil
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK || err != nil {
+			if ctx.Err() == nil {
+				res.fail(fmt.Errorf("GET %s: %s %v", path, resp.Status, err))
+			}
+			return nil
+		}
+		return b
+	}
+	seen := map[string]bool{}
+	first := true
+	for i := 0; ctx.Err() == nil; i++ {
+		var uris []string
+		for _, line := range strings.Split(string(get("/streams/demo/index.m3u8")), "\n") {
+			if strings.HasSuffix(line, ".ts") {
+				uris = append(uris, line)
+			}
+		}
+		if first && len(uris) > 3 {
+			uris = uris[len(uris)-3:] // join at the live edge, like hls.js
+		}
+		first = first && len(uris) == 0
+		for _, u := range uris {
+			if !seen[u] && ctx.Err() == nil {
+				seen[u] = true
+				if get("/streams/demo/"+u) != nil {
+					res.segments.Add(1)
+				}
+			}
+		}
+		if i%4 == 0 {
+			get("/api/streams/demo/markers?limit=100")
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// TestLoad runs a real-time stream with 200 simulated viewers on loopback
+// and requires every request to succeed and the source never to fall
+// behind. CI runs it for 10 s; HLSMARK_LOAD_DURATION=1m (and
+// HLSMARK_LOAD_SIZE=1280x720) give the documented run.
+func TestLoad(t *testing.T) {
+	duration, size := 10*time.Second, pipeline.Size{Width: 320, Height: 240}
+	if d := os.Getenv("HLSMARK_LOAD_DURATION"); d != "" {
+		var err error
+		if duration, err = time.ParseDuration(d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s := os.Getenv("HLSMARK_LOAD_SIZE"); s != "" {
+		var err error
+		if size, err = pipeline.ParseSize(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const viewers = 200
+	c := streamConfig{
+		Data: t.TempDir(), Name: "demo", Size: size, FPS: 30, Segment: time.Second, Window: time.Minute, Grace: 10 * time.Second,
+		Preset: "veryfast", Tune: "zerolatency", EventEvery: 3 * time.Second, EventDuration: time.Second, EventFixed: true,
+	}
+	store, err := marker.OpenBolt(filepath.Join(c.Data, "markers.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	st, err := newStream(c, clock.Real{}, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- st.run(ctx) }()
+	ts := httptest.NewServer(server.New(server.Config{Streams: []*server.Stream{
+		{Name: st.name, Playlist: st.playlist, Markers: st.markers, Stalled: st.stalled},
+	}}))
+	defer ts.Close()
+	pollUntil(t, "the first segments", 30*time.Second, func() bool { return len(st.playlist.Segments()) >= 2 })
+
+	var res loadResult
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2 * viewers, MaxConnsPerHost: 0}}
+	lctx, stop := context.WithTimeout(context.Background(), duration)
+	defer stop()
+	var wg sync.WaitGroup
+	for range viewers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			viewer(lctx, client, ts.URL, &res)
+		}()
+	}
+	wg.Wait()
+	late := st.source.Late()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d viewers for %s: %d requests, %d segments, %d marker events, %d errors; %d frames encoded, %d late",
+		viewers, duration, res.requests.Load(), res.segments.Load(), res.events.Load(), res.errors.Load(),
+		st.pipeline.Stats.Frames.Load(), late)
+	if n := res.errors.Load(); n > 0 {
+		t.Errorf("%d failed requests; first: %v", n, res.firstErr.Load())
+	}
+	if late > 0 {
+		t.Errorf("the source fell behind: %d frames late", late)
+	}
+	if res.segments.Load() < viewers {
+		t.Errorf("viewers fetched only %d segments in all", res.segments.Load())
+	}
+}

@@ -74,10 +74,12 @@ func freeAddr(t *testing.T) string {
 var fastStream = []string{"--size", "320x240", "--segment", "1s", "--window", "1m", "--grace", "5s",
 	"--preset", "ultrafast", "--event-fixed", "--event-every", "2s", "--event-duration", "500ms"}
 
-func startServer(t *testing.T, data, addr string) *childServer {
+// startServer starts `hlsmark serve` with fastStream and then extra flags
+// (a flag given twice takes its last value).
+func startServer(t *testing.T, data, addr string, extra ...string) *childServer {
 	t.Helper()
 	s := &childServer{base: "http://" + addr, log: &bytes.Buffer{}}
-	args := append([]string{"serve", "--addr", addr, "--data", data}, fastStream...)
+	args := append(append([]string{"serve", "--addr", addr, "--data", data}, fastStream...), extra...)
 	s.cmd = exec.Command(hlsmarkBinary(t), args...)
 	s.cmd.Stderr = s.log
 	if err := s.cmd.Start(); err != nil {

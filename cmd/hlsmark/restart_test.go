@@ -26,33 +26,6 @@ import (
 	"github.com/hlsmark/hlsmark/playlist"
 )
 
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
-
-// hlsmarkBinary builds the binary once for the package's tests.
-func hlsmarkBinary(t *testing.T) string {
-	t.Helper()
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "hlsmark-test-bin-")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "hlsmark")
-		out, err := exec.Command("go", "build", "-race", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			binErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return binPath
-}
-
 // childServer is a running `hlsmark serve` child process.
 type childServer struct {
 	cmd  *exec.Cmd
@@ -80,7 +53,7 @@ func startServer(t *testing.T, data, addr string, extra ...string) *childServer 
 	t.Helper()
 	s := &childServer{base: "http://" + addr, log: &bytes.Buffer{}}
 	args := append(append([]string{"serve", "--addr", addr, "--data", data}, fastStream...), extra...)
-	s.cmd = exec.Command(hlsmarkBinary(t), args...)
+	s.cmd = exec.Command(cliBinary(t), args...)
 	s.cmd.Stderr = s.log
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -155,8 +155,7 @@ func TestPlayerSeeksToMarkerFrame(t *testing.T) {
 		t.Logf("before the click: fragment %d parsed %v, marker estimated at %.4f, playing at %.3f",
 			*m.Sequence, pre.Parsed, *pre.Expected, pre.Time)
 	}
-	row := chromedp.CSS(fmt.Sprintf(`.marker-list [data-marker-id="%d"]`, m.ID))
-	b.do(t, "click the marker's row", 20*time.Second, chromedp.Click(row))
+	b.click(t, "click the marker's row", fmt.Sprintf(`.marker-list [data-marker-id="%d"]`, m.ID))
 	js := playbackJS(*m.Sequence, *m.Offset)
 	p = waitFor(t, b, fmt.Sprintf("the frame of marker %d (sequence %d, offset %.4f)", m.ID, *m.Sequence, *m.Offset),
 		30*time.Second, js, onMarkerFrame)
@@ -187,14 +186,13 @@ func TestPlayerSeeksToMarkerFrame(t *testing.T) {
 	if n.Sequence == nil || n.Offset == nil {
 		t.Fatalf("marker %d has a clickable row but no stream position in the API: %+v", n.ID, n)
 	}
-	tick := chromedp.CSS(fmt.Sprintf(`.tl-ticks [data-marker-id="%d"]`, n.ID))
-	b.do(t, "click the newest marker's tick", 20*time.Second, chromedp.Click(tick))
+	b.click(t, "click the newest marker's tick", fmt.Sprintf(`.tl-ticks [data-marker-id="%d"]`, n.ID))
 	p = waitFor(t, b, fmt.Sprintf("the frame of marker %d after a click on its tick", n.ID), 30*time.Second,
 		playbackJS(*n.Sequence, *n.Offset), onMarkerFrame)
 	checkMint(t, b, "the newest marker's frame", func(n int) bool { return n >= minMint })
 
 	// LIVE plays from the live point again.
-	b.do(t, "click LIVE", 10*time.Second, chromedp.Click(chromedp.ID("live")))
+	b.click(t, "click LIVE", "#live")
 	p = waitFor(t, b, "playback near the live edge", 30*time.Second, js, func(p playback) bool {
 		return !p.Paused && p.Target > 0 && p.SeekableEnd-p.Time <= 4.5*p.Target && !p.Behind
 	})

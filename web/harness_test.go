@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -313,6 +314,22 @@ func (b *browser) do(t *testing.T, what string, timeout time.Duration, actions .
 	if err := chromedp.Do(ctx, actions...); err != nil {
 		t.Fatalf("%s: %v", what, err)
 	}
+}
+
+// click moves the mouse onto the element that sel selects, as a person
+// does, and then clicks its centre. The page holds still what is under the
+// pointer (the timeline's scale, the marker list's rows), so the click finds
+// the element where the move found it.
+func (b *browser) click(t *testing.T, what, sel string) {
+	t.Helper()
+	var at []float64
+	b.eval(t, fmt.Sprintf(`(() => {
+  const r = document.querySelector(%q).getBoundingClientRect();
+  return [r.x + r.width / 2, r.y + r.height / 2];
+})()`, sel), &at)
+	b.do(t, what, 20*time.Second,
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, at[0], at[1]),
+		chromedp.Click(chromedp.CSS(sel)))
 }
 
 // eval evaluates a JavaScript expression in the page into v.

@@ -84,11 +84,22 @@ export class MarkerList {
     this.store = store;
     this.player = player;
     this.onPick = onPick;
+    this.held = root.querySelector('.marker-held');
     this.rows = new Map(); // id → li
     this.current = null;
+    // While the pointer is on the list, new markers wait above it instead of
+    // pushing the rows down under the pointer; they come in on leaving.
+    this.hold = false;
     this.list.addEventListener('click', (ev) => {
       const btn = ev.target.closest('[data-marker-id]');
       if (btn && this.list.contains(btn)) this.onPick(Number(btn.dataset.markerId));
+    });
+    this.list.addEventListener('pointerenter', () => {
+      this.hold = true;
+    });
+    this.list.addEventListener('pointerleave', () => {
+      this.hold = false;
+      this.render();
     });
   }
 
@@ -99,9 +110,14 @@ export class MarkerList {
     this.empty.hidden = markers.length > 0;
     const keep = new Set();
     let prev = null;
+    let held = 0;
     for (const m of markers) {
-      keep.add(m.id);
       let li = this.rows.get(m.id);
+      if (!li && this.hold && this.rows.size > 0) {
+        held++;
+        continue;
+      }
+      keep.add(m.id);
       if (!li) {
         li = el('li', { className: 'marker-item' });
         this.rows.set(m.id, li);
@@ -118,6 +134,8 @@ export class MarkerList {
         this.rows.delete(id);
       }
     }
+    this.held.textContent = held ? `${held} new` : '';
+    this.held.hidden = !held;
   }
 
   /** fill renders one row, rebuilding it only when what it shows changed. */
@@ -137,22 +155,28 @@ export class MarkerList {
       el('span', { className: 'm-label', title: m.label }, m.label || 'marker'),
       el('span', { className: 'm-dur' }, m.duration == null ? 'open' : formatDuration(m.duration)),
     ];
-    let row;
+    // A row that can be clicked is a button; one that cannot is a plain
+    // block. The element is kept while its kind stays, so that a click
+    // aimed at it is not lost to a re-render.
+    const tag = reach === 'ok' ? 'BUTTON' : 'DIV';
+    let row = li.firstChild;
+    if (!row || row.tagName !== tag) {
+      row = tag === 'BUTTON' ? el('button', { type: 'button' }) : el('div');
+      li.replaceChildren(row);
+    }
+    row.className = reach === 'ok' ? 'marker-row' : `marker-row is-${reach}`;
+    row.classList.toggle('from-api', m.source === 'api');
+    row.classList.toggle('is-current', this.current === m.id);
     if (reach === 'ok') {
-      row = el('button', { type: 'button', className: 'marker-row' }, parts);
       row.dataset.markerId = String(m.id);
       row.setAttribute('aria-label', `${m.label || 'marker'} at ${when.hms}${when.ms}, go to its frame`);
     } else {
-      const why = reach === 'pending' ? 'not yet in a segment' : 'left the window';
-      row = el('div', { className: `marker-row is-${reach}`, title: why }, parts);
-      row.setAttribute('aria-disabled', 'true');
       row.dataset.staleMarkerId = String(m.id);
+      row.setAttribute('aria-disabled', 'true');
+      row.title = reach === 'pending' ? 'Not yet in a published segment' : 'Left the DVR window';
       parts.push(el('span', { className: 'm-note' }, reach === 'pending' ? 'pending' : 'gone'));
-      row.append(parts[parts.length - 1]);
     }
-    if (m.source === 'api') row.classList.add('from-api');
-    li.replaceChildren(row);
-    if (this.current === m.id) row.classList.add('is-current');
+    row.replaceChildren(...parts);
   }
 
   /** setCurrent marks the row of the marker being watched, if any. */

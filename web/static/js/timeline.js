@@ -26,6 +26,7 @@ export class Timeline {
     this.tickEls = new Map(); // id → button
     this.dragging = null; // pointer id while scrubbing
     this.dragTime = null;
+    this.frozen = null; // the window as it was when the pointer came
     this.listen();
   }
 
@@ -57,8 +58,14 @@ export class Timeline {
     };
     hit.addEventListener('pointerup', (ev) => end(ev, true));
     hit.addEventListener('pointercancel', (ev) => end(ev, false));
+    hit.addEventListener('pointerenter', () => {
+      this.frozen = this.player.window();
+    });
     hit.addEventListener('pointerleave', () => {
-      if (this.dragging === null) this.tip.hidden = true;
+      if (this.dragging !== null) return;
+      this.frozen = null;
+      this.tip.hidden = true;
+      this.render();
     });
     this.ticks.addEventListener('click', (ev) => {
       const tick = ev.target.closest('[data-marker-id]');
@@ -79,9 +86,18 @@ export class Timeline {
     });
   }
 
+  /**
+   * shown returns the window as drawn. While the pointer is on the timeline
+   * its scale stays put, so that a tick does not slide away from under the
+   * pointer as the live window grows and slides; it catches up on leaving.
+   */
+  shown() {
+    return this.frozen || this.player.window();
+  }
+
   /** timeAt maps a client x coordinate to a time in the window. */
   timeAt(x) {
-    const w = this.player.window();
+    const w = this.shown();
     if (!w) return null;
     const r = this.track.getBoundingClientRect();
     const f = Math.min(1, Math.max(0, (x - r.left) / r.width));
@@ -96,7 +112,7 @@ export class Timeline {
   }
 
   showTip(x) {
-    const w = this.player.window();
+    const w = this.shown();
     const t = this.timeAt(x);
     if (!w || t == null) return;
     const when = this.player.timeOfDay(t);
@@ -115,7 +131,7 @@ export class Timeline {
 
   /** render draws the window, the playhead, and the ticks. */
   render() {
-    const w = this.player.window();
+    const w = this.shown();
     this.root.classList.toggle('is-empty', !w);
     if (!w) return;
     const v = this.player.video;

@@ -39,6 +39,6 @@ export function formatDuration(s) {
 /** formatBehind formats how far behind live a position is: "−12 s", "−1:05". */
 export function formatBehind(s) {
   const n = Math.max(0, Math.round(s));
-  if (n < 60) return `\u2212${n} s`;
+  if (n < 60) return `\u2212${n}\u202fs`;
   return `\u2212${Math.floor(n / 60)}:${String(n % 60).padStart(2, '0')}`;
 }

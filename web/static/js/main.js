@@ -130,15 +130,16 @@ async function main() {
       if (w) note = video.paused && pickedNote ? `Paused at “${pickedNote}”` : 'Recording';
     }
     $('clock-note').textContent = note;
-    const state = player.error ? 'retrying' : !w ? 'loading' : w.live ? 'live' : 'ended';
+    const state = player.fatal ? 'failed' : player.error ? 'retrying' : !w ? 'loading' : w.live ? 'live' : 'ended';
     if (state !== stateText) {
       stateText = state;
       const badge = $('stream-state');
       badge.hidden = false;
       badge.dataset.state = state;
-      badge.textContent = { live: 'Live', ended: 'Ended', loading: 'Connecting', retrying: 'Reconnecting' }[state];
+      badge.textContent = { live: 'Live', ended: 'Ended', loading: 'Connecting', retrying: 'Reconnecting', failed: 'Unavailable' }[state];
     }
-    if (player.error) showNotice(player.error, 'warn');
+    if (player.fatal) showNotice(player.fatal, 'error');
+    else if (player.error) showNotice(player.error, 'warn');
     else if (notice.dataset.kind === 'warn') showNotice('');
   }
 

@@ -7,6 +7,7 @@
 const EPSILON = 0.001;
 // Positions closer than this are the same position.
 const SAME = 0.0002;
+const MISSING_HLSJS = 'hls.js is missing from this build of hlsmark: run `make web`, then rebuild.';
 // An exact seek gives up after this long without the fragment.
 const SEEK_TIMEOUT_MS = 15000;
 
@@ -19,7 +20,8 @@ export class Player extends EventTarget {
     this.native = false;
     this.url = '';
     this.ended = false;
-    this.error = '';
+    this.error = ''; // a failure the player is retrying
+    this.fatal = ''; // a failure it cannot get over
     this.seekToken = 0;
     this.lastMarkerSeek = null;
     this.retryTimer = 0;
@@ -43,12 +45,24 @@ export class Player extends EventTarget {
       this.attachHls(url);
     } else if (support === 'native') {
       this.native = true;
+      this.video.addEventListener(
+        'error',
+        () => {
+          // Some browsers claim native HLS and then cannot parse the stream.
+          const why = (this.video.error && this.video.error.message) || 'media error';
+          this.fatal = window.Hls
+            ? `This browser could not play the stream (${why}).`
+            : `${MISSING_HLSJS} This browser's own HLS playback failed (${why}).`;
+          this.changed();
+        },
+        { once: true },
+      );
       this.video.src = url;
       this.play();
     } else {
       throw new Error(
         support === 'missing'
-          ? 'hls.js is missing from this build of hlsmark: run `make web`, then rebuild.'
+          ? MISSING_HLSJS
           : 'This browser cannot play HLS (it has neither Media Source Extensions nor native HLS).',
       );
     }

@@ -11,21 +11,15 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/hlsmark/hlsmark/marker"
 	"github.com/hlsmark/hlsmark/pipeline"
-	"github.com/hlsmark/hlsmark/pipeline/clock"
-	"github.com/hlsmark/hlsmark/server"
 )
 
 // loadResult is what a load run measured.
@@ -139,22 +133,7 @@ func TestLoad(t *testing.T) {
 		Data: t.TempDir(), Name: "demo", Size: size, FPS: 30, Segment: time.Second, Window: time.Minute, Grace: 10 * time.Second,
 		Preset: "veryfast", Tune: "zerolatency", EventEvery: 3 * time.Second, EventDuration: time.Second, EventFixed: true,
 	}
-	store, err := marker.OpenBolt(filepath.Join(c.Data, "markers.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	st, err := newStream(c, clock.Real{}, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- st.run(ctx) }()
-	ts := httptest.NewServer(server.New(server.Config{Streams: []*server.Stream{
-		{Name: st.name, Playlist: st.playlist, Markers: st.markers, Stalled: st.stalled},
-	}}))
-	defer ts.Close()
+	st, ts := startInProcess(t, c, nil)
 	pollUntil(t, "the first segments", 30*time.Second, func() bool { return len(st.playlist.Segments()) >= 2 })
 
 	var res loadResult
@@ -171,10 +150,6 @@ func TestLoad(t *testing.T) {
 	}
 	wg.Wait()
 	late := st.source.Late()
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
 	t.Logf("%d viewers for %s: %d requests, %d segments, %d marker events, %d errors; %d frames encoded, %d late",
 		viewers, duration, res.requests.Load(), res.segments.Load(), res.events.Load(), res.errors.Load(),
 		st.pipeline.Stats.Frames.Load(), late)

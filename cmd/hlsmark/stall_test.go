@@ -53,6 +53,39 @@ func (p *pausable) Next(ctx context.Context, f *pipeline.Frame) error {
 	return p.Source.Next(ctx, f)
 }
 
+// startInProcess runs a stream in this process on the real clock, served
+// on loopback, and stops it when the test ends. adjust, if set, may change
+// the stream before it starts.
+func startInProcess(t *testing.T, c streamConfig, adjust func(*stream)) (*stream, *httptest.Server) {
+	t.Helper()
+	store, err := marker.OpenBolt(filepath.Join(c.Data, "markers.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := newStream(c, clock.Real{}, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if adjust != nil {
+		adjust(st)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- st.run(ctx) }()
+	ts := httptest.NewServer(server.New(server.Config{Streams: []*server.Stream{
+		{Name: st.name, Playlist: st.playlist, Markers: st.markers, Stalled: st.stalled},
+	}}))
+	t.Cleanup(func() {
+		ts.Close()
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+		store.Close()
+	})
+	return st, ts
+}
+
 // TestStalledSourceShowsAndRecovers stops a real-time stream's source: the
 // stream shows as stalled in /api/streams, and live again once frames
 // return.
@@ -62,30 +95,11 @@ func TestStalledSourceShowsAndRecovers(t *testing.T) {
 		Segment: 500 * time.Millisecond, Window: 10 * time.Second, Grace: time.Second,
 		Preset: "ultrafast", Tune: "zerolatency", EventEvery: 20 * time.Second, EventDuration: time.Second,
 	}
-	store, err := marker.OpenBolt(filepath.Join(c.Data, "markers.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	st, err := newStream(c, clock.Real{}, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	src := &pausable{Source: st.source}
-	st.pipeline.Source = src
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- st.run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
-	ts := httptest.NewServer(server.New(server.Config{Streams: []*server.Stream{
-		{Name: st.name, Playlist: st.playlist, Markers: st.markers, Stalled: st.stalled},
-	}}))
-	defer ts.Close()
+	src := &pausable{}
+	st, ts := startInProcess(t, c, func(st *stream) {
+		src.Source = st.source
+		st.pipeline.Source = src
+	})
 	state := func() string {
 		resp, err := http.Get(ts.URL + "/api/streams")
 		if err != nil {

@@ -1,0 +1,106 @@
+// Command encodeonly measures the bound hlsmark's pipeline is compared
+// with: libx264 alone, through hlsmark's own encoder settings, encoding
+// frames that are already YUV420P in memory. It renders and converts every
+// frame first, then times only the encoding, and prints one JSON line.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/hlsmark/hlsmark/bench/internal/benchsrc"
+	"github.com/hlsmark/hlsmark/pipeline"
+	"github.com/hlsmark/hlsmark/pipeline/clock"
+)
+
+// result is the JSON line encodeonly prints.
+type result struct {
+	Frames          int     `json:"frames"`
+	Size            string  `json:"size"`
+	Preset          string  `json:"preset"`
+	Bytes           int     `json:"bytes"`
+	WallSeconds     float64 `json:"wall_seconds"`
+	FramesPerSecond float64 `json:"frames_per_second"`
+	CPUSeconds      float64 `json:"cpu_seconds"`
+}
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "encodeonly:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	size := flag.String("size", "1280x720", "frame size, WIDTHxHEIGHT")
+	frames := flag.Int("frames", 300, "frames to encode")
+	preset := flag.String("preset", "veryfast", "libx264 preset")
+	segment := flag.Duration("segment", 2*time.Second, "IDR interval (the segment duration)")
+	flag.Parse()
+	s, err := pipeline.ParseSize(*size)
+	if err != nil {
+		return err
+	}
+	src, err := benchsrc.New(s, clock.NewFake(time.Now(), nil))
+	if err != nil {
+		return err
+	}
+	// Render into one RGB buffer; keep only each frame's YUV420P picture.
+	rgb := pipeline.NewFrame(s).RGB
+	pics := make([]*pipeline.Frame, *frames)
+	defer func() {
+		for _, f := range pics {
+			if f != nil {
+				f.Free()
+			}
+		}
+	}()
+	for i := range pics {
+		f := &pipeline.Frame{Size: s, RGB: rgb}
+		if err := src.Next(context.Background(), f); err != nil {
+			return err
+		}
+		if err := f.Convert(); err != nil {
+			return err
+		}
+		f.RGB = nil // Encode reads the converted picture only
+		pics[i] = f
+	}
+	enc, err := pipeline.NewEncoder(pipeline.EncoderConfig{
+		Size: s, FPS: benchsrc.FPS, Preset: *preset, Tune: "zerolatency", KeyInterval: *segment,
+	})
+	if err != nil {
+		return err
+	}
+	defer enc.Close()
+	r := result{Frames: *frames, Size: s.String(), Preset: *preset}
+	out := func(p pipeline.Packet) error { r.Bytes += len(p.Data); return nil }
+
+	cpu0, start := cpuTime(), time.Now()
+	for _, f := range pics {
+		if err := enc.Encode(f, out); err != nil {
+			return err
+		}
+	}
+	if err := enc.Flush(out); err != nil {
+		return err
+	}
+	r.WallSeconds = time.Since(start).Seconds()
+	r.CPUSeconds = (cpuTime() - cpu0).Seconds()
+	r.FramesPerSecond = float64(r.Frames) / r.WallSeconds
+	return json.NewEncoder(os.Stdout).Encode(r)
+}
+
+// cpuTime returns the CPU time (user and system) the process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

@@ -87,6 +87,8 @@ func (s *Server) markerEvents(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
 			return
+		case <-s.stopping:
+			return
 		case <-wake:
 		case <-tick.C:
 			if !write([]byte(": ping\n\n")) {

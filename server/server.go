@@ -3,6 +3,7 @@ package server
 import (
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gorilla/handlers"
@@ -50,10 +51,19 @@ type Config struct {
 
 // Server routes hlsmark's HTTP requests.
 type Server struct {
-	cfg     Config
-	streams map[string]*Stream
-	router  *mux.Router
-	handler http.Handler
+	cfg      Config
+	streams  map[string]*Stream
+	router   *mux.Router
+	handler  http.Handler
+	stopping chan struct{} // closed by Shutdown
+	stopOnce sync.Once
+}
+
+// Shutdown ends the event streams, which would otherwise keep an
+// http.Server's graceful shutdown waiting forever. Register it with
+// http.Server.RegisterOnShutdown.
+func (s *Server) Shutdown() {
+	s.stopOnce.Do(func() { close(s.stopping) })
 }
 
 // New returns the server's handler.
@@ -67,7 +77,7 @@ func New(cfg Config) *Server {
 	if cfg.EventWriteTimeout == 0 {
 		cfg.EventWriteTimeout = 10 * time.Second
 	}
-	s := &Server{cfg: cfg, streams: map[string]*Stream{}, router: mux.NewRouter()}
+	s := &Server{cfg: cfg, streams: map[string]*Stream{}, router: mux.NewRouter(), stopping: make(chan struct{})}
 	for _, st := range cfg.Streams {
 		s.streams[st.Name] = st
 	}

@@ -106,17 +106,19 @@ func serve(args []string) error {
 		return err
 	}
 	st.metrics = metrics.New(metrics.Config{Segment: cfg.Stream.Segment})
+	handler := server.New(server.Config{
+		Streams:     []*server.Stream{{Name: st.name, Playlist: st.playlist, Markers: st.markers, Stalled: st.stalled}},
+		CORSOrigins: cfg.CORS,
+		Token:       cfg.Token,
+		Logger:      log,
+		Metrics:     st.metrics,
+	})
 	srv := &http.Server{
-		Handler: server.New(server.Config{
-			Streams:     []*server.Stream{{Name: st.name, Playlist: st.playlist, Markers: st.markers, Stalled: st.stalled}},
-			CORSOrigins: cfg.CORS,
-			Token:       cfg.Token,
-			Logger:      log,
-			Metrics:     st.metrics,
-		}),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
+	srv.RegisterOnShutdown(handler.Shutdown)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -177,6 +177,13 @@ func TestRestartResumesStream(t *testing.T) {
 				t.Fatalf("post: %d", code)
 			}
 			beforeMarkers := s.markers(t)
+			// A player's event stream is open while the server stops: a
+			// graceful stop must still end at once, with exit code 0.
+			events, err := http.Get(s.base + "/api/streams/demo/markers/events")
+			if err != nil || events.StatusCode != http.StatusOK {
+				t.Fatalf("events: %v %v", events, err)
+			}
+			defer events.Body.Close()
 			s.stop(t, sig)
 			// What the stopped server left on disk, including the segment
 			// a graceful stop flushes.

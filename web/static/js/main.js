@@ -9,6 +9,8 @@ import { Timeline } from './timeline.js';
 
 // While the stream has ended, the page asks this often whether it restarted.
 const ENDED_POLL_MS = 5000;
+// While it is live, the page asks this often whether its source stalled.
+const STATE_POLL_MS = 5000;
 
 const $ = (id) => document.getElementById(id);
 const video = $('video');
@@ -106,6 +108,18 @@ async function main() {
   }
 
   let stateText = '';
+  // The server knows when the source stops delivering frames: the API
+  // calls the stream stalled. Ask now and then, and show it.
+  let sourceStalled = false;
+  setInterval(async () => {
+    try {
+      const s = (await fetchStreams()).find((x) => x.name === stream.name);
+      sourceStalled = !!s && s.state === 'stalled';
+      schedule();
+    } catch {
+      // a server that went away is the player's to report
+    }
+  }, STATE_POLL_MS);
   function renderControls() {
     const w = player.window();
     const play = $('play');

@@ -35,6 +35,8 @@ type Config struct {
 	// current reading.
 	Clock clock.Clock
 	Log   *slog.Logger
+	// OnAdded, if set, is told of every marker stored, once it is durable.
+	OnAdded func(Marker)
 }
 
 // Service turns detections into markers, places markers in the stream,
@@ -175,6 +177,9 @@ func (s *Service) add(ctx context.Context, m Marker) (Marker, error) {
 	m, err := s.cfg.Store.Add(ctx, s.cfg.Stream, m)
 	if err != nil {
 		return m, err
+	}
+	if s.cfg.OnAdded != nil {
+		s.cfg.OnAdded(m)
 	}
 	s.mu.Lock()
 	if _, ok := s.cfg.Playlist.Locate(m.PTS); !ok && m.PTS >= s.windowStart() {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -63,6 +64,13 @@ func TestMetricsScrape(t *testing.T) {
 	for _, path := range []string{"/streams/test/index.m3u8", "/streams/test/" + segs[0].Name(), "/no/such/route", "/healthz"} {
 		get(t, srv.URL+path)
 	}
+	resp, err := http.Post(srv.URL+"/api/streams/test/markers", "application/json",
+		bytes.NewReader([]byte(`{"label":"posted","pts":`+strconv.FormatInt(int64(segs[len(segs)-1].FirstPTS.TS()), 10)+`}`)))
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("post a marker: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	events := float64(len(st.source.Events()))
 
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	fams, err := parser.TextToMetricFamilies(get(t, srv.URL+"/metrics"))
@@ -103,8 +111,10 @@ func TestMetricsScrape(t *testing.T) {
 		{"hlsmark_segments_written_total", nil, func(v float64) bool { return v >= 4 }},
 		{"hlsmark_segment_publish_latency_seconds", nil, func(v float64) bool { return v == written }},
 		{"hlsmark_segments_deleted_total", nil, func(v float64) bool { return v >= 1 }},
-		{"hlsmark_markers_detected_total", nil, func(v float64) bool { return v >= 0 }},
-		{"hlsmark_markers_posted_total", nil, func(v float64) bool { return v >= 0 }},
+		{"hlsmark_markers_detected_total", nil, func(v float64) bool { return v == events && v >= 1 }},
+		{"hlsmark_markers_posted_total", nil, func(v float64) bool { return v == 1 }},
+		{"hlsmark_frames_rejected_total", nil, func(v float64) bool { return v == 0 }},
+		{"hlsmark_segments_failed_total", nil, func(v float64) bool { return v == 0 }},
 		{"hlsmark_http_requests_total", map[string]string{"route": "/streams/{stream}/index.m3u8", "code": "200"}, func(v float64) bool { return v == 1 }},
 		{"hlsmark_http_requests_total", map[string]string{"route": "/streams/{stream}/{segment}", "code": "200"}, func(v float64) bool { return v == 1 }},
 		{"hlsmark_http_requests_total", map[string]string{"route": "unmatched", "code": "404"}, func(v float64) bool { return v == 1 }},

@@ -99,6 +99,13 @@ func newStream(c streamConfig, clk clock.Clock, store marker.Store, log *slog.Lo
 	}
 	s.markers = marker.NewService(marker.Config{
 		Stream: s.name, Store: store, Playlist: s.playlist, Timeline: timeline, Clock: clk, Log: log,
+		OnAdded: func(m marker.Marker) {
+			if m.Source == marker.FromDetector {
+				s.metrics.MarkerDetected()
+			} else {
+				s.metrics.MarkerPosted()
+			}
+		},
 	})
 	if err := s.markers.Restore(context.Background()); err != nil {
 		return nil, err

@@ -38,6 +38,10 @@ test: setup-test web ## vet, format check, and every test with the race detector
 	# The load test needs real time, which the race detector takes away.
 	$(GO) test -count=1 -run '^TestLoad$$' -v ./cmd/hlsmark
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
+	scripts/docker-test
+
+docker-test: ## build the image (base images made locally if absent), run it, check it
+	scripts/docker-test
 
 bench: build ## benchmarks and the comparison with the ffmpeg CLI
 	$(GO) test -run '^$$' -bench . ./...

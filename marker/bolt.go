@@ -165,8 +165,8 @@ func (b *Bolt) List(_ context.Context, stream string, after ID, limit int) ([]Ma
 	out := []Marker{}
 	err := b.db.View(func(tx *bolt.Tx) error {
 		markers, _, err := buckets(tx, stream)
-		if err != nil || markers == nil {
-			return err
+		if err != nil || markers == nil || after+1 == 0 {
+			return err // after+1 == 0: nothing is above the highest ID, and the seek key would wrap to 0
 		}
 		c := markers.Cursor()
 		for k, v := c.Seek(key(uint64(after) + 1)); k != nil && len(out) < limit; k, v = c.Next() {
@@ -189,8 +189,8 @@ func (b *Bolt) Changes(_ context.Context, stream string, after Rev, limit int) (
 	out := []Marker{}
 	err := b.db.View(func(tx *bolt.Tx) error {
 		markers, revs, err := buckets(tx, stream)
-		if err != nil || revs == nil {
-			return err
+		if err != nil || revs == nil || after+1 == 0 {
+			return err // after+1 == 0: nothing is above the highest revision, and the seek key would wrap to 0
 		}
 		c := revs.Cursor()
 		for k, id := c.Seek(key(uint64(after) + 1)); k != nil && len(out) < limit; k, id = c.Next() {

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // DateRangeClass is the CLASS attribute of hlsmark's EXT-X-DATERANGE tags.
@@ -40,13 +41,15 @@ func (d DateRange) encode(b *bytes.Buffer) {
 }
 
 // quoted makes s fit an attribute quoted-string, which may hold neither a
-// double quote nor a line break (RFC 8216, section 4.2).
+// double quote nor a line break (RFC 8216, section 4.2), in a file with no
+// control characters but line ends (section 4.1): each control character
+// becomes a space. (strings.Map turns invalid UTF-8 into U+FFFD.)
 func quoted(s string) string {
 	return strings.Map(func(r rune) rune {
-		switch r {
-		case '"':
+		switch {
+		case r == '"':
 			return '\''
-		case '\r', '\n':
+		case unicode.IsControl(r): // CR and LF among them
 			return ' '
 		}
 		return r

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -62,9 +63,10 @@ type Playlist struct {
 	segs    []muxer.Segment // the window, oldest first
 	retired []retired       // left the window, still on disk
 	ranges  map[string]DateRange
-	target  int    // EXT-X-TARGETDURATION, seconds
-	discSeq uint64 // EXT-X-DISCONTINUITY-SEQUENCE
-	resumed bool   // restored from disk: the next segment is discontinuous
+	target  int       // EXT-X-TARGETDURATION, seconds
+	discSeq uint64    // EXT-X-DISCONTINUITY-SEQUENCE
+	resumed bool      // restored from disk: the next segment is discontinuous
+	next    muxer.Seq // follows the last segment ever listed, across restarts
 	closed  bool
 	encoded []byte
 }
@@ -105,6 +107,7 @@ func (p *Playlist) Add(seg muxer.Segment) error {
 		seg.Discontinuity, p.resumed = true, false
 	}
 	p.segs = append(p.segs, seg)
+	p.next = seg.Seq + 1
 	if t := int(math.Round(extinf(seg.Duration))); t > p.target {
 		p.target = t // RFC 8216 4.3.3.1: every EXTINF, rounded, must fit
 	}
@@ -216,15 +219,13 @@ func (p *Playlist) Segments() []muxer.Segment {
 	return append([]muxer.Segment(nil), p.segs...)
 }
 
-// NextSeq returns the sequence number that follows the last listed
-// segment, or 0 for an empty playlist.
+// NextSeq returns the sequence number that follows the last segment ever
+// listed, even by an earlier run whose segments are gone, or 0 for a new
+// playlist.
 func (p *Playlist) NextSeq() muxer.Seq {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	if len(p.segs) == 0 {
-		return 0
-	}
-	return p.segs[len(p.segs)-1].Seq + 1
+	return p.next
 }
 
 // TargetDuration returns EXT-X-TARGETDURATION.
@@ -301,8 +302,14 @@ func (p *Playlist) encodeLocked() []byte {
 // extinf is a segment's EXTINF: its duration in seconds to the
 // millisecond, as grafov writes it. RFC 8216 4.3.3.1 rounds the written
 // value against the target, so the target is raised from this one.
+// grafov formats EXTINF through a float32 ('f', 3, 32): exact to the
+// millisecond below 2^14 s, but a longer segment (a source stalled for
+// hours) can be written a few ms off, and 32768.499 s as 32768.500, which
+// rounds up. So the value is taken as written.
 func extinf(d clock.Ticks) float64 {
-	return math.Round(d.Seconds()*1000) / 1000
+	ms := math.Round(d.Seconds()*1000) / 1000
+	written, _ := strconv.ParseFloat(strconv.FormatFloat(ms, 'f', 3, 32), 64)
+	return written
 }
 
 // rangesBySegmentLocked groups the date ranges by the segment their start

@@ -20,11 +20,13 @@ type state struct {
 	DiscontinuitySeq uint64          `json:"discontinuity_sequence"`
 	TargetDuration   int             `json:"target_duration"`
 	Segments         []muxer.Segment `json:"segments"`
+	// NextSeq keeps the numbering when no listed segment is left.
+	NextSeq muxer.Seq `json:"next_seq,omitempty"`
 }
 
 // saveLocked writes the state atomically.
 func (p *Playlist) saveLocked() error {
-	b, err := json.Marshal(state{DiscontinuitySeq: p.discSeq, TargetDuration: p.target, Segments: p.segs})
+	b, err := json.Marshal(state{DiscontinuitySeq: p.discSeq, TargetDuration: p.target, Segments: p.segs, NextSeq: p.next})
 	if err != nil {
 		return fmt.Errorf("playlist: state: %w", err)
 	}
@@ -47,7 +49,10 @@ func (p *Playlist) restore() error {
 		return fmt.Errorf("playlist: restore %s: %w", StateFile, err)
 	}
 	var kept []muxer.Segment
-	for _, seg := range st.Segments {
+	for i, seg := range st.Segments {
+		if i > 0 && seg.Seq != st.Segments[i-1].Seq+1 {
+			return fmt.Errorf("playlist: restore %s: segment %d follows %d", StateFile, seg.Seq, st.Segments[i-1].Seq)
+		}
 		seg.Path = filepath.Join(p.cfg.Dir, seg.Name())
 		if fi, err := os.Stat(seg.Path); err != nil || fi.Size() != seg.Size {
 			kept = kept[:0]
@@ -55,7 +60,10 @@ func (p *Playlist) restore() error {
 		}
 		kept = append(kept, seg)
 	}
-	p.segs, p.discSeq, p.resumed = kept, st.DiscontinuitySeq, true
+	p.segs, p.discSeq, p.resumed, p.next = kept, st.DiscontinuitySeq, true, st.NextSeq
+	if n := len(st.Segments); n > 0 {
+		p.next = max(p.next, st.Segments[n-1].Seq+1) // a state written before next_seq
+	}
 	p.target = max(p.target, st.TargetDuration)
 	return nil
 }

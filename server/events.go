@@ -22,8 +22,8 @@ const (
 // markerEvents streams marker changes as Server-Sent Events. Every event
 // carries the marker's revision as its id; a client reconnecting with
 // Last-Event-ID (header, or last_event_id in the query for clients that
-// cannot set headers) gets every change after it. Without one, the stream
-// starts at the present.
+// cannot set headers) gets every change after it. Without one (or with
+// one past the store's latest revision), the stream starts at the present.
 func (s *Server) markerEvents(w http.ResponseWriter, r *http.Request) {
 	svc, ok := s.markers(w, r)
 	if !ok {
@@ -42,12 +42,16 @@ func (s *Server) markerEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer cancel()
-	if last == nil {
-		rev, err := svc.Store().Rev(r.Context(), svc.Stream())
-		if err != nil {
-			s.internalError(w, err)
-			return
-		}
+	rev, err := svc.Store().Rev(r.Context(), svc.Stream())
+	if err != nil {
+		s.internalError(w, err)
+		return
+	}
+	// A revision past the store's latest comes from a client of an earlier
+	// store (one wiped or restored from backup): resuming from it would
+	// hold back every change until the revisions caught up, so it starts
+	// at the present, like a client with none.
+	if last == nil || *last > rev {
 		last = &rev
 	}
 
@@ -121,10 +125,17 @@ func lastEventID(r *http.Request) (*marker.Rev, error) {
 	raw := r.Header.Get("Last-Event-ID")
 	name := "Last-Event-ID"
 	if raw == "" {
-		raw, name = r.URL.Query().Get("last_event_id"), "last_event_id"
-	}
-	if raw == "" {
-		return nil, nil
+		// In the query, present means given: empty or twice is an error.
+		vals, err := queryValues(r, "last_event_id")
+		switch {
+		case err != nil:
+			return nil, err
+		case len(vals) == 0:
+			return nil, nil
+		case len(vals) > 1:
+			return nil, errors.New("last_event_id: give it once")
+		}
+		raw, name = vals[0], "last_event_id"
 	}
 	n, err := strconv.ParseUint(raw, 10, 64)
 	if err != nil {

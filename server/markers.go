@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/gorilla/mux"
 
@@ -123,9 +125,9 @@ func (s *Server) markers(w http.ResponseWriter, r *http.Request) (*marker.Servic
 
 // uintParam parses an optional non-negative integer query parameter.
 func uintParam(r *http.Request, name string, def uint64) (uint64, error) {
-	raw, ok := r.URL.Query()[name]
-	if !ok {
-		return def, nil
+	raw, err := queryValues(r, name)
+	if err != nil || len(raw) == 0 {
+		return def, err
 	}
 	if len(raw) != 1 {
 		return 0, errors.New(name + ": give it once")
@@ -135,6 +137,25 @@ func uintParam(r *http.Request, name string, def uint64) (uint64, error) {
 		return 0, errors.New(name + ": must be a non-negative integer, got " + quote(raw[0]))
 	}
 	return n, nil
+}
+
+// queryValues returns the values of query parameter name, read from the
+// raw query: a value url.ParseQuery would drop without a word (a bad
+// %-escape, a semicolon) is refused, naming the parameter, not ignored.
+func queryValues(r *http.Request, name string) ([]string, error) {
+	var out []string
+	for _, pair := range strings.Split(r.URL.RawQuery, "&") {
+		k, v, _ := strings.Cut(pair, "=")
+		if key, err := url.QueryUnescape(k); err != nil || key != name {
+			continue
+		}
+		val, err := url.QueryUnescape(v)
+		if err != nil {
+			return nil, errors.New(name + ": malformed %-escape in " + quote(v))
+		}
+		out = append(out, val)
+	}
+	return out, nil
 }
 
 func (s *Server) listMarkers(w http.ResponseWriter, r *http.Request) {

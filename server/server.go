@@ -96,10 +96,10 @@ func New(cfg Config) *Server {
 	s.routeWeb(r)
 	s.routeMarkers(r)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "no route for "+r.URL.Path)
+		writeError(w, http.StatusNotFound, "no route for "+quote(r.URL.Path))
 	})
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path)
+		writeError(w, http.StatusMethodNotAllowed, quote(r.Method)+" is not allowed on "+quote(r.URL.Path))
 	})
 	h := cfg.Metrics.Instrument(r, r)
 	if len(cfg.CORSOrigins) > 0 {

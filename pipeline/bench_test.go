@@ -20,8 +20,8 @@ var casesBenchSize = []struct {
 	size   pipeline.Size
 	frames int
 }{
-	{"640x480", pipeline.Size{Width: 640, Height: 480}, 240},
-	{"1280x720", pipeline.Size{Width: 1280, Height: 720}, 120},
+	{"640x480", pipeline.Size{Width: 640, Height: 480}, 150},
+	{"1280x720", pipeline.Size{Width: 1280, Height: 720}, 90},
 }
 
 // casesBenchPreset are the libx264 presets benchmarked.

@@ -157,7 +157,7 @@ func BenchmarkDetector(b *testing.B) {
 	}
 }
 
-// BenchmarkConvert converts RGB frames to YUV420P for the encoder.
+// BenchmarkConvert converts BGR frames to YUV420P for the encoder.
 func BenchmarkConvert(b *testing.B) {
 	for _, c := range casesBenchSize {
 		b.Run(c.name, func(b *testing.B) {

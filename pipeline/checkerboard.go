@@ -203,7 +203,7 @@ func (c *Checkerboard) render(f *Frame) {
 		if (y/c.cfg.Block)%2 == 1 {
 			src = c.rowOdd
 		}
-		copy(f.RGB[y*stride:(y+1)*stride], src)
+		copy(f.BGR[y*stride:(y+1)*stride], src)
 	}
 	f.Event = c.showEvent(f)
 }
@@ -248,9 +248,9 @@ func (c *Checkerboard) showEvent(f *Frame) int {
 	b := c.cfg.Block
 	stride := c.cfg.Size.Width * 3
 	for y := c.next.row * b; y < (c.next.row+1)*b; y++ {
-		row := f.RGB[y*stride+c.next.col*b*3 : y*stride+(c.next.col+1)*b*3]
+		row := f.BGR[y*stride+c.next.col*b*3 : y*stride+(c.next.col+1)*b*3]
 		for x := 0; x < len(row); x += 3 {
-			row[x], row[x+1], row[x+2] = Mint[0], Mint[1], Mint[2]
+			row[x], row[x+1], row[x+2] = Mint[2], Mint[1], Mint[0] // BGR
 		}
 	}
 	return open.ID

@@ -7,15 +7,14 @@ import (
 )
 
 // casesConvert are the pictures the RGB to YUV420P conversion is checked on:
-// widths that are and are not a multiple of the 16 pixels the SSSE3 code
-// takes at a time.
+// widths that are and are not a multiple of swscale's SIMD widths.
 var casesConvert = []struct {
 	name string
 	size Size
 }{
 	{"tiny", Size{2, 2}},
-	{"under one vector", Size{14, 6}},
-	{"vector plus tail", Size{50, 20}},
+	{"narrow", Size{14, 6}},
+	{"odd multiple of 2", Size{50, 26}},
 	{"640x480", Size{640, 480}},
 }
 
@@ -30,18 +29,39 @@ func planes(t *testing.T, f *Frame) (y, u, v []byte) {
 	return b[:n], b[n : n+n/4], b[n+n/4 : n+n/2]
 }
 
+// block is the side of the squares of one colour in randomFrame.
+const block = 8
+
+// randomFrame fills a frame with squares of random colours, block pixels
+// a side: swscale filters chroma over neighbouring pixels, so chroma is
+// checked where that neighbourhood is one colour, and luma everywhere.
 func randomFrame(s Size, seed uint64) *Frame {
 	f := NewFrame(s)
 	rng := rand.New(rand.NewPCG(seed, 0))
-	for i := range f.RGB {
-		f.RGB[i] = byte(rng.UintN(256))
+	colours := map[[2]int][3]byte{}
+	for y := range s.Height {
+		for x := range s.Width {
+			k := [2]int{x / block, y / block}
+			c, ok := colours[k]
+			if !ok {
+				c = [3]byte{byte(rng.UintN(256)), byte(rng.UintN(256)), byte(rng.UintN(256))}
+				colours[k] = c
+			}
+			copy(f.BGR[3*(y*s.Width+x):], c[:])
+		}
 	}
 	return f
 }
 
-// TestConvertMatchesBT601 checks every sample against BT.601 limited range
-// computed in floating point: luma within 1, chroma (from the mean of each
-// 2x2 block) within 2.
+// inside reports whether a chroma sample at i (covering pixels 2i and
+// 2i+1) has one colour from 2i-2 to 2i+3.
+func inside(i, n int) bool {
+	return 2*i-2 >= 0 && 2*i+3 < n && (2*i-2)/block == (2*i+3)/block
+}
+
+// TestConvertMatchesBT601 checks the samples against BT.601 limited range
+// computed in floating point: every luma less than 2 steps off (swscale's
+// unscaled path truncates), chroma within 2.
 func TestConvertMatchesBT601(t *testing.T) {
 	for _, c := range casesConvert {
 		t.Run(c.name, func(t *testing.T) {
@@ -54,19 +74,24 @@ func TestConvertMatchesBT601(t *testing.T) {
 			w, h := c.size.Width, c.size.Height
 			px := func(x, y int) (r, g, b float64) {
 				i := 3 * (y*w + x)
-				return float64(f.RGB[i]), float64(f.RGB[i+1]), float64(f.RGB[i+2])
+				return float64(f.BGR[i+2]), float64(f.BGR[i+1]), float64(f.BGR[i]) // BGR
 			}
 			for j := range h {
 				for i := range w {
 					r, g, b := px(i, j)
 					want := 16 + 219*(0.299*r+0.587*g+0.114*b)/255
-					if d := math.Abs(float64(y[j*w+i]) - want); d > 1 {
+					if d := math.Abs(float64(y[j*w+i]) - want); d >= 2 {
 						t.Fatalf("Y(%d,%d) = %d, want %.2f", i, j, y[j*w+i], want)
 					}
 				}
 			}
+			checked := 0
 			for j := range h / 2 {
 				for i := range w / 2 {
+					if !inside(i, w) || !inside(j, h) {
+						continue
+					}
+					checked++
 					var r, g, b float64
 					for _, p := range [][2]int{{0, 0}, {1, 0}, {0, 1}, {1, 1}} {
 						pr, pg, pb := px(2*i+p[0], 2*j+p[1])
@@ -80,38 +105,8 @@ func TestConvertMatchesBT601(t *testing.T) {
 					}
 				}
 			}
-		})
-	}
-}
-
-// TestConvertSIMDEqualsScalar requires the SSSE3 and the scalar conversion
-// to agree bit for bit.
-func TestConvertSIMDEqualsScalar(t *testing.T) {
-	defer func(old bool) { useSIMD = old }(useSIMD)
-	for _, c := range casesConvert {
-		t.Run(c.name, func(t *testing.T) {
-			fast, slow := randomFrame(c.size, 2), randomFrame(c.size, 2)
-			defer fast.Free()
-			defer slow.Free()
-			useSIMD = true
-			if err := fast.Convert(); err != nil {
-				t.Fatal(err)
-			}
-			useSIMD = false
-			if err := slow.Convert(); err != nil {
-				t.Fatal(err)
-			}
-			fy, fu, fv := planes(t, fast)
-			sy, su, sv := planes(t, slow)
-			for _, p := range []struct {
-				name       string
-				fast, slow []byte
-			}{{"Y", fy, sy}, {"U", fu, su}, {"V", fv, sv}} {
-				for i := range p.fast {
-					if p.fast[i] != p.slow[i] {
-						t.Fatalf("%s[%d]: SSSE3 %d, scalar %d", p.name, i, p.fast[i], p.slow[i])
-					}
-				}
+			if w >= 3*block && h >= 3*block && checked == 0 {
+				t.Fatal("no chroma sample checked")
 			}
 		})
 	}

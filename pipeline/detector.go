@@ -65,9 +65,9 @@ func findMint(f *Frame) (image.Rectangle, bool) {
 	seen := false
 	stride := f.Size.Width * 3
 	for y := 0; y < f.Size.Height; y += detectorStep {
-		row := f.RGB[y*stride : (y+1)*stride]
+		row := f.BGR[y*stride : (y+1)*stride]
 		for i := 0; i+2 < len(row); i += 3 * detectorStep {
-			if !isMint(row[i], row[i+1], row[i+2]) {
+			if !isMint(row[i+2], row[i+1], row[i]) {
 				continue
 			}
 			x := i / 3

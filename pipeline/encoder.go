@@ -73,14 +73,13 @@ var (
 // timeBase is the encoder's and the muxer's time base: PTS are in ticks.
 var timeBase = astiav.NewRational(1, clock.Hz)
 
-// Encoder turns RGB frames into H.264 packets with libx264 through
+// Encoder turns frames into H.264 packets with libx264 through
 // libavcodec. Each packet's PTS is its frame's PTS, unchanged: the codec's
 // time base is 1/90000, the same as the frame's ticks. An Encoder is not
 // safe for concurrent use; Close frees every libav object it holds.
 type Encoder struct {
 	cfg     EncoderConfig
 	codec   *astiav.CodecContext
-	yuv     *astiav.Frame // for frames that come unconverted
 	pkt     *astiav.Packet
 	lastKey clock.Ticks
 	started bool
@@ -134,9 +133,6 @@ func NewEncoder(cfg EncoderConfig) (_ *Encoder, err error) {
 		return nil, fmt.Errorf("encoder: open libx264 (preset %q, tune %q): %w", cfg.Preset, cfg.Tune, err)
 	}
 
-	if e.yuv, err = allocYUV(cfg.Size); err != nil {
-		return nil, fmt.Errorf("encoder: %w", err)
-	}
 	e.pkt = astiav.AllocPacket()
 	return e, nil
 }
@@ -151,13 +147,12 @@ func (e *Encoder) Encode(f *Frame, out func(Packet) error) error {
 	}
 	yuv := f.converted()
 	if yuv == nil {
-		if err := convertInto(f, e.yuv); err != nil {
+		if err := f.Convert(); err != nil {
 			return fmt.Errorf("encoder: %w", err)
 		}
-		yuv = e.yuv
-	} else {
-		f.yuv.fresh = false
+		yuv = f.yuv.av
 	}
+	f.yuv.fresh = false
 	yuv.SetPts(int64(f.PTS))
 	yuv.SetPictureType(astiav.PictureTypeNone)
 	if !e.started || f.PTS-e.lastKey >= clock.FromDuration(e.cfg.KeyInterval) {
@@ -209,10 +204,6 @@ func (e *Encoder) Close() {
 	if e.pkt != nil {
 		e.pkt.Free()
 		e.pkt = nil
-	}
-	if e.yuv != nil {
-		e.yuv.Free()
-		e.yuv = nil
 	}
 	if e.codec != nil {
 		e.codec.Free()

@@ -52,8 +52,10 @@ type Frame struct {
 	PTS clock.Ticks
 	// Size is the picture's size.
 	Size Size
-	// RGB holds the picture as packed 8-bit RGB, Size.Width*3 bytes a row.
-	RGB []byte
+	// BGR holds the picture as packed 8-bit blue, green, red (libav's
+	// bgr24), Size.Width*3 bytes a row: the byte order swscale converts to
+	// YUV420P on its fast, unscaled path.
+	BGR []byte
 	// Event is the id of the generator event visible in this frame, or 0.
 	// It is the source's ground truth for tests; the detector never reads it.
 	Event int
@@ -63,5 +65,5 @@ type Frame struct {
 
 // NewFrame allocates a black frame of the given size.
 func NewFrame(s Size) *Frame {
-	return &Frame{Size: s, RGB: make([]byte, s.Width*s.Height*3)}
+	return &Frame{Size: s, BGR: make([]byte, s.Width*s.Height*3)}
 }

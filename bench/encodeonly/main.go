@@ -51,7 +51,7 @@ func run() error {
 		return err
 	}
 	// Render into one RGB buffer; keep only each frame's YUV420P picture.
-	rgb := pipeline.NewFrame(s).RGB
+	rgb := pipeline.NewFrame(s).BGR
 	pics := make([]*pipeline.Frame, *frames)
 	defer func() {
 		for _, f := range pics {
@@ -61,14 +61,14 @@ func run() error {
 		}
 	}()
 	for i := range pics {
-		f := &pipeline.Frame{Size: s, RGB: rgb}
+		f := &pipeline.Frame{Size: s, BGR: rgb}
 		if err := src.Next(context.Background(), f); err != nil {
 			return err
 		}
 		if err := f.Convert(); err != nil {
 			return err
 		}
-		f.RGB = nil // Encode reads the converted picture only
+		f.BGR = nil // Encode reads the converted picture only
 		pics[i] = f
 	}
 	enc, err := pipeline.NewEncoder(pipeline.EncoderConfig{

@@ -1,6 +1,6 @@
 // Command rawgen writes the checkerboard hlsmark streams to stdout as raw
-// rgb24 frames, for the ffmpeg CLI to read with
-// `-f rawvideo -pix_fmt rgb24 -s WxH -r 30 -i -`. Unpaced (the default) it
+// bgr24 frames, for the ffmpeg CLI to read with
+// `-f rawvideo -pix_fmt bgr24 -s WxH -r 30 -i -`. Unpaced (the default) it
 // renders as fast as the pipe takes frames, on a fake clock; with --paced
 // it renders each frame at its time on the real clock, as `hlsmark serve`
 // does.
@@ -47,7 +47,7 @@ func run() error {
 		if err := src.Next(context.Background(), f); err != nil {
 			return err
 		}
-		if _, err := os.Stdout.Write(f.RGB); err != nil {
+		if _, err := os.Stdout.Write(f.BGR); err != nil {
 			return err
 		}
 	}

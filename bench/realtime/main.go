@@ -195,7 +195,7 @@ func runFFmpeg(r *result, rawgen, dir string, d time.Duration) error {
 	frames := int(d.Seconds() * 30)
 	gen := exec.Command(rawgen, "--paced", "--size", r.Size, "--frames", strconv.Itoa(frames))
 	ff := exec.Command("ffmpeg", "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error",
-		"-f", "rawvideo", "-pix_fmt", "rgb24", "-s", r.Size, "-r", "30", "-i", "-",
+		"-f", "rawvideo", "-pix_fmt", "bgr24", "-s", r.Size, "-r", "30", "-i", "-",
 		"-c:v", "libx264", "-preset", r.Preset, "-tune", "zerolatency", "-bf", "0",
 		"-forced-idr", "1", "-x264-params", "keyint=infinite:scenecut=0",
 		"-force_key_frames", "expr:gte(t,n_forced*2)",

@@ -9,7 +9,7 @@ import (
 
 	"github.com/asticode/go-astiav"
 
-	"github.com/hlsmark/hlsmark/internal/avpkt"
+	"github.com/hlsmark/hlsmark/pipeline/avpkt"
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 )

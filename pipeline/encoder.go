@@ -10,7 +10,7 @@ import (
 
 	"github.com/asticode/go-astiav"
 
-	"github.com/hlsmark/hlsmark/internal/avpkt"
+	"github.com/hlsmark/hlsmark/pipeline/avpkt"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 )
 

@@ -9,8 +9,8 @@ import (
 
 	"github.com/asticode/go-astiav"
 
-	"github.com/hlsmark/hlsmark/pipeline/avpkt"
 	"github.com/hlsmark/hlsmark/pipeline"
+	"github.com/hlsmark/hlsmark/pipeline/avpkt"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 )
 

@@ -7,7 +7,7 @@ GO ?= go
 BIN := bin/hlsmark
 HLSJS := web/static/vendor/hls.min.js
 
-.PHONY: help setup setup-test web build run test lint bench docker-test clean
+.PHONY: help setup setup-test web build run test bench bench-compare docker-test clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -43,8 +43,11 @@ test: setup-test web ## vet, format check, and every test with the race detector
 docker-test: ## build the image (base images made locally if absent), run it, check it
 	scripts/docker-test
 
-bench: build ## benchmarks and the comparison with the ffmpeg CLI
+bench: build ## the Go benchmarks (compare runs with benchstat)
 	$(GO) test -run '^$$' -bench . ./...
+
+bench-compare: setup-test web ## hlsmark vs the ffmpeg CLI vs libx264 alone; writes docs/BENCHMARKS.md (RT_SECONDS=300 REPS=3)
+	bench/compare
 
 clean: ## remove build output
 	rm -rf bin node_modules web/static/vendor

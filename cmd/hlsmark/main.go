@@ -26,7 +26,6 @@ import (
 	"github.com/hlsmark/hlsmark/marker"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 	"github.com/hlsmark/hlsmark/server"
-	"github.com/hlsmark/hlsmark/server/metrics"
 )
 
 const usage = `usage: hlsmark <command> [flags]
@@ -105,7 +104,6 @@ func serve(args []string) error {
 		ln.Close()
 		return err
 	}
-	st.metrics = metrics.New(metrics.Config{Segment: cfg.Stream.Segment})
 	handler := server.New(server.Config{
 		Streams:     []*server.Stream{{Name: st.name, Playlist: st.playlist, Markers: st.markers, Stalled: st.stalled}},
 		CORSOrigins: cfg.CORS,

@@ -20,7 +20,6 @@ import (
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 	"github.com/hlsmark/hlsmark/server"
-	"github.com/hlsmark/hlsmark/server/metrics"
 )
 
 // TestMetricsScrape runs a real stream (5 s of video on a fake clock,
@@ -45,7 +44,6 @@ func TestMetricsScrape(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.metrics = metrics.New(metrics.Config{Segment: c.Segment})
 	st.pipeline.Source = pipeline.Limit(st.source, frames)
 	if err := st.run(context.Background()); err != nil {
 		t.Fatal(err)

@@ -29,7 +29,7 @@ type stream struct {
 	playlist *playlist.Playlist
 	pipeline *pipeline.Pipeline
 	markers  *marker.Service
-	metrics  *metrics.Metrics // set before run; nil records nothing
+	metrics  *metrics.Metrics
 
 	clk       clock.Clock
 	timeline  clock.Timeline
@@ -41,6 +41,7 @@ type stream struct {
 // stream, paced by clk, with its markers kept in store.
 func newStream(c streamConfig, clk clock.Clock, store marker.Store, log *slog.Logger) (_ *stream, err error) {
 	s := &stream{name: c.Name, dir: filepath.Join(c.Data, c.Name), clk: clk,
+		metrics:   metrics.New(metrics.Config{Segment: c.Segment}),
 		stallTime: max(time.Second, 5*time.Second/time.Duration(c.FPS))}
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		return nil, err

@@ -23,7 +23,7 @@ type Config struct {
 }
 
 // Metrics holds hlsmark's metrics and the registry that serves them. Its
-// methods are safe for concurrent use; a nil *Metrics records nothing.
+// methods are safe for concurrent use.
 type Metrics struct {
 	reg *prometheus.Registry
 
@@ -136,16 +136,13 @@ func (m *Metrics) Handler() http.Handler {
 // FrameEncoded counts one encoded frame, which libx264 took the given
 // time to encode.
 func (m *Metrics) FrameEncoded(took time.Duration) {
-	if m == nil {
-		return
-	}
 	m.framesEncoded.Inc()
 	m.encodeSeconds.Observe(took.Seconds())
 }
 
 // FramesLate counts n frames the source dropped for waking up late.
 func (m *Metrics) FramesLate(n uint64) {
-	if m == nil || n == 0 {
+	if n == 0 {
 		return
 	}
 	m.framesLate.Add(float64(n))
@@ -154,49 +151,31 @@ func (m *Metrics) FramesLate(n uint64) {
 // SegmentPublished counts a segment the playlist listed at listed, whose
 // first frame was generated at first.
 func (m *Metrics) SegmentPublished(first, listed time.Time) {
-	if m == nil {
-		return
-	}
 	m.segmentsWritten.Inc()
 	m.publishLatency.Observe(listed.Sub(first).Seconds())
 }
 
 // FrameRejected counts a frame the encoder refused.
 func (m *Metrics) FrameRejected() {
-	if m == nil {
-		return
-	}
 	m.framesRejected.Inc()
 }
 
 // SegmentFailed counts a segment lost to a failed write.
 func (m *Metrics) SegmentFailed() {
-	if m == nil {
-		return
-	}
 	m.segmentsFailed.Inc()
 }
 
 // SegmentDeleted counts a deleted segment file.
 func (m *Metrics) SegmentDeleted() {
-	if m == nil {
-		return
-	}
 	m.segmentsDeleted.Inc()
 }
 
 // MarkerDetected counts a marker made from a detection.
 func (m *Metrics) MarkerDetected() {
-	if m == nil {
-		return
-	}
 	m.markersDetected.Inc()
 }
 
 // MarkerPosted counts a marker added through the API.
 func (m *Metrics) MarkerPosted() {
-	if m == nil {
-		return
-	}
 	m.markersPosted.Inc()
 }

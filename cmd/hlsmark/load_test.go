@@ -105,7 +105,7 @@ func viewer(ctx context.Context, client *http.Client, base string, res *loadResu
 		}
 		select {
 		case <-ctx.Done():
-		case <-time.After(250 * time.Millisecond):
+		case <-time.After(500 * time.Millisecond): // half the 1 s target duration
 		}
 	}
 }

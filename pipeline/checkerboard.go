@@ -93,6 +93,8 @@ type Checkerboard struct {
 	rng      *rand.Rand
 
 	n        int64 // index of the next frame on the nominal schedule
+	started  bool
+	lastPTS  clock.Ticks
 	late     atomic.Uint64
 	next     scheduledEvent
 	rowEven  []byte // a row of the board whose first cell row is white-first
@@ -133,8 +135,8 @@ func (c *Checkerboard) Size() Size { return c.cfg.Size }
 // FPS returns the nominal frame rate.
 func (c *Checkerboard) FPS() int { return c.cfg.FPS }
 
-// Late returns how many frames were skipped because the source woke up more
-// than a frame interval after a frame was due.
+// Late returns how many frames were dropped because the source fell more
+// than catchUp behind its schedule.
 func (c *Checkerboard) Late() uint64 { return c.late.Load() }
 
 // Events returns a copy of the events shown so far.
@@ -168,10 +170,16 @@ func (c *Checkerboard) due(n int64) time.Time {
 	return c.timeline.Epoch.Add(time.Duration(n/fps)*time.Second + time.Duration(n%fps*int64(time.Second)/fps))
 }
 
+// catchUp is how far behind its schedule the source may fall and still make
+// every frame: a wake-up delayed by a busy scheduler or a GC pause is caught
+// up by rendering the next frames at once (each still stamped with the
+// clock's reading). Beyond it, the frames missed are dropped.
+const catchUp = 100 * time.Millisecond
+
 // Next waits for the next frame's time, then renders it into f and stamps it
-// with the generator clock's reading. If the source wakes up more than one
-// frame interval late, the frames it missed are skipped (and counted by
-// Late) instead of being rendered in a burst.
+// with the generator clock's reading. If the source has fallen more than
+// catchUp behind, the frames it missed are dropped (and counted by Late)
+// instead of being rendered in a burst.
 func (c *Checkerboard) Next(ctx context.Context, f *Frame) error {
 	if f.Size != c.cfg.Size {
 		return errors.New("checkerboard: frame size differs from source size")
@@ -180,12 +188,23 @@ func (c *Checkerboard) Next(ctx context.Context, f *Frame) error {
 		return err
 	}
 	now := c.clk.Now()
-	if behind := int64(now.Sub(c.due(c.n))) * int64(c.cfg.FPS) / int64(time.Second); behind > 0 {
+	if lag := now.Sub(c.due(c.n)); lag > catchUp {
+		behind := int64(lag) * int64(c.cfg.FPS) / int64(time.Second)
 		c.late.Add(uint64(behind))
 		c.n += behind
 	}
 	c.n++
-	f.PTS = c.timeline.PTS(now)
+	pts := c.timeline.PTS(now)
+	if c.started && pts <= c.lastPTS {
+		// Catching up, two frames could read the clock within one tick:
+		// wait for the next tick, so PTS rise and stay clock readings.
+		if err := c.clk.WaitUntil(ctx, c.timeline.Time(c.lastPTS+1)); err != nil {
+			return err
+		}
+		pts = c.timeline.PTS(c.clk.Now())
+	}
+	c.started, c.lastPTS = true, pts
+	f.PTS = pts
 	c.render(f)
 	return nil
 }

@@ -56,7 +56,7 @@ func New(cfg Config) *Metrics {
 		}),
 		framesLate: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hlsmark_frames_late_total",
-			Help: "Frames the source dropped because it woke up more than a frame interval after they were due.",
+			Help: "Frames the source dropped because it fell more than 100 ms behind its schedule (shorter delays are caught up).",
 		}),
 		framesRejected: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hlsmark_frames_rejected_total",

@@ -35,14 +35,23 @@ type CheckerboardConfig struct {
 	Seed uint64
 }
 
-// DefaultCheckerboardConfig returns the defaults of `hlsmark serve`.
-func DefaultCheckerboardConfig() CheckerboardConfig {
+// MinBlock is the smallest checkerboard square, in pixels: the detector
+// samples every MinBlock pixels, so it sees every mint square at least this
+// big.
+const MinBlock = detectorStep
+
+// DefaultCheckerboardConfig returns the checkerboard `hlsmark serve` and
+// `hlsmark bench` stream at size s unless told otherwise: 30 fps, squares a
+// ninth of the height (at least MinBlock), an event every 20 s on average
+// lasting 2 s, seed 1.
+func DefaultCheckerboardConfig(s Size) CheckerboardConfig {
 	return CheckerboardConfig{
-		Size:          Size{1280, 720},
+		Size:          s,
 		FPS:           30,
-		Block:         80,
+		Block:         max(MinBlock, s.Height/9),
 		EventEvery:    20 * time.Second,
 		EventDuration: 2 * time.Second,
+		Seed:          1,
 	}
 }
 
@@ -54,8 +63,8 @@ func (c CheckerboardConfig) Validate() error {
 	switch {
 	case c.FPS < 1 || c.FPS > 240:
 		return fmt.Errorf("fps %d: must be from 1 to 240", c.FPS)
-	case c.Block < 8 || c.Block > c.Size.Width || c.Block > c.Size.Height:
-		return fmt.Errorf("block %d: must be at least 8 pixels and fit in %s", c.Block, c.Size)
+	case c.Block < MinBlock || c.Block > c.Size.Width || c.Block > c.Size.Height:
+		return fmt.Errorf("block %d: must be at least %d pixels and fit in %s", c.Block, MinBlock, c.Size)
 	case c.EventDuration <= 0:
 		return fmt.Errorf("event-duration %s: must be positive", c.EventDuration)
 	case c.EventEvery < c.EventDuration+minEventGap:

@@ -32,7 +32,7 @@ func TestCheckerboardCatchesUpShortDelays(t *testing.T) {
 				return 0
 			})
 			src, err := pipeline.NewCheckerboard(pipeline.CheckerboardConfig{
-				Size: pipeline.Size{Width: 64, Height: 48}, FPS: 30, Block: 8,
+				Size: pipeline.Size{Width: 64, Height: 48}, FPS: 30, Block: 16,
 				EventEvery: 5 * time.Second, EventDuration: time.Second,
 			}, clk, clock.Timeline{Epoch: pipelinetest.Epoch})
 			if err != nil {

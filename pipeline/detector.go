@@ -11,9 +11,11 @@ import (
 // white and every grey of the checkerboard.
 const mintTolerance = 40
 
-// detectorStep is the spacing, in pixels, of the grid the detector samples.
-// A mint square smaller than this can be missed.
-const detectorStep = 4
+// detectorStep is the spacing, in pixels, of the grid the detector samples
+// to find mint: a mint square narrower or shorter than this can be missed.
+// A found square's edges are then traced pixel by pixel, so the box is
+// exact whatever the step.
+const detectorStep = 16
 
 // DetectionKind says whether a detection opens or closes an event.
 type DetectionKind int
@@ -58,28 +60,52 @@ func (d *Detector) Inspect(f *Frame) (Detection, bool) {
 	return Detection{}, false
 }
 
-// findMint samples f on a detectorStep grid and returns the bounds of the
-// mint samples.
+// findMint samples f on a detectorStep grid. If a sample is mint, it
+// returns the bounds of the mint samples, each edge then moved out pixel by
+// pixel along the row and the column of the first mint sample to where the
+// mint ends: for a mint rectangle, its exact bounds.
 func findMint(f *Frame) (image.Rectangle, bool) {
 	var box image.Rectangle
+	var first image.Point
 	seen := false
-	stride := f.Size.Width * 3
 	for y := 0; y < f.Size.Height; y += detectorStep {
-		row := f.BGR[y*stride : (y+1)*stride]
+		row := f.BGR[y*f.Size.Width*3 : (y+1)*f.Size.Width*3]
 		for i := 0; i+2 < len(row); i += 3 * detectorStep {
 			if !isMint(row[i+2], row[i+1], row[i]) {
 				continue
 			}
 			x := i / 3
 			if !seen {
-				box, seen = image.Rect(x, y, x+1, y+1), true
+				first, seen = image.Pt(x, y), true
+				box = image.Rect(x, y, x+1, y+1)
 				continue
 			}
 			box.Min.X, box.Max.X = min(box.Min.X, x), max(box.Max.X, x+1)
 			box.Max.Y = y + 1 // rows are scanned top to bottom
 		}
 	}
-	return box, seen
+	if !seen {
+		return box, false
+	}
+	for box.Min.X > 0 && mintAt(f, box.Min.X-1, first.Y) {
+		box.Min.X--
+	}
+	for box.Max.X < f.Size.Width && mintAt(f, box.Max.X, first.Y) {
+		box.Max.X++
+	}
+	for box.Min.Y > 0 && mintAt(f, first.X, box.Min.Y-1) {
+		box.Min.Y--
+	}
+	for box.Max.Y < f.Size.Height && mintAt(f, first.X, box.Max.Y) {
+		box.Max.Y++
+	}
+	return box, true
+}
+
+// mintAt reports whether the pixel at (x, y) is mint.
+func mintAt(f *Frame, x, y int) bool {
+	i := (y*f.Size.Width + x) * 3
+	return isMint(f.BGR[i+2], f.BGR[i+1], f.BGR[i])
 }
 
 func isMint(r, g, b byte) bool {

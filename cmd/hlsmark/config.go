@@ -62,16 +62,17 @@ func newFlagSet(name string) *flag.FlagSet {
 
 // streamFlags registers the flags shared by serve and bench.
 func streamFlags(fs *flag.FlagSet, c *streamConfig, size *string) {
-	fs.StringVar(size, "size", "1280x720", "frame size, WIDTHxHEIGHT")
-	fs.IntVar(&c.FPS, "fps", 30, "frames per second")
+	src := pipeline.DefaultCheckerboardConfig(pipeline.Size{Width: 1280, Height: 720})
+	fs.StringVar(size, "size", src.Size.String(), "frame size, WIDTHxHEIGHT")
+	fs.IntVar(&c.FPS, "fps", src.FPS, "frames per second")
 	fs.DurationVar(&c.Segment, "segment", 2*time.Second, "target segment duration")
 	fs.StringVar(&c.Preset, "preset", "veryfast", "libx264 preset")
 	fs.StringVar(&c.Tune, "tune", "zerolatency", "libx264 tune (empty for none)")
 	fs.IntVar(&c.BFrames, "bframes", 0, "most consecutive B-frames (0 keeps DTS equal to PTS)")
-	fs.DurationVar(&c.EventEvery, "event-every", 20*time.Second, "mean time between mint-square events")
-	fs.DurationVar(&c.EventDuration, "event-duration", 2*time.Second, "how long a mint square stays")
-	fs.BoolVar(&c.EventFixed, "event-fixed", false, "make events exactly periodic")
-	fs.Uint64Var(&c.Seed, "seed", 1, "seed of the event times and places")
+	fs.DurationVar(&c.EventEvery, "event-every", src.EventEvery, "mean time between mint-square events")
+	fs.DurationVar(&c.EventDuration, "event-duration", src.EventDuration, "how long a mint square stays")
+	fs.BoolVar(&c.EventFixed, "event-fixed", src.EventFixed, "make events exactly periodic")
+	fs.Uint64Var(&c.Seed, "seed", src.Seed, "seed of the event times and places")
 }
 
 // parseServe parses the arguments of `hlsmark serve`.
@@ -137,17 +138,14 @@ func (c streamConfig) validate() error {
 	return nil
 }
 
-// source returns the checkerboard's configuration.
+// source returns the checkerboard's configuration: the default one at the
+// stream's size, with the flags' frame rate and events.
 func (c streamConfig) source() pipeline.CheckerboardConfig {
-	return pipeline.CheckerboardConfig{
-		Size:          c.Size,
-		FPS:           c.FPS,
-		Block:         max(8, c.Size.Height/9),
-		EventEvery:    c.EventEvery,
-		EventDuration: c.EventDuration,
-		EventFixed:    c.EventFixed,
-		Seed:          c.Seed,
-	}
+	src := pipeline.DefaultCheckerboardConfig(c.Size)
+	src.FPS = c.FPS
+	src.EventEvery, src.EventDuration, src.EventFixed = c.EventEvery, c.EventDuration, c.EventFixed
+	src.Seed = c.Seed
+	return src
 }
 
 // encoder returns the encoder's configuration.

@@ -61,7 +61,27 @@ type Stats struct {
 	Rejected atomic.Uint64 // frames the encoder refused, skipped
 }
 
-// Pipeline runs Source → Detector → Encoder → Sink.
+// sinkDepth is how many packets may wait between the encoder and the sink,
+// about two seconds of video at 30 fps: the sink writes files (a segment's
+// fsync, the playlist's rename), and a slow disk must hold up neither the
+// encoder nor, through it, the source's real-time schedule. When the queue
+// is full the encoder waits for the sink.
+const sinkDepth = 64
+
+// queuedPacket is a packet waiting for the sink, with a copy of its data in
+// a buffer the pipeline reuses.
+type queuedPacket struct {
+	Packet
+	buf []byte
+}
+
+// errSinkFailed stops the encoder once the sink has failed; the sink's own
+// error is the one Run returns.
+var errSinkFailed = errors.New("pipeline: the sink failed")
+
+// Pipeline runs Source → Detector → Encoder → Sink, each of the three
+// stages (source with detector and conversion, encoder, sink) on its own
+// goroutine, joined by bounded queues.
 type Pipeline struct {
 	Source  Source
 	Encoder *Encoder
@@ -110,7 +130,21 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		srcErr = p.produce(ctx, free, frames)
 	}()
 
-	encErr := p.consume(frames, free)
+	packets := make(chan *queuedPacket, sinkDepth)
+	spare := make(chan *queuedPacket, sinkDepth)
+	for range sinkDepth {
+		spare <- &queuedPacket{}
+	}
+	failed := make(chan struct{})
+	var sinkErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		sinkErr = p.deliver(packets, spare, failed)
+	}()
+
+	encErr := p.consume(frames, free, packets, spare, failed)
+	close(packets)
 	if encErr != nil {
 		cancel()
 		for range frames { // let the producer finish
@@ -120,7 +154,10 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	if errors.Is(srcErr, context.Canceled) || errors.Is(srcErr, context.DeadlineExceeded) || errors.Is(srcErr, io.EOF) {
 		srcErr = nil
 	}
-	return errors.Join(encErr, srcErr)
+	if errors.Is(encErr, errSinkFailed) {
+		encErr = nil // sinkErr says why
+	}
+	return errors.Join(encErr, sinkErr, srcErr)
 }
 
 // produce renders frames, runs the detector on them and converts them to
@@ -164,41 +201,79 @@ func (p *Pipeline) reject(f *Frame, err error) {
 	}
 }
 
-// consume encodes frames until the queue closes, then flushes.
-func (p *Pipeline) consume(frames <-chan *Frame, free chan<- *Frame) error {
-	var sinkTime time.Duration // of the frame being encoded
-	var sinkErr error          // the sink's failure, fatal unlike the encoder's
-	write := func(pkt Packet) error {
-		p.Stats.Packets.Add(1)
-		start := time.Now()
-		sinkErr = p.Sink.WritePacket(pkt)
-		sinkTime += time.Since(start)
-		return sinkErr
+// consume encodes frames until the queue closes, then flushes the encoder.
+// Each packet is copied into a spare buffer and queued for the sink; if the
+// sink has failed, consume stops.
+func (p *Pipeline) consume(frames <-chan *Frame, free chan<- *Frame, packets chan<- *queuedPacket, spare <-chan *queuedPacket, failed <-chan struct{}) error {
+	var waited time.Duration // for the sink, while encoding this frame
+	queue := func(pkt Packet) error {
+		select {
+		case <-failed:
+			return errSinkFailed
+		default:
+		}
+		var q *queuedPacket
+		select {
+		case q = <-spare:
+		default:
+			start := time.Now()
+			select {
+			case q = <-spare:
+			case <-failed:
+				return errSinkFailed
+			}
+			waited += time.Since(start)
+		}
+		q.buf = append(q.buf[:0], pkt.Data...)
+		q.Packet = pkt
+		q.Data = q.buf
+		packets <- q // never blocks: there are only sinkDepth buffers
+		return nil
 	}
 	for f := range frames {
-		sinkTime = 0
+		waited = 0
 		start := time.Now()
-		err := p.Encoder.Encode(f, write)
-		took := time.Since(start) - sinkTime
-		if sinkErr != nil {
+		err := p.Encoder.Encode(f, queue)
+		took := time.Since(start) - waited
+		switch {
+		case errors.Is(err, errSinkFailed):
 			free <- f
-			return fmt.Errorf("pipeline: %w", sinkErr)
-		}
-		if err != nil {
+			return err
+		case err != nil:
 			p.reject(f, err)
-			free <- f
-			continue
-		}
-		p.Stats.Frames.Add(1)
-		if p.OnEncoded != nil {
-			p.OnEncoded(f, took)
+		default:
+			p.Stats.Frames.Add(1)
+			if p.OnEncoded != nil {
+				p.OnEncoded(f, took)
+			}
 		}
 		free <- f
 	}
-	if err := p.Encoder.Flush(write); err != nil {
-		return errors.Join(fmt.Errorf("pipeline: %w", err), p.Sink.Close())
+	if err := p.Encoder.Flush(queue); err != nil && !errors.Is(err, errSinkFailed) {
+		return fmt.Errorf("pipeline: %w", err)
 	}
-	if err := p.Sink.Close(); err != nil {
+	return nil
+}
+
+// deliver passes the queued packets to the sink in order until the queue
+// closes, then closes the sink. After the sink's first error it closes
+// failed, drops the rest and returns that error.
+func (p *Pipeline) deliver(packets <-chan *queuedPacket, spare chan<- *queuedPacket, failed chan<- struct{}) error {
+	var err error
+	for q := range packets {
+		if err == nil {
+			if err = p.Sink.WritePacket(q.Packet); err != nil {
+				close(failed)
+			} else {
+				p.Stats.Packets.Add(1)
+			}
+		}
+		spare <- q
+	}
+	if cerr := p.Sink.Close(); cerr != nil {
+		err = errors.Join(err, cerr)
+	}
+	if err != nil {
 		return fmt.Errorf("pipeline: %w", err)
 	}
 	return nil

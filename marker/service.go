@@ -94,8 +94,14 @@ func (s *Service) Run(ctx context.Context) {
 }
 
 // Restore puts the date ranges of the stored markers still in the window
-// back into the playlist, after a restart.
+// back into the playlist, after a restart. A detector marker that an
+// earlier run left open (it was killed while the event showed) is closed,
+// cut, at the end of the last segment written.
 func (s *Service) Restore(ctx context.Context) error {
+	var end clock.Ticks // of the last segment written
+	if segs := s.cfg.Playlist.Segments(); len(segs) > 0 {
+		end = segs[len(segs)-1].End()
+	}
 	var after ID
 	for {
 		ms, err := s.cfg.Store.List(ctx, s.cfg.Stream, after, 1000)
@@ -103,6 +109,11 @@ func (s *Service) Restore(ctx context.Context) error {
 			return err
 		}
 		for _, m := range ms {
+			if m.Source == FromDetector && m.Duration == 0 && m.PTS < end {
+				if m, err = s.cfg.Store.Update(ctx, s.cfg.Stream, m.ID, func(m *Marker) { closeMarker(m, end-m.PTS, true) }); err != nil {
+					return err
+				}
+			}
 			if _, ok := s.cfg.Playlist.Locate(m.PTS); ok {
 				if err := s.cfg.Playlist.SetDateRange(s.DateRange(m)); err != nil {
 					return err
@@ -139,13 +150,29 @@ func (s *Service) detected(ctx context.Context, d pipeline.Detection) error {
 		}
 		id := s.openID
 		s.openID = 0
-		m, err := s.cfg.Store.Update(ctx, s.cfg.Stream, id, func(m *Marker) { m.Duration = d.End - d.Start })
+		m, err := s.cfg.Store.Update(ctx, s.cfg.Stream, id, func(m *Marker) { closeMarker(m, d.End-d.Start, d.Cut) })
 		if err != nil {
 			return err
 		}
 		s.changed(m)
 	}
 	return nil
+}
+
+// closeMarker sets a detector marker's duration. A cut marker, whose event
+// still showed when the stream stopped, also gets "cut": true in its data:
+// its duration runs to the stream's end, not to the event's.
+func closeMarker(m *Marker, d clock.Ticks, cut bool) {
+	m.Duration = d
+	if !cut {
+		return
+	}
+	var data map[string]any
+	if json.Unmarshal(m.Data, &data) != nil || data == nil {
+		data = map[string]any{}
+	}
+	data["cut"] = true
+	m.Data, _ = json.Marshal(data)
 }
 
 // published gives a new revision to the markers the segment places, so

@@ -34,6 +34,10 @@ type Detection struct {
 	Start clock.Ticks
 	// End is the PTS of the first frame no longer showing it (Closed only).
 	End clock.Ticks
+	// Cut is set on a Closed detection made because the frames stopped
+	// while the event showed (see Detector.Stop): End is then where the
+	// stream ends.
+	Cut bool
 	// Box bounds the mint samples in the first frame, in pixels.
 	Box image.Rectangle
 }
@@ -43,6 +47,16 @@ type Detection struct {
 type Detector struct {
 	open  bool
 	start clock.Ticks
+}
+
+// Stop reports the event in progress, if any, as Closed and Cut at end:
+// the end of the last frame. Call it when the frames stop for good.
+func (d *Detector) Stop(end clock.Ticks) (Detection, bool) {
+	if !d.open {
+		return Detection{}, false
+	}
+	d.open = false
+	return Detection{Kind: Closed, Start: d.start, End: max(end, d.start), Cut: true}, true
 }
 
 // Inspect looks at one frame and reports whether an event opened or closed

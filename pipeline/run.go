@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/hlsmark/hlsmark/pipeline/clock"
 )
 
 // Source makes frames in real time (or as fast as a fake clock lets it).
@@ -161,9 +163,18 @@ func (p *Pipeline) Run(ctx context.Context) error {
 }
 
 // produce renders frames, runs the detector on them and converts them to
-// YUV420P: work that overlaps the encoding of the frames before.
+// YUV420P: work that overlaps the encoding of the frames before. When it
+// stops, an event still showing is reported closed at the end of the last
+// frame queued for the encoder (Detection.Cut).
 func (p *Pipeline) produce(ctx context.Context, free chan *Frame, frames chan<- *Frame) error {
 	var det Detector
+	var last, gap clock.Ticks // the last queued frame's PTS, and the gap before it
+	queued := 0
+	defer func() {
+		if d, ok := det.Stop(last + gap); ok && p.OnDetection != nil && queued > 0 {
+			p.OnDetection(d)
+		}
+	}()
 	for {
 		var f *Frame
 		select {
@@ -185,11 +196,17 @@ func (p *Pipeline) produce(ctx context.Context, free chan *Frame, frames chan<- 
 			free <- f // it came from free, so there is room
 			continue
 		}
+		pts := f.PTS
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case frames <- f:
 		}
+		if queued > 0 {
+			gap = pts - last
+		}
+		last = pts
+		queued++
 	}
 }
 

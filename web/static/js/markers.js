@@ -142,7 +142,8 @@ export class MarkerList {
   fill(li, m) {
     const reach = this.player.reach(m);
     const fresh = this.store.isFresh(m.id);
-    const key = [m.label, m.duration, m.program_date_time, m.source, reach].join('|');
+    const cut = m.data?.cut === true;
+    const key = [m.label, m.duration, cut, m.program_date_time, m.source, reach].join('|');
     li.classList.toggle('is-new', fresh);
     if (li.dataset.key === key) return;
     li.dataset.key = key;
@@ -153,7 +154,10 @@ export class MarkerList {
         el('span', { className: 'm-ms' }, when.ms),
       ]),
       el('span', { className: 'm-label', title: m.label }, m.label || 'marker'),
-      el('span', { className: 'm-dur' }, m.duration == null ? 'open' : formatDuration(m.duration)),
+      // A cut marker's event still showed when the stream stopped: it
+      // lasted at least its duration.
+      el('span', { className: 'm-dur', title: cut ? 'the stream stopped while it showed' : '' },
+        m.duration == null ? 'open' : (cut ? '≥ ' : '') + formatDuration(m.duration)),
     ];
     // A row that can be clicked is a button; one that cannot is a plain
     // block. The element is kept while its kind stays, so that a click

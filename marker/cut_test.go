@@ -10,6 +10,7 @@ import (
 	"github.com/hlsmark/hlsmark/marker"
 	"github.com/hlsmark/hlsmark/marker/markertest"
 	"github.com/hlsmark/hlsmark/pipeline/pipelinetest"
+	"github.com/hlsmark/hlsmark/playlist"
 )
 
 // isCut reports whether a marker's data says it was cut.
@@ -98,5 +99,15 @@ func TestRestoreCutsMarkerLeftOpen(t *testing.T) {
 	}
 	if got, err := r.Store.Get(ctx, markertest.Stream, posted.ID); err != nil || got.Duration != 0 || got.Rev != posted.Rev {
 		t.Errorf("posted marker changed by Restore: %+v, %v", got, err)
+	}
+	text := string(r.Playlist.Encoded())
+	for _, m := range []marker.Marker{open, posted} {
+		if !strings.Contains(text, `ID="`+svc.DateRange(m).ID+`"`) {
+			t.Errorf("Restore did not list marker %d's DATERANGE", m.ID)
+		}
+	}
+	if !strings.Contains(text, `ID="`+svc.DateRange(open).ID+`",CLASS="com.hlsmark.marker",START-DATE="`+
+		playlist.FormatTime(r.Timeline.Time(open.PTS))+`",DURATION=`) {
+		t.Errorf("the cut marker's DATERANGE has no DURATION:\n%s", text)
 	}
 }

@@ -94,19 +94,23 @@ func (s *Service) Run(ctx context.Context) {
 }
 
 // Restore puts the date ranges of the stored markers still in the window
-// back into the playlist, after a restart. A detector marker that an
-// earlier run left open (it was killed while the event showed) is closed,
-// cut, at the end of the last segment written.
+// back into the playlist, after a restart, with one playlist write. A
+// detector marker that an earlier run left open (it was killed while the
+// event showed) is closed, cut, at the end of the last segment written.
 func (s *Service) Restore(ctx context.Context) error {
 	var end clock.Ticks // of the last segment written
 	if segs := s.cfg.Playlist.Segments(); len(segs) > 0 {
 		end = segs[len(segs)-1].End()
 	}
+	var ranges []playlist.DateRange
 	var after ID
 	for {
 		ms, err := s.cfg.Store.List(ctx, s.cfg.Stream, after, 1000)
-		if err != nil || len(ms) == 0 {
+		if err != nil {
 			return err
+		}
+		if len(ms) == 0 {
+			break
 		}
 		for _, m := range ms {
 			if m.Source == FromDetector && m.Duration == 0 && m.PTS < end {
@@ -115,13 +119,15 @@ func (s *Service) Restore(ctx context.Context) error {
 				}
 			}
 			if _, ok := s.cfg.Playlist.Locate(m.PTS); ok {
-				if err := s.cfg.Playlist.SetDateRange(s.DateRange(m)); err != nil {
-					return err
-				}
+				ranges = append(ranges, s.DateRange(m))
 			}
 		}
 		after = ms[len(ms)-1].ID
 	}
+	if len(ranges) == 0 {
+		return nil
+	}
+	return s.cfg.Playlist.SetDateRange(ranges...)
 }
 
 // Detected queues a detection from the pipeline. It is called on the

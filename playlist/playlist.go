@@ -178,12 +178,15 @@ func (p *Playlist) Close() error {
 	return p.publishLocked()
 }
 
-// SetDateRange adds or replaces a date range. It is listed while its start
-// is inside the window, before the segment its start falls in.
-func (p *Playlist) SetDateRange(r DateRange) error {
+// SetDateRange adds or replaces date ranges, and writes the playlist once.
+// A range is listed while its start is inside the window, before the
+// segment its start falls in.
+func (p *Playlist) SetDateRange(rs ...DateRange) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.ranges[r.ID] = r
+	for _, r := range rs {
+		p.ranges[r.ID] = r
+	}
 	return p.publishLocked()
 }
 

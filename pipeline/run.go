@@ -70,6 +70,11 @@ type Stats struct {
 // is full the encoder waits for the sink.
 const sinkDepth = 64
 
+// keptBuffer is the largest packet buffer the sink queue keeps for reuse.
+// Bigger ones (large IDR pictures) are let go after use, so that every
+// slot of the queue does not end up holding the largest picture seen.
+const keptBuffer = 256 << 10
+
 // queuedPacket is a packet waiting for the sink, with a copy of its data in
 // a buffer the pipeline reuses.
 type queuedPacket struct {
@@ -285,6 +290,10 @@ func (p *Pipeline) deliver(packets <-chan *queuedPacket, spare chan<- *queuedPac
 				p.Stats.Packets.Add(1)
 			}
 		}
+		if cap(q.buf) > keptBuffer {
+			q.buf = nil
+		}
+		q.Data = nil
 		spare <- q
 	}
 	if cerr := p.Sink.Close(); cerr != nil {

@@ -139,8 +139,9 @@ func NewEncoder(cfg EncoderConfig) (_ *Encoder, err error) {
 
 // Encode encodes one frame, and passes every packet the encoder has ready
 // to out. It encodes the picture f.Convert made, or converts f itself if
-// there is none for f's PTS. The frame is forced to be an IDR if it is the
-// first one or at least KeyInterval after the last IDR.
+// there is none for f's PTS (the frame then keeps that picture: Free it
+// when done). The frame is forced to be an IDR if it is the first one or at
+// least KeyInterval after the last IDR.
 func (e *Encoder) Encode(f *Frame, out func(Packet) error) error {
 	if f.Size != e.cfg.Size {
 		return fmt.Errorf("encoder: frame is %s, encoder is for %s", f.Size, e.cfg.Size)

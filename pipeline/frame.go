@@ -45,7 +45,9 @@ func (s Size) String() string {
 	return strconv.Itoa(s.Width) + "x" + strconv.Itoa(s.Height)
 }
 
-// Frame is one picture and the generator timestamp it was made at.
+// Frame is one picture and the generator timestamp it was made at. Once
+// converted (by Convert, or by Encoder.Encode) it holds libav memory: call
+// Free when done with it. Pipeline.Run frees the frames it allocates.
 type Frame struct {
 	// PTS is the frame's generator timestamp: the generator clock's reading
 	// when the frame was made, minus the stream epoch, floored to the tick.

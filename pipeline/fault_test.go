@@ -30,19 +30,32 @@ func (b *badFrame) Next(ctx context.Context, f *pipeline.Frame) error {
 	return nil
 }
 
-type countSink struct{ packets int }
+// countSink counts the packets it takes. With failAfter set, it refuses
+// every packet after that many.
+type countSink struct {
+	packets, failAfter int
+	closed             bool
+}
 
-func (c *countSink) WritePacket(pipeline.Packet) error { c.packets++; return nil }
-func (c *countSink) Close() error                      { return nil }
+var errDiskGone = errors.New("disk gone")
 
-// TestRejectedFrameIsSkipped feeds the encoder one frame it must refuse:
-// the frame is counted and reported, and every other frame is encoded.
-func TestRejectedFrameIsSkipped(t *testing.T) {
+func (s *countSink) WritePacket(pipeline.Packet) error {
+	if s.failAfter > 0 && s.packets == s.failAfter {
+		return errDiskGone
+	}
+	s.packets++
+	return nil
+}
+
+func (s *countSink) Close() error { s.closed = true; return nil }
+
+// smallPipeline returns a pipeline of a 160x120 checkerboard on a fake
+// clock, limited to frames, and an ultrafast encoder, into sink.
+func smallPipeline(t *testing.T, frames int, sink pipeline.Sink) *pipeline.Pipeline {
+	t.Helper()
 	size := pipeline.Size{Width: 160, Height: 120}
-	tl := clock.Timeline{Epoch: pipelinetest.Epoch}
-	src, err := pipeline.NewCheckerboard(pipeline.CheckerboardConfig{
-		Size: size, FPS: 30, Block: 20, EventEvery: 5 * time.Second, EventDuration: time.Second,
-	}, clock.NewFake(pipelinetest.Epoch, nil), tl)
+	src, err := pipeline.NewCheckerboard(pipeline.DefaultCheckerboardConfig(size),
+		clock.NewFake(pipelinetest.Epoch, nil), clock.Timeline{Epoch: pipelinetest.Epoch})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,15 +63,18 @@ func TestRejectedFrameIsSkipped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer enc.Close()
-	var rejected []clock.Ticks
+	t.Cleanup(enc.Close)
+	return &pipeline.Pipeline{Source: pipeline.Limit(src, frames), Encoder: enc, Sink: sink}
+}
+
+// TestRejectedFrameIsSkipped feeds the encoder one frame it must refuse:
+// the frame is counted and reported, and every other frame is encoded.
+func TestRejectedFrameIsSkipped(t *testing.T) {
 	sink := &countSink{}
-	p := &pipeline.Pipeline{
-		Source:   pipeline.Limit(&badFrame{Source: src, bad: 10}, 40),
-		Encoder:  enc,
-		Sink:     sink,
-		OnReject: func(f *pipeline.Frame, err error) { rejected = append(rejected, f.PTS) },
-	}
+	p := smallPipeline(t, 40, sink)
+	p.Source = &badFrame{Source: p.Source, bad: 10}
+	var rejected []clock.Ticks
+	p.OnReject = func(f *pipeline.Frame, err error) { rejected = append(rejected, f.PTS) }
 	if err := p.Run(context.Background()); err != nil {
 		t.Fatalf("a refused frame stopped the pipeline: %v", err)
 	}
@@ -70,49 +86,18 @@ func TestRejectedFrameIsSkipped(t *testing.T) {
 	}
 }
 
-// failingSink refuses the packet after its first `ok` ones, and records
-// what happened to it.
-type failingSink struct {
-	ok, written int
-	closed      bool
-}
-
-var errDiskGone = errors.New("disk gone")
-
-func (s *failingSink) WritePacket(pipeline.Packet) error {
-	if s.written == s.ok {
-		return errDiskGone
-	}
-	s.written++
-	return nil
-}
-
-func (s *failingSink) Close() error { s.closed = true; return nil }
-
 // TestSinkFailureStopsPipeline makes the sink fail after 25 packets: Run
 // returns the sink's error (the encoder, on its own goroutine, stops
 // instead of waiting for a sink that is gone), the sink is closed once,
 // and no packet after the failure reaches it.
 func TestSinkFailureStopsPipeline(t *testing.T) {
-	size := pipeline.Size{Width: 160, Height: 120}
-	src, err := pipeline.NewCheckerboard(pipeline.DefaultCheckerboardConfig(size),
-		clock.NewFake(pipelinetest.Epoch, nil), clock.Timeline{Epoch: pipelinetest.Epoch})
-	if err != nil {
-		t.Fatal(err)
-	}
-	enc, err := pipeline.NewEncoder(pipeline.EncoderConfig{Size: size, FPS: 30, Preset: "ultrafast", KeyInterval: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer enc.Close()
-	sink := &failingSink{ok: 25}
-	p := &pipeline.Pipeline{Source: pipeline.Limit(src, 10_000), Encoder: enc, Sink: sink}
-	err = p.Run(context.Background())
-	if !errors.Is(err, errDiskGone) {
+	sink := &countSink{failAfter: 25}
+	p := smallPipeline(t, 10_000, sink)
+	if err := p.Run(context.Background()); !errors.Is(err, errDiskGone) {
 		t.Fatalf("Run returned %v, want the sink's error", err)
 	}
-	if !sink.closed || sink.written != 25 || p.Stats.Packets.Load() != 25 {
-		t.Fatalf("sink closed %v after %d packets (stats %d), want closed after 25", sink.closed, sink.written, p.Stats.Packets.Load())
+	if !sink.closed || sink.packets != 25 || p.Stats.Packets.Load() != 25 {
+		t.Fatalf("sink closed %v after %d packets (stats %d), want closed after 25", sink.closed, sink.packets, p.Stats.Packets.Load())
 	}
 	if got := p.Stats.Frames.Load(); got >= 10_000 {
 		t.Fatalf("the encoder went on for all %d frames after the sink failed", got)

@@ -82,8 +82,9 @@ func findMint(f *Frame) (image.Rectangle, bool) {
 	var box image.Rectangle
 	var first image.Point
 	seen := false
+	stride := f.Size.Width * 3
 	for y := 0; y < f.Size.Height; y += detectorStep {
-		row := f.BGR[y*f.Size.Width*3 : (y+1)*f.Size.Width*3]
+		row := f.BGR[y*stride : (y+1)*stride]
 		for i := 0; i+2 < len(row); i += 3 * detectorStep {
 			if !isMint(row[i+2], row[i+1], row[i]) {
 				continue

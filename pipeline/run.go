@@ -50,9 +50,10 @@ type Sink interface {
 }
 
 // queueDepth is how many frames may wait between the source and the
-// encoder. When the queue is full the source blocks; if that makes it miss
-// a frame's time, the source skips the frame and counts it late, so a slow
-// encoder costs frames, never unbounded memory or a growing delay.
+// encoder. When the queue is full the source blocks; if that puts it more
+// than its catch-up allowance (100 ms) behind its schedule, the source
+// skips frames and counts them late, so a slow encoder costs frames, never
+// unbounded memory or a growing delay.
 const queueDepth = 4
 
 // Stats counts what a pipeline did. Its fields are safe to read while the

@@ -15,10 +15,10 @@ import (
 	"github.com/grafov/m3u8"
 
 	"github.com/hlsmark/hlsmark/marker/markertest"
-	"github.com/hlsmark/hlsmark/muxer"
 	"github.com/hlsmark/hlsmark/muxer/tsread"
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/media"
 	"github.com/hlsmark/hlsmark/pipeline/pipelinetest"
 	"github.com/hlsmark/hlsmark/playlist"
 )
@@ -53,7 +53,7 @@ func TestMarkersAlignWithDecodedFrames(t *testing.T) {
 		t.Fatalf("%d markers for %d generator events (missed, doubled or invented)", len(ms), len(events))
 	}
 
-	segs := map[muxer.Seq]muxer.Segment{}
+	segs := map[media.Seq]media.Segment{}
 	for _, s := range r.Segments {
 		segs[s.Seq] = s
 	}
@@ -75,7 +75,7 @@ func TestMarkersAlignWithDecodedFrames(t *testing.T) {
 			// and find the first frame that shows the block.
 			var first *tsread.Frame
 			var prevShown bool
-			for _, s := range []muxer.Segment{segs[pos.Seq-1], seg} {
+			for _, s := range []media.Segment{segs[pos.Seq-1], seg} {
 				if s.Path == "" {
 					continue
 				}

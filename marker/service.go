@@ -10,9 +10,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hlsmark/hlsmark/muxer"
-	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/media"
 	"github.com/hlsmark/hlsmark/playlist"
 )
 
@@ -132,25 +131,25 @@ func (s *Service) Restore(ctx context.Context) error {
 
 // Detected queues a detection from the pipeline. It is called on the
 // pipeline's goroutine and does not wait for the store.
-func (s *Service) Detected(d pipeline.Detection) {
+func (s *Service) Detected(d media.Detection) {
 	s.jobs <- func(ctx context.Context) error { return s.detected(ctx, d) }
 }
 
 // Published queues a segment the playlist has just listed.
-func (s *Service) Published(seg muxer.Segment) {
+func (s *Service) Published(seg media.Segment) {
 	s.jobs <- func(ctx context.Context) error { return s.published(ctx, seg) }
 }
 
-func (s *Service) detected(ctx context.Context, d pipeline.Detection) error {
+func (s *Service) detected(ctx context.Context, d media.Detection) error {
 	switch d.Kind {
-	case pipeline.Opened:
+	case media.Opened:
 		data, _ := json.Marshal(map[string]int{"x": d.Box.Min.X, "y": d.Box.Min.Y, "width": d.Box.Dx(), "height": d.Box.Dy()})
 		m, err := s.add(ctx, Marker{Label: DetectorLabel, PTS: d.Start, Source: FromDetector, Data: data})
 		if err != nil {
 			return err
 		}
 		s.openID = m.ID
-	case pipeline.Closed:
+	case media.Closed:
 		if s.openID == 0 {
 			return nil // opened before this run started
 		}
@@ -183,7 +182,7 @@ func closeMarker(m *Marker, d clock.Ticks, cut bool) {
 
 // published gives a new revision to the markers the segment places, so
 // subscribers learn their sequence and offset.
-func (s *Service) published(ctx context.Context, seg muxer.Segment) error {
+func (s *Service) published(ctx context.Context, seg media.Segment) error {
 	s.mu.Lock()
 	var placed []ID
 	for id, pts := range s.pending {

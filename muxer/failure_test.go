@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/hlsmark/hlsmark/muxer"
+	"github.com/hlsmark/hlsmark/pipeline/media"
 )
 
 // TestWriteFailureLosesOnlyThoseSegments takes the stream folder away in
@@ -20,7 +21,7 @@ func TestWriteFailureLosesOnlyThoseSegments(t *testing.T) {
 	r := runMuxer(t, runConfig{
 		dir: dir, frames: 240,
 		onError: func(error) { failures++ },
-		afterPacket: func(m *muxer.Muxer, published []muxer.Segment) error {
+		afterPacket: func(m *muxer.Muxer, published []media.Segment) error {
 			packets++
 			switch packets {
 			case 40:

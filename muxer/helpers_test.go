@@ -10,6 +10,7 @@ import (
 	"github.com/hlsmark/hlsmark/muxer/tsread"
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/media"
 	"github.com/hlsmark/hlsmark/pipeline/pipelinetest"
 )
 
@@ -20,14 +21,14 @@ type runConfig struct {
 	bframes int
 	// afterPacket, if set, runs after every packet the muxer accepted,
 	// while the muxer's state cannot change. An error stops the run.
-	afterPacket func(m *muxer.Muxer, published []muxer.Segment) error
+	afterPacket func(m *muxer.Muxer, published []media.Segment) error
 	// onError is the muxer's OnError.
 	onError func(error)
 }
 
 // run is what a muxer run left behind.
 type run struct {
-	segments []muxer.Segment
+	segments []media.Segment
 	pts      []clock.Ticks
 }
 
@@ -36,7 +37,7 @@ type run struct {
 func runMuxer(t *testing.T, cfg runConfig) run {
 	t.Helper()
 	const fps = 30
-	size := pipeline.Size{Width: 320, Height: 240}
+	size := media.Size{Width: 320, Height: 240}
 	tl := clock.Timeline{Epoch: pipelinetest.Epoch}
 	rng := rand.New(rand.NewPCG(3, 1))
 	clk := clock.NewFake(pipelinetest.Epoch, func() time.Duration { return time.Duration(rng.Int64N(int64(5 * time.Millisecond))) })
@@ -56,7 +57,7 @@ func runMuxer(t *testing.T, cfg runConfig) run {
 	var out run
 	m, err := muxer.New(muxer.Config{
 		Dir: cfg.dir, Target: time.Second, Size: size, FPS: fps, Timeline: tl,
-		Publish: func(s muxer.Segment) error {
+		Publish: func(s media.Segment) error {
 			out.segments = append(out.segments, s)
 			return nil
 		},
@@ -87,7 +88,7 @@ type watchedSink struct {
 	after func() error
 }
 
-func (s watchedSink) WritePacket(p pipeline.Packet) error {
+func (s watchedSink) WritePacket(p media.Packet) error {
 	if err := s.Muxer.WritePacket(p); err != nil {
 		return err
 	}

@@ -9,9 +9,9 @@ import (
 
 	"github.com/asticode/go-astiav"
 
-	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/avpkt"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/media"
 )
 
 // Config configures a Muxer.
@@ -22,16 +22,16 @@ type Config struct {
 	// IDR at least Target after its start.
 	Target time.Duration
 	// FirstSeq is the sequence number of the first segment.
-	FirstSeq Seq
+	FirstSeq media.Seq
 	// Size and FPS describe the video stream.
-	Size pipeline.Size
+	Size media.Size
 	FPS  int
 	// Timeline maps PTS to wall-clock time.
 	Timeline clock.Timeline
 	// Publish is called with every finished segment, once its file is in
 	// place. An error from it is returned by the call that finished the
 	// segment.
-	Publish func(Segment) error
+	Publish func(media.Segment) error
 	// OnError, if set, is told of every segment the muxer gave up on
 	// because writing it failed (disk full, permissions). Such a failure
 	// is not an error of WritePacket: the muxer drops the segment, starts
@@ -46,7 +46,7 @@ type Config struct {
 type Muxer struct {
 	cfg    Config
 	target clock.Ticks
-	next   Seq
+	next   media.Seq
 	cur    *segmentWriter
 	gap    bool // a segment was lost: the next one is a discontinuity
 	pkt    *astiav.Packet
@@ -69,7 +69,7 @@ func New(cfg Config) (*Muxer, error) {
 // WritePacket adds one packet. An IDR at least the target duration after
 // the current segment's start finishes that segment and starts the next.
 // Packets before the first IDR are dropped: no segment can start with them.
-func (m *Muxer) WritePacket(p pipeline.Packet) error {
+func (m *Muxer) WritePacket(p media.Packet) error {
 	if m.cur != nil && p.Key && p.PTS-m.cur.seg.FirstPTS >= m.target {
 		if err := m.finish(p.PTS - m.cur.seg.FirstPTS); err != nil {
 			return err
@@ -133,12 +133,12 @@ func (m *Muxer) Close() error {
 // NextSeq returns the sequence number of the segment being written, or of
 // the next one if none is open: numbers are taken only by segments that
 // were published.
-func (m *Muxer) NextSeq() Seq { return m.next }
+func (m *Muxer) NextSeq() media.Seq { return m.next }
 
 func (m *Muxer) open(first clock.Ticks) (*segmentWriter, error) {
-	seg := Segment{
+	seg := media.Segment{
 		Seq:      m.next,
-		Path:     filepath.Join(m.cfg.Dir, FileName(m.next)),
+		Path:     filepath.Join(m.cfg.Dir, media.SegmentName(m.next)),
 		FirstPTS: first,
 		Start:    m.cfg.Timeline.Time(first),
 		// A lost segment leaves a hole in the timestamps.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hlsmark/hlsmark/muxer"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/media"
 	"github.com/hlsmark/hlsmark/pipeline/pipelinetest"
 )
 
@@ -49,7 +50,7 @@ func TestSegmentsDecodeBack(t *testing.T) {
 			var all []clock.Ticks
 			var frames int
 			for i, seg := range r.segments {
-				if seg.Seq != muxer.Seq(i) || seg.Path != filepath.Join(dir, muxer.FileName(seg.Seq)) {
+				if seg.Seq != media.Seq(i) || seg.Path != filepath.Join(dir, media.SegmentName(seg.Seq)) {
 					t.Fatalf("segment %d: seq %d at %s", i, seg.Seq, seg.Path)
 				}
 				if !seg.Start.Equal(tl.Time(seg.FirstPTS)) {
@@ -136,9 +137,9 @@ func TestPublishIsAtomic(t *testing.T) {
 	defer stopPoller() // also when the run fails
 
 	var checks int
-	r := runMuxer(t, runConfig{dir: dir, frames: 150, afterPacket: func(m *muxer.Muxer, published []muxer.Segment) error {
+	r := runMuxer(t, runConfig{dir: dir, frames: 150, afterPacket: func(m *muxer.Muxer, published []media.Segment) error {
 		checks++
-		want := map[string]int64{"." + muxer.FileName(m.NextSeq()) + ".tmp": -1}
+		want := map[string]int64{"." + media.SegmentName(m.NextSeq()) + ".tmp": -1}
 		for _, s := range published {
 			want[s.Name()] = s.Size
 		}
@@ -190,7 +191,7 @@ func pollOnce(t *testing.T, dir string, first map[string][]byte) {
 	}
 	for _, e := range entries {
 		name := e.Name()
-		if _, ok := muxer.ParseFileName(name); !ok {
+		if _, ok := media.ParseSegmentName(name); !ok {
 			if !strings.HasPrefix(name, ".") || !strings.HasSuffix(name, ".ts.tmp") {
 				t.Errorf("poll: %s is neither a segment nor a dot-prefixed temporary file", name)
 			}

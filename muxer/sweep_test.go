@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/hlsmark/hlsmark/muxer"
+	"github.com/hlsmark/hlsmark/pipeline/media"
 )
 
 // casesSweep are stream folders left by an earlier run: Sweep must remove
@@ -15,7 +16,7 @@ import (
 var casesSweep = []struct {
 	name  string
 	files []string
-	next  muxer.Seq
+	next  media.Seq
 	kept  []string
 }{
 	{"empty", nil, 0, nil},
@@ -93,7 +94,7 @@ func TestSweepKeepsClaimedSegments(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	next, err := muxer.Sweep(dir, func(s muxer.Seq) bool { return s >= 4 })
+	next, err := muxer.Sweep(dir, func(s media.Seq) bool { return s >= 4 })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,14 +7,14 @@ import (
 
 	"github.com/asticode/go-astiav"
 
-	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/media"
 )
 
 // segmentWriter is one open MPEG-TS file: its own format context, so every
 // segment begins with PAT and PMT and can be played on its own.
 type segmentWriter struct {
-	seg     Segment
+	seg     media.Segment
 	tmp     string
 	fc      *astiav.FormatContext
 	io      *astiav.IOContext
@@ -28,7 +28,7 @@ func tmpName(path string) string {
 	return filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
 }
 
-func openSegment(seg Segment, size pipeline.Size, fps int) (_ *segmentWriter, err error) {
+func openSegment(seg media.Segment, size media.Size, fps int) (_ *segmentWriter, err error) {
 	w := &segmentWriter{seg: seg, tmp: tmpName(seg.Path)}
 	defer func() {
 		if err != nil {
@@ -80,7 +80,7 @@ func openSegment(seg Segment, size pipeline.Size, fps int) (_ *segmentWriter, er
 
 // write writes pkt, whose payload is p.Data, stamped with p's timestamps.
 // WriteFrame (av_write_frame) neither takes pkt nor copies its payload.
-func (w *segmentWriter) write(pkt *astiav.Packet, p pipeline.Packet) error {
+func (w *segmentWriter) write(pkt *astiav.Packet, p media.Packet) error {
 	pkt.SetPts(int64(p.PTS))
 	pkt.SetDts(int64(p.DTS))
 	pkt.SetStreamIndex(0)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/media"
 	"github.com/hlsmark/hlsmark/pipeline/pipelinetest"
 )
 
@@ -17,11 +18,11 @@ import (
 // iteration handles.
 var casesBenchSize = []struct {
 	name   string
-	size   pipeline.Size
+	size   media.Size
 	frames int
 }{
-	{"640x480", pipeline.Size{Width: 640, Height: 480}, 150},
-	{"1280x720", pipeline.Size{Width: 1280, Height: 720}, 90},
+	{"640x480", media.Size{Width: 640, Height: 480}, 150},
+	{"1280x720", media.Size{Width: 1280, Height: 720}, 90},
 }
 
 // casesBenchPreset are the libx264 presets benchmarked.
@@ -38,7 +39,7 @@ const batch = 60
 // newBenchSource returns the checkerboard with the settings pipelinetest
 // gives it (block height/6, events of 0.7 s every 3 s), on a clock that
 // never waits: every benchmark sees the same frames.
-func newBenchSource(b *testing.B, s pipeline.Size) *pipeline.Checkerboard {
+func newBenchSource(b *testing.B, s media.Size) *pipeline.Checkerboard {
 	b.Helper()
 	tl := clock.Timeline{Epoch: pipelinetest.Epoch}
 	src, err := pipeline.NewCheckerboard(pipeline.CheckerboardConfig{
@@ -78,7 +79,7 @@ func BenchmarkEncodeOnly(b *testing.B) {
 					frames[i] = pipeline.NewFrame(c.size)
 					defer frames[i].Free()
 				}
-				discard := func(pipeline.Packet) error { return nil }
+				discard := func(media.Packet) error { return nil }
 				for b.Loop() {
 					b.StopTimer()
 					for _, f := range frames {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/media"
 )
 
 // Mint is the colour of an event block, RGB (0, 255, 200).
@@ -21,7 +22,7 @@ const minEventGap = time.Second
 
 // CheckerboardConfig configures the checkerboard source.
 type CheckerboardConfig struct {
-	Size  Size
+	Size  media.Size
 	FPS   int
 	Block int // side of a checkerboard square, in pixels
 	// EventEvery is the mean time from one event's start to the next one's.
@@ -44,7 +45,7 @@ const MinBlock = detectorStep
 // `hlsmark bench` stream at size s unless told otherwise: 30 fps, squares a
 // ninth of the height (at least MinBlock), an event every 20 s on average
 // lasting 2 s, seed 1.
-func DefaultCheckerboardConfig(s Size) CheckerboardConfig {
+func DefaultCheckerboardConfig(s media.Size) CheckerboardConfig {
 	return CheckerboardConfig{
 		Size:          s,
 		FPS:           30,
@@ -139,7 +140,7 @@ func NewCheckerboard(cfg CheckerboardConfig, clk clock.Clock, timeline clock.Tim
 }
 
 // Size returns the frame size.
-func (c *Checkerboard) Size() Size { return c.cfg.Size }
+func (c *Checkerboard) Size() media.Size { return c.cfg.Size }
 
 // FPS returns the nominal frame rate.
 func (c *Checkerboard) FPS() int { return c.cfg.FPS }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/media"
 	"github.com/hlsmark/hlsmark/pipeline/pipelinetest"
 )
 
@@ -32,7 +33,7 @@ func TestCheckerboardCatchesUpShortDelays(t *testing.T) {
 				return 0
 			})
 			src, err := pipeline.NewCheckerboard(pipeline.CheckerboardConfig{
-				Size: pipeline.Size{Width: 64, Height: 48}, FPS: 30, Block: 16,
+				Size: media.Size{Width: 64, Height: 48}, FPS: 30, Block: 16,
 				EventEvery: 5 * time.Second, EventDuration: time.Second,
 			}, clk, clock.Timeline{Epoch: pipelinetest.Epoch})
 			if err != nil {

@@ -26,6 +26,7 @@ import (
 	"github.com/asticode/go-astiav"
 
 	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/media"
 )
 
 // picture is a frame's picture converted to YUV420P for the encoder: an
@@ -47,7 +48,7 @@ type picture struct {
 // chroma subsampling; from BGR24 to YUV420P at the same size (and an even
 // width) swscale takes its unscaled converter, several times faster than
 // its general path, which RGB24 would take.
-func newPicture(s Size) (*picture, error) {
+func newPicture(s media.Size) (*picture, error) {
 	p := &picture{av: astiav.AllocFrame()}
 	p.av.SetWidth(s.Width)
 	p.av.SetHeight(s.Height)

@@ -4,18 +4,20 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/hlsmark/hlsmark/pipeline/media"
 )
 
 // casesConvert are the pictures the RGB to YUV420P conversion is checked on:
 // widths that are and are not a multiple of swscale's SIMD widths.
 var casesConvert = []struct {
 	name string
-	size Size
+	size media.Size
 }{
-	{"tiny", Size{2, 2}},
-	{"narrow", Size{14, 6}},
-	{"odd multiple of 2", Size{50, 26}},
-	{"640x480", Size{640, 480}},
+	{"tiny", media.Size{Width: 2, Height: 2}},
+	{"narrow", media.Size{Width: 14, Height: 6}},
+	{"odd multiple of 2", media.Size{Width: 50, Height: 26}},
+	{"640x480", media.Size{Width: 640, Height: 480}},
 }
 
 // planes returns the packed Y, U and V planes of a converted frame.
@@ -35,7 +37,7 @@ const block = 8
 // randomFrame fills a frame with squares of random colours, block pixels
 // a side: swscale filters chroma over neighbouring pixels, so chroma is
 // checked where that neighbourhood is one colour, and luma everywhere.
-func randomFrame(s Size, seed uint64) *Frame {
+func randomFrame(s media.Size, seed uint64) *Frame {
 	f := NewFrame(s)
 	rng := rand.New(rand.NewPCG(seed, 0))
 	colours := map[[2]int][3]byte{}
@@ -115,7 +117,7 @@ func TestConvertMatchesBT601(t *testing.T) {
 // TestEncodeTakesConvertedPictureOnce checks the handover between Convert
 // and Encode: a converted picture is used once, for the PTS it was made at.
 func TestEncodeTakesConvertedPictureOnce(t *testing.T) {
-	f := randomFrame(Size{64, 48}, 3)
+	f := randomFrame(media.Size{Width: 64, Height: 48}, 3)
 	defer f.Free()
 	if f.converted() != nil {
 		t.Fatal("a frame never converted has a picture")
@@ -136,7 +138,7 @@ func TestEncodeTakesConvertedPictureOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer enc.Close()
-	if err := enc.Encode(f, func(Packet) error { return nil }); err != nil {
+	if err := enc.Encode(f, func(media.Packet) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if f.converted() != nil {

@@ -4,6 +4,7 @@ import (
 	"image"
 
 	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/media"
 )
 
 // mintTolerance is how far each channel may be from Mint and still count:
@@ -17,31 +18,6 @@ const mintTolerance = 40
 // exact whatever the step.
 const detectorStep = 16
 
-// DetectionKind says whether a detection opens or closes an event.
-type DetectionKind int
-
-// The kinds of detection.
-const (
-	Opened DetectionKind = iota + 1
-	Closed
-)
-
-// Detection is an event seen in the frames: its first frame (Opened) or the
-// first frame it is gone from (Closed).
-type Detection struct {
-	Kind DetectionKind
-	// Start is the PTS of the first frame showing the event.
-	Start clock.Ticks
-	// End is the PTS of the first frame no longer showing it (Closed only).
-	End clock.Ticks
-	// Cut is set on a Closed detection made because the frames stopped
-	// while the event showed (see Detector.Stop): End is then where the
-	// stream ends.
-	Cut bool
-	// Box bounds the mint samples in the first frame, in pixels.
-	Box image.Rectangle
-}
-
 // Detector finds mint squares in frames by their pixels alone. It keeps the
 // state of the event in progress; use one detector per stream.
 type Detector struct {
@@ -51,27 +27,27 @@ type Detector struct {
 
 // Stop reports the event in progress, if any, as Closed and Cut at end:
 // the end of the last frame. Call it when the frames stop for good.
-func (d *Detector) Stop(end clock.Ticks) (Detection, bool) {
+func (d *Detector) Stop(end clock.Ticks) (media.Detection, bool) {
 	if !d.open {
-		return Detection{}, false
+		return media.Detection{}, false
 	}
 	d.open = false
-	return Detection{Kind: Closed, Start: d.start, End: max(end, d.start), Cut: true}, true
+	return media.Detection{Kind: media.Closed, Start: d.start, End: max(end, d.start), Cut: true}, true
 }
 
 // Inspect looks at one frame and reports whether an event opened or closed
 // with it.
-func (d *Detector) Inspect(f *Frame) (Detection, bool) {
+func (d *Detector) Inspect(f *Frame) (media.Detection, bool) {
 	box, seen := findMint(f)
 	switch {
 	case seen && !d.open:
 		d.open, d.start = true, f.PTS
-		return Detection{Kind: Opened, Start: f.PTS, Box: box}, true
+		return media.Detection{Kind: media.Opened, Start: f.PTS, Box: box}, true
 	case !seen && d.open:
 		d.open = false
-		return Detection{Kind: Closed, Start: d.start, End: f.PTS}, true
+		return media.Detection{Kind: media.Closed, Start: d.start, End: f.PTS}, true
 	}
-	return Detection{}, false
+	return media.Detection{}, false
 }
 
 // findMint samples f on a detectorStep grid. If a sample is mint, it

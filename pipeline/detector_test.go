@@ -8,6 +8,7 @@ import (
 
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/media"
 )
 
 // TestDetectorMatchesGroundTruth runs the detector over 20 s of the
@@ -15,7 +16,7 @@ import (
 // generator event, at the event's first and end PTS, with the event's
 // square, exactly, as the box (squares are 53 px, off the sampling grid).
 func TestDetectorMatchesGroundTruth(t *testing.T) {
-	size := pipeline.Size{Width: 640, Height: 480}
+	size := media.Size{Width: 640, Height: 480}
 	tl := clock.Timeline{Epoch: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	src, err := pipeline.NewCheckerboard(pipeline.CheckerboardConfig{
 		Size: size, FPS: 30, Block: 53, EventEvery: 3 * time.Second, EventDuration: time.Second, Seed: 5,
@@ -25,7 +26,7 @@ func TestDetectorMatchesGroundTruth(t *testing.T) {
 	}
 	f := pipeline.NewFrame(size)
 	var det pipeline.Detector
-	var got []pipeline.Detection
+	var got []media.Detection
 	for range 20 * 30 {
 		if err := src.Next(context.Background(), f); err != nil {
 			t.Fatal(err)
@@ -46,7 +47,7 @@ func TestDetectorMatchesGroundTruth(t *testing.T) {
 			t.Fatalf("event %d: no detections", e.ID)
 		}
 		open, closed := got[2*i], got[2*i+1]
-		if open.Kind != pipeline.Opened || open.Start != e.FirstPTS || closed.Kind != pipeline.Closed || closed.End != e.EndPTS {
+		if open.Kind != media.Opened || open.Start != e.FirstPTS || closed.Kind != media.Closed || closed.End != e.EndPTS {
 			t.Fatalf("event %d (%d..%d): detections %+v, %+v", e.ID, e.FirstPTS, e.EndPTS, open, closed)
 		}
 		cell := image.Rect(e.Col*53, e.Row*53, (e.Col+1)*53, (e.Row+1)*53)

@@ -12,26 +12,12 @@ import (
 
 	"github.com/hlsmark/hlsmark/pipeline/avpkt"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/media"
 )
-
-// Packet is one encoded H.264 access unit, in Annex B form with SPS and PPS
-// in front of every IDR.
-type Packet struct {
-	// Data is the access unit. The encoder lends it: it is only valid
-	// until the function it was passed to returns, so keep a copy, not
-	// the slice.
-	Data []byte
-	// PTS is the PTS of the frame the packet holds: its generator timestamp.
-	PTS clock.Ticks
-	// DTS is the decode timestamp; it equals PTS unless B-frames are on.
-	DTS clock.Ticks
-	// Key is set on IDR pictures, where a segment may start.
-	Key bool
-}
 
 // EncoderConfig configures the H.264 encoder.
 type EncoderConfig struct {
-	Size Size
+	Size media.Size
 	FPS  int
 	// Preset and Tune are libx264's (for example veryfast and zerolatency;
 	// an empty Tune sets none).
@@ -142,7 +128,7 @@ func NewEncoder(cfg EncoderConfig) (_ *Encoder, err error) {
 // there is none for f's PTS (the frame then keeps that picture: Free it
 // when done). The frame is forced to be an IDR if it is the first one or at
 // least KeyInterval after the last IDR.
-func (e *Encoder) Encode(f *Frame, out func(Packet) error) error {
+func (e *Encoder) Encode(f *Frame, out func(media.Packet) error) error {
 	if f.Size != e.cfg.Size {
 		return fmt.Errorf("encoder: frame is %s, encoder is for %s", f.Size, e.cfg.Size)
 	}
@@ -170,14 +156,14 @@ func (e *Encoder) Encode(f *Frame, out func(Packet) error) error {
 
 // Flush drains the packets the encoder still holds. Encode must not be
 // called after Flush.
-func (e *Encoder) Flush(out func(Packet) error) error {
+func (e *Encoder) Flush(out func(media.Packet) error) error {
 	if err := e.codec.SendFrame(nil); err != nil && !errors.Is(err, astiav.ErrEof) {
 		return fmt.Errorf("encoder: flush: %w", err)
 	}
 	return e.drain(out)
 }
 
-func (e *Encoder) drain(out func(Packet) error) error {
+func (e *Encoder) drain(out func(media.Packet) error) error {
 	for {
 		if err := e.codec.ReceivePacket(e.pkt); err != nil {
 			if errors.Is(err, astiav.ErrEagain) || errors.Is(err, astiav.ErrEof) {
@@ -185,7 +171,7 @@ func (e *Encoder) drain(out func(Packet) error) error {
 			}
 			return fmt.Errorf("encoder: receive packet: %w", err)
 		}
-		p := Packet{
+		p := media.Packet{
 			Data: avpkt.Bytes(e.pkt), // no copy: valid until Unref
 			PTS:  clock.Ticks(e.pkt.Pts()),
 			DTS:  clock.Ticks(e.pkt.Dts()),

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/media"
 	"github.com/hlsmark/hlsmark/pipeline/pipelinetest"
 )
 
@@ -25,7 +26,7 @@ func (b *badFrame) Next(ctx context.Context, f *pipeline.Frame) error {
 	}
 	b.n++
 	if b.n == b.bad {
-		f.Size = pipeline.Size{Width: f.Size.Width / 2, Height: f.Size.Height / 2}
+		f.Size = media.Size{Width: f.Size.Width / 2, Height: f.Size.Height / 2}
 	}
 	return nil
 }
@@ -39,7 +40,7 @@ type countSink struct {
 
 var errDiskGone = errors.New("disk gone")
 
-func (s *countSink) WritePacket(pipeline.Packet) error {
+func (s *countSink) WritePacket(media.Packet) error {
 	if s.failAfter > 0 && s.packets == s.failAfter {
 		return errDiskGone
 	}
@@ -53,7 +54,7 @@ func (s *countSink) Close() error { s.closed = true; return nil }
 // clock, limited to frames, and an ultrafast encoder, into sink.
 func smallPipeline(t *testing.T, frames int, sink pipeline.Sink) *pipeline.Pipeline {
 	t.Helper()
-	size := pipeline.Size{Width: 160, Height: 120}
+	size := media.Size{Width: 160, Height: 120}
 	src, err := pipeline.NewCheckerboard(pipeline.DefaultCheckerboardConfig(size),
 		clock.NewFake(pipelinetest.Epoch, nil), clock.Timeline{Epoch: pipelinetest.Epoch})
 	if err != nil {

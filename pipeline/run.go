@@ -10,12 +10,13 @@ import (
 	"time"
 
 	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/media"
 )
 
 // Source makes frames in real time (or as fast as a fake clock lets it).
 type Source interface {
 	// Size is the size of every frame the source makes.
-	Size() Size
+	Size() media.Size
 	// Next waits for the next frame and renders it into f, stamping f.PTS
 	// with the generator clock. It returns io.EOF when the source has no
 	// more frames.
@@ -44,7 +45,7 @@ func (l *limited) Next(ctx context.Context, f *Frame) error {
 type Sink interface {
 	// WritePacket takes one packet. Its Data is only valid until
 	// WritePacket returns.
-	WritePacket(Packet) error
+	WritePacket(media.Packet) error
 	// Close is called once, after the last packet.
 	Close() error
 }
@@ -79,7 +80,7 @@ const keptBuffer = 256 << 10
 // queuedPacket is a packet waiting for the sink, with a copy of its data in
 // a buffer the pipeline reuses.
 type queuedPacket struct {
-	Packet
+	media.Packet
 	buf []byte
 }
 
@@ -96,7 +97,7 @@ type Pipeline struct {
 	Sink    Sink
 	// OnDetection, if set, is called for every event the detector sees, in
 	// frame order, before the frame is encoded.
-	OnDetection func(Detection)
+	OnDetection func(media.Detection)
 	// OnFrame, if set, is called with every frame after detection.
 	OnFrame func(*Frame)
 	// OnReject, if set, is told of each frame that could not be converted
@@ -229,7 +230,7 @@ func (p *Pipeline) reject(f *Frame, err error) {
 // sink has failed, consume stops.
 func (p *Pipeline) consume(frames <-chan *Frame, free chan<- *Frame, packets chan<- *queuedPacket, spare <-chan *queuedPacket, failed <-chan struct{}) error {
 	var waited time.Duration // for the sink, while encoding this frame
-	queue := func(pkt Packet) error {
+	queue := func(pkt media.Packet) error {
 		select {
 		case <-failed:
 			return errSinkFailed

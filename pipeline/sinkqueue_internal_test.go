@@ -1,11 +1,15 @@
 package pipeline
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/hlsmark/hlsmark/pipeline/media"
+)
 
 type nopSink struct{ n int }
 
-func (s *nopSink) WritePacket(Packet) error { s.n++; return nil }
-func (s *nopSink) Close() error             { return nil }
+func (s *nopSink) WritePacket(media.Packet) error { s.n++; return nil }
+func (s *nopSink) Close() error                   { return nil }
 
 // TestSinkQueueLetsLargeBuffersGo passes a small and a large packet through
 // deliver: the small one's buffer comes back for reuse, the large one's

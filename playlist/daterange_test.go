@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hlsmark/hlsmark/muxer"
+	"github.com/hlsmark/hlsmark/pipeline/media"
 	"github.com/hlsmark/hlsmark/playlist"
 )
 
@@ -23,7 +23,7 @@ const oddSecond = 90001
 func TestDateRangePlacement(t *testing.T) {
 	dir := t.TempDir()
 	p, mk := newPlaylist(t, playlist.Config{Dir: dir, Window: time.Hour, Grace: time.Hour, Target: time.Second})
-	var segs []muxer.Segment
+	var segs []media.Segment
 	for range 5 {
 		segs = append(segs, mk.makeTicks(oddSecond))
 		if err := p.Add(segs[len(segs)-1]); err != nil {
@@ -33,7 +33,7 @@ func TestDateRangePlacement(t *testing.T) {
 	next := mk.makeTicks(oddSecond)
 	cases := []struct {
 		r   playlist.DateRange
-		seg muxer.Seq
+		seg media.Seq
 	}{
 		{playlist.DateRange{ID: "first-instant", Start: segs[0].Start, Label: "first"}, 0},
 		{playlist.DateRange{ID: "b-later", Start: segs[1].Start.Add(600 * time.Millisecond), Duration: 1500 * time.Millisecond, Label: "later"}, 1},
@@ -48,7 +48,7 @@ func TestDateRangePlacement(t *testing.T) {
 		}
 	}
 	checkOnDisk(t, dir, p)
-	check := func(listed []listedRange, recorded muxer.Seq) {
+	check := func(listed []listedRange, recorded media.Seq) {
 		t.Helper()
 		byID := map[string]listedRange{}
 		for _, l := range listed {
@@ -66,8 +66,8 @@ func TestDateRangePlacement(t *testing.T) {
 				t.Errorf("%s is not listed", c.r.ID)
 				continue
 			}
-			if l.before != muxer.FileName(c.seg) {
-				t.Errorf("%s is listed before %s, want before %s", c.r.ID, l.before, muxer.FileName(c.seg))
+			if l.before != media.SegmentName(c.seg) {
+				t.Errorf("%s is listed before %s, want before %s", c.r.ID, l.before, media.SegmentName(c.seg))
 			}
 			if l.attrs["CLASS"] != playlist.DateRangeClass || l.attrs["X-LABEL"] != c.r.Label {
 				t.Errorf("%s: CLASS %q, X-LABEL %q", c.r.ID, l.attrs["CLASS"], l.attrs["X-LABEL"])
@@ -149,7 +149,7 @@ func TestDateRangeQuoting(t *testing.T) {
 // out of the window is never listed.
 func TestDateRangeLeavesWithItsSegment(t *testing.T) {
 	p, mk := newPlaylist(t, playlist.Config{Window: 3 * time.Second, Grace: time.Hour, Target: time.Second})
-	var segs []muxer.Segment
+	var segs []media.Segment
 	add := func() {
 		t.Helper()
 		segs = append(segs, mk.makeTicks(oddSecond))
@@ -182,7 +182,7 @@ func TestDateRangeLeavesWithItsSegment(t *testing.T) {
 		for _, l := range dateRanges(t, p.Encoded()) {
 			ids[l.attrs["ID"]] = true
 		}
-		for id, seg := range map[string]muxer.Seq{"m": 0, "n": 2} {
+		for id, seg := range map[string]media.Seq{"m": 0, "n": 2} {
 			if listedNow := seg >= first; ids[id] != listedNow {
 				t.Errorf("window from segment %d: range %s (in segment %d) listed %v, want %v", first, id, seg, ids[id], listedNow)
 			}

@@ -13,8 +13,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/hlsmark/hlsmark/muxer"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/media"
 	"github.com/hlsmark/hlsmark/playlist"
 )
 
@@ -67,10 +67,10 @@ func FuzzPlaylistRoundTrip(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		mk := newSegmentMaker(t, cfg.Dir, muxer.Seq(min(firstSeq, math.MaxUint64-fuzzMaxSegments)))
+		mk := newSegmentMaker(t, cfg.Dir, media.Seq(min(firstSeq, math.MaxUint64-fuzzMaxSegments)))
 		mk.pts = clock.Ticks(firstPTS % (1 << 40))
 		labels := []string{label0, label1, label2}
-		var added []muxer.Segment
+		var added []media.Segment
 		var ranges []playlist.DateRange
 		for i := range n {
 			s := mk.makeTicks(clock.Ticks(max(binary.LittleEndian.Uint32(durs[4*i:]), 1)))
@@ -110,7 +110,7 @@ func FuzzPlaylistRoundTrip(f *testing.F) {
 // fuzzedRange places a date range from 21 fuzzed bits: on a segment's
 // first instant, one nanosecond before it, or anywhere from the first
 // segment's start to an eighth past the last one's end.
-func fuzzedRange(added []muxer.Segment, bits uint64, ms uint32, label string) playlist.DateRange {
+func fuzzedRange(added []media.Segment, bits uint64, ms uint32, label string) playlist.DateRange {
 	const scale = 1 << 21
 	bits %= scale
 	first, last := added[0], added[len(added)-1]
@@ -134,7 +134,7 @@ func fuzzedRange(added []muxer.Segment, bits uint64, ms uint32, label string) pl
 // DISCONTINUITY-SEQUENCE, the TARGETDURATION rule, every date range that
 // starts in a listed segment (and none other) on one well-formed line
 // before that segment, and RFC 8216's rules for the file as a whole.
-func checkRoundTrip(t *testing.T, p *playlist.Playlist, cfg playlist.Config, added []muxer.Segment, ranges []playlist.DateRange) {
+func checkRoundTrip(t *testing.T, p *playlist.Playlist, cfg playlist.Config, added []media.Segment, ranges []playlist.DateRange) {
 	t.Helper()
 	data := p.Encoded()
 	checkOnDisk(t, cfg.Dir, p)
@@ -197,10 +197,10 @@ func checkRoundTrip(t *testing.T, p *playlist.Playlist, cfg playlist.Config, add
 // checkDateRanges requires one EXT-X-DATERANGE line, well formed, for each
 // range whose start falls in a listed segment, right before that segment,
 // with its ID, CLASS, START-DATE, DURATION and X-LABEL; and no other.
-func checkDateRanges(t *testing.T, data []byte, listed []muxer.Segment, ranges []playlist.DateRange) {
+func checkDateRanges(t *testing.T, data []byte, listed []media.Segment, ranges []playlist.DateRange) {
 	t.Helper()
 	want := map[string]playlist.DateRange{}
-	in := map[string]muxer.Seq{}
+	in := map[string]media.Seq{}
 	for _, r := range ranges {
 		for _, s := range listed {
 			if !r.Start.Before(s.Start) && r.Start.Before(timeline.Time(s.End())) {
@@ -216,8 +216,8 @@ func checkDateRanges(t *testing.T, data []byte, listed []muxer.Segment, ranges [
 		if line != "" && !strings.HasPrefix(line, "#") {
 			uris = append(uris, line)
 			for _, id := range open {
-				if line != muxer.FileName(in[id]) {
-					t.Errorf("date range %q is listed before %s, its start is in %s", id, line, muxer.FileName(in[id]))
+				if line != media.SegmentName(in[id]) {
+					t.Errorf("date range %q is listed before %s, its start is in %s", id, line, media.SegmentName(in[id]))
 				}
 			}
 			open = nil
@@ -367,7 +367,7 @@ func withoutDateRanges(data []byte) []byte {
 }
 
 // equalSegments compares segments field by field, times by Equal.
-func equalSegments(a, b []muxer.Segment) bool {
+func equalSegments(a, b []media.Segment) bool {
 	if len(a) != len(b) {
 		return false
 	}

@@ -15,8 +15,8 @@ import (
 
 	"github.com/grafov/m3u8"
 
-	"github.com/hlsmark/hlsmark/muxer"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/media"
 	"github.com/hlsmark/hlsmark/playlist"
 )
 
@@ -33,28 +33,28 @@ func (c *wallClock) Now() time.Time { return c.now }
 type segmentMaker struct {
 	t    *testing.T
 	dir  string
-	next muxer.Seq
+	next media.Seq
 	pts  clock.Ticks
 }
 
 // newSegmentMaker starts at sequence number first and at an odd PTS, so
 // that no start time falls on a whole millisecond by luck.
-func newSegmentMaker(t *testing.T, dir string, first muxer.Seq) *segmentMaker {
+func newSegmentMaker(t *testing.T, dir string, first media.Seq) *segmentMaker {
 	return &segmentMaker{t: t, dir: dir, next: first, pts: 12345}
 }
 
 // make returns the next segment, d long, and writes its file.
-func (m *segmentMaker) make(d time.Duration) muxer.Segment {
+func (m *segmentMaker) make(d time.Duration) media.Segment {
 	m.t.Helper()
 	return m.makeTicks(clock.FromDuration(d))
 }
 
 // makeTicks returns the next segment, d long, and writes its file.
-func (m *segmentMaker) makeTicks(d clock.Ticks) muxer.Segment {
+func (m *segmentMaker) makeTicks(d clock.Ticks) media.Segment {
 	m.t.Helper()
-	s := muxer.Segment{
+	s := media.Segment{
 		Seq:      m.next,
-		Path:     filepath.Join(m.dir, muxer.FileName(m.next)),
+		Path:     filepath.Join(m.dir, media.SegmentName(m.next)),
 		FirstPTS: m.pts,
 		Duration: d,
 		Start:    timeline.Time(m.pts),

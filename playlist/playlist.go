@@ -13,8 +13,8 @@ import (
 
 	"github.com/grafov/m3u8"
 
-	"github.com/hlsmark/hlsmark/muxer"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/media"
 )
 
 // FileName is the playlist's file name in the stream folder.
@@ -37,20 +37,20 @@ type Config struct {
 	Now func() time.Time
 	// Deleted, if set, is called with each segment whose file the
 	// playlist deleted, under the playlist's lock: it must not call back.
-	Deleted func(muxer.Segment)
+	Deleted func(media.Segment)
 }
 
 // Position is where a PTS lies in the stream.
 type Position struct {
 	// Seq is the media sequence number of the segment holding the PTS.
-	Seq muxer.Seq
+	Seq media.Seq
 	// Offset runs from the segment's first PTS to the PTS.
 	Offset clock.Ticks
 }
 
 // retired is a segment that left the window, waiting for its deletion.
 type retired struct {
-	seg      muxer.Segment
+	seg      media.Segment
 	deadline time.Time
 }
 
@@ -60,13 +60,13 @@ type Playlist struct {
 	cfg Config
 
 	mu      sync.RWMutex
-	segs    []muxer.Segment // the window, oldest first
+	segs    []media.Segment // the window, oldest first
 	retired []retired       // left the window, still on disk
 	ranges  map[string]DateRange
 	target  int       // EXT-X-TARGETDURATION, seconds
 	discSeq uint64    // EXT-X-DISCONTINUITY-SEQUENCE
 	resumed bool      // restored from disk: the next segment is discontinuous
-	next    muxer.Seq // follows the last segment ever listed, across restarts
+	next    media.Seq // follows the last segment ever listed, across restarts
 	closed  bool
 	encoded []byte
 }
@@ -94,7 +94,7 @@ func New(cfg Config) (*Playlist, error) {
 // Add appends a finished segment, slides the window, deletes segments whose
 // grace period is over, and writes the playlist file. The segment is listed
 // (and served) even if the playlist file cannot be written; the error says so.
-func (p *Playlist) Add(seg muxer.Segment) error {
+func (p *Playlist) Add(seg media.Segment) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -199,7 +199,7 @@ func (p *Playlist) Encoded() []byte {
 
 // Segment returns the segment with sequence number seq if its file is still
 // on disk: in the window or within its grace period.
-func (p *Playlist) Segment(seq muxer.Seq) (muxer.Segment, bool) {
+func (p *Playlist) Segment(seq media.Seq) (media.Segment, bool) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	for _, s := range p.segs {
@@ -212,20 +212,20 @@ func (p *Playlist) Segment(seq muxer.Seq) (muxer.Segment, bool) {
 			return r.seg, true
 		}
 	}
-	return muxer.Segment{}, false
+	return media.Segment{}, false
 }
 
 // Segments returns a copy of the segments in the window, oldest first.
-func (p *Playlist) Segments() []muxer.Segment {
+func (p *Playlist) Segments() []media.Segment {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	return append([]muxer.Segment(nil), p.segs...)
+	return append([]media.Segment(nil), p.segs...)
 }
 
 // NextSeq returns the sequence number that follows the last segment ever
 // listed, even by an earlier run whose segments are gone, or 0 for a new
 // playlist.
-func (p *Playlist) NextSeq() muxer.Seq {
+func (p *Playlist) NextSeq() media.Seq {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	return p.next
@@ -317,8 +317,8 @@ func extinf(d clock.Ticks) float64 {
 
 // rangesBySegmentLocked groups the date ranges by the segment their start
 // falls in, each group sorted by start.
-func (p *Playlist) rangesBySegmentLocked() map[muxer.Seq]dateRanges {
-	out := map[muxer.Seq]dateRanges{}
+func (p *Playlist) rangesBySegmentLocked() map[media.Seq]dateRanges {
+	out := map[media.Seq]dateRanges{}
 	for _, r := range p.ranges {
 		for _, s := range p.segs {
 			// The next segment's start, exactly: Start is the timeline's

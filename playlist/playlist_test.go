@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hlsmark/hlsmark/muxer"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/media"
 	"github.com/hlsmark/hlsmark/playlist"
 )
 
@@ -37,7 +37,7 @@ func TestWindowSlides(t *testing.T) {
 			dir := t.TempDir()
 			p, mk := newPlaylist(t, playlist.Config{Dir: dir, Window: c.window, Grace: time.Hour, Target: 2 * time.Second})
 			window := clock.FromDuration(c.window)
-			var added []muxer.Segment
+			var added []media.Segment
 			var recorded clock.Ticks
 			prevSeq, prevLen := uint64(0), 0
 			for i, d := range c.durs {
@@ -149,8 +149,8 @@ func TestGraceDeletion(t *testing.T) {
 		t.Run(grace.String(), func(t *testing.T) {
 			clk := &wallClock{now: timeline.Epoch}
 			p, mk := newPlaylist(t, playlist.Config{Window: 2 * time.Second, Grace: grace, Target: time.Second, Now: clk.Now})
-			var all []muxer.Segment
-			left := map[muxer.Seq]time.Time{} // when each segment left the window
+			var all []media.Segment
+			left := map[media.Seq]time.Time{} // when each segment left the window
 			var inGrace, deleted int
 			for i := range 20 {
 				clk.now = timeline.Epoch.Add(time.Duration(i) * time.Second)
@@ -249,7 +249,7 @@ func TestAddRejectsGap(t *testing.T) {
 // hand-made segments; PTS outside the window are not found.
 func TestLocate(t *testing.T) {
 	p, mk := newPlaylist(t, playlist.Config{Window: 4 * time.Second, Grace: time.Hour, Target: 2 * time.Second})
-	var segs []muxer.Segment
+	var segs []media.Segment
 	for _, d := range seconds(1, 1.5, 0.5, 2, 1) {
 		segs = append(segs, mk.make(d))
 		if err := p.Add(segs[len(segs)-1]); err != nil {
@@ -262,7 +262,7 @@ func TestLocate(t *testing.T) {
 	cases := []struct {
 		name string
 		pts  clock.Ticks
-		seq  muxer.Seq
+		seq  media.Seq
 		ok   bool
 	}{
 		{"left the window", segs[0].FirstPTS, 0, false},

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hlsmark/hlsmark/muxer"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/media"
 	"github.com/hlsmark/hlsmark/playlist"
 )
 
@@ -22,9 +22,9 @@ func restoreConfig(dir string) playlist.Config {
 
 // writeRun adds segments of the given durations (ticks), each with its
 // own frame count, the second one discontinuous, and returns them all.
-func writeRun(t *testing.T, p *playlist.Playlist, mk *segmentMaker, durs ...clock.Ticks) []muxer.Segment {
+func writeRun(t *testing.T, p *playlist.Playlist, mk *segmentMaker, durs ...clock.Ticks) []media.Segment {
 	t.Helper()
-	var out []muxer.Segment
+	var out []media.Segment
 	for i, d := range durs {
 		s := mk.makeTicks(d)
 		s.Frames = 20 + i
@@ -180,7 +180,7 @@ func TestRestoreDiscontinuity(t *testing.T) {
 	cfg := restoreConfig(t.TempDir())
 	cfg.Window = 3 * time.Second
 	p, mk := newPlaylist(t, cfg)
-	flagged := map[muxer.Seq]bool{}
+	flagged := map[media.Seq]bool{}
 	var discSeq uint64
 	add := func(restarted bool) {
 		t.Helper()

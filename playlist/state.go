@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/hlsmark/hlsmark/muxer"
+	"github.com/hlsmark/hlsmark/pipeline/media"
 )
 
 // StateFile is the file, next to the playlist, that keeps the window's
@@ -19,9 +19,9 @@ const StateFile = "state.json"
 type state struct {
 	DiscontinuitySeq uint64          `json:"discontinuity_sequence"`
 	TargetDuration   int             `json:"target_duration"`
-	Segments         []muxer.Segment `json:"segments"`
+	Segments         []media.Segment `json:"segments"`
 	// NextSeq keeps the numbering when no listed segment is left.
-	NextSeq muxer.Seq `json:"next_seq,omitempty"`
+	NextSeq media.Seq `json:"next_seq,omitempty"`
 }
 
 // saveLocked writes the state atomically.
@@ -48,7 +48,7 @@ func (p *Playlist) restore() error {
 	if err := json.Unmarshal(b, &st); err != nil {
 		return fmt.Errorf("playlist: restore %s: %w", StateFile, err)
 	}
-	var kept []muxer.Segment
+	var kept []media.Segment
 	for i, seg := range st.Segments {
 		if i > 0 && seg.Seq != st.Segments[i-1].Seq+1 {
 			return fmt.Errorf("playlist: restore %s: segment %d follows %d", StateFile, seg.Seq, st.Segments[i-1].Seq)

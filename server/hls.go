@@ -7,8 +7,7 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
-
-	"github.com/hlsmark/hlsmark/muxer"
+	"github.com/hlsmark/hlsmark/pipeline/media"
 )
 
 // The media types of RFC 8216, section 4.
@@ -38,7 +37,7 @@ func (s *Server) segment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := mux.Vars(r)["segment"]
-	seq, ok := muxer.ParseFileName(name)
+	seq, ok := media.ParseSegmentName(name)
 	if !ok {
 		writeError(w, http.StatusNotFound, "not a segment name: "+quote(name))
 		return

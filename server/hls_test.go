@@ -11,7 +11,7 @@ import (
 
 	"github.com/grafov/m3u8"
 
-	"github.com/hlsmark/hlsmark/muxer"
+	"github.com/hlsmark/hlsmark/pipeline/media"
 	"github.com/hlsmark/hlsmark/server"
 )
 
@@ -150,7 +150,7 @@ func TestSegmentRanges(t *testing.T) {
 var casesNotFound = []struct{ name, path string }{
 	{"unknown stream playlist", "/streams/nope/index.m3u8"},
 	{"unknown stream segment", "/streams/nope/0.ts"},
-	{"segment never made", "/streams/demo/" + muxer.FileName(1_000_000)},
+	{"segment never made", "/streams/demo/" + media.SegmentName(1_000_000)},
 	{"leading zero", "/streams/demo/00.ts"},
 	{"leading zeros on a listed one", "/streams/demo/01.ts"},
 	{"sign", "/streams/demo/+1.ts"},

@@ -12,8 +12,8 @@ import (
 
 	"github.com/hlsmark/hlsmark/docs"
 	"github.com/hlsmark/hlsmark/marker"
-	"github.com/hlsmark/hlsmark/muxer"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/media"
 	"github.com/hlsmark/hlsmark/playlist"
 )
 
@@ -31,7 +31,7 @@ type markerView struct {
 	PTS             int64           `json:"pts"`
 	Time            float64         `json:"time"`
 	Duration        *float64        `json:"duration"`
-	Sequence        *muxer.Seq      `json:"sequence"`
+	Sequence        *media.Seq      `json:"sequence"`
 	Offset          *float64        `json:"offset"`
 	ProgramDateTime string          `json:"program_date_time"`
 	Source          marker.Source   `json:"source"`
@@ -81,7 +81,7 @@ type streamView struct {
 	State         string     `json:"state"`
 	Playlist      string     `json:"playlist"`
 	Markers       string     `json:"markers"`
-	MediaSequence *muxer.Seq `json:"media_sequence"`
+	MediaSequence *media.Seq `json:"media_sequence"`
 	Segments      int        `json:"segments"`
 	WindowSeconds float64    `json:"window_seconds"`
 }

@@ -14,8 +14,8 @@ import (
 
 	"github.com/hlsmark/hlsmark/marker"
 	"github.com/hlsmark/hlsmark/marker/markertest"
-	"github.com/hlsmark/hlsmark/muxer"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/media"
 	"github.com/hlsmark/hlsmark/pipeline/pipelinetest"
 )
 
@@ -216,7 +216,7 @@ func TestMarkerAPIAcrossTheWrap(t *testing.T) {
 	s := newMarkerServerFrom(t, "", pipelinetest.Config{
 		Start: clock.Wrap - clock.Hz, Frames: 120, Seed: 2, EventEvery: 1500 * time.Millisecond, EventDuration: 300 * time.Millisecond,
 	})
-	var after muxer.Segment
+	var after media.Segment
 	for _, seg := range s.run.Playlist.Segments() {
 		if seg.FirstPTS > clock.Wrap {
 			after = seg

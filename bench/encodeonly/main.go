@@ -18,6 +18,7 @@ import (
 	"github.com/hlsmark/hlsmark/bench/internal/benchsrc"
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/media"
 )
 
 // result is the JSON line encodeonly prints.
@@ -50,7 +51,7 @@ func run() error {
 	preset := flag.String("preset", "veryfast", "libx264 preset")
 	segment := flag.Duration("segment", 2*time.Second, "IDR interval (the segment duration)")
 	flag.Parse()
-	s, err := pipeline.ParseSize(*size)
+	s, err := media.ParseSize(*size)
 	if err != nil {
 		return err
 	}
@@ -102,7 +103,7 @@ func run() error {
 	}
 	defer enc.Close()
 	r := result{Frames: *frames, Size: s.String(), Preset: *preset}
-	out := func(p pipeline.Packet) error { r.Bytes += len(p.Data); return nil }
+	out := func(p media.Packet) error { r.Bytes += len(p.Data); return nil }
 
 	cpu0, start := cpuTime(), time.Now()
 	for _, f := range pics {

@@ -16,6 +16,7 @@ import (
 	"github.com/hlsmark/hlsmark/bench/internal/benchsrc"
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/media"
 )
 
 func main() {
@@ -30,7 +31,7 @@ func run() error {
 	frames := flag.Int("frames", 300, "frames to write")
 	paced := flag.Bool("paced", false, "render in real time instead of as fast as possible")
 	flag.Parse()
-	s, err := pipeline.ParseSize(*size)
+	s, err := media.ParseSize(*size)
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/hlsmark/hlsmark/marker"
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/media"
 )
 
 // benchResult is what `hlsmark bench` prints, as one JSON object on its
@@ -44,7 +45,7 @@ func bench(args []string) error {
 		return err
 	}
 	var err error
-	if c.Size, err = pipeline.ParseSize(size); err != nil {
+	if c.Size, err = media.ParseSize(size); err != nil {
 		return usagef("--%v", err)
 	}
 	if frames < 1 {

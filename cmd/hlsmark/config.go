@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hlsmark/hlsmark/pipeline"
+	"github.com/hlsmark/hlsmark/pipeline/media"
 )
 
 // usageError is a bad command line: main prints it on one line and exits 2.
@@ -29,7 +30,7 @@ var streamName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
 type streamConfig struct {
 	Data          string
 	Name          string
-	Size          pipeline.Size
+	Size          media.Size
 	FPS           int
 	Segment       time.Duration
 	Window        time.Duration
@@ -62,7 +63,7 @@ func newFlagSet(name string) *flag.FlagSet {
 
 // streamFlags registers the flags shared by serve and bench.
 func streamFlags(fs *flag.FlagSet, c *streamConfig, size *string) {
-	src := pipeline.DefaultCheckerboardConfig(pipeline.Size{Width: 1280, Height: 720})
+	src := pipeline.DefaultCheckerboardConfig(media.Size{Width: 1280, Height: 720})
 	fs.StringVar(size, "size", src.Size.String(), "frame size, WIDTHxHEIGHT")
 	fs.IntVar(&c.FPS, "fps", src.FPS, "frames per second")
 	fs.DurationVar(&c.Segment, "segment", 2*time.Second, "target segment duration")
@@ -96,7 +97,7 @@ func parseServe(args []string) (serveConfig, error) {
 		c.CORS = strings.Split(cors, ",")
 	}
 	var err error
-	if c.Stream.Size, err = pipeline.ParseSize(size); err != nil {
+	if c.Stream.Size, err = media.ParseSize(size); err != nil {
 		return c, usagef("--%v", err)
 	}
 	return c, c.Stream.validate()

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hlsmark/hlsmark/muxer"
+	"github.com/hlsmark/hlsmark/pipeline/media"
 )
 
 // TestDiskStaysWithinWindow streams for a while with a short window and
@@ -31,9 +31,9 @@ func TestDiskStaysWithinWindow(t *testing.T) {
 		if err != nil {
 			return false
 		}
-		n, highest := 0, muxer.Seq(0)
+		n, highest := 0, media.Seq(0)
 		for _, e := range entries {
-			if seq, ok := muxer.ParseFileName(e.Name()); ok {
+			if seq, ok := media.ParseSegmentName(e.Name()); ok {
 				n++
 				highest = max(highest, seq)
 			}

@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hlsmark/hlsmark/pipeline"
+	"github.com/hlsmark/hlsmark/pipeline/media"
 )
 
 // loadResult is what a load run measured.
@@ -115,7 +115,7 @@ func viewer(ctx context.Context, client *http.Client, base string, res *loadResu
 // behind. CI runs it for 10 s; HLSMARK_LOAD_DURATION=1m (and
 // HLSMARK_LOAD_SIZE=1280x720) give the documented run.
 func TestLoad(t *testing.T) {
-	duration, size := 10*time.Second, pipeline.Size{Width: 320, Height: 240}
+	duration, size := 10*time.Second, media.Size{Width: 320, Height: 240}
 	if d := os.Getenv("HLSMARK_LOAD_DURATION"); d != "" {
 		var err error
 		if duration, err = time.ParseDuration(d); err != nil {
@@ -124,7 +124,7 @@ func TestLoad(t *testing.T) {
 	}
 	if s := os.Getenv("HLSMARK_LOAD_SIZE"); s != "" {
 		var err error
-		if size, err = pipeline.ParseSize(s); err != nil {
+		if size, err = media.ParseSize(s); err != nil {
 			t.Fatal(err)
 		}
 	}

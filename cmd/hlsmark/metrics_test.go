@@ -19,6 +19,7 @@ import (
 	"github.com/hlsmark/hlsmark/marker"
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/media"
 	"github.com/hlsmark/hlsmark/server"
 )
 
@@ -30,7 +31,7 @@ func TestMetricsScrape(t *testing.T) {
 	const frames = 150
 	dir := t.TempDir()
 	c := streamConfig{
-		Data: dir, Name: "test", Size: pipeline.Size{Width: 320, Height: 240}, FPS: 30,
+		Data: dir, Name: "test", Size: media.Size{Width: 320, Height: 240}, FPS: 30,
 		Segment: time.Second, Window: 2 * time.Second, Preset: "ultrafast", Tune: "zerolatency",
 		EventEvery: 3 * time.Second, EventDuration: time.Second, EventFixed: true, Seed: 1,
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/hlsmark/hlsmark/marker"
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/media"
 	"github.com/hlsmark/hlsmark/server"
 )
 
@@ -91,7 +92,7 @@ func startInProcess(t *testing.T, c streamConfig, adjust func(*stream)) (*stream
 // return.
 func TestStalledSourceShowsAndRecovers(t *testing.T) {
 	c := streamConfig{
-		Data: t.TempDir(), Name: "demo", Size: pipeline.Size{Width: 160, Height: 120}, FPS: 30,
+		Data: t.TempDir(), Name: "demo", Size: media.Size{Width: 160, Height: 120}, FPS: 30,
 		Segment: 500 * time.Millisecond, Window: 10 * time.Second, Grace: time.Second,
 		Preset: "ultrafast", Tune: "zerolatency", EventEvery: 20 * time.Second, EventDuration: time.Second,
 	}

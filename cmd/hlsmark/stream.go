@@ -15,6 +15,7 @@ import (
 	"github.com/hlsmark/hlsmark/muxer"
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/media"
 	"github.com/hlsmark/hlsmark/playlist"
 	"github.com/hlsmark/hlsmark/server/metrics"
 )
@@ -57,10 +58,10 @@ func newStream(c streamConfig, clk clock.Clock, store marker.Store, log *slog.Lo
 		window = c.Segment
 	}
 	if s.playlist, err = playlist.New(playlist.Config{Dir: s.dir, Window: window, Grace: c.Grace, Target: c.Segment,
-		Deleted: func(muxer.Segment) { s.metrics.SegmentDeleted() }}); err != nil {
+		Deleted: func(media.Segment) { s.metrics.SegmentDeleted() }}); err != nil {
 		return nil, err
 	}
-	first, err := muxer.Sweep(s.dir, func(seq muxer.Seq) bool { _, ok := s.playlist.Segment(seq); return ok })
+	first, err := muxer.Sweep(s.dir, func(seq media.Seq) bool { _, ok := s.playlist.Segment(seq); return ok })
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +79,7 @@ func newStream(c streamConfig, clk clock.Clock, store marker.Store, log *slog.Lo
 	}()
 	s.muxer, err = muxer.New(muxer.Config{
 		Dir: s.dir, Target: c.Segment, FirstSeq: first, Size: c.Size, FPS: c.FPS, Timeline: timeline,
-		Publish: func(seg muxer.Segment) error {
+		Publish: func(seg media.Segment) error {
 			// A failed playlist write or segment deletion is logged, not
 			// fatal: the segment is listed in memory, and the next write
 			// may succeed.

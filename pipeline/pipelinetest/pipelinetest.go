@@ -15,6 +15,7 @@ import (
 	"github.com/hlsmark/hlsmark/muxer"
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/media"
 	"github.com/hlsmark/hlsmark/playlist"
 )
 
@@ -23,7 +24,7 @@ var Epoch = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 
 // Config is a run's settings; zero fields take small, fast defaults.
 type Config struct {
-	Size          pipeline.Size
+	Size          media.Size
 	FPS           int
 	Frames        int
 	Segment       time.Duration
@@ -47,9 +48,9 @@ type Config struct {
 type Hooks struct {
 	// OnDetection is called with every detection, on the pipeline's
 	// goroutine.
-	OnDetection func(pipeline.Detection)
+	OnDetection func(media.Detection)
 	// OnSegment is called with every segment after the playlist lists it.
-	OnSegment func(muxer.Segment)
+	OnSegment func(media.Segment)
 }
 
 // Run is a finished run.
@@ -60,7 +61,7 @@ type Run struct {
 	// PTS lists every frame's generator PTS, in order.
 	PTS []clock.Ticks
 	// Segments lists every segment the muxer published, in order.
-	Segments []muxer.Segment
+	Segments []media.Segment
 	Timeline clock.Timeline
 	// Clock is the run's generator clock.
 	Clock *clock.Fake
@@ -71,8 +72,8 @@ type Run struct {
 func Start(t testing.TB, cfg Config) *Run {
 	t.Helper()
 	astiav.SetLogLevel(astiav.LogLevelWarning) // no libx264 statistics in test output
-	if cfg.Size == (pipeline.Size{}) {
-		cfg.Size = pipeline.Size{Width: 320, Height: 240}
+	if cfg.Size == (media.Size{}) {
+		cfg.Size = media.Size{Width: 320, Height: 240}
 	}
 	if cfg.FPS == 0 {
 		cfg.FPS = 30
@@ -126,7 +127,7 @@ func Start(t testing.TB, cfg Config) *Run {
 	var mu sync.Mutex
 	mux, err := muxer.New(muxer.Config{
 		Dir: r.Dir, Target: cfg.Segment, Size: cfg.Size, FPS: cfg.FPS, Timeline: r.Timeline,
-		Publish: func(s muxer.Segment) error {
+		Publish: func(s media.Segment) error {
 			mu.Lock()
 			r.Segments = append(r.Segments, s)
 			mu.Unlock()

@@ -7,6 +7,7 @@ package benchsrc
 import (
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/media"
 )
 
 // FPS is the frame rate of every comparison.
@@ -14,7 +15,7 @@ const FPS = 30
 
 // New returns the checkerboard of hlsmark's defaults at size s and FPS,
 // paced by clk from its present reading.
-func New(s pipeline.Size, clk clock.Clock) (*pipeline.Checkerboard, error) {
+func New(s media.Size, clk clock.Clock) (*pipeline.Checkerboard, error) {
 	cfg := pipeline.DefaultCheckerboardConfig(s)
 	cfg.FPS = FPS
 	return pipeline.NewCheckerboard(cfg, clk, clock.Timeline{Epoch: clk.Now()})

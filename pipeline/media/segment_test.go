@@ -1,16 +1,16 @@
-package muxer_test
+package media_test
 
 import (
 	"math"
 	"testing"
 
-	"github.com/hlsmark/hlsmark/muxer"
+	"github.com/hlsmark/hlsmark/pipeline/media"
 )
 
 // casesCanonicalName are segment numbers and the only names that may stand
 // for them.
 var casesCanonicalName = []struct {
-	seq  muxer.Seq
+	seq  media.Seq
 	name string
 }{
 	{0, "0.ts"},
@@ -21,18 +21,18 @@ var casesCanonicalName = []struct {
 	{math.MaxUint64, "18446744073709551615.ts"},
 }
 
-func TestFileNameRoundTrip(t *testing.T) {
+func TestSegmentNameRoundTrip(t *testing.T) {
 	for _, c := range casesCanonicalName {
 		t.Run(c.name, func(t *testing.T) {
-			if got := muxer.FileName(c.seq); got != c.name {
-				t.Fatalf("FileName(%d) = %q, want %q", c.seq, got, c.name)
+			if got := media.SegmentName(c.seq); got != c.name {
+				t.Fatalf("SegmentName(%d) = %q, want %q", c.seq, got, c.name)
 			}
-			if got := (muxer.Segment{Seq: c.seq}).Name(); got != c.name {
+			if got := (media.Segment{Seq: c.seq}).Name(); got != c.name {
 				t.Fatalf("Segment.Name() = %q, want %q", got, c.name)
 			}
-			seq, ok := muxer.ParseFileName(c.name)
+			seq, ok := media.ParseSegmentName(c.name)
 			if !ok || seq != c.seq {
-				t.Fatalf("ParseFileName(%q) = %d, %v; want %d, true", c.name, seq, ok, c.seq)
+				t.Fatalf("ParseSegmentName(%q) = %d, %v; want %d, true", c.name, seq, ok, c.seq)
 			}
 		})
 	}
@@ -74,11 +74,11 @@ var casesNotAName = []struct {
 	{"21 digits", "100000000000000000000.ts"},
 }
 
-func TestParseFileNameRejects(t *testing.T) {
+func TestParseSegmentNameRejects(t *testing.T) {
 	for _, c := range casesNotAName {
 		t.Run(c.name, func(t *testing.T) {
-			if seq, ok := muxer.ParseFileName(c.input); ok {
-				t.Fatalf("ParseFileName(%q) = %d, true; want it rejected", c.input, seq)
+			if seq, ok := media.ParseSegmentName(c.input); ok {
+				t.Fatalf("ParseSegmentName(%q) = %d, true; want it rejected", c.input, seq)
 			}
 		})
 	}

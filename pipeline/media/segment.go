@@ -1,4 +1,4 @@
-package muxer
+package media
 
 import (
 	"strconv"
@@ -34,7 +34,7 @@ type Segment struct {
 }
 
 // Name returns the segment's file name, as listed in the playlist.
-func (s Segment) Name() string { return FileName(s.Seq) }
+func (s Segment) Name() string { return SegmentName(s.Seq) }
 
 // End returns the PTS just past the segment.
 func (s Segment) End() clock.Ticks { return s.FirstPTS + s.Duration }
@@ -42,15 +42,15 @@ func (s Segment) End() clock.Ticks { return s.FirstPTS + s.Duration }
 // Contains reports whether PTS p falls inside the segment.
 func (s Segment) Contains(p clock.Ticks) bool { return p >= s.FirstPTS && p < s.End() }
 
-// FileName is the file name of segment seq: its decimal number and ".ts".
-func FileName(seq Seq) string {
+// SegmentName is the file name of segment seq: its decimal number and ".ts".
+func SegmentName(seq Seq) string {
 	return strconv.FormatUint(uint64(seq), 10) + ".ts"
 }
 
-// ParseFileName is the inverse of FileName. It accepts only the canonical
+// ParseSegmentName is the inverse of SegmentName. It accepts only the canonical
 // form (no sign, no leading zeros, no other characters), so a name it
 // accepts can name nothing but a segment file.
-func ParseFileName(name string) (Seq, bool) {
+func ParseSegmentName(name string) (Seq, bool) {
 	digits, ok := strings.CutSuffix(name, ".ts")
 	if !ok || digits == "" || len(digits) > 20 || (len(digits) > 1 && digits[0] == '0') {
 		return 0, false

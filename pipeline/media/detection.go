@@ -1,0 +1,32 @@
+package media
+
+import (
+	"image"
+
+	"github.com/hlsmark/hlsmark/pipeline/clock"
+)
+
+// DetectionKind says whether a detection opens or closes an event.
+type DetectionKind int
+
+// The kinds of detection.
+const (
+	Opened DetectionKind = iota + 1
+	Closed
+)
+
+// Detection is an event seen in the frames: its first frame (Opened) or the
+// first frame it is gone from (Closed).
+type Detection struct {
+	Kind DetectionKind
+	// Start is the PTS of the first frame showing the event.
+	Start clock.Ticks
+	// End is the PTS of the first frame no longer showing it (Closed only).
+	End clock.Ticks
+	// Cut is set on a Closed detection made because the frames stopped
+	// while the event showed (see Detector.Stop): End is then where the
+	// stream ends.
+	Cut bool
+	// Box bounds the mint samples in the first frame, in pixels.
+	Box image.Rectangle
+}

@@ -1,3 +1,5 @@
+//go:build cgo
+
 package marker_test
 
 import (
@@ -14,7 +16,7 @@ import (
 
 	"github.com/grafov/m3u8"
 
-	"github.com/hlsmark/hlsmark/marker/markertest"
+	
 	"github.com/hlsmark/hlsmark/muxer/tsread"
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
@@ -37,7 +39,7 @@ func showsMint(img image.Image, col, row, block int) bool {
 // its sequence names, at its offset, to the tick.
 func TestMarkersAlignWithDecodedFrames(t *testing.T) {
 	const size, block = 240, 240 / 6
-	r := markertest.Start(t, pipelinetest.Config{
+	r := pipelinetest.Start(t, pipelinetest.Config{
 		Frames: 330, Jitter: 5300 * time.Microsecond, Seed: 3,
 		EventEvery: 3 * time.Second, EventDuration: 700 * time.Millisecond,
 	})
@@ -66,7 +68,7 @@ func TestMarkersAlignWithDecodedFrames(t *testing.T) {
 			if ev.EndPTS != 0 && m.Duration != ev.EndPTS-ev.FirstPTS {
 				t.Errorf("marker %d duration %d, generator's %d", m.ID, m.Duration, ev.EndPTS-ev.FirstPTS)
 			}
-			pos, ok := r.Service.Position(m.PTS)
+			pos, ok := r.Markers.Position(m.PTS)
 			if !ok {
 				t.Fatalf("marker %d at %d has no position in the playlist", m.ID, m.PTS)
 			}
@@ -109,7 +111,7 @@ func TestMarkersAlignWithDecodedFrames(t *testing.T) {
 // START-DATE is the marker's program date time, and HLS parsers accept
 // the playlist.
 func TestDateRangesMatchMarkers(t *testing.T) {
-	r := markertest.Start(t, pipelinetest.Config{Frames: 240, Seed: 5, EventEvery: 2 * time.Second, EventDuration: 500 * time.Millisecond})
+	r := pipelinetest.Start(t, pipelinetest.Config{Frames: 240, Seed: 5, EventEvery: 2 * time.Second, EventDuration: 500 * time.Millisecond})
 	ms, err := r.Store.List(context.Background(), "demo", 0, 1000)
 	if err != nil || len(ms) < 2 {
 		t.Fatalf("markers %v, err %v: want at least 2", ms, err)
@@ -136,7 +138,7 @@ func TestDateRangesMatchMarkers(t *testing.T) {
 	}
 	for _, m := range ms {
 		want := playlist.FormatTime(r.Timeline.Time(m.PTS))
-		if got := tags[r.Service.DateRange(m).ID]; got != want {
+		if got := tags[r.Markers.DateRange(m).ID]; got != want {
 			t.Errorf("marker %d: DATERANGE START-DATE %q, program date time %q", m.ID, got, want)
 		}
 	}

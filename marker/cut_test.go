@@ -1,3 +1,5 @@
+//go:build cgo
+
 package marker_test
 
 import (
@@ -8,7 +10,7 @@ import (
 	"time"
 
 	"github.com/hlsmark/hlsmark/marker"
-	"github.com/hlsmark/hlsmark/marker/markertest"
+	
 	"github.com/hlsmark/hlsmark/pipeline/pipelinetest"
 	"github.com/hlsmark/hlsmark/playlist"
 )
@@ -29,8 +31,8 @@ func isCut(t *testing.T, m marker.Marker) bool {
 // its true duration and its box, and the playlist's DATERANGE gets the
 // cut marker's DURATION.
 func TestEventShowingAtStopIsCut(t *testing.T) {
-	r := markertest.Start(t, pipelinetest.Config{Frames: 135, EventEvery: 2 * time.Second, EventDuration: time.Second})
-	ms, err := r.Store.List(context.Background(), markertest.Stream, 0, 10)
+	r := pipelinetest.Start(t, pipelinetest.Config{Frames: 135, EventEvery: 2 * time.Second, EventDuration: time.Second})
+	ms, err := r.Store.List(context.Background(), pipelinetest.Stream, 0, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +52,7 @@ func TestEventShowingAtStopIsCut(t *testing.T) {
 	if !strings.Contains(string(cut.Data), `"width"`) {
 		t.Errorf("cut marker lost its box: %s", cut.Data)
 	}
-	tag := `ID="` + r.Service.DateRange(cut).ID + `"`
+	tag := `ID="` + r.Markers.DateRange(cut).ID + `"`
 	found := false
 	for _, line := range strings.Split(string(r.Playlist.Encoded()), "\n") {
 		if strings.Contains(line, tag) {
@@ -70,34 +72,34 @@ func TestEventShowingAtStopIsCut(t *testing.T) {
 // stream closes it, cut, at the end of the last segment written, and
 // leaves markers from the API, whose duration may be unknown, alone.
 func TestRestoreCutsMarkerLeftOpen(t *testing.T) {
-	r := markertest.Start(t, pipelinetest.Config{Frames: 90})
+	r := pipelinetest.Start(t, pipelinetest.Config{Frames: 90})
 	ctx := context.Background()
 	first := r.Segments[0]
-	open, err := r.Store.Add(ctx, markertest.Stream, marker.Marker{
+	open, err := r.Store.Add(ctx, pipelinetest.Stream, marker.Marker{
 		Label: marker.DetectorLabel, PTS: first.FirstPTS + 3000, Source: marker.FromDetector, Data: json.RawMessage(`{"x":1}`),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	posted, err := r.Store.Add(ctx, markertest.Stream, marker.Marker{Label: "door", PTS: first.FirstPTS, Source: marker.FromAPI})
+	posted, err := r.Store.Add(ctx, pipelinetest.Stream, marker.Marker{Label: "door", PTS: first.FirstPTS, Source: marker.FromAPI})
 	if err != nil {
 		t.Fatal(err)
 	}
 	svc := marker.NewService(marker.Config{
-		Stream: markertest.Stream, Store: r.Store, Playlist: r.Playlist, Timeline: r.Timeline, Clock: r.Clock,
+		Stream: pipelinetest.Stream, Store: r.Store, Playlist: r.Playlist, Timeline: r.Timeline, Clock: r.Clock,
 	})
 	if err := svc.Restore(ctx); err != nil {
 		t.Fatal(err)
 	}
 	end := r.Segments[len(r.Segments)-1].End()
-	got, err := r.Store.Get(ctx, markertest.Stream, open.ID)
+	got, err := r.Store.Get(ctx, pipelinetest.Stream, open.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got.Duration != end-open.PTS || !isCut(t, got) || !strings.Contains(string(got.Data), `"x":1`) {
 		t.Errorf("restored marker: duration %d, data %s; want %d, cut, x kept", got.Duration, got.Data, end-open.PTS)
 	}
-	if got, err := r.Store.Get(ctx, markertest.Stream, posted.ID); err != nil || got.Duration != 0 || got.Rev != posted.Rev {
+	if got, err := r.Store.Get(ctx, pipelinetest.Stream, posted.ID); err != nil || got.Duration != 0 || got.Rev != posted.Rev {
 		t.Errorf("posted marker changed by Restore: %+v, %v", got, err)
 	}
 	text := string(r.Playlist.Encoded())

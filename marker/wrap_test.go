@@ -1,3 +1,5 @@
+//go:build cgo
+
 package marker_test
 
 import (
@@ -5,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hlsmark/hlsmark/marker/markertest"
+	
 	"github.com/hlsmark/hlsmark/muxer/tsread"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 	"github.com/hlsmark/hlsmark/pipeline/pipelinetest"
@@ -17,7 +19,7 @@ import (
 // exact on the unwrapped timeline.
 func TestAcrossTheTSWrap(t *testing.T) {
 	start := clock.Wrap - 2*clock.Hz
-	r := markertest.Start(t, pipelinetest.Config{
+	r := pipelinetest.Start(t, pipelinetest.Config{
 		Start: start, Frames: 150, Jitter: 5 * time.Millisecond, Seed: 4,
 		EventEvery: 1500 * time.Millisecond, EventDuration: 400 * time.Millisecond,
 	})
@@ -43,7 +45,7 @@ func TestAcrossTheTSWrap(t *testing.T) {
 	}
 
 	events := r.Source.Events()
-	ms, err := r.Store.List(context.Background(), markertest.Stream, 0, 100)
+	ms, err := r.Store.List(context.Background(), pipelinetest.Stream, 0, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +56,7 @@ func TestAcrossTheTSWrap(t *testing.T) {
 		if m.PTS != events[i].FirstPTS {
 			t.Errorf("marker %d at %d, event at %d", m.ID, m.PTS, events[i].FirstPTS)
 		}
-		pos, ok := r.Service.Position(m.PTS)
+		pos, ok := r.Markers.Position(m.PTS)
 		if !ok {
 			t.Fatalf("marker %d has no position", m.ID)
 		}

@@ -21,6 +21,9 @@ type Source interface {
 	// with the generator clock. It returns io.EOF when the source has no
 	// more frames.
 	Next(ctx context.Context, f *Frame) error
+	// Late counts the frames the source skipped because it fell behind
+	// its real-time schedule.
+	Late() uint64
 }
 
 // Limit returns a source that ends (io.EOF) after n frames of src.

@@ -1,3 +1,5 @@
+//go:build cgo
+
 package server_test
 
 import (
@@ -31,8 +33,8 @@ type hlsFixture struct {
 }
 
 // newHLSFixture runs the real pipeline into a folder tree of the test's
-// own: root/secret.txt, root/<test>/secret.txt and the stream folder
-// root/<test>/<nnn>.
+// own: root/secret.txt, the data folder root/<test>/<nnn>/secret.txt (next
+// to the store) and the stream folder root/<test>/<nnn>/demo.
 func newHLSFixture(t *testing.T) *hlsFixture {
 	t.Helper()
 	root, err := os.MkdirTemp("", "hlsmark-server-")
@@ -42,8 +44,8 @@ func newHLSFixture(t *testing.T) *hlsFixture {
 	t.Cleanup(func() { os.RemoveAll(root) })
 	t.Setenv("TMPDIR", root) // t.TempDir, in pipelinetest, makes the stream folder under root
 	f := &hlsFixture{run: pipelinetest.Start(t, pipelinetest.Config{Frames: 120, Segment: time.Second})}
-	if parent := filepath.Dir(filepath.Dir(f.run.Dir)); parent != root {
-		t.Fatalf("stream folder %s is not two levels under %s", f.run.Dir, root)
+	if parent := filepath.Dir(filepath.Dir(filepath.Dir(f.run.Dir))); parent != root {
+		t.Fatalf("stream folder %s is not three levels under %s", f.run.Dir, root)
 	}
 	for i, dir := range []string{filepath.Dir(f.run.Dir), root} {
 		secret := "SECRET-" + string(rune('A'+i)) + "-do-not-serve"

@@ -1,3 +1,5 @@
+//go:build cgo
+
 package server_test
 
 import (
@@ -18,7 +20,7 @@ import (
 	"time"
 
 	"github.com/hlsmark/hlsmark/marker"
-	"github.com/hlsmark/hlsmark/marker/markertest"
+	
 	"github.com/hlsmark/hlsmark/pipeline/pipelinetest"
 	"github.com/hlsmark/hlsmark/server"
 	"github.com/hlsmark/hlsmark/server/metrics"
@@ -35,16 +37,17 @@ const (
 // store. Secret files are planted in the stream folder, beside it and
 // above it, where a path traversal would look.
 type hostileFixture struct {
-	run *markertest.Run
+	run *pipelinetest.Run
 	srv *server.Server
 	// secrets are the planted files' contents: no answer may hold them.
 	secrets []string
 }
 
 // newHostileFixture runs the pipeline with markers into a folder tree of
-// its own: root/secret.txt, root/<test>/secret.txt (next to the stream
-// folder and the store's folder) and, in the stream folder root/<test>/<nnn>,
-// secret.txt and a segment-named file the playlist never listed.
+// its own: root/secret.txt, secret.txt in the data folder root/<test>/<nnn>
+// (next to the stream folder and the store) and, in the stream folder
+// root/<test>/<nnn>/demo, secret.txt and a segment-named file the playlist
+// never listed.
 func newHostileFixture(tb testing.TB) *hostileFixture {
 	tb.Helper()
 	root, err := os.MkdirTemp("", "hlsmark-hostile-")
@@ -52,12 +55,12 @@ func newHostileFixture(tb testing.TB) *hostileFixture {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { os.RemoveAll(root) })
-	tb.Setenv("TMPDIR", root) // t.TempDir, in markertest, makes the folders under root
-	run := markertest.Start(tb, pipelinetest.Config{
+	tb.Setenv("TMPDIR", root) // t.TempDir, in pipelinetest, makes the folders under root
+	run := pipelinetest.Start(tb, pipelinetest.Config{
 		Frames: 120, Segment: time.Second, Seed: 2, EventEvery: 1500 * time.Millisecond, EventDuration: 300 * time.Millisecond,
 	})
-	if parent := filepath.Dir(filepath.Dir(run.Dir)); parent != root {
-		tb.Fatalf("stream folder %s is not two levels under %s", run.Dir, root)
+	if parent := filepath.Dir(filepath.Dir(filepath.Dir(run.Dir))); parent != root {
+		tb.Fatalf("stream folder %s is not three levels under %s", run.Dir, root)
 	}
 	fx := &hostileFixture{run: run}
 	plant := map[string]string{
@@ -78,7 +81,7 @@ func newHostileFixture(tb testing.TB) *hostileFixture {
 		tb.Fatalf("%d segments listed, want at least 3", len(run.Playlist.Segments()))
 	}
 	fx.srv = server.New(server.Config{
-		Streams:     []*server.Stream{{Name: markertest.Stream, Playlist: run.Playlist, Markers: run.Service}},
+		Streams:     []*server.Stream{{Name: pipelinetest.Stream, Playlist: run.Playlist, Markers: run.Markers}},
 		CORSOrigins: []string{hostileOrigin},
 		Token:       hostileToken,
 		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -90,7 +93,7 @@ func newHostileFixture(tb testing.TB) *hostileFixture {
 // markers returns the stream's markers with IDs above after.
 func (fx *hostileFixture) markers(tb testing.TB, after marker.ID) []marker.Marker {
 	tb.Helper()
-	ms, err := fx.run.Store.List(context.Background(), markertest.Stream, after, 1000)
+	ms, err := fx.run.Store.List(context.Background(), pipelinetest.Stream, after, 1000)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -100,7 +103,7 @@ func (fx *hostileFixture) markers(tb testing.TB, after marker.ID) []marker.Marke
 // rev returns the stream's latest revision in the store.
 func (fx *hostileFixture) rev(tb testing.TB) marker.Rev {
 	tb.Helper()
-	rev, err := fx.run.Store.Rev(context.Background(), markertest.Stream)
+	rev, err := fx.run.Store.Rev(context.Background(), pipelinetest.Stream)
 	if err != nil {
 		tb.Fatal(err)
 	}

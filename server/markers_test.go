@@ -1,3 +1,5 @@
+//go:build cgo
+
 package server
 
 import (
@@ -13,7 +15,7 @@ import (
 	"time"
 
 	"github.com/hlsmark/hlsmark/marker"
-	"github.com/hlsmark/hlsmark/marker/markertest"
+	
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 	"github.com/hlsmark/hlsmark/pipeline/media"
 	"github.com/hlsmark/hlsmark/pipeline/pipelinetest"
@@ -23,7 +25,7 @@ import (
 // markers.
 type markerServer struct {
 	*httptest.Server
-	run *markertest.Run
+	run *pipelinetest.Run
 }
 
 func newMarkerServer(t *testing.T, token string) *markerServer {
@@ -33,9 +35,9 @@ func newMarkerServer(t *testing.T, token string) *markerServer {
 
 func newMarkerServerFrom(t *testing.T, token string, cfg pipelinetest.Config) *markerServer {
 	t.Helper()
-	r := markertest.Start(t, cfg)
+	r := pipelinetest.Start(t, cfg)
 	srv := New(Config{
-		Streams: []*Stream{{Name: markertest.Stream, Playlist: r.Playlist, Markers: r.Service}},
+		Streams: []*Stream{{Name: pipelinetest.Stream, Playlist: r.Playlist, Markers: r.Markers}},
 		Token:   token,
 	})
 	ts := httptest.NewServer(srv)
@@ -45,7 +47,7 @@ func newMarkerServerFrom(t *testing.T, token string, cfg pipelinetest.Config) *m
 
 func (s *markerServer) count(t *testing.T) int {
 	t.Helper()
-	ms, err := s.run.Store.List(context.Background(), markertest.Stream, 0, 10000)
+	ms, err := s.run.Store.List(context.Background(), pipelinetest.Stream, 0, 10000)
 	if err != nil {
 		t.Fatal(err)
 	}

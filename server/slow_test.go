@@ -1,3 +1,5 @@
+//go:build cgo
+
 package server
 
 import (
@@ -11,16 +13,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hlsmark/hlsmark/marker/markertest"
+	
 	"github.com/hlsmark/hlsmark/pipeline/pipelinetest"
 )
 
 // newSlowServer serves a finished run with small limits on event streams.
-func newSlowServer(t *testing.T) (*httptest.Server, *markertest.Run) {
+func newSlowServer(t *testing.T) (*httptest.Server, *pipelinetest.Run) {
 	t.Helper()
-	r := markertest.Start(t, pipelinetest.Config{Frames: 90, Seed: 5, EventEvery: 2 * time.Second, EventDuration: 500 * time.Millisecond})
+	r := pipelinetest.Start(t, pipelinetest.Config{Frames: 90, Seed: 5, EventEvery: 2 * time.Second, EventDuration: 500 * time.Millisecond})
 	ts := httptest.NewServer(New(Config{
-		Streams:           []*Stream{{Name: markertest.Stream, Playlist: r.Playlist, Markers: r.Service}},
+		Streams:           []*Stream{{Name: pipelinetest.Stream, Playlist: r.Playlist, Markers: r.Markers}},
 		MaxSubscribers:    3,
 		EventWriteTimeout: 500 * time.Millisecond,
 	}))
@@ -92,7 +94,7 @@ func TestStalledEventSubscriberIsDropped(t *testing.T) {
 	pts := r.Playlist.Segments()[0].FirstPTS
 	big := strings.Repeat("x", 30000)
 	deadline := time.Now().Add(30 * time.Second)
-	for i := 0; r.Service.Subscribers() > 0; i++ {
+	for i := 0; r.Markers.Subscribers() > 0; i++ {
 		if time.Now().After(deadline) {
 			t.Fatalf("the stalled subscriber is still held after %d posts", i)
 		}
@@ -114,9 +116,9 @@ func TestEventSubscribersAreBounded(t *testing.T) {
 		rawGet(t, ts, "/api/streams/demo/markers/events")
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for r.Service.Subscribers() < 3 {
+	for r.Markers.Subscribers() < 3 {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d subscribers, want 3", r.Service.Subscribers())
+			t.Fatalf("%d subscribers, want 3", r.Markers.Subscribers())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -63,30 +63,30 @@ func bench(args []string) error {
 	c.Data = dir
 	c.Window = 24 * time.Hour // keep every segment listed, to count them
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	routeLibavLogs(log)
+	pipeline.RouteLibavLogs(log)
 	store, err := marker.OpenBolt(filepath.Join(dir, "markers.db"))
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	st, err := newStream(c, clock.NewFake(time.Now(), nil), store, log)
+	st, err := newStream(c, clock.NewFake(time.Now(), nil), store, log,
+		func(src *pipeline.Checkerboard) pipeline.Source { return pipeline.Limit(src, frames) })
 	if err != nil {
 		return err
 	}
-	st.pipeline.Source = pipeline.Limit(st.source, frames)
 
 	cpu0 := cpuTime()
 	start := time.Now()
-	if err := st.run(context.Background()); err != nil {
+	if err := st.Run(context.Background()); err != nil {
 		return err
 	}
 	wall := time.Since(start).Seconds()
 	cpu := (cpuTime() - cpu0).Seconds()
 	r := benchResult{
-		Frames: st.pipeline.Stats.Frames.Load(), Size: c.Size.String(), Preset: c.Preset,
+		Frames: st.Stats().Frames.Load(), Size: c.Size.String(), Preset: c.Preset,
 		WallSeconds: wall, CPUSeconds: cpu,
 	}
-	for _, s := range st.playlist.Segments() {
+	for _, s := range st.Playlist().Segments() {
 		r.Segments++
 		r.Bytes += s.Size
 	}

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/media"
 )
 
@@ -133,8 +134,9 @@ func TestLoad(t *testing.T) {
 		Data: t.TempDir(), Name: "demo", Size: size, FPS: 30, Segment: time.Second, Window: time.Minute, Grace: 10 * time.Second,
 		Preset: "veryfast", Tune: "zerolatency", EventEvery: 3 * time.Second, EventDuration: time.Second, EventFixed: true,
 	}
-	st, ts := startInProcess(t, c, nil)
-	pollUntil(t, "the first segments", 30*time.Second, func() bool { return len(st.playlist.Segments()) >= 2 })
+	var src *pipeline.Checkerboard
+	st, ts := startInProcess(t, c, func(cb *pipeline.Checkerboard) pipeline.Source { src = cb; return cb })
+	pollUntil(t, "the first segments", 30*time.Second, func() bool { return len(st.Playlist().Segments()) >= 2 })
 
 	var res loadResult
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2 * viewers, MaxConnsPerHost: 0}}
@@ -149,10 +151,10 @@ func TestLoad(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	late := st.source.Late()
+	late := src.Late()
 	t.Logf("%d viewers for %s: %d requests, %d segments, %d marker events, %d errors; %d frames encoded, %d late",
 		viewers, duration, res.requests.Load(), res.segments.Load(), res.events.Load(), res.errors.Load(),
-		st.pipeline.Stats.Frames.Load(), late)
+		st.Stats().Frames.Load(), late)
 	if n := res.errors.Load(); n > 0 {
 		t.Errorf("%d failed requests; first: %v", n, res.firstErr.Load())
 	}

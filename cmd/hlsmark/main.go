@@ -17,13 +17,11 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
-	"github.com/asticode/go-astiav"
-
 	"github.com/hlsmark/hlsmark/marker"
+	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 	"github.com/hlsmark/hlsmark/server"
 )
@@ -99,17 +97,17 @@ func serve(args []string) error {
 		return err
 	}
 	defer store.Close()
-	st, err := newStream(cfg.Stream, clock.Real{}, store, log)
+	st, err := newStream(cfg.Stream, clock.Real{}, store, log, nil)
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	handler := server.New(server.Config{
-		Streams:     []*server.Stream{{Name: st.name, Playlist: st.playlist, Markers: st.markers, Stalled: st.stalled}},
+		Streams:     []*server.Stream{{Name: st.Name(), Playlist: st.Playlist(), Markers: st.Markers(), Stalled: st.Stalled}},
 		CORSOrigins: cfg.CORS,
 		Token:       cfg.Token,
 		Logger:      log,
-		Metrics:     st.metrics,
+		Metrics:     st.Metrics(),
 	})
 	srv := &http.Server{
 		Handler:           handler,
@@ -121,10 +119,10 @@ func serve(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	streamDone := make(chan error, 1)
-	go func() { streamDone <- st.run(ctx) }()
+	go func() { streamDone <- st.Run(ctx) }()
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- srv.Serve(ln) }()
-	log.Info("serving", "url", "http://"+ln.Addr().String()+"/streams/"+st.name+"/index.m3u8", "data", st.dir)
+	log.Info("serving", "url", "http://"+ln.Addr().String()+"/streams/"+st.Name()+"/index.m3u8", "data", st.Dir())
 
 	var runErr error
 	select {
@@ -157,18 +155,6 @@ func newLogger(debug bool) *slog.Logger {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	slog.SetDefault(log)
-	routeLibavLogs(log)
+	pipeline.RouteLibavLogs(log)
 	return log
-}
-
-// routeLibavLogs sends libav's warnings and errors to log instead of stderr.
-func routeLibavLogs(log *slog.Logger) {
-	astiav.SetLogLevel(astiav.LogLevelWarning)
-	astiav.SetLogCallback(func(c astiav.Classer, l astiav.LogLevel, _, msg string) {
-		lvl := slog.LevelWarn
-		if l <= astiav.LogLevelError {
-			lvl = slog.LevelError
-		}
-		log.Log(context.Background(), lvl, "libav", "msg", strings.TrimSpace(msg))
-	})
 }

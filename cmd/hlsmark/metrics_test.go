@@ -41,22 +41,23 @@ func TestMetricsScrape(t *testing.T) {
 	}
 	defer store.Close()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := newStream(c, clock.NewFake(time.Now(), nil), store, log)
+	var src *pipeline.Checkerboard
+	st, err := newStream(c, clock.NewFake(time.Now(), nil), store, log,
+		func(cb *pipeline.Checkerboard) pipeline.Source { src = cb; return pipeline.Limit(cb, frames) })
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.pipeline.Source = pipeline.Limit(st.source, frames)
-	if err := st.run(context.Background()); err != nil {
+	if err := st.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 
 	srv := httptest.NewServer(server.New(server.Config{
-		Streams: []*server.Stream{{Name: st.name, Playlist: st.playlist, Markers: st.markers}},
+		Streams: []*server.Stream{{Name: st.Name(), Playlist: st.Playlist(), Markers: st.Markers()}},
 		Logger:  log,
-		Metrics: st.metrics,
+		Metrics: st.Metrics(),
 	}))
 	defer srv.Close()
-	segs := st.playlist.Segments()
+	segs := st.Playlist().Segments()
 	if len(segs) == 0 {
 		t.Fatal("no segment in the playlist")
 	}
@@ -69,7 +70,7 @@ func TestMetricsScrape(t *testing.T) {
 		t.Fatalf("post a marker: %v %v", resp, err)
 	}
 	resp.Body.Close()
-	events := float64(len(st.source.Events()))
+	events := float64(len(src.Events()))
 
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	fams, err := parser.TextToMetricFamilies(get(t, srv.URL+"/metrics"))

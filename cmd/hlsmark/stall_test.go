@@ -16,6 +16,7 @@ import (
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 	"github.com/hlsmark/hlsmark/pipeline/media"
+	"github.com/hlsmark/hlsmark/pipeline/stream"
 	"github.com/hlsmark/hlsmark/server"
 )
 
@@ -56,25 +57,22 @@ func (p *pausable) Next(ctx context.Context, f *pipeline.Frame) error {
 
 // startInProcess runs a stream in this process on the real clock, served
 // on loopback, and stops it when the test ends. adjust, if set, may change
-// the stream before it starts.
-func startInProcess(t *testing.T, c streamConfig, adjust func(*stream)) (*stream, *httptest.Server) {
+// the stream's source (see newStream).
+func startInProcess(t *testing.T, c streamConfig, wrap func(*pipeline.Checkerboard) pipeline.Source) (*stream.Stream, *httptest.Server) {
 	t.Helper()
 	store, err := marker.OpenBolt(filepath.Join(c.Data, "markers.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := newStream(c, clock.Real{}, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	st, err := newStream(c, clock.Real{}, store, slog.New(slog.NewTextHandler(io.Discard, nil)), wrap)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if adjust != nil {
-		adjust(st)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- st.run(ctx) }()
+	go func() { done <- st.Run(ctx) }()
 	ts := httptest.NewServer(server.New(server.Config{Streams: []*server.Stream{
-		{Name: st.name, Playlist: st.playlist, Markers: st.markers, Stalled: st.stalled},
+		{Name: st.Name(), Playlist: st.Playlist(), Markers: st.Markers(), Stalled: st.Stalled},
 	}}))
 	t.Cleanup(func() {
 		ts.Close()
@@ -97,9 +95,9 @@ func TestStalledSourceShowsAndRecovers(t *testing.T) {
 		Preset: "ultrafast", Tune: "zerolatency", EventEvery: 20 * time.Second, EventDuration: time.Second,
 	}
 	src := &pausable{}
-	st, ts := startInProcess(t, c, func(st *stream) {
-		src.Source = st.source
-		st.pipeline.Source = src
+	st, ts := startInProcess(t, c, func(cb *pipeline.Checkerboard) pipeline.Source {
+		src.Source = cb
+		return src
 	})
 	state := func() string {
 		resp, err := http.Get(ts.URL + "/api/streams")
@@ -113,7 +111,7 @@ func TestStalledSourceShowsAndRecovers(t *testing.T) {
 		}
 		return out.Streams[0].State
 	}
-	pollUntil(t, "live", 20*time.Second, func() bool { return state() == "live" && len(st.playlist.Segments()) > 0 })
+	pollUntil(t, "live", 20*time.Second, func() bool { return state() == "live" && len(st.Playlist().Segments()) > 0 })
 	src.pause()
 	pollUntil(t, "stalled", 20*time.Second, func() bool { return state() == "stalled" })
 	src.resume()

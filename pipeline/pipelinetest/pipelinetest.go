@@ -1,26 +1,32 @@
-// Package pipelinetest runs hlsmark's real pipeline (checkerboard source,
-// detector, libx264, mpegts muxer, playlist) on a fake generator clock, for
-// tests in every package downstream of it.
+// Package pipelinetest runs hlsmark's real stream (checkerboard source,
+// detector, libx264, mpegts muxer, playlist, marker service and a Bolt
+// store), wired by package stream exactly as `hlsmark serve` wires it, on
+// a fake generator clock, for tests in every package downstream of it.
 package pipelinetest
 
 import (
-	"github.com/asticode/go-astiav"
-
 	"context"
+	"io"
+	"log/slog"
 	"math/rand/v2"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/hlsmark/hlsmark/muxer"
+	"github.com/hlsmark/hlsmark/marker"
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 	"github.com/hlsmark/hlsmark/pipeline/media"
+	"github.com/hlsmark/hlsmark/pipeline/stream"
 	"github.com/hlsmark/hlsmark/playlist"
 )
 
 // Epoch is the wall-clock time of PTS 0 in every run.
 var Epoch = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+
+// Stream is the stream name of every run.
+const Stream = "demo"
 
 // Config is a run's settings; zero fields take small, fast defaults.
 type Config struct {
@@ -39,39 +45,82 @@ type Config struct {
 	Seed   uint64
 	// Preset is libx264's preset; empty means ultrafast.
 	Preset string
-	// Attach, if set, is called once the playlist exists and before the
-	// first frame, to hook more stages (the marker service) onto the run.
-	Attach func(*Run) Hooks
 }
 
-// Hooks are the callbacks an Attach function adds to a run.
-type Hooks struct {
-	// OnDetection is called with every detection, on the pipeline's
-	// goroutine.
-	OnDetection func(media.Detection)
-	// OnSegment is called with every segment after the playlist lists it.
-	OnSegment func(media.Segment)
-}
-
-// Run is a finished run.
+// Run is a finished run: the stream ran to the end of its frames, its
+// playlist has EXT-X-ENDLIST, and its marker service finished its queue.
+// The store stays open until the test ends.
 type Run struct {
 	Dir      string
+	Stream   *stream.Stream
 	Playlist *playlist.Playlist
 	Source   *pipeline.Checkerboard
+	Markers  *marker.Service
+	Store    *marker.Bolt
 	// PTS lists every frame's generator PTS, in order.
 	PTS []clock.Ticks
-	// Segments lists every segment the muxer published, in order.
+	// Segments lists every segment the playlist listed, in order.
 	Segments []media.Segment
 	Timeline clock.Timeline
 	// Clock is the run's generator clock.
 	Clock *clock.Fake
 }
 
-// Start runs the pipeline to the end of cfg.Frames frames and returns what
+// Start runs the stream to the end of cfg.Frames frames and returns what
 // it made. Events are exactly periodic.
 func Start(t testing.TB, cfg Config) *Run {
 	t.Helper()
-	astiav.SetLogLevel(astiav.LogLevelWarning) // no libx264 statistics in test output
+	pipeline.RouteLibavLogs(slog.Default()) // libav warnings in the test output, not libx264 statistics
+	cfg = withDefaults(cfg)
+	rng := rand.New(rand.NewPCG(cfg.Seed, 1))
+	var jitter func() time.Duration
+	if cfg.Jitter > 0 {
+		jitter = func() time.Duration { return time.Duration(rng.Int64N(int64(cfg.Jitter))) }
+	}
+	root := t.TempDir()
+	r := &Run{Dir: filepath.Join(root, Stream), Clock: clock.NewFake(Epoch.Add(cfg.Start.Duration()), jitter)}
+	var err error
+	if r.Store, err = marker.OpenBolt(filepath.Join(root, "markers.db")); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Store.Close() })
+	var mu sync.Mutex
+	r.Stream, err = stream.New(stream.Config{
+		Name: Stream, Dir: r.Dir, Segment: cfg.Segment, Window: cfg.Window, Grace: time.Hour,
+		Encoder: pipeline.EncoderConfig{
+			Size: cfg.Size, FPS: cfg.FPS, Preset: cfg.Preset, Tune: "zerolatency", KeyInterval: cfg.Segment,
+		},
+		Source: func(clk clock.Clock, tl clock.Timeline) (pipeline.Source, error) {
+			src, err := pipeline.NewCheckerboard(pipeline.CheckerboardConfig{
+				Size: cfg.Size, FPS: cfg.FPS, Block: cfg.Size.Height / 6,
+				EventEvery: cfg.EventEvery, EventDuration: cfg.EventDuration, EventFixed: true, Seed: cfg.Seed,
+			}, clk, tl)
+			r.Source = src
+			return pipeline.Limit(src, cfg.Frames), err
+		},
+		Clock: r.Clock, Epoch: Epoch, Store: r.Store,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Observe: stream.Observer{
+			Frame: func(f *pipeline.Frame) { r.PTS = append(r.PTS, f.PTS) },
+			Segment: func(s media.Segment) {
+				mu.Lock()
+				defer mu.Unlock()
+				r.Segments = append(r.Segments, s)
+			},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Playlist, r.Markers, r.Timeline = r.Stream.Playlist(), r.Stream.Markers(), r.Stream.Timeline()
+	if err := r.Stream.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// withDefaults fills cfg's zero fields.
+func withDefaults(cfg Config) Config {
 	if cfg.Size == (media.Size{}) {
 		cfg.Size = media.Size{Width: 320, Height: 240}
 	}
@@ -93,65 +142,5 @@ func Start(t testing.TB, cfg Config) *Run {
 	if cfg.Preset == "" {
 		cfg.Preset = "ultrafast"
 	}
-	rng := rand.New(rand.NewPCG(cfg.Seed, 1))
-	var jitter func() time.Duration
-	if cfg.Jitter > 0 {
-		jitter = func() time.Duration { return time.Duration(rng.Int64N(int64(cfg.Jitter))) }
-	}
-	r := &Run{Dir: t.TempDir(), Timeline: clock.Timeline{Epoch: Epoch}}
-	clk := clock.NewFake(Epoch.Add(cfg.Start.Duration()), jitter)
-	r.Clock = clk
-	src, err := pipeline.NewCheckerboard(pipeline.CheckerboardConfig{
-		Size: cfg.Size, FPS: cfg.FPS, Block: cfg.Size.Height / 6,
-		EventEvery: cfg.EventEvery, EventDuration: cfg.EventDuration, EventFixed: true, Seed: cfg.Seed,
-	}, clk, r.Timeline)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Source = src
-	enc, err := pipeline.NewEncoder(pipeline.EncoderConfig{
-		Size: cfg.Size, FPS: cfg.FPS, Preset: cfg.Preset, Tune: "zerolatency", KeyInterval: cfg.Segment,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer enc.Close()
-	r.Playlist, err = playlist.New(playlist.Config{Dir: r.Dir, Window: cfg.Window, Grace: time.Hour, Target: cfg.Segment})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var hooks Hooks
-	if cfg.Attach != nil {
-		hooks = cfg.Attach(r)
-	}
-	var mu sync.Mutex
-	mux, err := muxer.New(muxer.Config{
-		Dir: r.Dir, Target: cfg.Segment, Size: cfg.Size, FPS: cfg.FPS, Timeline: r.Timeline,
-		Publish: func(s media.Segment) error {
-			mu.Lock()
-			r.Segments = append(r.Segments, s)
-			mu.Unlock()
-			if err := r.Playlist.Add(s); err != nil {
-				return err
-			}
-			if hooks.OnSegment != nil {
-				hooks.OnSegment(s)
-			}
-			return nil
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &pipeline.Pipeline{
-		Source:      pipeline.Limit(src, cfg.Frames),
-		Encoder:     enc,
-		Sink:        mux,
-		OnDetection: hooks.OnDetection,
-		OnFrame:     func(f *pipeline.Frame) { r.PTS = append(r.PTS, f.PTS) },
-	}
-	if err := p.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return cfg
 }

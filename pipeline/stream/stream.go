@@ -1,0 +1,237 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/hlsmark/hlsmark/marker"
+	"github.com/hlsmark/hlsmark/muxer"
+	"github.com/hlsmark/hlsmark/pipeline"
+	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/media"
+	"github.com/hlsmark/hlsmark/playlist"
+	"github.com/hlsmark/hlsmark/server/metrics"
+)
+
+// Config configures a Stream.
+type Config struct {
+	// Name is the stream's name, as in its URLs.
+	Name string
+	// Dir is the stream's folder: segments, playlist, state and epoch.
+	Dir string
+	// Segment is the target segment duration.
+	Segment time.Duration
+	// Window is the DVR window the playlist spans.
+	Window time.Duration
+	// Grace is how long a segment stays on disk after leaving the window.
+	Grace time.Duration
+	// Encoder configures libx264.
+	Encoder pipeline.EncoderConfig
+	// Source makes the stream's source, once the stream's timeline (read
+	// from the folder, or new) is known.
+	Source func(clock.Clock, clock.Timeline) (pipeline.Source, error)
+	// Clock is the generator clock the source and the marker service read.
+	Clock clock.Clock
+	// Epoch is the wall-clock time of PTS 0 for a stream whose folder has
+	// no epoch yet; zero means the clock's reading at New. An existing
+	// folder keeps its own.
+	Epoch time.Time
+	// Store keeps the markers; it may be shared by several streams.
+	Store marker.Store
+	// Log receives the stream's log lines; nil means slog.Default().
+	Log *slog.Logger
+	// Observe, if set, is told of what the stream makes, for tests and
+	// benchmarks.
+	Observe Observer
+}
+
+// Observer are callbacks told of what a stream makes, on the goroutine
+// that made it. Each may be nil.
+type Observer struct {
+	// Frame is called with every frame after detection, before encoding.
+	Frame func(*pipeline.Frame)
+	// Segment is called with every segment once the playlist lists it.
+	Segment func(media.Segment)
+}
+
+// Stream is one running stream: its pipeline, its playlist and its
+// markers.
+type Stream struct {
+	cfg      Config
+	timeline clock.Timeline
+	source   pipeline.Source
+	encoder  *pipeline.Encoder
+	muxer    *muxer.Muxer
+	playlist *playlist.Playlist
+	pipeline *pipeline.Pipeline
+	markers  *marker.Service
+	metrics  *metrics.Metrics
+
+	stallTime time.Duration
+	lastFrame atomic.Int64 // when the last frame came, as ns since the epoch
+}
+
+// New wires the stream's stages. Nothing runs until Run.
+func New(cfg Config) (_ *Stream, err error) {
+	if cfg.Source == nil || cfg.Clock == nil || cfg.Store == nil {
+		return nil, errors.New("stream: Source, Clock and Store are required")
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	s := &Stream{cfg: cfg,
+		metrics:   metrics.New(metrics.Config{Segment: cfg.Segment}),
+		stallTime: max(time.Second, 5*time.Second/time.Duration(max(cfg.Encoder.FPS, 1)))}
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("stream %s: %w", cfg.Name, err)
+	}
+	if s.timeline, err = loadTimeline(cfg.Dir, cfg.Clock, cfg.Epoch); err != nil {
+		return nil, fmt.Errorf("stream %s: %w", cfg.Name, err)
+	}
+	s.lastFrame.Store(int64(cfg.Clock.Now().Sub(s.timeline.Epoch)))
+	if s.playlist, err = playlist.New(playlist.Config{Dir: cfg.Dir, Window: cfg.Window, Grace: cfg.Grace, Target: cfg.Segment,
+		Deleted: func(media.Segment) { s.metrics.SegmentDeleted() }}); err != nil {
+		return nil, err
+	}
+	first, err := muxer.Sweep(cfg.Dir, func(seq media.Seq) bool { _, ok := s.playlist.Segment(seq); return ok })
+	if err != nil {
+		return nil, err
+	}
+	first = max(first, s.playlist.NextSeq())
+	if s.source, err = cfg.Source(cfg.Clock, s.timeline); err != nil {
+		return nil, err
+	}
+	if s.encoder, err = pipeline.NewEncoder(cfg.Encoder); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			s.encoder.Close()
+		}
+	}()
+	s.markers = marker.NewService(marker.Config{
+		Stream: cfg.Name, Store: cfg.Store, Playlist: s.playlist, Timeline: s.timeline, Clock: cfg.Clock, Log: cfg.Log,
+		OnAdded: func(m marker.Marker) {
+			if m.Source == marker.FromDetector {
+				s.metrics.MarkerDetected()
+			} else {
+				s.metrics.MarkerPosted()
+			}
+		},
+	})
+	if s.muxer, err = muxer.New(muxer.Config{
+		Dir: cfg.Dir, Target: cfg.Segment, FirstSeq: first, Size: cfg.Encoder.Size, FPS: cfg.Encoder.FPS, Timeline: s.timeline,
+		Publish: s.publish,
+		OnError: func(err error) {
+			s.metrics.SegmentFailed()
+			cfg.Log.Error("segment lost", "stream", cfg.Name, "err", err)
+		},
+	}); err != nil {
+		return nil, err
+	}
+	if err := s.markers.Restore(context.Background()); err != nil {
+		return nil, err
+	}
+	s.pipeline = &pipeline.Pipeline{
+		Source:      s.source,
+		Encoder:     s.encoder,
+		Sink:        s.muxer,
+		OnDetection: s.markers.Detected,
+		OnFrame:     s.onFrame(),
+		OnEncoded:   func(_ *pipeline.Frame, took time.Duration) { s.metrics.FrameEncoded(took) },
+		OnReject: func(f *pipeline.Frame, err error) {
+			s.metrics.FrameRejected()
+			cfg.Log.Error("frame rejected", "stream", cfg.Name, "pts", int64(f.PTS), "err", err)
+		},
+	}
+	return s, nil
+}
+
+// publish lists a finished segment. A failed playlist write or segment
+// deletion is logged, not fatal: the segment is listed in memory, and the
+// next write may succeed.
+func (s *Stream) publish(seg media.Segment) error {
+	if err := s.playlist.Add(seg); err != nil {
+		s.cfg.Log.Error("playlist", "stream", s.cfg.Name, "err", err)
+	}
+	s.metrics.SegmentPublished(seg.Start, time.Now())
+	s.markers.Published(seg)
+	if s.cfg.Observe.Segment != nil {
+		s.cfg.Observe.Segment(seg)
+	}
+	s.cfg.Log.Debug("segment", "stream", s.cfg.Name, "seq", seg.Seq, "pts", int64(seg.FirstPTS), "duration", seg.Duration.Duration(), "bytes", seg.Size)
+	return nil
+}
+
+// onFrame returns the pipeline's OnFrame hook: it notes when the frame came
+// (see Stalled) and passes the frames the source skipped since the last
+// one to the metrics.
+func (s *Stream) onFrame() func(*pipeline.Frame) {
+	var seen uint64
+	return func(f *pipeline.Frame) {
+		s.lastFrame.Store(int64(s.cfg.Clock.Now().Sub(s.timeline.Epoch)))
+		n := s.source.Late()
+		s.metrics.FramesLate(n - seen)
+		seen = n
+		if s.cfg.Observe.Frame != nil {
+			s.cfg.Observe.Frame(f)
+		}
+	}
+}
+
+// Run runs the pipeline until ctx ends or the source does, then closes the
+// playlist with EXT-X-ENDLIST, lets the marker service finish its queue,
+// and frees the encoder. Call it once.
+func (s *Stream) Run(ctx context.Context) error {
+	defer s.encoder.Close()
+	mctx, stopMarkers := context.WithCancel(context.WithoutCancel(ctx))
+	markersDone := make(chan struct{})
+	go func() {
+		defer close(markersDone)
+		s.markers.Run(mctx)
+	}()
+	err := s.pipeline.Run(ctx)
+	if cerr := s.playlist.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	stopMarkers()
+	<-markersDone
+	if err != nil {
+		return fmt.Errorf("stream %s: %w", s.cfg.Name, err)
+	}
+	return nil
+}
+
+// Name returns the stream's name.
+func (s *Stream) Name() string { return s.cfg.Name }
+
+// Dir returns the stream's folder.
+func (s *Stream) Dir() string { return s.cfg.Dir }
+
+// Playlist returns the stream's playlist.
+func (s *Stream) Playlist() *playlist.Playlist { return s.playlist }
+
+// Markers returns the stream's marker service.
+func (s *Stream) Markers() *marker.Service { return s.markers }
+
+// Metrics returns the stream's metrics.
+func (s *Stream) Metrics() *metrics.Metrics { return s.metrics }
+
+// Timeline returns the stream's timeline: its epoch is the wall-clock time
+// of PTS 0.
+func (s *Stream) Timeline() clock.Timeline { return s.timeline }
+
+// Stats returns the pipeline's counters.
+func (s *Stream) Stats() *pipeline.Stats { return &s.pipeline.Stats }
+
+// Stalled reports whether the source has delivered no frame for a while
+// (a second, or five frame intervals at low rates).
+func (s *Stream) Stalled() bool {
+	since := time.Duration(int64(s.cfg.Clock.Now().Sub(s.timeline.Epoch)) - s.lastFrame.Load())
+	return since > s.stallTime
+}

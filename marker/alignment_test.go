@@ -16,7 +16,6 @@ import (
 
 	"github.com/grafov/m3u8"
 
-	
 	"github.com/hlsmark/hlsmark/muxer/tsread"
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"

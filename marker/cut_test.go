@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/hlsmark/hlsmark/marker"
-	
+
 	"github.com/hlsmark/hlsmark/pipeline/pipelinetest"
 	"github.com/hlsmark/hlsmark/playlist"
 )

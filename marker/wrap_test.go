@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	
 	"github.com/hlsmark/hlsmark/muxer/tsread"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 	"github.com/hlsmark/hlsmark/pipeline/pipelinetest"

@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/hlsmark/hlsmark/marker"
-	
+
 	"github.com/hlsmark/hlsmark/pipeline/pipelinetest"
 	"github.com/hlsmark/hlsmark/server"
 	"github.com/hlsmark/hlsmark/server/metrics"

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/hlsmark/hlsmark/marker"
-	
+
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 	"github.com/hlsmark/hlsmark/pipeline/media"
 	"github.com/hlsmark/hlsmark/pipeline/pipelinetest"

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	
 	"github.com/hlsmark/hlsmark/pipeline/pipelinetest"
 )
 

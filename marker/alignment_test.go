@@ -8,6 +8,7 @@ import (
 	"context"
 	"image"
 	"image/color"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -34,8 +35,11 @@ func showsMint(img image.Image, col, row, block int) bool {
 
 // TestMarkersAlignWithDecodedFrames is the proof hlsmark exists for: every
 // event the generator made has exactly one marker, and decoding the stream
-// shows the event's first frame at exactly the marker's PTS, in the segment
-// its sequence names, at its offset, to the tick.
+// shows the event's first frame at exactly the marker's PTS, in the file
+// the playlist lists for the marker's sequence, at the marker's offset from
+// that file's first decoded frame, to the tick. Nothing of the muxer's own
+// account of its segments is used: only the playlist file and the segment
+// files.
 func TestMarkersAlignWithDecodedFrames(t *testing.T) {
 	const size, block = 240, 240 / 6
 	r := pipelinetest.Start(t, pipelinetest.Config{
@@ -54,10 +58,7 @@ func TestMarkersAlignWithDecodedFrames(t *testing.T) {
 		t.Fatalf("%d markers for %d generator events (missed, doubled or invented)", len(ms), len(events))
 	}
 
-	segs := map[media.Seq]media.Segment{}
-	for _, s := range r.Segments {
-		segs[s.Seq] = s
-	}
+	listed := listedFiles(t, r.Dir)
 	for i, ev := range events {
 		m := ms[i]
 		t.Run("event "+m.Label+" "+clock.Ticks(ev.FirstPTS).String(), func(t *testing.T) {
@@ -71,21 +72,31 @@ func TestMarkersAlignWithDecodedFrames(t *testing.T) {
 			if !ok {
 				t.Fatalf("marker %d at %d has no position in the playlist", m.ID, m.PTS)
 			}
-			seg := segs[pos.Seq]
-			// Decode the segment the marker names, plus the one before it,
-			// and find the first frame that shows the block.
+			file, ok := listed[pos.Seq]
+			if !ok {
+				t.Fatalf("marker %d names segment %d, which the playlist does not list", m.ID, pos.Seq)
+			}
+			// Decode the file the playlist names for the marker's
+			// sequence, and the one listed before it, and find the first
+			// frame that shows the block. It must be in the named file,
+			// at the marker's offset from that file's first frame.
 			var first *tsread.Frame
+			var firstIn string
 			var prevShown bool
-			for _, s := range []media.Segment{segs[pos.Seq-1], seg} {
-				if s.Path == "" {
+			fileStart := map[string]clock.Ticks{}
+			for _, path := range []string{listed[pos.Seq-1], file} {
+				if path == "" {
 					continue
 				}
-				if _, err := tsread.Decode(s.Path, func(f tsread.Frame) error {
+				if _, err := tsread.Decode(path, func(f tsread.Frame) error {
+					if _, ok := fileStart[path]; !ok {
+						fileStart[path] = f.PTS
+					}
 					shown := showsMint(f.Image, ev.Col, ev.Row, block)
 					if shown && !prevShown && first == nil && f.PTS <= m.PTS+clock.Hz {
 						fr := f
 						fr.Image = nil
-						first = &fr
+						first, firstIn = &fr, path
 					}
 					prevShown = shown
 					return nil
@@ -93,17 +104,39 @@ func TestMarkersAlignWithDecodedFrames(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if first == nil {
-				t.Fatalf("no decoded frame in segment %d shows marker %d's block", pos.Seq, m.ID)
-			}
-			if first.PTS != m.PTS {
+			switch {
+			case first == nil:
+				t.Fatalf("no decoded frame in segment %d (%s) shows marker %d's block", pos.Seq, file, m.ID)
+			case firstIn != file:
+				t.Fatalf("marker %d names segment %d (%s), but its first frame is in %s", m.ID, pos.Seq, file, firstIn)
+			case first.PTS != m.PTS:
 				t.Fatalf("first decoded frame with the block has PTS %d, marker says %d", first.PTS, m.PTS)
 			}
-			if got := first.PTS - seg.FirstPTS; got != pos.Offset {
-				t.Fatalf("frame sits %d ticks into segment %d, marker offset is %d", got, pos.Seq, pos.Offset)
+			if got := first.PTS - fileStart[file]; got != pos.Offset {
+				t.Fatalf("frame sits %d ticks after the first frame of %s, marker offset is %d", got, file, pos.Offset)
 			}
 		})
 	}
+}
+
+// listedFiles reads the playlist file in dir with grafov/m3u8 and returns
+// the path of the file it lists for each media sequence number.
+func listedFiles(t *testing.T, dir string) map[media.Seq]string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, playlist.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl, _, err := m3u8.DecodeFrom(bytes.NewReader(b), true)
+	if err != nil {
+		t.Fatalf("grafov/m3u8 rejects the playlist: %v", err)
+	}
+	mp := pl.(*m3u8.MediaPlaylist)
+	out := map[media.Seq]string{}
+	for i, s := range mp.GetAllSegments() {
+		out[media.Seq(mp.SeqNo+uint64(i))] = filepath.Join(dir, s.URI)
+	}
+	return out
 }
 
 // TestDateRangesMatchMarkers checks each marker's EXT-X-DATERANGE:

@@ -58,7 +58,7 @@ func TestMarkersAlignWithDecodedFrames(t *testing.T) {
 		t.Fatalf("%d markers for %d generator events (missed, doubled or invented)", len(ms), len(events))
 	}
 
-	listed := listedFiles(t, r.Dir)
+	segs := listedSegments(t, r.Dir)
 	for i, ev := range events {
 		m := ms[i]
 		t.Run("event "+m.Label+" "+clock.Ticks(ev.FirstPTS).String(), func(t *testing.T) {
@@ -72,10 +72,11 @@ func TestMarkersAlignWithDecodedFrames(t *testing.T) {
 			if !ok {
 				t.Fatalf("marker %d at %d has no position in the playlist", m.ID, m.PTS)
 			}
-			file, ok := listed[pos.Seq]
+			seg, ok := segs[pos.Seq]
 			if !ok {
 				t.Fatalf("marker %d names segment %d, which the playlist does not list", m.ID, pos.Seq)
 			}
+			file := seg.path
 			// Decode the file the playlist names for the marker's
 			// sequence, and the one listed before it, and find the first
 			// frame that shows the block. It must be in the named file,
@@ -84,7 +85,7 @@ func TestMarkersAlignWithDecodedFrames(t *testing.T) {
 			var firstIn string
 			var prevShown bool
 			fileStart := map[string]clock.Ticks{}
-			for _, path := range []string{listed[pos.Seq-1], file} {
+			for _, path := range []string{segs[pos.Seq-1].path, file} {
 				if path == "" {
 					continue
 				}
@@ -119,9 +120,15 @@ func TestMarkersAlignWithDecodedFrames(t *testing.T) {
 	}
 }
 
-// listedFiles reads the playlist file in dir with grafov/m3u8 and returns
-// the path of the file it lists for each media sequence number.
-func listedFiles(t *testing.T, dir string) map[media.Seq]string {
+// listed is a segment as the playlist file lists it.
+type listed struct {
+	path string
+	pdt  time.Time // its EXT-X-PROGRAM-DATE-TIME
+}
+
+// listedSegments reads the playlist file in dir with grafov/m3u8 and
+// returns what it lists for each media sequence number.
+func listedSegments(t *testing.T, dir string) map[media.Seq]listed {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(dir, playlist.FileName))
 	if err != nil {
@@ -132,9 +139,9 @@ func listedFiles(t *testing.T, dir string) map[media.Seq]string {
 		t.Fatalf("grafov/m3u8 rejects the playlist: %v", err)
 	}
 	mp := pl.(*m3u8.MediaPlaylist)
-	out := map[media.Seq]string{}
+	out := map[media.Seq]listed{}
 	for i, s := range mp.GetAllSegments() {
-		out[media.Seq(mp.SeqNo+uint64(i))] = filepath.Join(dir, s.URI)
+		out[media.Seq(mp.SeqNo+uint64(i))] = listed{path: filepath.Join(dir, s.URI), pdt: s.ProgramDateTime}
 	}
 	return out
 }

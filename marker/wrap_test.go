@@ -43,6 +43,7 @@ func TestAcrossTheTSWrap(t *testing.T) {
 		}
 	}
 
+	listed := listedSegments(t, r.Dir)
 	events := r.Source.Events()
 	ms, err := r.Store.List(context.Background(), pipelinetest.Stream, 0, 100)
 	if err != nil {
@@ -59,13 +60,34 @@ func TestAcrossTheTSWrap(t *testing.T) {
 		if !ok {
 			t.Fatalf("marker %d has no position", m.ID)
 		}
-		for _, seg := range r.Segments {
-			if seg.Seq == pos.Seq && (seg.FirstPTS+pos.Offset != m.PTS || !seg.Contains(m.PTS)) {
-				t.Errorf("marker %d: segment %d + offset %d is not its PTS %d", m.ID, seg.Seq, pos.Offset, m.PTS)
+		// The file listed for the marker's sequence holds a frame whose TS
+		// PTS is the marker's modulo 2^33, at the marker's offset from the
+		// file's first frame (counted modulo 2^33, as a player must; libav
+		// reads PTS just before the wrap as negative).
+		var found, started bool
+		var start clock.Ticks
+		if _, err := tsread.Decode(listed[pos.Seq].path, func(f tsread.Frame) error {
+			if !started {
+				start, started = f.PTS, true
 			}
+			if wrapped(f.PTS) == m.PTS.TS() && wrapped(f.PTS-start) == pos.Offset {
+				found = true
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
 		}
-		if want := pipelinetest.Epoch.Add(m.PTS.Duration()); !r.Timeline.Time(m.PTS).Equal(want) {
-			t.Errorf("marker %d program date time %v, want %v", m.ID, r.Timeline.Time(m.PTS), want)
+		if !found {
+			t.Errorf("marker %d: no frame with TS PTS %d at offset %d in %s", m.ID, m.PTS.TS(), pos.Offset, listed[pos.Seq].path)
+		}
+		// Its program date time is the segment's EXT-X-PROGRAM-DATE-TIME
+		// (written to the millisecond) plus the offset.
+		want := listed[pos.Seq].pdt.Add(pos.Offset.Duration())
+		if d := r.Timeline.Time(m.PTS).Sub(want); d < -time.Millisecond || d > time.Millisecond {
+			t.Errorf("marker %d program date time %v, playlist's PDT plus offset %v", m.ID, r.Timeline.Time(m.PTS), want)
 		}
 	}
 }
+
+// wrapped returns t modulo 2^33, in [0, 2^33).
+func wrapped(t clock.Ticks) clock.Ticks { return (t%clock.Wrap + clock.Wrap) % clock.Wrap }

@@ -10,9 +10,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/hlsmark/hlsmark/pipeline/media"
 	"github.com/hlsmark/hlsmark/pipeline/pipelinetest"
 )
 
@@ -41,34 +44,77 @@ func rawGet(t *testing.T, ts *httptest.Server, path string) net.Conn {
 	return c
 }
 
-// TestSlowReaderTiesUpOnlyItsConnection reads a segment at 1 KiB/s while
-// other clients fetch the playlist and segments: they are all served in
-// full meanwhile.
+// smallBuffers is a listener whose connections have small kernel send
+// buffers, so that a response to a client that does not read stays stuck
+// in the server's write instead of vanishing into the socket's buffers.
+type smallBuffers struct{ net.Listener }
+
+func (l smallBuffers) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetWriteBuffer(4096)
+	}
+	return c, err
+}
+
+// TestSlowReaderTiesUpOnlyItsConnection asks for a segment on a connection
+// that then reads nothing, so the server's handler is stuck writing it.
+// Meanwhile other clients fetch the playlist, segments (the same one too)
+// and markers in full. Then the slow client reads its segment, whole.
 func TestSlowReaderTiesUpOnlyItsConnection(t *testing.T) {
-	ts, r := newSlowServer(t)
-	seg := r.Playlist.Segments()[0]
-	slow := rawGet(t, ts, "/streams/demo/"+seg.Name())
-	_ = slow.(*net.TCPConn).SetReadBuffer(1024)
-	done := make(chan int64)
-	go func() {
-		var n int64
-		buf := make([]byte, 1024)
-		br := bufio.NewReader(slow)
-		for i := 0; i < 3; i++ { // 3 KiB at 1 KiB/s, then let go
-			m, err := br.Read(buf)
-			n += int64(m)
-			if err != nil {
-				break
+	r := pipelinetest.Start(t, pipelinetest.Config{Size: media.Size{Width: 640, Height: 480}, Frames: 90, Seed: 5})
+	ts := httptest.NewUnstartedServer(New(Config{
+		Streams: []*Stream{{Name: pipelinetest.Stream, Playlist: r.Playlist, Markers: r.Markers}},
+	}))
+	ts.Listener = smallBuffers{ts.Listener}
+	var mu sync.Mutex
+	states := map[net.Conn]http.ConnState{}
+	ts.Config.ConnState = func(c net.Conn, s http.ConnState) {
+		mu.Lock()
+		defer mu.Unlock()
+		states[c] = s
+	}
+	ts.Start()
+	t.Cleanup(ts.Close)
+	active := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		n := 0
+		for _, s := range states {
+			if s == http.StateActive {
+				n++
 			}
-			time.Sleep(time.Second)
 		}
-		done <- n
-	}()
+		return n
+	}
+
+	seg := r.Playlist.Segments()[0]
+	// A receive buffer set before connecting bounds the window the slow
+	// client ever advertises.
+	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		return c.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 1024) })
+	}}
+	slow, err := d.Dial("tcp", ts.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	fmt.Fprintf(slow, "GET /streams/demo/%s HTTP/1.1\r\nHost: x\r\n\r\n", seg.Name())
+	// Until the slow client reads, its request stays active: the handler
+	// cannot have written a segment of many kilobytes into a few.
+	deadline := time.Now().Add(10 * time.Second)
+	for active() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d active connections, want the slow one", active())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
 	for range 20 {
-		for _, path := range []string{"/streams/demo/index.m3u8", "/streams/demo/" + r.Playlist.Segments()[1].Name(), "/api/streams/demo/markers"} {
-			resp, err := http.Get(ts.URL + path)
+		for _, path := range []string{"/streams/demo/index.m3u8", "/streams/demo/" + seg.Name(), "/streams/demo/" + r.Playlist.Segments()[1].Name(), "/api/streams/demo/markers"} {
+			resp, err := client.Get(ts.URL + path)
 			if err != nil {
-				t.Fatal(err)
+				t.Fatalf("%s while a slow client holds a segment: %v", path, err)
 			}
 			n, _ := io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
@@ -77,15 +123,22 @@ func TestSlowReaderTiesUpOnlyItsConnection(t *testing.T) {
 			}
 		}
 	}
-	if n := <-done; n == 0 {
-		t.Fatal("the slow client got nothing")
+	if n := active(); n != 1 {
+		t.Fatalf("%d active connections after the other clients were served, want the slow one still stuck", n)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(slow), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if n, err := io.Copy(io.Discard, resp.Body); err != nil || n != seg.Size {
+		t.Fatalf("the slow client got %d bytes of %d (%v)", n, seg.Size, err)
 	}
 }
 
 // TestStalledEventSubscriberIsDropped opens an event stream and never
-// reads it: posting markers is not held up, the server gives the stalled
-// client up once its writes time out, and subscribers beyond the limit
-// are refused with 503 meanwhile.
+// reads it: posting markers is not held up, and the server gives the
+// stalled client up once its writes time out.
 func TestStalledEventSubscriberIsDropped(t *testing.T) {
 	ts, r := newSlowServer(t)
 	stalled := rawGet(t, ts, "/api/streams/demo/markers/events")
@@ -109,6 +162,8 @@ func TestStalledEventSubscriberIsDropped(t *testing.T) {
 	}
 }
 
+// TestEventSubscribersAreBounded holds as many event streams as allowed:
+// the next one is refused with 503 and Retry-After.
 func TestEventSubscribersAreBounded(t *testing.T) {
 	ts, r := newSlowServer(t)
 	for range 3 {

@@ -9,42 +9,103 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/hlsmark/hlsmark/pipeline/media"
+	"golang.org/x/sys/unix"
 )
 
 // TestDiskStaysWithinWindow streams for a while with a short window and
 // grace period: the stream folder never holds more segment files than the
-// window and the grace period span.
+// window and the grace period span. The folder is watched with inotify, so
+// every segment file that appears or goes is counted: the peak cannot fall
+// between two samples.
 func TestDiskStaysWithinWindow(t *testing.T) {
 	t.Parallel()
 	data, addr := t.TempDir(), freeAddr(t)
-	s := startServer(t, data, addr, "--segment", "500ms", "--window", "3s", "--grace", "1s")
 	dir := filepath.Join(data, "demo")
-	// 3 s of window and 1 s of grace in 0.5 s segments, each side rounded
-	// up by one segment, and one more for the segment the window keeps
-	// while the next is being written.
-	const most = 3/0.5 + 1 + 1/0.5 + 1 + 1
-	peak := 0
-	pollUntil(t, "30 segments", 90*time.Second, func() bool {
-		entries, err := os.ReadDir(dir)
-		if err != nil {
-			return false
-		}
-		n, highest := 0, media.Seq(0)
-		for _, e := range entries {
-			if seq, ok := media.ParseSegmentName(e.Name()); ok {
-				n++
-				highest = max(highest, seq)
-			}
-		}
-		peak = max(peak, n)
-		return highest >= 30
-	})
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	w := watchSegments(t, dir)
+	s := startServer(t, data, addr, "--segment", "500ms", "--window", "3s", "--grace", "3500ms")
+	// 3 s of window and 3.5 s of grace in 0.5 s segments, each side
+	// rounded up by one segment, and one more for the segment the window
+	// keeps while the next is being written.
+	const most = 3/0.5 + 1 + 3.5/0.5 + 1 + 1
+	peak, highest := w.until(t, 30, 90*time.Second)
 	if peak > most {
 		t.Fatalf("the folder held %d segments at once, more than the %d the window and grace span", peak, int(most))
 	}
+	if peak < 3/0.5 {
+		t.Fatalf("the folder held at most %d segments by segment %d: the watch missed them", peak, highest)
+	}
 	s.stop(t, syscall.SIGTERM)
+}
+
+// segmentWatch follows the segment files in a folder through inotify.
+type segmentWatch struct {
+	fd int
+}
+
+// watchSegments starts watching dir for segment files moved in, created
+// or deleted. The watch ends with the test.
+func watchSegments(t *testing.T, dir string) *segmentWatch {
+	t.Helper()
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	if _, err := unix.InotifyAddWatch(fd, dir, unix.IN_CREATE|unix.IN_MOVED_TO|unix.IN_DELETE|unix.IN_MOVED_FROM); err != nil {
+		t.Fatal(err)
+	}
+	return &segmentWatch{fd: fd}
+}
+
+// until reads events until a segment numbered last or higher appears, or
+// the timeout passes (a failure), and returns the most segment files the
+// folder held at once and the highest segment number seen.
+func (w *segmentWatch) until(t *testing.T, last media.Seq, timeout time.Duration) (peak int, highest media.Seq) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	present := map[media.Seq]bool{}
+	buf := make([]byte, 64<<10)
+	for highest < last {
+		if time.Now().After(deadline) {
+			t.Fatalf("segment %d did not appear in %s (highest %d)", last, timeout, highest)
+		}
+		fds := []unix.PollFd{{Fd: int32(w.fd), Events: unix.POLLIN}}
+		if n, err := unix.Poll(fds, 1000); err != nil && err != unix.EINTR {
+			t.Fatal(err)
+		} else if n == 0 {
+			continue
+		}
+		n, err := unix.Read(w.fd, buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for off := 0; off+unix.SizeofInotifyEvent <= n; {
+			ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
+			name := strings.TrimRight(string(buf[off+unix.SizeofInotifyEvent:off+unix.SizeofInotifyEvent+int(ev.Len)]), "\x00")
+			off += unix.SizeofInotifyEvent + int(ev.Len)
+			if ev.Mask&unix.IN_Q_OVERFLOW != 0 {
+				t.Fatal("inotify queue overflowed: events were lost")
+			}
+			seq, ok := media.ParseSegmentName(name)
+			if !ok {
+				continue
+			}
+			if ev.Mask&(unix.IN_CREATE|unix.IN_MOVED_TO) != 0 {
+				present[seq] = true
+				highest = max(highest, seq)
+			} else {
+				delete(present, seq)
+			}
+			peak = max(peak, len(present))
+		}
+	}
+	return peak, highest
 }
 
 // TestIdleConnectionIsClosed opens a connection that sends half a request

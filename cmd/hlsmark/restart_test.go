@@ -94,20 +94,37 @@ func (s *childServer) get(path string) (int, []byte) {
 		return 0, nil
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil { // cut off, as by a kill: no answer
+		return 0, nil
+	}
 	return resp.StatusCode, b
 }
 
-func (s *childServer) playlist(t *testing.T) *m3u8.MediaPlaylist {
+// playlist fetches the live playlist: nil if the server does not serve it
+// (yet), an error if what it serves does not parse. It may be called from
+// any goroutine.
+func (s *childServer) playlist() (*m3u8.MediaPlaylist, error) {
 	code, b := s.get("/streams/demo/index.m3u8")
 	if code != http.StatusOK {
-		return nil
+		return nil, nil
 	}
 	pl, _, err := m3u8.DecodeFrom(bytes.NewReader(b), true)
 	if err != nil {
-		t.Fatalf("playlist does not parse: %v\n%s", err, b)
+		return nil, fmt.Errorf("playlist does not parse: %w\n%s", err, b)
 	}
-	return pl.(*m3u8.MediaPlaylist)
+	return pl.(*m3u8.MediaPlaylist), nil
+}
+
+// mustPlaylist is playlist for the test's goroutine: a playlist that does
+// not parse fails the test.
+func (s *childServer) mustPlaylist(t *testing.T) *m3u8.MediaPlaylist {
+	t.Helper()
+	pl, err := s.playlist()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pl
 }
 
 type apiMarker struct {
@@ -167,7 +184,7 @@ func TestRestartResumesStream(t *testing.T) {
 			data, addr := t.TempDir(), freeAddr(t)
 			s := startServer(t, data, addr)
 			pollUntil(t, "3 segments and a placed marker", 60*time.Second, func() bool {
-				pl := s.playlist(t)
+				pl := s.mustPlaylist(t)
 				ms := s.markers(t)
 				return pl != nil && len(segments(pl)) >= 3 && len(ms) > 0 && ms[0].Sequence != nil
 			})
@@ -204,7 +221,7 @@ func TestRestartResumesStream(t *testing.T) {
 			last := before[len(before)-1].SeqId
 			var after []*m3u8.MediaSegment
 			pollUntil(t, "a new segment after the restart", 60*time.Second, func() bool {
-				pl := s.playlist(t)
+				pl := s.mustPlaylist(t)
 				if pl == nil {
 					return false
 				}
@@ -281,11 +298,15 @@ func TestCrashAtRandomMoments(t *testing.T) {
 		pollUntil(t, "the server to answer", 60*time.Second, func() bool { code, _ := s.get("/healthz"); return code == 200 })
 		ctx, cancel := context.WithCancel(context.Background())
 		var mu sync.Mutex
-		done := make(chan struct{})
+		done := make(chan error, 1)
 		go func() { // post markers until the kill
-			defer close(done)
+			var err error
+			defer func() { done <- err }()
 			for i := 0; ctx.Err() == nil; i++ {
-				segs := s.playlist(t)
+				var segs *m3u8.MediaPlaylist
+				if segs, err = s.playlist(); err != nil {
+					return
+				}
 				if segs == nil || len(segments(segs)) == 0 {
 					time.Sleep(50 * time.Millisecond)
 					continue
@@ -302,7 +323,9 @@ func TestCrashAtRandomMoments(t *testing.T) {
 		_ = s.cmd.Process.Kill()
 		_ = s.cmd.Wait()
 		cancel()
-		<-done
+		if err := <-done; err != nil {
+			t.Fatalf("round %d, before the kill: %v", round, err)
+		}
 		checkDataFolder(t, data, acked)
 	}
 	if len(acked) == 0 {

@@ -17,8 +17,10 @@ import (
 )
 
 // TestLivePlaylist runs the real pipeline (libx264, mpegts, a jittered
-// generator clock) past a 3 s window and reads what it left behind with
-// grafov/m3u8, libav and ffprobe, none of which share code with the writer.
+// generator clock) past a 3 s window and reads what it left behind: the
+// playlist with grafov/m3u8 and ffprobe, which share no code with the
+// playlist's writer, and the segments with libav, the library that wrote
+// them (the muxer's tests read them again with a pure-Go TS reader).
 func TestLivePlaylist(t *testing.T) {
 	probe := ffprobe(t)
 	const window = 3 * time.Second

@@ -41,7 +41,6 @@ func OpenBolt(path string) (*Bolt, error) {
 var (
 	markersKey = []byte("markers")
 	revsKey    = []byte("revs")
-	revSeqKey  = []byte("rev")
 )
 
 func key(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }

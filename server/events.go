@@ -54,6 +54,13 @@ func (s *Server) markerEvents(w http.ResponseWriter, r *http.Request) {
 	if last == nil || *last > rev {
 		last = &rev
 	}
+	// A client too far behind is not replayed every change: it is told
+	// to read the marker list, and follows from the present.
+	reset := rev-*last > marker.Rev(s.cfg.Limits.Replay)
+	if reset {
+		s.limited("replay")
+		last = &rev
+	}
 
 	rc := http.NewResponseController(w)
 	h := w.Header()
@@ -69,6 +76,9 @@ func (s *Server) markerEvents(w http.ResponseWriter, r *http.Request) {
 		return rc.Flush() == nil
 	}
 	if !write([]byte("retry: 2000\n\n")) {
+		return
+	}
+	if reset && !write(resetEvent(svc.Stream(), rev, s.cfg.Limits.Replay)) {
 		return
 	}
 	tick := time.NewTicker(heartbeat)
@@ -116,6 +126,20 @@ func sseEvent(svc *marker.Service, m marker.Marker, after marker.Rev) []byte {
 	b = append(b, "\nevent: "...)
 	b = append(b, kind...)
 	b = append(b, "\ndata: "...)
+	b = append(b, data...)
+	return append(b, "\n\n"...)
+}
+
+// resetEvent tells a client that asked to resume from too far back that it
+// was not caught up: it should read the marker list (paging with next)
+// and carries on from revision rev.
+func resetEvent(stream string, rev marker.Rev, replay int) []byte {
+	data, _ := json.Marshal(map[string]any{
+		"error":   "more than " + strconv.Itoa(replay) + " changes since Last-Event-ID: read the marker list instead",
+		"markers": "/api/streams/" + stream + "/markers",
+	})
+	b := append([]byte("id: "), strconv.FormatUint(uint64(rev), 10)...)
+	b = append(b, "\nevent: reset\ndata: "...)
 	b = append(b, data...)
 	return append(b, "\n\n"...)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -47,12 +48,18 @@ func (s *Server) segment(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no segment "+quote(name)+" in stream "+quote(st.Name))
 		return
 	}
-	f, err := os.Open(seg.Path)
+	// The muxer writes regular files; a symlink or anything else put in
+	// the stream's folder in their place is not followed out of it.
+	f, err := os.OpenFile(seg.Path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
 	if err != nil {
 		writeError(w, http.StatusNotFound, "segment "+quote(name)+" is gone")
 		return
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		writeError(w, http.StatusNotFound, "segment "+quote(name)+" is not a regular file")
+		return
+	}
 	w.Header().Set("Content-Type", segmentType)
 	// Sequence numbers are never reused, so a segment never changes.
 	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")

@@ -86,6 +86,7 @@ func newHostileFixture(tb testing.TB) *hostileFixture {
 		Token:       hostileToken,
 		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Metrics:     metrics.New(metrics.Config{Segment: time.Second}),
+		Limits:      server.RoomyLimits,
 	})
 	return fx
 }

@@ -3,6 +3,8 @@ package server
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -181,11 +183,36 @@ func (s *Server) listMarkers(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, err)
 		return
 	}
-	out := make([]markerView, len(ms))
-	for i, m := range ms {
-		out[i] = view(svc, m)
+	// The answer is built to at most ListBytes: markers with large data
+	// would otherwise make a listing of a thousand of them many megabytes.
+	out := markerList{Markers: []json.RawMessage{}}
+	size := len(`{"markers":[],"next":""}`) + 256 // the next link's room
+	for _, m := range ms {
+		b, err := json.Marshal(view(svc, m))
+		if err != nil {
+			s.internalError(w, err)
+			return
+		}
+		if size+len(b)+1 > s.cfg.Limits.ListBytes && len(out.Markers) > 0 {
+			s.limited("list_bytes")
+			break
+		}
+		size += len(b) + 1
+		out.Markers = append(out.Markers, b)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"markers": out})
+	if n := len(out.Markers); n > 0 && (n < len(ms) || n == int(limit)) {
+		out.Next = "/api/streams/" + svc.Stream() + "/markers?after=" + strconv.FormatUint(uint64(ms[n-1].ID), 10) +
+			"&limit=" + strconv.FormatUint(limit, 10)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// markerList is the answer of GET /api/streams/{stream}/markers.
+type markerList struct {
+	Markers []json.RawMessage `json:"markers"`
+	// Next is where the list goes on, when more markers may follow: the
+	// answer held limit markers, or was cut short at ListBytes.
+	Next string `json:"next,omitempty"`
 }
 
 func (s *Server) getMarker(w http.ResponseWriter, r *http.Request) {
@@ -215,23 +242,49 @@ func (s *Server) postMarker(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if ct := r.Header.Get("Content-Type"); ct != "" && !isJSON(ct) {
-		writeError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json, got "+quote(ct))
+	// A JSON Content-Type is required: a browser sends one cross-site only
+	// after a CORS preflight, so no other site's page can post markers
+	// (without one, fetch's no-cors mode and sendBeacon could).
+	if ct := r.Header.Get("Content-Type"); !isJSON(ct) {
+		w.Header().Set("Connection", "close")
+		writeError(w, http.StatusUnsupportedMediaType, "Content-Type: must be application/json, got "+quote(ct))
+		return
+	}
+	if ok, wait := s.posts.allow(r); !ok {
+		s.tooMany(w, "post_rate", wait, fmt.Sprintf("too many marker posts from this client: at most %g a second (bursts of %d)",
+			s.cfg.Limits.PostRate, s.cfg.Limits.PostBurst))
 		return
 	}
 	body, err := readBody(w, r)
 	if err != nil {
 		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
+		var timeout net.Error
+		switch {
+		case errors.As(err, &tooBig):
 			writeError(w, http.StatusRequestEntityTooLarge, "body: larger than "+strconv.Itoa(maxBody)+" bytes")
-			return
+		case errors.As(err, &timeout) && timeout.Timeout():
+			s.limited("body_timeout")
+			w.Header().Set("Connection", "close")
+			writeError(w, http.StatusRequestTimeout, "body: not received within "+s.cfg.Limits.BodyTimeout.String())
+		default:
+			writeError(w, http.StatusBadRequest, "body: "+err.Error())
 		}
-		writeError(w, http.StatusBadRequest, "body: "+err.Error())
 		return
 	}
-	m, byPTS, err := decodeMarkerRequest(body, svc.Timeline())
-	if err != nil {
+	m, byPTS, err := decodeMarkerRequest(body, svc.Timeline(), s.cfg.Limits)
+	var dl errDataLimit
+	switch {
+	case errors.As(err, &dl):
+		s.limited(dl.limit)
+		writeError(w, http.StatusRequestEntityTooLarge, err.Error())
+		return
+	case err != nil:
 		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if ok, wait := take(s.streamPosts[svc.Stream()]); !ok {
+		s.tooMany(w, "stream_rate", wait, fmt.Sprintf("too many markers posted to stream %s: at most %d a minute",
+			quote(svc.Stream()), s.cfg.Limits.StreamMarkersPerMinute))
 		return
 	}
 	if byPTS {

@@ -39,6 +39,7 @@ func newMarkerServerFrom(t *testing.T, token string, cfg pipelinetest.Config) *m
 	srv := New(Config{
 		Streams: []*Stream{{Name: pipelinetest.Stream, Playlist: r.Playlist, Markers: r.Markers}},
 		Token:   token,
+		Limits:  RoomyLimits,
 	})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
@@ -393,7 +394,7 @@ func FuzzMarkerRequest(f *testing.F) {
 	f.Add([]byte(`{"label":"ok","time":"2026-11-24T10:00:01.5Z"}`))
 	tl := clock.Timeline{Epoch: pipelinetest.Epoch}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		m, byPTS, err := decodeMarkerRequest(body, tl)
+		m, byPTS, err := decodeMarkerRequest(body, tl, DefaultLimits())
 		if err != nil {
 			if !strings.Contains(err.Error(), ":") {
 				t.Fatalf("error %q names no field", err)

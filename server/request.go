@@ -38,7 +38,7 @@ type markerRequest struct {
 // field at fault. byPTS says the place was given as a TS timestamp (m.PTS
 // is then below clock.Wrap and still to be unwrapped); the range is checked
 // later, against the stream.
-func decodeMarkerRequest(body []byte, tl clock.Timeline) (m marker.Marker, byPTS bool, err error) {
+func decodeMarkerRequest(body []byte, tl clock.Timeline, lim Limits) (m marker.Marker, byPTS bool, err error) {
 	var req markerRequest
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -48,12 +48,12 @@ func decodeMarkerRequest(body []byte, tl clock.Timeline) (m marker.Marker, byPTS
 	if _, err := dec.Token(); err != io.EOF {
 		return m, false, errors.New("body: must hold one JSON object and nothing after it")
 	}
-	m, err = decodeMarker(req, tl)
+	m, err = decodeMarker(req, tl, lim)
 	return m, req.PTS != nil, err
 }
 
 // decodeMarker checks the fields of a decoded request.
-func decodeMarker(req markerRequest, tl clock.Timeline) (marker.Marker, error) {
+func decodeMarker(req markerRequest, tl clock.Timeline, lim Limits) (marker.Marker, error) {
 	var m marker.Marker
 	var err error
 	if m.Label, err = checkLabel(req.Label); err != nil {
@@ -92,12 +92,39 @@ func decodeMarker(req markerRequest, tl clock.Timeline) (marker.Marker, error) {
 		m.Duration = d
 	}
 	if req.Data != nil && string(req.Data) != "null" {
-		if !bytes.HasPrefix(bytes.TrimSpace(req.Data), []byte("{")) {
-			return m, errors.New("data: must be a JSON object")
+		if err := checkData(req.Data, lim); err != nil {
+			return m, err
 		}
 		m.Data = append(json.RawMessage(nil), req.Data...)
 	}
 	return m, nil
+}
+
+// errDataLimit marks a data object refused for its size or depth.
+type errDataLimit struct {
+	limit string // as in hlsmark_http_limited_total
+	msg   string
+}
+
+func (e errDataLimit) Error() string { return e.msg }
+
+// checkData checks a marker's data: a JSON object in valid UTF-8 (the
+// standard decoder lets invalid bytes through in a raw value, and strict
+// clients would then fail on the whole list), within the size and nesting
+// limits.
+func checkData(raw json.RawMessage, lim Limits) error {
+	switch {
+	case !bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")):
+		return errors.New("data: must be a JSON object")
+	case len(raw) > lim.DataBytes:
+		return errDataLimit{"data_bytes", fmt.Sprintf("data: must be at most %d bytes, got %d", lim.DataBytes, len(raw))}
+	case !utf8.Valid(raw):
+		return errors.New("data: must be valid UTF-8")
+	}
+	if most := jsonDepth(raw); most > lim.DataDepth {
+		return errDataLimit{"data_depth", fmt.Sprintf("data: must nest at most %d levels deep, got %d", lim.DataDepth, most)}
+	}
+	return nil
 }
 
 func checkLabel(label *string) (string, error) {
@@ -114,8 +141,47 @@ func checkLabel(label *string) (string, error) {
 		return "", fmt.Errorf("label: must be at most %d characters", maxLabel)
 	case strings.ContainsFunc(l, unicode.IsControl):
 		return "", errors.New("label: must not contain control characters")
+	case strings.ContainsFunc(l, isSeparatorOrBidi):
+		return "", errors.New("label: must not contain line or paragraph separators (U+2028, U+2029) or bidirectional controls")
 	}
 	return l, nil
+}
+
+// isSeparatorOrBidi reports the characters a label may not hold although
+// they are not control characters: the line and paragraph separators
+// (JavaScript and some playlist readers end a line there) and the
+// bidirectional formatting characters, which can make a label display as
+// something other than what it is.
+func isSeparatorOrBidi(r rune) bool {
+	switch {
+	case r == '\u2028', r == '\u2029':
+		return true
+	case r == '\u061c', r == '\u200e', r == '\u200f':
+		return true
+	case r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069':
+		return true
+	}
+	return false
+}
+
+// jsonDepth returns how deeply a valid JSON value nests: 1 for an object
+// of scalars. Brackets inside strings do not count.
+func jsonDepth(raw []byte) int {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	depth, most := 0, 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return most
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+			most = max(most, depth)
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
+	}
 }
 
 // describeJSONError turns a decoding error into a message naming the field.
@@ -162,7 +228,9 @@ func isJSON(ct string) bool {
 }
 
 // requireToken lets a request through only with the configured bearer
-// token; with no token configured, every request goes through.
+// token; with no token configured, every request goes through. The check
+// answers before any body is read, and closes the connection rather than
+// wait for a body it will not use.
 func (s *Server) requireToken(next http.Handler) http.Handler {
 	if s.cfg.Token == "" {
 		return next
@@ -172,6 +240,7 @@ func (s *Server) requireToken(next http.Handler) http.Handler {
 		got := []byte(r.Header.Get("Authorization"))
 		if subtle.ConstantTimeCompare(got, want) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="hlsmark"`)
+			w.Header().Set("Connection", "close")
 			writeError(w, http.StatusUnauthorized, "Authorization: a valid bearer token is required to write")
 			return
 		}

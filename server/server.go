@@ -8,6 +8,7 @@ import (
 
 	"github.com/gorilla/handlers"
 	"github.com/gorilla/mux"
+	"golang.org/x/time/rate"
 
 	"github.com/hlsmark/hlsmark/marker"
 	"github.com/hlsmark/hlsmark/playlist"
@@ -47,6 +48,8 @@ type Config struct {
 	// that stopped reading ties up only its own connection, and not for
 	// long. Zero means 10 seconds.
 	EventWriteTimeout time.Duration
+	// Limits bound what clients may cost; zero fields take DefaultLimits.
+	Limits Limits
 }
 
 // Server routes hlsmark's HTTP requests.
@@ -57,6 +60,9 @@ type Server struct {
 	handler  http.Handler
 	stopping chan struct{} // closed by Shutdown
 	stopOnce sync.Once
+
+	posts       *clientLimiter           // marker POSTs per client
+	streamPosts map[string]*rate.Limiter // markers posted per stream
 }
 
 // Shutdown ends the event streams, which would otherwise keep an
@@ -77,9 +83,14 @@ func New(cfg Config) *Server {
 	if cfg.EventWriteTimeout == 0 {
 		cfg.EventWriteTimeout = 10 * time.Second
 	}
-	s := &Server{cfg: cfg, streams: map[string]*Stream{}, router: mux.NewRouter(), stopping: make(chan struct{})}
+	cfg.Limits = cfg.Limits.withDefaults()
+	s := &Server{cfg: cfg, streams: map[string]*Stream{}, router: mux.NewRouter(), stopping: make(chan struct{}),
+		posts:       newClientLimiter(cfg.Limits.PostRate, cfg.Limits.PostBurst),
+		streamPosts: map[string]*rate.Limiter{}}
+	perMinute := cfg.Limits.StreamMarkersPerMinute
 	for _, st := range cfg.Streams {
 		s.streams[st.Name] = st
+		s.streamPosts[st.Name] = rate.NewLimiter(rate.Every(time.Minute/time.Duration(perMinute)), perMinute)
 	}
 	r := s.router
 	// No path cleaning: gorilla would answer a dot-segment path with a
@@ -111,7 +122,7 @@ func New(cfg Config) *Server {
 		)(h)
 		h = varyOrigin(h)
 	}
-	s.handler = s.logRequests(h)
+	s.handler = s.bodyDeadline(s.logRequests(h))
 	return s
 }
 

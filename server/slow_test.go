@@ -27,6 +27,7 @@ func newSlowServer(t *testing.T) (*httptest.Server, *pipelinetest.Run) {
 		Streams:           []*Stream{{Name: pipelinetest.Stream, Playlist: r.Playlist, Markers: r.Markers}},
 		MaxSubscribers:    3,
 		EventWriteTimeout: 500 * time.Millisecond,
+		Limits:            RoomyLimits,
 	}))
 	t.Cleanup(ts.Close)
 	return ts, r

@@ -39,6 +39,7 @@ type Metrics struct {
 	markersPosted   prometheus.Counter
 	httpRequests    *prometheus.CounterVec
 	httpBytes       *prometheus.CounterVec
+	httpLimited     *prometheus.CounterVec
 }
 
 // New returns the metrics in a new registry, with Go's runtime and the
@@ -103,11 +104,16 @@ func New(cfg Config) *Metrics {
 			Name: "hlsmark_http_response_bytes_total",
 			Help: "Bytes of HTTP response bodies sent, by route template.",
 		}, []string{"route"}),
+		httpLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hlsmark_http_limited_total",
+			Help: "Requests refused or cut short by a limit, by limit: post_rate (per client), stream_rate (markers per stream), " +
+				"data_bytes, data_depth, body_timeout, replay (event streams caught up only partly), list_bytes (listings cut short).",
+		}, []string{"limit"}),
 	}
 	m.reg.MustRegister(
 		m.framesEncoded, m.framesLate, m.framesRejected, m.encodeSeconds, m.publishLatency,
 		m.segmentsWritten, m.segmentsDeleted, m.segmentsFailed, m.markersDetected, m.markersPosted,
-		m.httpRequests, m.httpBytes,
+		m.httpRequests, m.httpBytes, m.httpLimited,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -178,4 +184,9 @@ func (m *Metrics) MarkerDetected() {
 // MarkerPosted counts a marker added through the API.
 func (m *Metrics) MarkerPosted() {
 	m.markersPosted.Inc()
+}
+
+// Limited counts a request refused or cut short by the named limit.
+func (m *Metrics) Limited(limit string) {
+	m.httpLimited.WithLabelValues(limit).Inc()
 }

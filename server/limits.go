@@ -1,0 +1,172 @@
+package server
+
+import (
+	"math"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Limits bound what one client, or all clients of one stream, may cost the
+// server. A rate limit that is hit is answered 429 with Retry-After; a size
+// limit 400 or 413; each with a JSON message naming the limit, and each is
+// counted in hlsmark_http_limited_total. Zero fields take the value of
+// DefaultLimits.
+type Limits struct {
+	// PostRate and PostBurst bound the marker POSTs of one client address:
+	// PostRate a second on average, PostBurst at once.
+	PostRate  float64
+	PostBurst int
+	// StreamMarkersPerMinute bounds the markers posted to one stream by
+	// all clients together.
+	StreamMarkersPerMinute int
+	// DataBytes and DataDepth bound a posted marker's data object: its
+	// size in bytes and how deeply it nests.
+	DataBytes int
+	DataDepth int
+	// Replay is the most changes an event stream replays to catch a
+	// client up from its Last-Event-ID; a client further behind is told to
+	// page through the marker list instead (a "reset" event).
+	Replay int
+	// ListBytes bounds a marker list answer; a longer list is cut short
+	// and says where to go on.
+	ListBytes int
+	// BodyTimeout bounds the time to read a request's body, so a client
+	// that sends it a byte at a time cannot hold a connection.
+	BodyTimeout time.Duration
+}
+
+// DefaultLimits returns the limits a server has unless told otherwise.
+func DefaultLimits() Limits {
+	return Limits{
+		PostRate:               10,
+		PostBurst:              20,
+		StreamMarkersPerMinute: 600,
+		DataBytes:              16 << 10,
+		DataDepth:              32,
+		Replay:                 1000,
+		ListBytes:              1 << 20,
+		BodyTimeout:            10 * time.Second,
+	}
+}
+
+// withDefaults fills l's zero fields from DefaultLimits.
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits()
+	if l.PostRate == 0 {
+		l.PostRate = d.PostRate
+	}
+	if l.PostBurst == 0 {
+		l.PostBurst = d.PostBurst
+	}
+	if l.StreamMarkersPerMinute == 0 {
+		l.StreamMarkersPerMinute = d.StreamMarkersPerMinute
+	}
+	if l.DataBytes == 0 {
+		l.DataBytes = d.DataBytes
+	}
+	if l.DataDepth == 0 {
+		l.DataDepth = d.DataDepth
+	}
+	if l.Replay == 0 {
+		l.Replay = d.Replay
+	}
+	if l.ListBytes == 0 {
+		l.ListBytes = d.ListBytes
+	}
+	if l.BodyTimeout == 0 {
+		l.BodyTimeout = d.BodyTimeout
+	}
+	return l
+}
+
+// maxClients bounds the per-client limiters kept; past it, the limiters of
+// clients that are back to a full burst (idle ones) are forgotten.
+const maxClients = 10000
+
+// clientLimiter keeps a token bucket per client address.
+type clientLimiter struct {
+	rate  rate.Limit
+	burst int
+
+	mu      sync.Mutex
+	clients map[string]*rate.Limiter
+}
+
+func newClientLimiter(perSecond float64, burst int) *clientLimiter {
+	return &clientLimiter{rate: rate.Limit(perSecond), burst: burst, clients: map[string]*rate.Limiter{}}
+}
+
+// allow takes a token for the client of r, or returns how long until one
+// is there.
+func (c *clientLimiter) allow(r *http.Request) (bool, time.Duration) {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	c.mu.Lock()
+	lim, ok := c.clients[host]
+	if !ok {
+		if len(c.clients) >= maxClients {
+			c.forgetIdle()
+		}
+		lim = rate.NewLimiter(c.rate, c.burst)
+		c.clients[host] = lim
+	}
+	c.mu.Unlock()
+	return take(lim)
+}
+
+// forgetIdle drops the limiters whose bucket is full again: forgetting
+// them changes nothing for their clients.
+func (c *clientLimiter) forgetIdle() {
+	now := time.Now()
+	for host, lim := range c.clients {
+		if lim.TokensAt(now) >= float64(c.burst) {
+			delete(c.clients, host)
+		}
+	}
+}
+
+// take takes a token from lim if one is there, or returns how long until
+// one will be.
+func take(lim *rate.Limiter) (bool, time.Duration) {
+	res := lim.Reserve()
+	if d := res.Delay(); d > 0 {
+		res.Cancel()
+		return false, d
+	}
+	return true, 0
+}
+
+// tooMany answers 429 with a Retry-After of wait rounded up to the second,
+// and counts the limit.
+func (s *Server) tooMany(w http.ResponseWriter, limit string, wait time.Duration, msg string) {
+	s.limited(limit)
+	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
+	w.Header().Set("Connection", "close") // the body, if any, stays unread
+	writeError(w, http.StatusTooManyRequests, msg)
+}
+
+// limited counts a request that hit a limit.
+func (s *Server) limited(limit string) {
+	if s.cfg.Metrics != nil {
+		s.cfg.Metrics.Limited(limit)
+	}
+}
+
+// bodyDeadline gives every request that carries a body BodyTimeout to
+// send it. The deadline is the connection's: the server sets a new one for
+// the next request on it.
+func (s *Server) bodyDeadline(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength != 0 {
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.cfg.Limits.BodyTimeout))
+		}
+		next.ServeHTTP(w, r)
+	})
+}

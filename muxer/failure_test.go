@@ -12,7 +12,10 @@ import (
 // the middle of a run (every write into it fails) and brings it back: the
 // failures are reported, the segments that could not be written are never
 // published, the numbering stays consecutive, the first segment after the
-// outage is a discontinuity, and the stream goes on.
+// outage is a discontinuity, and the stream goes on. Read as one transport
+// stream, the segments' counters go on except where the discontinuity
+// indicator says they start again: on every PID of the segment after the
+// outage.
 func TestWriteFailureLosesOnlyThoseSegments(t *testing.T) {
 	dir := t.TempDir()
 	away := dir + ".away"
@@ -60,4 +63,9 @@ func TestWriteFailureLosesOnlyThoseSegments(t *testing.T) {
 	if discontinuities != 1 {
 		t.Errorf("%d discontinuities, want exactly one, after the outage", discontinuities)
 	}
+	files := readPackets(t, r.segments)
+	for i, s := range r.segments {
+		checkStart(t, s, files[i])
+	}
+	checkContinuity(t, r.segments, files)
 }

@@ -1,6 +1,7 @@
 package muxer_test
 
 import (
+	"cmp"
 	"context"
 	"math/rand/v2"
 	"testing"
@@ -19,11 +20,21 @@ type runConfig struct {
 	dir     string
 	frames  int
 	bframes int
+	// keyInterval is the encoder's KeyInterval; zero means 1 s, the
+	// target duration.
+	keyInterval time.Duration
 	// afterPacket, if set, runs after every packet the muxer accepted,
 	// while the muxer's state cannot change. An error stops the run.
 	afterPacket func(m *muxer.Muxer, published []media.Segment) error
 	// onError is the muxer's OnError.
 	onError func(error)
+	// firstSeq is the muxer's FirstSeq.
+	firstSeq media.Seq
+	// start is the generator clock's reading, past the epoch, when the run
+	// begins: a run after a restart goes on from where the last one ended.
+	start time.Duration
+	// publish, if set, is also called with every published segment.
+	publish func(media.Segment) error
 }
 
 // run is what a muxer run left behind.
@@ -40,7 +51,7 @@ func runMuxer(t *testing.T, cfg runConfig) run {
 	size := media.Size{Width: 320, Height: 240}
 	tl := clock.Timeline{Epoch: pipelinetest.Epoch}
 	rng := rand.New(rand.NewPCG(3, 1))
-	clk := clock.NewFake(pipelinetest.Epoch, func() time.Duration { return time.Duration(rng.Int64N(int64(5 * time.Millisecond))) })
+	clk := clock.NewFake(pipelinetest.Epoch.Add(cfg.start), func() time.Duration { return time.Duration(rng.Int64N(int64(5 * time.Millisecond))) })
 	src, err := pipeline.NewCheckerboard(pipeline.CheckerboardConfig{
 		Size: size, FPS: fps, Block: 40, EventEvery: 3 * time.Second, EventDuration: time.Second, EventFixed: true,
 	}, clk, tl)
@@ -48,7 +59,7 @@ func runMuxer(t *testing.T, cfg runConfig) run {
 		t.Fatal(err)
 	}
 	enc, err := pipeline.NewEncoder(pipeline.EncoderConfig{
-		Size: size, FPS: fps, Preset: "ultrafast", BFrames: cfg.bframes, KeyInterval: time.Second,
+		Size: size, FPS: fps, Preset: "ultrafast", BFrames: cfg.bframes, KeyInterval: cmp.Or(cfg.keyInterval, time.Second),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -56,9 +67,12 @@ func runMuxer(t *testing.T, cfg runConfig) run {
 	defer enc.Close()
 	var out run
 	m, err := muxer.New(muxer.Config{
-		Dir: cfg.dir, Target: time.Second, Size: size, FPS: fps, Timeline: tl,
+		Dir: cfg.dir, Target: time.Second, FirstSeq: cfg.firstSeq, Size: size, FPS: fps, Timeline: tl,
 		Publish: func(s media.Segment) error {
 			out.segments = append(out.segments, s)
+			if cfg.publish != nil {
+				return cfg.publish(s)
+			}
 			return nil
 		},
 		OnError: cfg.onError,

@@ -41,21 +41,31 @@ type Config struct {
 	OnError func(error)
 }
 
-// Muxer writes packets into a sequence of MPEG-TS segment files. It is not
-// safe for concurrent use.
+// Muxer writes packets into a sequence of MPEG-TS segment files, through
+// one mpegts muxer for as long as no segment is lost, so that continuity
+// counters go on from file to file. It is not safe for concurrent use.
 type Muxer struct {
 	cfg    Config
 	target clock.Ticks
 	next   media.Seq
-	cur    *segmentWriter
-	gap    bool // a segment was lost: the next one is a discontinuity
-	pkt    *astiav.Packet
+	// ts is nil before the first segment and after a lost one: the next
+	// segment then starts a new muxer.
+	ts  *tsStream
+	cur *segmentFile
+	// gap is set when the next segment does not follow on from the one
+	// before it (a lost segment, or an earlier run): it is marked
+	// discontinuous, in the playlist and in the TS.
+	gap bool
+	pkt *astiav.Packet
 	// payload holds the packet being written: reused, so that writing a
 	// packet allocates nothing.
 	payload avpkt.Payload
 }
 
-// New returns a muxer writing into cfg.Dir, which it creates if needed.
+// New returns a muxer writing into cfg.Dir, which it creates if needed. A
+// first sequence number above 0 means the stream goes on from an earlier
+// run (Sweep never reuses a number): the first segment is then a
+// discontinuity.
 func New(cfg Config) (*Muxer, error) {
 	if cfg.Target <= 0 {
 		return nil, fmt.Errorf("muxer: target duration %s must be positive", cfg.Target)
@@ -63,7 +73,8 @@ func New(cfg Config) (*Muxer, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("muxer: %w", err)
 	}
-	return &Muxer{cfg: cfg, target: clock.FromDuration(cfg.Target), next: cfg.FirstSeq, pkt: astiav.AllocPacket()}, nil
+	return &Muxer{cfg: cfg, target: clock.FromDuration(cfg.Target), next: cfg.FirstSeq, gap: cfg.FirstSeq > 0,
+		pkt: astiav.AllocPacket()}, nil
 }
 
 // WritePacket adds one packet. An IDR at least the target duration after
@@ -71,7 +82,7 @@ func New(cfg Config) (*Muxer, error) {
 // Packets before the first IDR are dropped: no segment can start with them.
 func (m *Muxer) WritePacket(p media.Packet) error {
 	if m.cur != nil && p.Key && p.PTS-m.cur.seg.FirstPTS >= m.target {
-		if err := m.finish(p.PTS - m.cur.seg.FirstPTS); err != nil {
+		if err := m.finish(p.PTS-m.cur.seg.FirstPTS, false); err != nil {
 			return err
 		}
 	}
@@ -79,37 +90,47 @@ func (m *Muxer) WritePacket(p media.Packet) error {
 		if !p.Key {
 			return nil
 		}
-		w, err := m.open(p.PTS)
-		if err != nil {
+		if err := m.open(p.PTS); err != nil {
 			m.fail(err)
 			return nil
 		}
-		m.cur = w
 	}
 	err := m.payload.Set(m.pkt, p.Data)
 	if err == nil {
-		err = m.cur.write(m.pkt, p)
+		err = m.ts.write(m.pkt, p)
 	}
 	if err != nil {
 		m.abandon(fmt.Errorf("muxer: segment %d: %w", m.cur.seg.Seq, err))
+		return nil
 	}
+	m.cur.add(p)
 	return nil
 }
 
 // abandon gives up the segment being written.
 func (m *Muxer) abandon(err error) {
-	w := m.cur
+	f := m.cur
 	m.cur = nil
-	w.free()
-	os.Remove(w.tmp)
-	m.fail(err)
+	m.fail(err) // frees the mpegts muxer, which lets go of f's file
+	f.discard()
 }
 
-// fail records a lost segment.
+// fail records a lost segment. The mpegts muxer wrote it (or some of it)
+// and counted its packets, so it is dropped: the next segment starts a new
+// one, its counters marked discontinuous.
 func (m *Muxer) fail(err error) {
 	m.gap = true
+	m.dropStream()
 	if m.cfg.OnError != nil {
 		m.cfg.OnError(err)
+	}
+}
+
+// dropStream frees the mpegts muxer, if any, without writing to its output.
+func (m *Muxer) dropStream() {
+	if m.ts != nil {
+		m.ts.free()
+		m.ts = nil
 	}
 }
 
@@ -117,6 +138,7 @@ func (m *Muxer) fail(err error) {
 // the muxer's libav state.
 func (m *Muxer) Close() error {
 	defer func() {
+		m.dropStream()
 		if m.pkt != nil {
 			m.pkt.Free()
 			m.pkt = nil
@@ -126,8 +148,8 @@ func (m *Muxer) Close() error {
 	if m.cur == nil {
 		return nil
 	}
-	w := m.cur
-	return m.finish(w.lastPTS - w.seg.FirstPTS + w.frameGap(m.cfg.FPS))
+	f := m.cur
+	return m.finish(f.lastPTS-f.seg.FirstPTS+f.frameGap(m.cfg.FPS), true)
 }
 
 // NextSeq returns the sequence number of the segment being written, or of
@@ -135,46 +157,61 @@ func (m *Muxer) Close() error {
 // were published.
 func (m *Muxer) NextSeq() media.Seq { return m.next }
 
-func (m *Muxer) open(first clock.Ticks) (*segmentWriter, error) {
+// open starts the segment whose first packet has PTS first: a new file,
+// written by the running mpegts muxer, or by a new one after a gap.
+func (m *Muxer) open(first clock.Ticks) error {
 	seg := media.Segment{
-		Seq:      m.next,
-		Path:     filepath.Join(m.cfg.Dir, media.SegmentName(m.next)),
-		FirstPTS: first,
-		Start:    m.cfg.Timeline.Time(first),
-		// A lost segment leaves a hole in the timestamps.
+		Seq:           m.next,
+		Path:          filepath.Join(m.cfg.Dir, media.SegmentName(m.next)),
+		FirstPTS:      first,
+		Start:         m.cfg.Timeline.Time(first),
 		Discontinuity: m.gap,
 	}
-	w, err := openSegment(seg, m.cfg.Size, m.cfg.FPS)
+	f, err := createSegment(seg)
 	if err != nil {
-		return nil, fmt.Errorf("muxer: open segment %d: %w", seg.Seq, err)
+		return fmt.Errorf("muxer: open segment %d: %w", seg.Seq, err)
 	}
-	return w, nil
+	if m.ts == nil {
+		m.ts, err = newTSStream(f.out, m.cfg.Size, m.cfg.FPS, m.gap)
+	} else {
+		err = m.ts.switchTo(f.out)
+	}
+	if err != nil {
+		m.dropStream() // it may hold f's file
+		f.discard()
+		return fmt.Errorf("muxer: open segment %d: %w", seg.Seq, err)
+	}
+	m.cur = f
+	return nil
 }
 
-// finish closes the current segment with duration d, moves it into place
-// and publishes it. A segment that cannot be written is given up (see
-// Config.OnError); only an error from Publish is returned.
-func (m *Muxer) finish(d clock.Ticks) error {
-	w := m.cur
+// finish ends the current segment with duration d (with the trailer if it
+// is the last), moves its file into place and publishes it. A segment
+// that cannot be written is given up (see Config.OnError); only an error
+// from Publish is returned.
+func (m *Muxer) finish(d clock.Ticks, last bool) error {
+	f := m.cur
 	m.cur = nil
-	w.seg.Duration = d
-	err := w.close()
-	if err == nil {
-		var st os.FileInfo
-		if st, err = os.Stat(w.tmp); err == nil {
-			w.seg.Size = st.Size()
-			err = os.Rename(w.tmp, w.seg.Path)
-		}
+	f.seg.Duration = d
+	var err error
+	if last {
+		err = m.ts.close()
+	} else {
+		err = m.ts.end()
 	}
 	if err != nil {
-		os.Remove(w.tmp)
-		m.fail(fmt.Errorf("muxer: write segment %d: %w", w.seg.Seq, err))
+		m.fail(fmt.Errorf("muxer: write segment %d: %w", f.seg.Seq, err))
+		f.discard()
+		return nil
+	}
+	if err := f.commit(); err != nil {
+		m.fail(fmt.Errorf("muxer: write segment %d: %w", f.seg.Seq, err))
 		return nil
 	}
 	m.next++
 	m.gap = false
 	if m.cfg.Publish != nil {
-		return m.cfg.Publish(w.seg)
+		return m.cfg.Publish(f.seg)
 	}
 	return nil
 }

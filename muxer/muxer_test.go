@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hlsmark/hlsmark/muxer"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
@@ -23,15 +24,18 @@ const tsPacket = 188
 // casesEncoding are the encoder settings the muxer must cut correctly.
 // With B-frames, packets arrive in decode order; the frame counts put each
 // shape of the last mini-GOP (P, P B, P B B) at the end of the stream.
+// With every frame an IDR, no segment's first picture follows a non-key one.
 var casesEncoding = []struct {
-	name    string
-	bframes int
-	frames  int
+	name        string
+	bframes     int
+	frames      int
+	keyInterval time.Duration
 }{
-	{"jittered clock", 0, 200},
-	{"b-frames", 2, 200},
-	{"b-frames ending 1 later", 2, 201},
-	{"b-frames ending 2 later", 2, 202},
+	{"jittered clock", 0, 200, 0},
+	{"b-frames", 2, 200, 0},
+	{"b-frames ending 1 later", 2, 201, 0},
+	{"b-frames ending 2 later", 2, 202, 0},
+	{"every frame an IDR", 0, 200, time.Nanosecond},
 }
 
 // TestSegmentsDecodeBack decodes every segment with libav and checks the
@@ -42,7 +46,7 @@ func TestSegmentsDecodeBack(t *testing.T) {
 	for _, c := range casesEncoding {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
-			r := runMuxer(t, runConfig{dir: dir, frames: c.frames, bframes: c.bframes})
+			r := runMuxer(t, runConfig{dir: dir, frames: c.frames, bframes: c.bframes, keyInterval: c.keyInterval})
 			if len(r.segments) < 5 {
 				t.Fatalf("%d segments from %d frames at 1 s, want at least 5", len(r.segments), c.frames)
 			}

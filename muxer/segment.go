@@ -1,0 +1,108 @@
+package muxer
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/asticode/go-astiav"
+
+	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/media"
+)
+
+// segmentFile is the file of the segment being written: it has a
+// temporary name until it is complete, then moves into place.
+type segmentFile struct {
+	seg     media.Segment
+	tmp     string
+	out     *astiav.IOContext
+	lastPTS clock.Ticks // latest PTS in presentation order
+	prevGap clock.Ticks // from the frame shown before lastPTS to it
+}
+
+// tmpName is where a segment is written before it is complete. The dot
+// keeps it out of any listing of segment names.
+func tmpName(path string) string {
+	return filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
+}
+
+// createSegment opens seg's temporary file for writing.
+func createSegment(seg media.Segment) (*segmentFile, error) {
+	f := &segmentFile{seg: seg, tmp: tmpName(seg.Path)}
+	out, err := astiav.OpenIOContext(f.tmp, astiav.NewIOContextFlags(astiav.IOContextFlagWrite))
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", f.tmp, err)
+	}
+	f.out = out
+	return f, nil
+}
+
+// add counts p, just written into the segment.
+func (f *segmentFile) add(p media.Packet) {
+	// Packets come in decode order: with B-frames the last packet is not
+	// the last frame shown, so keep the latest PTS and the gap to the frame
+	// shown just before it.
+	switch {
+	case f.seg.Frames == 0:
+		f.lastPTS = p.PTS
+	case p.PTS > f.lastPTS:
+		f.prevGap, f.lastPTS = p.PTS-f.lastPTS, p.PTS
+	case f.prevGap == 0 || f.lastPTS-p.PTS < f.prevGap:
+		f.prevGap = f.lastPTS - p.PTS
+	}
+	f.seg.Frames++
+}
+
+// frameGap estimates the last frame's duration: the gap before it, or one
+// nominal frame interval when the segment holds a single frame.
+func (f *segmentFile) frameGap(fps int) clock.Ticks {
+	if f.prevGap > 0 {
+		return f.prevGap
+	}
+	return clock.Hz / clock.Ticks(fps)
+}
+
+// commit closes the file, flushes it to disk, notes its size and renames
+// it into place. If any step fails, the temporary file is removed.
+func (f *segmentFile) commit() error {
+	err := f.out.Close()
+	f.out = nil
+	if err == nil {
+		err = syncFile(f.tmp)
+	}
+	if err == nil {
+		var st os.FileInfo
+		if st, err = os.Stat(f.tmp); err == nil {
+			f.seg.Size = st.Size()
+			err = os.Rename(f.tmp, f.seg.Path)
+		}
+	}
+	if err != nil {
+		os.Remove(f.tmp)
+	}
+	return err
+}
+
+// discard closes the file and removes it.
+func (f *segmentFile) discard() {
+	if f.out != nil {
+		f.out.Close()
+		f.out = nil
+	}
+	os.Remove(f.tmp)
+}
+
+// syncFile flushes a closed file's data to stable storage, so a segment
+// that the playlist lists survives a crash of the machine.
+func syncFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

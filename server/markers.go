@@ -86,6 +86,8 @@ type streamView struct {
 	MediaSequence *media.Seq `json:"media_sequence"`
 	Segments      int        `json:"segments"`
 	WindowSeconds float64    `json:"window_seconds"`
+	// Reason says why a stalled stream is stalled, when known.
+	Reason string `json:"reason,omitempty"`
 }
 
 func (s *Server) listStreams(w http.ResponseWriter, r *http.Request) {
@@ -105,11 +107,12 @@ func (s *Server) listStreams(w http.ResponseWriter, r *http.Request) {
 		if len(segs) > 0 {
 			v.MediaSequence = &segs[0].Seq
 		}
-		switch {
-		case st.Playlist.Closed():
+		if st.Playlist.Closed() {
 			v.State = "ended"
-		case st.Stalled != nil && st.Stalled():
-			v.State = "stalled"
+		} else if st.Stalled != nil {
+			if stalled, why := st.Stalled(); stalled {
+				v.State, v.Reason = "stalled", why
+			}
 		}
 		out = append(out, v)
 	}

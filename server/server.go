@@ -23,9 +23,10 @@ type Stream struct {
 	Playlist *playlist.Playlist
 	// Markers keeps the stream's markers.
 	Markers *marker.Service
-	// Stalled, if set, reports whether the stream's source has stopped
-	// delivering frames.
-	Stalled func() bool
+	// Stalled, if set, reports whether the stream has stopped listing
+	// segments, and why when known. A stalled stream makes the server not
+	// ready (/readyz).
+	Stalled func() (bool, string)
 }
 
 // Config configures the HTTP handler.
@@ -99,6 +100,7 @@ func New(cfg Config) *Server {
 	// empty segments match no route and get a 404.
 	r.SkipClean(true)
 	r.HandleFunc("/healthz", s.health).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/readyz", s.ready).Methods(http.MethodGet, http.MethodHead)
 	if cfg.Metrics != nil {
 		r.Handle("/metrics", cfg.Metrics.Handler()).Methods(http.MethodGet, http.MethodHead)
 	}
@@ -161,8 +163,28 @@ func quote(v string) string {
 	return `"` + v + `"`
 }
 
+// health is the liveness check: the process answers HTTP.
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// ready is the readiness check: 503 while any stream is stalled, naming
+// the streams and why.
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	stalled := map[string]string{}
+	for _, st := range s.cfg.Streams {
+		if st.Stalled == nil || st.Playlist.Closed() {
+			continue
+		}
+		if ok, why := st.Stalled(); ok {
+			stalled[st.Name] = why
+		}
+	}
+	if len(stalled) > 0 {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "stalled", "streams": stalled})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
 // statusRecorder remembers the status a handler wrote.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -86,8 +87,9 @@ func startInProcess(t *testing.T, c streamConfig, wrap func(*pipeline.Checkerboa
 }
 
 // TestStalledSourceShowsAndRecovers stops a real-time stream's source: the
-// stream shows as stalled in /api/streams, and live again once frames
-// return.
+// stream shows as stalled in /api/streams, saying the source stopped, and
+// /readyz answers 503 while /healthz stays 200; once frames return, the
+// stream is live and the server ready again.
 func TestStalledSourceShowsAndRecovers(t *testing.T) {
 	c := streamConfig{
 		Data: t.TempDir(), Name: "demo", Size: media.Size{Width: 160, Height: 120}, FPS: 30,
@@ -99,21 +101,45 @@ func TestStalledSourceShowsAndRecovers(t *testing.T) {
 		src.Source = cb
 		return src
 	})
+	var reason string
 	state := func() string {
 		resp, err := http.Get(ts.URL + "/api/streams")
 		if err != nil {
 			return ""
 		}
 		defer resp.Body.Close()
-		var out struct{ Streams []struct{ State string } }
+		var out struct {
+			Streams []struct{ State, Reason string }
+		}
 		if json.NewDecoder(resp.Body).Decode(&out) != nil || len(out.Streams) != 1 {
 			return ""
 		}
+		reason = out.Streams[0].Reason
 		return out.Streams[0].State
 	}
+	status := func(path string) int {
+		resp, err := http.Get(ts.URL + path)
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
 	pollUntil(t, "live", 20*time.Second, func() bool { return state() == "live" && len(st.Playlist().Segments()) > 0 })
+	if code := status("/readyz"); code != http.StatusOK {
+		t.Fatalf("/readyz while live: %d", code)
+	}
 	src.pause()
 	pollUntil(t, "stalled", 20*time.Second, func() bool { return state() == "stalled" })
+	if !strings.Contains(reason, "no frame from the source") {
+		t.Errorf("stalled because %q, want the source named", reason)
+	}
+	if ready, live := status("/readyz"), status("/healthz"); ready != http.StatusServiceUnavailable || live != http.StatusOK {
+		t.Errorf("while stalled: /readyz %d, /healthz %d; want 503 and 200", ready, live)
+	}
 	src.resume()
 	pollUntil(t, "live again", 20*time.Second, func() bool { return state() == "live" })
+	if code := status("/readyz"); code != http.StatusOK {
+		t.Fatalf("/readyz live again: %d", code)
+	}
 }

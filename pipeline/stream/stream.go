@@ -72,8 +72,10 @@ type Stream struct {
 	markers  *marker.Service
 	metrics  *metrics.Metrics
 
-	stallTime time.Duration
-	lastFrame atomic.Int64 // when the last frame came, as ns since the epoch
+	stallTime   time.Duration
+	lastFrame   atomic.Int64           // when the last frame came, as ns since the epoch
+	lastSegment atomic.Int64           // when the last segment was listed (or the stream made), likewise
+	problem     atomic.Pointer[string] // the latest thing that went wrong
 }
 
 // New wires the stream's stages. Nothing runs until Run.
@@ -93,7 +95,8 @@ func New(cfg Config) (_ *Stream, err error) {
 	if s.timeline, err = loadTimeline(cfg.Dir, cfg.Clock, cfg.Epoch); err != nil {
 		return nil, fmt.Errorf("stream %s: %w", cfg.Name, err)
 	}
-	s.lastFrame.Store(int64(cfg.Clock.Now().Sub(s.timeline.Epoch)))
+	s.lastFrame.Store(s.sinceEpoch())
+	s.lastSegment.Store(s.sinceEpoch())
 	if s.playlist, err = playlist.New(playlist.Config{Dir: cfg.Dir, Window: cfg.Window, Grace: cfg.Grace, Target: cfg.Segment,
 		Deleted: func(media.Segment) { s.metrics.SegmentDeleted() }}); err != nil {
 		return nil, err
@@ -129,6 +132,7 @@ func New(cfg Config) (_ *Stream, err error) {
 		Publish: s.publish,
 		OnError: func(err error) {
 			s.metrics.SegmentFailed()
+			s.report("segment lost: " + err.Error())
 			cfg.Log.Error("segment lost", "stream", cfg.Name, "err", err)
 		},
 	}); err != nil {
@@ -146,6 +150,7 @@ func New(cfg Config) (_ *Stream, err error) {
 		OnEncoded:   func(_ *pipeline.Frame, took time.Duration) { s.metrics.FrameEncoded(took) },
 		OnReject: func(f *pipeline.Frame, err error) {
 			s.metrics.FrameRejected()
+			s.report("frame rejected: " + err.Error())
 			cfg.Log.Error("frame rejected", "stream", cfg.Name, "pts", int64(f.PTS), "err", err)
 		},
 	}
@@ -157,8 +162,10 @@ func New(cfg Config) (_ *Stream, err error) {
 // next write may succeed.
 func (s *Stream) publish(seg media.Segment) error {
 	if err := s.playlist.Add(seg); err != nil {
+		s.report(err.Error())
 		s.cfg.Log.Error("playlist", "stream", s.cfg.Name, "err", err)
 	}
+	s.lastSegment.Store(s.sinceEpoch())
 	s.metrics.SegmentPublished(seg.Start, time.Now())
 	s.markers.Published(seg)
 	if s.cfg.Observe.Segment != nil {
@@ -174,7 +181,7 @@ func (s *Stream) publish(seg media.Segment) error {
 func (s *Stream) onFrame() func(*pipeline.Frame) {
 	var seen uint64
 	return func(f *pipeline.Frame) {
-		s.lastFrame.Store(int64(s.cfg.Clock.Now().Sub(s.timeline.Epoch)))
+		s.lastFrame.Store(s.sinceEpoch())
 		n := s.source.Late()
 		s.metrics.FramesLate(n - seen)
 		seen = n
@@ -229,9 +236,35 @@ func (s *Stream) Timeline() clock.Timeline { return s.timeline }
 // Stats returns the pipeline's counters.
 func (s *Stream) Stats() *pipeline.Stats { return &s.pipeline.Stats }
 
-// Stalled reports whether the source has delivered no frame for a while
-// (a second, or five frame intervals at low rates).
-func (s *Stream) Stalled() bool {
-	since := time.Duration(int64(s.cfg.Clock.Now().Sub(s.timeline.Epoch)) - s.lastFrame.Load())
-	return since > s.stallTime
+// stalledAfter is how many target durations may pass without a segment
+// before a stream counts as stalled.
+const stalledAfter = 3
+
+// Stalled reports whether the stream has listed no segment for three
+// target durations, and if so why, as far as the stream knows: the source
+// stopped delivering frames, or the latest error on the segment's path
+// (a full disk, an encoder error).
+func (s *Stream) Stalled() (bool, string) {
+	now := s.sinceEpoch()
+	quiet := time.Duration(now - s.lastSegment.Load())
+	if quiet <= stalledAfter*s.cfg.Segment {
+		return false, ""
+	}
+	if gap := time.Duration(now - s.lastFrame.Load()); gap > s.stallTime {
+		return true, fmt.Sprintf("no frame from the source for %s", gap.Round(100*time.Millisecond))
+	}
+	if p := s.problem.Load(); p != nil {
+		return true, *p
+	}
+	return true, fmt.Sprintf("no segment listed for %s", quiet.Round(100*time.Millisecond))
+}
+
+// report keeps what went wrong, for Stalled to tell.
+func (s *Stream) report(what string) {
+	s.problem.Store(&what)
+}
+
+// sinceEpoch reads the generator clock as nanoseconds since the epoch.
+func (s *Stream) sinceEpoch() int64 {
+	return int64(s.cfg.Clock.Now().Sub(s.timeline.Epoch))
 }

@@ -35,6 +35,9 @@ type runConfig struct {
 	start time.Duration
 	// publish, if set, is also called with every published segment.
 	publish func(media.Segment) error
+	// late, if set, is how late the generator clock wakes for each wait
+	// (numbered from 0) instead of the default 0–5 ms jitter.
+	late func(wait int) time.Duration
 }
 
 // run is what a muxer run left behind.
@@ -51,7 +54,14 @@ func runMuxer(t *testing.T, cfg runConfig) run {
 	size := media.Size{Width: 320, Height: 240}
 	tl := clock.Timeline{Epoch: pipelinetest.Epoch}
 	rng := rand.New(rand.NewPCG(3, 1))
-	clk := clock.NewFake(pipelinetest.Epoch.Add(cfg.start), func() time.Duration { return time.Duration(rng.Int64N(int64(5 * time.Millisecond))) })
+	waits := 0
+	clk := clock.NewFake(pipelinetest.Epoch.Add(cfg.start), func() time.Duration {
+		waits++
+		if cfg.late != nil {
+			return cfg.late(waits - 1)
+		}
+		return time.Duration(rng.Int64N(int64(5 * time.Millisecond)))
+	})
 	src, err := pipeline.NewCheckerboard(pipeline.CheckerboardConfig{
 		Size: size, FPS: fps, Block: 40, EventEvery: 3 * time.Second, EventDuration: time.Second, EventFixed: true,
 	}, clk, tl)

@@ -47,7 +47,12 @@ type Config struct {
 type Muxer struct {
 	cfg    Config
 	target clock.Ticks
-	next   media.Seq
+	// longest is the longest a segment may last: EXT-X-TARGETDURATION
+	// (the target rounded up to the second) must stay what it is for the
+	// stream's life, and every EXTINF, rounded to the nearest second, must
+	// fit in it (RFC 8216, section 4.3.3.1).
+	longest clock.Ticks
+	next    media.Seq
 	// ts is nil before the first segment and after a lost one: the next
 	// segment then starts a new muxer.
 	ts  *tsStream
@@ -56,6 +61,10 @@ type Muxer struct {
 	// before it (a lost segment, or an earlier run): it is marked
 	// discontinuous, in the playlist and in the TS.
 	gap bool
+	// late is set when the next segment's timestamps jump past the end of
+	// the one before: frames came too late to keep the segment within
+	// longest. It is marked discontinuous in the playlist; the TS goes on.
+	late bool
 	pkt *astiav.Packet
 	// payload holds the packet being written: reused, so that writing a
 	// packet allocates nothing.
@@ -73,16 +82,34 @@ func New(cfg Config) (*Muxer, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("muxer: %w", err)
 	}
-	return &Muxer{cfg: cfg, target: clock.FromDuration(cfg.Target), next: cfg.FirstSeq, gap: cfg.FirstSeq > 0,
-		pkt: astiav.AllocPacket()}, nil
+	return &Muxer{cfg: cfg, target: clock.FromDuration(cfg.Target), longest: Longest(cfg.Target),
+		next: cfg.FirstSeq, gap: cfg.FirstSeq > 0, pkt: astiav.AllocPacket()}, nil
+}
+
+// Longest returns the longest a segment may last for target duration
+// target: its EXT-X-TARGETDURATION, the target rounded up to the second,
+// plus 499 ms, the most an EXTINF written to the millisecond can exceed it
+// by and still round to it.
+func Longest(target time.Duration) clock.Ticks {
+	seconds := (target + time.Second - 1) / time.Second
+	return clock.FromDuration(seconds*time.Second + 499*time.Millisecond)
 }
 
 // WritePacket adds one packet. An IDR at least the target duration after
 // the current segment's start finishes that segment and starts the next.
-// Packets before the first IDR are dropped: no segment can start with them.
+// If frames came so late that the segment would last longer than Longest,
+// it ends with its last frame instead, and the next one, which starts at
+// the late IDR, is a discontinuity: no segment ever outgrows
+// EXT-X-TARGETDURATION. Packets before the first IDR are dropped: no
+// segment can start with them.
 func (m *Muxer) WritePacket(p media.Packet) error {
 	if m.cur != nil && p.Key && p.PTS-m.cur.seg.FirstPTS >= m.target {
-		if err := m.finish(p.PTS-m.cur.seg.FirstPTS, false); err != nil {
+		d := p.PTS - m.cur.seg.FirstPTS
+		if d > m.longest {
+			d = min(m.cur.lastPTS-m.cur.seg.FirstPTS+clock.Hz/clock.Ticks(m.cfg.FPS), m.longest)
+			m.late = true
+		}
+		if err := m.finish(d, false); err != nil {
 			return err
 		}
 	}
@@ -149,7 +176,7 @@ func (m *Muxer) Close() error {
 		return nil
 	}
 	f := m.cur
-	return m.finish(f.lastPTS-f.seg.FirstPTS+f.frameGap(m.cfg.FPS), true)
+	return m.finish(min(f.lastPTS-f.seg.FirstPTS+f.frameGap(m.cfg.FPS), m.longest), true)
 }
 
 // NextSeq returns the sequence number of the segment being written, or of
@@ -165,7 +192,7 @@ func (m *Muxer) open(first clock.Ticks) error {
 		Path:          filepath.Join(m.cfg.Dir, media.SegmentName(m.next)),
 		FirstPTS:      first,
 		Start:         m.cfg.Timeline.Time(first),
-		Discontinuity: m.gap,
+		Discontinuity: m.gap || m.late,
 	}
 	f, err := createSegment(seg)
 	if err != nil {
@@ -181,7 +208,7 @@ func (m *Muxer) open(first clock.Ticks) error {
 		f.discard()
 		return fmt.Errorf("muxer: open segment %d: %w", seg.Seq, err)
 	}
-	m.cur = f
+	m.cur, m.late = f, false
 	return nil
 }
 

@@ -26,7 +26,9 @@ func TestLateFramesKeepTargetDuration(t *testing.T) {
 	}
 	stalls := map[int]bool{20: true, 75: true, 130: true}
 	r := runMuxer(t, runConfig{dir: dir, frames: 180,
-		late:    func(wait int) time.Duration { return map[bool]time.Duration{true: 1200 * time.Millisecond}[stalls[wait]] },
+		late: func(wait int) time.Duration {
+			return map[bool]time.Duration{true: 1200 * time.Millisecond}[stalls[wait]]
+		},
 		publish: func(s media.Segment) error { return pl.Add(s) },
 	})
 	p, _, err := m3u8.DecodeFrom(bytes.NewReader(pl.Encoded()), true)

@@ -65,7 +65,7 @@ type Muxer struct {
 	// the one before: frames came too late to keep the segment within
 	// longest. It is marked discontinuous in the playlist; the TS goes on.
 	late bool
-	pkt *astiav.Packet
+	pkt  *astiav.Packet
 	// payload holds the packet being written: reused, so that writing a
 	// packet allocates nothing.
 	payload avpkt.Payload

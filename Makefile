@@ -28,8 +28,8 @@ $(HLSJS): package.json package-lock.json
 build: setup web ## build bin/hlsmark
 	$(GO) build -o $(BIN) ./cmd/hlsmark
 
-run: build ## stream the checkerboard at http://127.0.0.1:8080/
-	$(BIN) serve
+run: build ## stream the checkerboard at http://127.0.0.1:8080/ (flags for serve in ARGS='...')
+	$(BIN) serve $(ARGS)
 
 test: setup-test web ## vet, format check, and every test with the race detector
 	$(GO) vet ./...

@@ -8,8 +8,11 @@ import (
 	"github.com/asticode/go-astiav"
 )
 
-// RouteLibavLogs sends libav's warnings and errors to log instead of
-// stderr, and silences its chatter below warnings (libx264's statistics).
+// RouteLibavLogs sends libav's warnings and errors to log, at slog's Warn
+// and Error levels, as records with the message "libav" and the line in
+// "msg"; libav's quieter levels are dropped. Without it libav writes to
+// stderr on its own. The routing is process-wide (libav has one log
+// callback): call it once, at start-up, before any stage runs.
 func RouteLibavLogs(log *slog.Logger) {
 	astiav.SetLogLevel(astiav.LogLevelWarning)
 	astiav.SetLogCallback(func(_ astiav.Classer, l astiav.LogLevel, _, msg string) {

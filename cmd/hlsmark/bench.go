@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -35,17 +36,13 @@ type benchResult struct {
 // waits, the same source, detector, encoder, muxer and playlist, writing
 // segments to a temporary folder.
 func bench(args []string) error {
-	var c streamConfig
-	var size string
-	var frames int
-	fs := newFlagSet("bench")
-	fs.IntVar(&frames, "frames", 600, "frames to encode")
-	streamFlags(fs, &c, &size)
-	if err := parseFlags(fs, args); err != nil {
+	var a benchArgs
+	if err := benchFlags(&a).parse(args); err != nil {
 		return err
 	}
+	c, frames := a.stream, a.frames
 	var err error
-	if c.Size, err = media.ParseSize(size); err != nil {
+	if c.Size, err = media.ParseSize(a.size); err != nil {
 		return usagef("--%v", err)
 	}
 	if frames < 1 {
@@ -95,6 +92,24 @@ func bench(args []string) error {
 	out, _ := json.Marshal(r)
 	fmt.Println(string(out))
 	return nil
+}
+
+// benchArgs are the flags of `hlsmark bench` as typed.
+type benchArgs struct {
+	stream streamConfig
+	size   string
+	frames int
+}
+
+// benchFlags returns the flag set of `hlsmark bench`, bound to a.
+func benchFlags(a *benchArgs) *commandLine {
+	cl := newCommandLine("bench", "Encodes unpaced and prints the throughput as JSON.\nIt runs the serve pipeline into a temporary folder; the JSON object is the last line.")
+	cl.group("Run", func(fs *flag.FlagSet) {
+		fs.IntVar(&a.frames, "frames", 600, "frames to encode")
+	})
+	cl.group("Encoding", func(fs *flag.FlagSet) { encodingFlags(fs, &a.stream, &a.size) })
+	cl.group("Events", func(fs *flag.FlagSet) { eventFlags(fs, &a.stream) })
+	return cl
 }
 
 // cpuTime returns the CPU time (user and system) the process has used.

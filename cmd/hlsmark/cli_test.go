@@ -1,14 +1,21 @@
 package main
 
 import (
+	"bufio"
+	"io"
 	"net"
+	"net/http"
 	"os"
+	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // casesBadCommandLine are command lines hlsmark must refuse before doing
-// anything, and the text (a flag, an argument) its message must name.
+// anything, and the text (a flag as typed, an argument) its message must
+// name.
 var casesBadCommandLine = []struct {
 	name  string
 	args  []string
@@ -18,9 +25,12 @@ var casesBadCommandLine = []struct {
 	{"size not a size", []string{"serve", "--size", "abc"}, "--size"},
 	{"fps zero", []string{"serve", "--fps", "0"}, "--fps"},
 	{"fps too high", []string{"serve", "--fps", "1000"}, "--fps"},
-	{"fps not a number", []string{"serve", "--fps", "many"}, "-fps"},
+	{"fps not a number", []string{"serve", "--fps", "many"}, "--fps"},
+	{"fps not a number after =", []string{"serve", "--fps=many"}, "--fps"},
+	{"fps without its value", []string{"serve", "--fps"}, "--fps"},
+	{"debug not a boolean", []string{"serve", "--debug=maybe"}, "--debug"},
 	{"segment zero", []string{"serve", "--segment", "0s"}, "--segment"},
-	{"segment not a duration", []string{"serve", "--segment", "2"}, "-segment"},
+	{"segment not a duration", []string{"serve", "--segment", "2"}, "--segment"},
 	{"window below the segment", []string{"serve", "--window", "1s"}, "--window"},
 	{"grace negative", []string{"serve", "--grace", "-1s"}, "--grace"},
 	{"preset", []string{"serve", "--preset", "bogus"}, "--preset"},
@@ -29,12 +39,17 @@ var casesBadCommandLine = []struct {
 	{"events too close", []string{"serve", "--event-every", "1s"}, "--event-every"},
 	{"stream name with a path", []string{"serve", "--stream", "../x"}, "--stream"},
 	{"stream name with a slash", []string{"serve", "--stream", "a/b"}, "--stream"},
-	{"unknown flag", []string{"serve", "--nope"}, "-nope"},
+	{"unknown flag", []string{"serve", "--bogus"}, "--bogus"},
+	{"unknown flag typed with one dash", []string{"serve", "-bogus"}, "-bogus"},
+	{"token and token file", []string{"serve", "--token", "a", "--token-file", "b"}, "--token and --token-file"},
+	{"token with a space", []string{"serve", "--token", "a b"}, "--token"},
 	{"extra argument", []string{"serve", "extra"}, `"extra"`},
 	{"unknown command", []string{"frobnicate"}, `"frobnicate"`},
+	{"no command", nil, "no command"},
 	{"bench frames", []string{"bench", "--frames", "0"}, "--frames"},
 	{"bench size", []string{"bench", "--size", "13x7"}, "--size"},
-	{"healthcheck unknown flag", []string{"healthcheck", "--nope"}, "-nope"},
+	{"bench unknown flag", []string{"bench", "--bogus"}, "--bogus"},
+	{"healthcheck unknown flag", []string{"healthcheck", "--bogus"}, "--bogus"},
 	{"healthcheck extra argument", []string{"healthcheck", "extra"}, `"extra"`},
 }
 
@@ -73,7 +88,8 @@ func checkUsageError(t *testing.T, r cliResult, names string) {
 	if strings.Count(r.stderr, "\n") != 1 || !strings.HasSuffix(r.stderr, "\n") {
 		t.Errorf("stderr is %q, want exactly one line", r.stderr)
 	}
-	if !strings.Contains(r.stderr, names) {
+	// The name stands as a word, as typed: "-bogus" is not "--bogus".
+	if !strings.Contains(r.stderr, " "+names) {
 		t.Errorf("stderr %q does not name %s", r.stderr, names)
 	}
 	if r.stdout != "" {
@@ -87,5 +103,69 @@ func TestHealthcheckClosedPort(t *testing.T) {
 	r := runCLI(t, t.TempDir(), "healthcheck", "--addr", unusedAddr(t))
 	if r.code != 1 || strings.Count(r.stderr, "\n") != 1 || r.stdout != "" {
 		t.Fatalf("healthcheck of a closed port: exit %d, stderr %q, stdout %q; want 1 and one line on stderr", r.code, r.stderr, r.stdout)
+	}
+}
+
+// TestStartupLineNamesPage starts serve on a loopback address and on every
+// interface: its "serving" log line names the player page to open, on
+// loopback in both cases, and that address answers with the page.
+func TestStartupLineNamesPage(t *testing.T) {
+	for _, c := range []struct{ name, host string }{{"loopback", "127.0.0.1"}, {"every interface", "0.0.0.0"}} {
+		t.Run(c.name, func(t *testing.T) {
+			_, port, _ := net.SplitHostPort(unusedAddr(t))
+			want := "http://127.0.0.1:" + port + "/"
+			cmd := exec.Command(cliBinary(t), append([]string{"serve", "--addr", net.JoinHostPort(c.host, port), "--data", t.TempDir()}, fastStream...)...)
+			stderr, err := cmd.StderrPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				if cmd.ProcessState == nil {
+					cmd.Process.Kill() // the child this test started, by its pid
+					cmd.Wait()
+				}
+			})
+			serving := make(chan string, 1)
+			drained := make(chan struct{})
+			go func() {
+				defer close(drained)
+				lines := bufio.NewScanner(stderr)
+				for lines.Scan() {
+					if strings.Contains(lines.Text(), " msg=serving ") {
+						serving <- lines.Text()
+					}
+				}
+			}()
+			var line string
+			select {
+			case line = <-serving:
+			case <-drained:
+				t.Fatal("serve ended without a serving line")
+			case <-time.After(60 * time.Second):
+				t.Fatal("no serving line after 60s")
+			}
+			if !strings.Contains(line, " open="+want+" ") {
+				t.Errorf("the start-up line does not name the page %s:\n%s", want, line)
+			}
+			resp, err := http.Get(want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			page, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || !strings.Contains(string(page), "<video") {
+				t.Errorf("GET %s: %d %s, want the player page:\n%.300s", want, resp.StatusCode, resp.Header.Get("Content-Type"), page)
+			}
+			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			<-drained
+			if err := cmd.Wait(); err != nil {
+				t.Fatalf("serve after SIGTERM: %v", err)
+			}
+		})
 	}
 }

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"errors"
 	"flag"
-	"fmt"
-	"io"
 	"regexp"
 	"strings"
 	"time"
@@ -12,15 +9,6 @@ import (
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/media"
 )
-
-// usageError is a bad command line: main prints it on one line and exits 2.
-type usageError struct{ msg string }
-
-func (e usageError) Error() string { return e.msg }
-
-func usagef(format string, args ...any) error {
-	return usageError{fmt.Sprintf(format, args...)}
-}
 
 // streamName is what a stream may be called: it appears in URLs and as a
 // folder name, so it is kept to letters, digits, '-' and '_'.
@@ -53,69 +41,78 @@ type serveConfig struct {
 	Stream streamConfig
 }
 
-// newFlagSet returns a flag set that reports errors to its caller instead
-// of printing them, so main can print one line.
-func newFlagSet(name string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	return fs
-}
-
-// streamFlags registers the flags shared by serve and bench.
-func streamFlags(fs *flag.FlagSet, c *streamConfig, size *string) {
+// encodingFlags registers the flags that shape the encoded video, shared
+// by serve and bench.
+func encodingFlags(fs *flag.FlagSet, c *streamConfig, size *string) {
 	src := pipeline.DefaultCheckerboardConfig(media.Size{Width: 1280, Height: 720})
-	fs.StringVar(size, "size", src.Size.String(), "frame size, WIDTHxHEIGHT")
+	fs.StringVar(size, "size", src.Size.String(), "frame size in pixels, `WxH`")
 	fs.IntVar(&c.FPS, "fps", src.FPS, "frames per second")
 	fs.DurationVar(&c.Segment, "segment", 2*time.Second, "target segment duration")
 	fs.StringVar(&c.Preset, "preset", "veryfast", "libx264 preset")
-	fs.StringVar(&c.Tune, "tune", "zerolatency", "libx264 tune (empty for none)")
-	fs.IntVar(&c.BFrames, "bframes", 0, "most consecutive B-frames (0 keeps DTS equal to PTS)")
+	fs.StringVar(&c.Tune, "tune", "zerolatency", "libx264 tune, empty for none")
+	fs.IntVar(&c.BFrames, "bframes", 0, "most consecutive B-frames; 0 keeps DTS equal to PTS")
+}
+
+// eventFlags registers the flags of the checkerboard's events (mint
+// squares), shared by serve and bench.
+func eventFlags(fs *flag.FlagSet, c *streamConfig) {
+	src := pipeline.DefaultCheckerboardConfig(media.Size{Width: 1280, Height: 720})
 	fs.DurationVar(&c.EventEvery, "event-every", src.EventEvery, "mean time between mint-square events")
 	fs.DurationVar(&c.EventDuration, "event-duration", src.EventDuration, "how long a mint square stays")
 	fs.BoolVar(&c.EventFixed, "event-fixed", src.EventFixed, "make events exactly periodic")
 	fs.Uint64Var(&c.Seed, "seed", src.Seed, "seed of the event times and places")
 }
 
-// parseServe parses the arguments of `hlsmark serve`.
-func parseServe(args []string) (serveConfig, error) {
-	var c serveConfig
-	var size, cors string
-	fs := newFlagSet("serve")
-	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "listen address")
-	fs.StringVar(&c.Stream.Data, "data", "./data", "data folder (segments, playlists, markers)")
-	fs.StringVar(&c.Stream.Name, "stream", "demo", "stream name")
-	fs.DurationVar(&c.Stream.Window, "window", 2*time.Minute, "DVR window a viewer can seek back in")
-	fs.DurationVar(&c.Stream.Grace, "grace", 30*time.Second, "how long segments stay on disk after leaving the window")
-	fs.StringVar(&cors, "cors-origin", "", "comma-separated origins allowed cross-origin access, or *")
-	fs.BoolVar(&c.Debug, "debug", false, "log every request")
-	fs.StringVar(&c.Token, "token", "", "bearer token required to post markers (default: none, for local use)")
-	streamFlags(fs, &c.Stream, &size)
-	if err := parseFlags(fs, args); err != nil {
-		return c, err
+// serveArgs are the flags of `hlsmark serve` as typed, before they are
+// checked and turned into a serveConfig.
+type serveArgs struct {
+	serveConfig
+	size, cors string
+	token      tokenArgs
+}
+
+// serveFlags returns the flag set of `hlsmark serve`, bound to a.
+func serveFlags(a *serveArgs) *commandLine {
+	c := &a.serveConfig
+	cl := newCommandLine("serve", "Streams the checkerboard as live HLS.\nSIGINT or SIGTERM stops it: the last segment is written and the playlist ended.")
+	cl.notes = tokenNotes
+	cl.group("HTTP", func(fs *flag.FlagSet) {
+		fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "`host:port` to listen on (0.0.0.0:port: every interface)")
+		fs.StringVar(&a.cors, "cors-origin", "", "`origins` allowed cross-origin access, comma-separated, or *")
+		fs.BoolVar(&c.Debug, "debug", false, "log every request")
+	})
+	cl.group("Marker writes", func(fs *flag.FlagSet) { a.token.register(fs) })
+	cl.group("Stream", func(fs *flag.FlagSet) {
+		fs.StringVar(&c.Stream.Data, "data", "./data", "`folder` for segments, playlists and markers")
+		fs.StringVar(&c.Stream.Name, "stream", "demo", "stream `name`, in its URLs and its folder")
+		fs.DurationVar(&c.Stream.Window, "window", 2*time.Minute, "DVR window a viewer can seek back in")
+		fs.DurationVar(&c.Stream.Grace, "grace", 30*time.Second, "how long segments stay on disk after leaving the window")
+	})
+	cl.group("Encoding", func(fs *flag.FlagSet) { encodingFlags(fs, &c.Stream, &a.size) })
+	cl.group("Events", func(fs *flag.FlagSet) { eventFlags(fs, &c.Stream) })
+	return cl
+}
+
+// parseServe parses the arguments of `hlsmark serve`, taking the bearer
+// token from HLSMARK_TOKEN through lookupEnv when no flag gives one.
+func parseServe(args []string, lookupEnv func(string) (string, bool)) (serveConfig, error) {
+	var a serveArgs
+	cl := serveFlags(&a)
+	if err := cl.parse(args); err != nil {
+		return a.serveConfig, err
 	}
-	if cors != "" {
-		c.CORS = strings.Split(cors, ",")
+	c := a.serveConfig
+	if a.cors != "" {
+		c.CORS = strings.Split(a.cors, ",")
 	}
 	var err error
-	if c.Stream.Size, err = media.ParseSize(size); err != nil {
+	if c.Token, err = a.token.resolve(cl.FlagSet, lookupEnv); err != nil {
+		return c, err
+	}
+	if c.Stream.Size, err = media.ParseSize(a.size); err != nil {
 		return c, usagef("--%v", err)
 	}
 	return c, c.Stream.validate()
-}
-
-// parseFlags parses args, turning the flag package's errors into usage
-// errors. -h and --help come back as flag.ErrHelp.
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	err := fs.Parse(args)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		return err
-	case err != nil:
-		return usageError{strings.Replace(err.Error(), "flag provided but not defined", "unknown flag", 1)}
-	case fs.NArg() > 0:
-		return usagef("unexpected argument %q", fs.Arg(0))
-	}
-	return nil
 }
 
 // validate checks the stream settings, naming the flag at fault.

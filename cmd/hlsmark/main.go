@@ -9,7 +9,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -26,23 +25,15 @@ import (
 	"github.com/hlsmark/hlsmark/server"
 )
 
-const usage = `usage: hlsmark <command> [flags]
-
-commands:
-  serve        stream the checkerboard as live HLS (see hlsmark serve -h)
-  bench        run the pipeline unpaced and print its figures as JSON
-  healthcheck  exit 0 if the server at --addr answers /healthz
-`
-
 func main() {
 	os.Exit(run(os.Args[1:]))
 }
 
-// run runs one command and returns the process exit code: 0 on success,
-// 1 on a failure at run time, 2 on a bad command line.
+// run runs one command and returns the process exit code: 0 on success
+// and for help, 1 on a failure at run time, 2 on a bad command line.
 func run(args []string) int {
 	if len(args) == 0 {
-		fmt.Fprint(os.Stderr, usage)
+		fmt.Fprintln(os.Stderr, "hlsmark: no command: want serve, bench or healthcheck (hlsmark -h describes them)")
 		return 2
 	}
 	var err error
@@ -54,17 +45,18 @@ func run(args []string) int {
 	case "healthcheck":
 		err = healthcheck(args[1:])
 	case "-h", "--help", "help":
-		fmt.Print(usage)
+		writeHelp(os.Stdout)
 		return 0
 	default:
 		err = usagef("unknown command %q (want serve, bench or healthcheck)", args[0])
 	}
 	var ue usageError
+	var help helpRequest
 	switch {
 	case err == nil:
 		return 0
-	case errors.Is(err, flag.ErrHelp):
-		fmt.Printf("usage: hlsmark %s [flags]\n", args[0])
+	case errors.As(err, &help):
+		help.cl.writeHelp(os.Stdout)
 		return 0
 	case errors.As(err, &ue):
 		fmt.Fprintln(os.Stderr, "hlsmark:", ue.msg)
@@ -78,7 +70,7 @@ func run(args []string) int {
 // serve streams until SIGINT or SIGTERM, then stops gracefully: the HTTP
 // server drains, the encoder is flushed, and the playlist gets ENDLIST.
 func serve(args []string) error {
-	cfg, err := parseServe(args)
+	cfg, err := parseServe(args, os.LookupEnv)
 	if err != nil {
 		return err
 	}
@@ -122,7 +114,8 @@ func serve(args []string) error {
 	go func() { streamDone <- st.Run(ctx) }()
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- srv.Serve(ln) }()
-	log.Info("serving", "url", "http://"+ln.Addr().String()+"/streams/"+st.Name()+"/index.m3u8", "data", st.Dir())
+	page := pageURL(ln.Addr())
+	log.Info("serving", "open", page, "playlist", page+"streams/"+st.Name()+"/index.m3u8", "data", st.Dir())
 
 	var runErr error
 	select {
@@ -157,4 +150,14 @@ func newLogger(debug bool) *slog.Logger {
 	slog.SetDefault(log)
 	pipeline.RouteLibavLogs(log)
 	return log
+}
+
+// pageURL is the address of the player page on a listener at addr; a
+// listener on every interface is reached on loopback.
+func pageURL(addr net.Addr) string {
+	host, port, _ := net.SplitHostPort(addr.String())
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/"
 }

@@ -39,8 +39,10 @@ type Config struct {
 	// Token, if set, is the bearer token that writes (POST) must carry.
 	Token  string
 	Logger *slog.Logger
-	// Metrics, if set, is served at /metrics and counts every request.
-	Metrics *metrics.Metrics
+	// Metrics, if set, counts every request and is served at /metrics,
+	// unless MetricsElsewhere says another listener serves it.
+	Metrics          *metrics.Metrics
+	MetricsElsewhere bool
 	// MaxSubscribers bounds the open event streams per stream; beyond it a
 	// new one gets 503, so idle or stalled clients cannot pile up.
 	// Zero means 256.
@@ -101,7 +103,7 @@ func New(cfg Config) *Server {
 	r.SkipClean(true)
 	r.HandleFunc("/healthz", s.health).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/readyz", s.ready).Methods(http.MethodGet, http.MethodHead)
-	if cfg.Metrics != nil {
+	if cfg.Metrics != nil && !cfg.MetricsElsewhere {
 		r.Handle("/metrics", cfg.Metrics.Handler()).Methods(http.MethodGet, http.MethodHead)
 	}
 	r.HandleFunc("/streams/{stream}/index.m3u8", s.playlist).Methods(http.MethodGet, http.MethodHead)

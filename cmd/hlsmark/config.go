@@ -8,6 +8,7 @@ import (
 
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/media"
+	"github.com/hlsmark/hlsmark/server"
 )
 
 // streamName is what a stream may be called: it appears in URLs and as a
@@ -34,11 +35,16 @@ type streamConfig struct {
 
 // serveConfig is the configuration of `hlsmark serve`.
 type serveConfig struct {
-	Addr   string
-	CORS   []string
-	Token  string
-	Debug  bool
-	Stream streamConfig
+	Addr        string
+	MetricsAddr string
+	CORS        []string
+	Token       string
+	Debug       bool
+	// MaxConns bounds the open HTTP connections; 0 means from the file
+	// descriptor limit (see connLimit).
+	MaxConns int
+	Limits   server.Limits
+	Stream   streamConfig
 }
 
 // encodingFlags registers the flags that shape the encoded video, shared
@@ -80,7 +86,9 @@ func serveFlags(a *serveArgs) *commandLine {
 		fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "`host:port` to listen on (0.0.0.0:port: every interface)")
 		fs.StringVar(&a.cors, "cors-origin", "", "`origins` allowed cross-origin access, comma-separated, or *")
 		fs.BoolVar(&c.Debug, "debug", false, "log every request")
+		fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "`host:port` to serve /metrics on instead of --addr (empty: on --addr)")
 	})
+	cl.group("Limits", func(fs *flag.FlagSet) { limitFlags(fs, &c.Limits, &c.MaxConns) })
 	cl.group("Marker writes", func(fs *flag.FlagSet) { a.token.register(fs) })
 	cl.group("Stream", func(fs *flag.FlagSet) {
 		fs.StringVar(&c.Stream.Data, "data", "./data", "`folder` for segments, playlists and markers")
@@ -112,7 +120,50 @@ func parseServe(args []string, lookupEnv func(string) (string, bool)) (serveConf
 	if c.Stream.Size, err = media.ParseSize(a.size); err != nil {
 		return c, usagef("--%v", err)
 	}
+	if err := validateLimits(c); err != nil {
+		return c, err
+	}
 	return c, c.Stream.validate()
+}
+
+// limitFlags registers the flags of what clients may cost the server.
+func limitFlags(fs *flag.FlagSet, l *server.Limits, maxConns *int) {
+	d := server.DefaultLimits()
+	fs.IntVar(maxConns, "max-conns", 0, "most open HTTP connections; 0: half the file descriptor limit (raised to its hard limit), less a reserve")
+	fs.Float64Var(&l.PostRate, "post-rate", d.PostRate, "marker posts a second allowed per client address, on average")
+	fs.IntVar(&l.PostBurst, "post-burst", d.PostBurst, "marker posts a client address may send at once")
+	fs.IntVar(&l.StreamMarkersPerMinute, "stream-markers-per-minute", d.StreamMarkersPerMinute, "markers posted to one stream a minute, by all clients")
+	fs.IntVar(&l.DataBytes, "data-bytes", d.DataBytes, "largest marker data object, in bytes")
+	fs.IntVar(&l.DataDepth, "data-depth", d.DataDepth, "deepest nesting of a marker data object")
+	fs.IntVar(&l.Replay, "replay", d.Replay, "most changes an event stream replays from Last-Event-ID; further behind, the client reads the list")
+	fs.IntVar(&l.ListBytes, "list-bytes", d.ListBytes, "largest marker list answer, in bytes")
+	fs.DurationVar(&l.BodyTimeout, "body-timeout", d.BodyTimeout, "time a client has to send a request body")
+}
+
+// validateLimits checks the limits, naming the flag at fault.
+func validateLimits(c serveConfig) error {
+	l := c.Limits
+	switch {
+	case c.MaxConns < 0:
+		return usagef("--max-conns %d: must not be negative", c.MaxConns)
+	case l.PostRate <= 0:
+		return usagef("--post-rate %g: must be positive", l.PostRate)
+	case l.PostBurst < 1:
+		return usagef("--post-burst %d: must be at least 1", l.PostBurst)
+	case l.StreamMarkersPerMinute < 1:
+		return usagef("--stream-markers-per-minute %d: must be at least 1", l.StreamMarkersPerMinute)
+	case l.DataBytes < 2 || l.DataBytes > 60<<10:
+		return usagef("--data-bytes %d: must be from 2 to %d (a body is at most 64 KiB)", l.DataBytes, 60<<10)
+	case l.DataDepth < 1:
+		return usagef("--data-depth %d: must be at least 1", l.DataDepth)
+	case l.Replay < 1:
+		return usagef("--replay %d: must be at least 1", l.Replay)
+	case l.ListBytes < 4<<10:
+		return usagef("--list-bytes %d: must be at least 4096", l.ListBytes)
+	case l.BodyTimeout <= 0:
+		return usagef("--body-timeout %s: must be positive", l.BodyTimeout)
+	}
+	return nil
 }
 
 // validate checks the stream settings, naming the flag at fault.

@@ -23,6 +23,7 @@ import (
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 	"github.com/hlsmark/hlsmark/server"
+	"golang.org/x/net/netutil"
 )
 
 func main() {
@@ -75,10 +76,19 @@ func serve(args []string) error {
 		return err
 	}
 	log := newLogger(cfg.Debug)
+	fileLimit, err := raiseFileLimit()
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return usagef("--addr %s: %v", cfg.Addr, err)
 	}
+	// Past the cap, new connections wait in the kernel's backlog until one
+	// closes, instead of taking the descriptors the stream needs to write
+	// its segments.
+	maxConns := connLimit(cfg.MaxConns, fileLimit)
+	ln = netutil.LimitListener(ln, maxConns)
 	if err := os.MkdirAll(cfg.Stream.Data, 0o755); err != nil {
 		ln.Close()
 		return err
@@ -100,6 +110,9 @@ func serve(args []string) error {
 		Token:       cfg.Token,
 		Logger:      log,
 		Metrics:     st.Metrics(),
+		// With --metrics-addr, /metrics is served there only.
+		MetricsElsewhere: cfg.MetricsAddr != "",
+		Limits:           cfg.Limits,
 	})
 	srv := &http.Server{
 		Handler:           handler,
@@ -107,15 +120,31 @@ func serve(args []string) error {
 		IdleTimeout:       2 * time.Minute,
 	}
 	srv.RegisterOnShutdown(handler.Shutdown)
+	servers := []*http.Server{srv}
+	listeners := []net.Listener{ln}
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return usagef("--metrics-addr %s: %v", cfg.MetricsAddr, err)
+		}
+		servers = append(servers, &http.Server{Handler: st.Metrics().Handler(), ReadHeaderTimeout: 10 * time.Second})
+		listeners = append(listeners, mln)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	streamDone := make(chan error, 1)
 	go func() { streamDone <- st.Run(ctx) }()
-	httpDone := make(chan error, 1)
-	go func() { httpDone <- srv.Serve(ln) }()
+	httpDone := make(chan error, len(servers))
+	for i, s := range servers {
+		go func() { httpDone <- s.Serve(listeners[i]) }()
+	}
 	page := pageURL(ln.Addr())
-	log.Info("serving", "open", page, "playlist", page+"streams/"+st.Name()+"/index.m3u8", "data", st.Dir())
+	log.Info("serving", "open", page, "playlist", page+"streams/"+st.Name()+"/index.m3u8", "data", st.Dir(), "max_conns", maxConns)
+	if cfg.MetricsAddr != "" {
+		log.Info("metrics", "url", "http://"+listeners[1].Addr().String()+"/metrics")
+	}
 
 	var runErr error
 	select {
@@ -130,8 +159,10 @@ func serve(args []string) error {
 	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdown); err != nil && runErr == nil {
-		runErr = err
+	for _, s := range servers {
+		if err := s.Shutdown(shutdown); err != nil && runErr == nil {
+			runErr = err
+		}
 	}
 	if runErr == nil || errors.Is(runErr, http.ErrServerClosed) {
 		log.Info("stopped")

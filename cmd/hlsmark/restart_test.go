@@ -51,9 +51,17 @@ var fastStream = []string{"--size", "320x240", "--segment", "1s", "--window", "1
 // (a flag given twice takes its last value).
 func startServer(t *testing.T, data, addr string, extra ...string) *childServer {
 	t.Helper()
+	return startServerUnder(t, nil, data, addr, extra...)
+}
+
+// startServerUnder is startServer with the command run by wrapper (a
+// command and its arguments, the server's command line appended), if set.
+func startServerUnder(t *testing.T, wrapper []string, data, addr string, extra ...string) *childServer {
+	t.Helper()
 	s := &childServer{base: "http://" + addr, log: &bytes.Buffer{}}
-	args := append(append([]string{"serve", "--addr", addr, "--data", data}, fastStream...), extra...)
-	s.cmd = exec.Command(cliBinary(t), args...)
+	args := append(append([]string{cliBinary(t), "serve", "--addr", addr, "--data", data}, fastStream...), extra...)
+	args = append(wrapper, args...)
+	s.cmd = exec.Command(args[0], args[1:]...)
 	s.cmd.Stderr = s.log
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)

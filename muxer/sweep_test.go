@@ -56,12 +56,15 @@ func TestSweep(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			next, err := muxer.Sweep(dir, nil)
+			swept, err := muxer.Sweep(dir, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if next != c.next {
-				t.Errorf("next sequence number %d, want %d", next, c.next)
+			if swept.Next != c.next {
+				t.Errorf("next sequence number %d, want %d", swept.Next, c.next)
+			}
+			if len(swept.Removed)+len(c.kept) != len(c.files) {
+				t.Errorf("reports %q removed of %q, keeping %q", swept.Removed, c.files, c.kept)
 			}
 			entries, err := os.ReadDir(dir)
 			if err != nil {
@@ -94,12 +97,15 @@ func TestSweepKeepsClaimedSegments(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	next, err := muxer.Sweep(dir, func(s media.Seq) bool { return s >= 4 })
+	swept, err := muxer.Sweep(dir, func(s media.Seq) bool { return s >= 4 })
 	if err != nil {
 		t.Fatal(err)
 	}
 	entries, _ := os.ReadDir(dir)
-	if got := names(entries); next != 6 || !slices.Equal(got, []string{"4.ts", "5.ts"}) {
-		t.Fatalf("next %d, left %q; want 6 and [4.ts 5.ts]", next, got)
+	if got := names(entries); swept.Next != 6 || !slices.Equal(got, []string{"4.ts", "5.ts"}) {
+		t.Fatalf("next %d, left %q; want 6 and [4.ts 5.ts]", swept.Next, got)
+	}
+	if !slices.Equal(swept.Removed, []string{".6.ts.tmp", "3.ts"}) {
+		t.Fatalf("reports %q removed, want [.6.ts.tmp 3.ts]", swept.Removed)
 	}
 }

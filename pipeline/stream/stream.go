@@ -101,11 +101,21 @@ func New(cfg Config) (_ *Stream, err error) {
 		Deleted: func(media.Segment) { s.metrics.SegmentDeleted() }}); err != nil {
 		return nil, err
 	}
-	first, err := muxer.Sweep(cfg.Dir, func(seq media.Seq) bool { _, ok := s.playlist.Segment(seq); return ok })
+	swept, err := muxer.Sweep(cfg.Dir, func(seq media.Seq) bool { _, ok := s.playlist.Segment(seq); return ok })
 	if err != nil {
 		return nil, err
 	}
-	first = max(first, s.playlist.NextSeq())
+	if len(swept.Removed) > 0 {
+		cfg.Log.Info("reconciled the stream folder with its playlist: removed files it never listed",
+			"stream", cfg.Name, "files", swept.Removed)
+	}
+	// Numbering goes on from the playlist's record: a segment file past it
+	// was never listed, so its number is free again. Without a record (a
+	// new stream, or a state file lost), past every file found.
+	first := s.playlist.NextSeq()
+	if first == 0 {
+		first = swept.Next
+	}
 	if s.source, err = cfg.Source(cfg.Clock, s.timeline); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/grafov/m3u8"
+
+	"github.com/hlsmark/hlsmark/muxer/tsread"
+	"github.com/hlsmark/hlsmark/pipeline/media"
+)
+
+// TestRestartAfterKillBeforeSave leaves the stream folder as a kill between
+// a segment's rename and the playlist's save leaves it: one complete
+// segment file past the last one listed. The next run removes it (it was
+// never listed, so never served), says so in its log, takes its number
+// for its own first segment, and publishes; every listed segment decodes.
+func TestRestartAfterKillBeforeSave(t *testing.T) {
+	t.Parallel()
+	data, addr := t.TempDir(), freeAddr(t)
+	dir := filepath.Join(data, "demo")
+	s := startServer(t, data, addr)
+	pollUntil(t, "3 segments", 60*time.Second, func() bool { return len(listedOnDisk(t, dir)) >= 3 })
+	s.stop(t, syscall.SIGKILL)
+
+	listed := listedOnDisk(t, dir)
+	last := listed[len(listed)-1]
+	orphan := media.SegmentName(last + 1)
+	b, err := os.ReadFile(filepath.Join(dir, media.SegmentName(last)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, orphan), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	s = startServer(t, data, addr)
+	pollUntil(t, "two segments past the orphan's number", 30*time.Second, func() bool {
+		now := listedOnDisk(t, dir)
+		return len(now) > 0 && now[len(now)-1] >= last+2
+	})
+	for _, seq := range listedOnDisk(t, dir) {
+		if seq <= last {
+			continue
+		}
+		if seq == last+1 {
+			if got, _ := os.ReadFile(filepath.Join(dir, orphan)); bytes.Equal(got, b) {
+				t.Errorf("segment %d is still the orphan file, listed", seq)
+			}
+		}
+		if _, err := tsread.Decode(filepath.Join(dir, media.SegmentName(seq)), func(tsread.Frame) error { return nil }); err != nil {
+			t.Errorf("listed segment %d: %v", seq, err)
+		}
+	}
+	s.stop(t, syscall.SIGTERM)
+	if log := s.log.String(); !strings.Contains(log, "reconciled") || !strings.Contains(log, orphan) {
+		t.Errorf("the restart's log does not tell of removing %s:\n%s", orphan, log)
+	}
+}
+
+// listedOnDisk reads the playlist file in dir and returns the sequence
+// numbers it lists, or nil while there is none.
+func listedOnDisk(t *testing.T, dir string) []media.Seq {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "index.m3u8"))
+	if err != nil {
+		return nil
+	}
+	pl, _, err := m3u8.DecodeFrom(bytes.NewReader(b), true)
+	if err != nil {
+		t.Fatalf("playlist on disk does not parse: %v", err)
+	}
+	mp := pl.(*m3u8.MediaPlaylist)
+	var out []media.Seq
+	for i, s := range mp.Segments {
+		if s != nil {
+			out = append(out, media.Seq(mp.SeqNo)+media.Seq(i))
+		}
+	}
+	return out
+}

@@ -120,6 +120,7 @@ func Start(t testing.TB, cfg Config) *Run {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = r.Playlist.Flush() }) // no write left when Dir goes
 	var hooks Hooks
 	if cfg.Attach != nil {
 		hooks = cfg.Attach(r)
@@ -151,6 +152,9 @@ func Start(t testing.TB, cfg Config) *Run {
 		OnFrame:     func(f *pipeline.Frame) { r.PTS = append(r.PTS, f.PTS) },
 	}
 	if err := p.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Playlist.Flush(); err != nil { // the run's last segment published
 		t.Fatal(err)
 	}
 	return r

@@ -92,7 +92,7 @@ type Playlist struct {
 
 	mu      sync.Mutex
 	segs    []media.Segment           // the window, oldest first
-	longest map[media.Seq]clock.Ticks // of the playlists that listed each of segs
+	longest map[media.Seq]clock.Ticks // the longest playlist that listed each of segs
 	retired []retired                 // left the window, still on disk
 	ranges  map[string]*rangeState
 	tags    []tag     // EXT-X-DATERANGE lines, in the order written

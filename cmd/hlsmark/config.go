@@ -11,6 +11,7 @@ import (
 
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/media"
+	"github.com/hlsmark/hlsmark/playlist"
 )
 
 // usageError is a bad command line: main prints it on one line and exits 2.
@@ -85,13 +86,16 @@ func parseServe(args []string) (serveConfig, error) {
 	fs.StringVar(&c.Stream.Data, "data", "./data", "data folder (segments, playlists, markers)")
 	fs.StringVar(&c.Stream.Name, "stream", "demo", "stream name")
 	fs.DurationVar(&c.Stream.Window, "window", 2*time.Minute, "DVR window a viewer can seek back in")
-	fs.DurationVar(&c.Stream.Grace, "grace", 30*time.Second, "how long segments stay on disk after leaving the window")
+	fs.DurationVar(&c.Stream.Grace, "grace", 0, "how long segments stay on disk after leaving the window (default and least: the window plus the target duration, RFC 8216 section 6.2.2)")
 	fs.StringVar(&cors, "cors-origin", "", "comma-separated origins allowed cross-origin access, or *")
 	fs.BoolVar(&c.Debug, "debug", false, "log every request")
 	fs.StringVar(&c.Token, "token", "", "bearer token required to post markers (default: none, for local use)")
 	streamFlags(fs, &c.Stream, &size)
 	if err := parseFlags(fs, args); err != nil {
 		return c, err
+	}
+	if !isSet(fs, "grace") {
+		c.Stream.Grace = c.Stream.minGrace()
 	}
 	if cors != "" {
 		c.CORS = strings.Split(cors, ",")
@@ -118,6 +122,19 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
+// isSet reports whether the flag called name was given.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// minGrace is the least --grace: the window (or one segment, for a window
+// of 0) plus the target duration (see playlist.MinGrace).
+func (c streamConfig) minGrace() time.Duration {
+	return playlist.MinGrace(max(c.Window, c.Segment), c.Segment)
+}
+
 // validate checks the stream settings, naming the flag at fault.
 func (c streamConfig) validate() error {
 	switch {
@@ -127,8 +144,8 @@ func (c streamConfig) validate() error {
 		return usagef("--segment %s: must be from 100ms to 1m", c.Segment)
 	case c.Window != 0 && c.Window < c.Segment:
 		return usagef("--window %s: must be at least one segment (%s)", c.Window, c.Segment)
-	case c.Grace < 0:
-		return usagef("--grace %s: must not be negative", c.Grace)
+	case c.Grace < c.minGrace():
+		return usagef("--grace %s: must be at least %s, the window plus the target duration (RFC 8216 section 6.2.2)", c.Grace, c.minGrace())
 	}
 	if err := c.source().Validate(); err != nil {
 		return usagef("--%v", err)

@@ -14,17 +14,18 @@ import (
 )
 
 // TestDiskStaysWithinWindow streams for a while with a short window and
-// grace period: the stream folder never holds more segment files than the
+// the least grace period RFC 8216 allows (the window plus the target
+// duration): the stream folder never holds more segment files than the
 // window and the grace period span.
 func TestDiskStaysWithinWindow(t *testing.T) {
 	t.Parallel()
 	data, addr := t.TempDir(), freeAddr(t)
-	s := startServer(t, data, addr, "--segment", "500ms", "--window", "3s", "--grace", "1s")
+	s := startServer(t, data, addr, "--segment", "500ms", "--window", "3s", "--grace", "4s")
 	dir := filepath.Join(data, "demo")
-	// 3 s of window and 1 s of grace in 0.5 s segments, each side rounded
+	// 3 s of window and 4 s of grace in 0.5 s segments, each side rounded
 	// up by one segment, and one more for the segment the window keeps
 	// while the next is being written.
-	const most = 3/0.5 + 1 + 1/0.5 + 1 + 1
+	const most = 3/0.5 + 1 + 4/0.5 + 1 + 1
 	peak := 0
 	pollUntil(t, "30 segments", 90*time.Second, func() bool {
 		entries, err := os.ReadDir(dir)

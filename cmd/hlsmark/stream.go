@@ -2,15 +2,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/hlsmark/hlsmark/internal/epoch"
 	"github.com/hlsmark/hlsmark/marker"
 	"github.com/hlsmark/hlsmark/muxer"
 	"github.com/hlsmark/hlsmark/pipeline"
@@ -47,7 +46,7 @@ func newStream(c streamConfig, clk clock.Clock, store marker.Store, log *slog.Lo
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		return nil, err
 	}
-	timeline, err := loadTimeline(s.dir, clk)
+	timeline, err := loadTimeline(s.dir, clk, log)
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +56,7 @@ func newStream(c streamConfig, clk clock.Clock, store marker.Store, log *slog.Lo
 	if window == 0 {
 		window = c.Segment
 	}
-	if s.playlist, err = playlist.New(playlist.Config{Dir: s.dir, Window: window, Grace: c.Grace, Target: c.Segment,
+	if s.playlist, err = playlist.New(playlist.Config{Dir: s.dir, Window: window, Grace: c.Grace, Target: c.Segment, Now: clk.Now,
 		Deleted: func(media.Segment) { s.metrics.SegmentDeleted() }}); err != nil {
 		return nil, err
 	}
@@ -153,34 +152,26 @@ func (s *stream) stalled() bool {
 const epochFile = "epoch"
 
 // loadTimeline returns the stream's timeline, reading its epoch from the
-// stream folder or, for a new stream, making now the epoch and saving it.
-// The epoch returned carries clk's monotonic reading, so within a run PTS
-// follow the monotonic clock, not wall-clock steps.
-func loadTimeline(dir string, clk clock.Clock) (clock.Timeline, error) {
-	now := clk.Now()
-	path := filepath.Join(dir, epochFile)
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		err = os.WriteFile(path, []byte(now.UTC().Format(time.RFC3339Nano)+"\n"), 0o644)
-		return clock.Timeline{Epoch: now}, err
-	}
+// stream folder or, for a new stream, making now the epoch and saving it
+// (see epoch.Load; segments were recorded if the playlist's state file is
+// there).
+func loadTimeline(dir string, clk clock.Clock, log *slog.Logger) (clock.Timeline, error) {
+	_, err := os.Stat(filepath.Join(dir, playlist.StateFile))
+	e, err := epoch.Load(filepath.Join(dir, epochFile), clk.Now(), err == nil)
 	if err != nil {
 		return clock.Timeline{}, err
 	}
-	epoch, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(string(b)))
-	if err != nil {
-		return clock.Timeline{}, fmt.Errorf("%s: %w", path, err)
+	if e.Replaced != "" {
+		log.Warn("epoch file held no time, left by a first start that failed; starting the stream's timeline now",
+			"stream", filepath.Base(dir), "held", e.Replaced)
 	}
-	if epoch.After(now) {
-		return clock.Timeline{}, fmt.Errorf("%s: epoch %s is in the future (clock stepped back?)", path, epoch)
-	}
-	return clock.Timeline{Epoch: now.Add(-now.Sub(epoch))}, nil
+	return clock.Timeline{Epoch: e.Epoch}, nil
 }
 
 // run runs the pipeline until ctx ends, then closes the playlist with
-// EXT-X-ENDLIST, lets the marker service finish its queue, and frees the
-// encoder.
-func (s *stream) run(ctx context.Context) error {
+// EXT-X-ENDLIST, lets the marker service finish its queue, waits for the
+// playlist's last writes, and frees the encoder.
+func (s *stream) run(ctx context.Context) (runErr error) {
 	defer s.encoder.Close()
 	mctx, stopMarkers := context.WithCancel(context.WithoutCancel(ctx))
 	markersDone := make(chan struct{})
@@ -191,6 +182,10 @@ func (s *stream) run(ctx context.Context) error {
 	defer func() {
 		stopMarkers()
 		<-markersDone
+		// The markers closed last (cut at the stream's end) on disk too.
+		if err := s.playlist.Flush(); err != nil && runErr == nil {
+			runErr = fmt.Errorf("stream %s: %w", s.name, err)
+		}
 	}()
 	err := s.pipeline.Run(ctx)
 	if cerr := s.playlist.Close(); cerr != nil && err == nil {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -196,4 +197,82 @@ func TestDateRangesMatchMarkers(t *testing.T) {
 	if err != nil || !strings.HasPrefix(string(out), "h264") {
 		t.Errorf("ffprobe on the playlist: %q, %v", out, err)
 	}
+}
+
+// TestStartDateLandsOnEventFrame maps each marker's START-DATE to a frame
+// as an HLS client does, from the playlist alone: the segment whose
+// PROGRAM-DATE-TIME is the last not after it (read with grafov/m3u8), and
+// the offset START-DATE − PROGRAM-DATE-TIME from that segment's first
+// frame. Decoding the segment (libav), the frame shown at that offset is
+// the generator's first frame of the event, never the frame before (as it
+// could be were START-DATE truncated to the millisecond).
+func TestStartDateLandsOnEventFrame(t *testing.T) {
+	r := pipelinetest.Start(t, pipelinetest.Config{
+		Frames: 400, Jitter: 5300 * time.Microsecond, Seed: 8,
+		EventEvery: 1700 * time.Millisecond, EventDuration: 500 * time.Millisecond,
+	})
+	events := r.Source.Events()
+	pl, segs := decodePlaylist(t, r.Playlist.Encoded())
+	var starts []time.Time
+	sc := bufio.NewScanner(bytes.NewReader(r.Playlist.Encoded()))
+	seen := map[string]bool{}
+	for sc.Scan() {
+		attrs, ok := strings.CutPrefix(sc.Text(), "#EXT-X-DATERANGE:")
+		if !ok {
+			continue
+		}
+		a := m3u8.DecodeAttributeList(attrs)
+		if seen[a["ID"]] {
+			continue // the tag that adds DURATION repeats the START-DATE
+		}
+		seen[a["ID"]] = true
+		start, err := time.Parse(time.RFC3339Nano, a["START-DATE"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		starts = append(starts, start)
+	}
+	if len(events) < 4 || len(starts) != len(events) {
+		t.Fatalf("%d date ranges for %d events, want one each and at least 4", len(starts), len(events))
+	}
+	for i, start := range starts {
+		j := len(segs) - 1
+		for j > 0 && start.Before(segs[j].ProgramDateTime) {
+			j--
+		}
+		offset := start.Sub(segs[j].ProgramDateTime)
+		path := filepath.Join(r.Dir, segs[j].URI)
+		var pts []clock.Ticks
+		if _, err := tsread.Decode(path, func(f tsread.Frame) error { pts = append(pts, f.PTS); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		first := slices.Min(pts)
+		var shown clock.Ticks = -1 // the last frame whose offset is not after START-DATE's
+		for _, p := range pts {
+			if int64(p-first)*int64(time.Second) <= int64(offset)*clock.Hz && p > shown {
+				shown = p
+			}
+		}
+		if ev := events[i]; shown != ev.FirstPTS {
+			t.Errorf("event %d: START-DATE %s is %v into %s (MEDIA-SEQUENCE %d): the frame shown there has PTS %d, the event's first frame %d",
+				i, start.Format(time.RFC3339Nano), offset, segs[j].URI, pl.SeqNo, shown, ev.FirstPTS)
+		}
+	}
+}
+
+// decodePlaylist reads a media playlist with grafov/m3u8 in strict mode.
+func decodePlaylist(t *testing.T, data []byte) (*m3u8.MediaPlaylist, []*m3u8.MediaSegment) {
+	t.Helper()
+	pl, _, err := m3u8.DecodeFrom(bytes.NewReader(data), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	media := pl.(*m3u8.MediaPlaylist)
+	var segs []*m3u8.MediaSegment
+	for _, s := range media.Segments {
+		if s != nil {
+			segs = append(segs, s)
+		}
+	}
+	return media, segs
 }

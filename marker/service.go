@@ -126,7 +126,10 @@ func (s *Service) Restore(ctx context.Context) error {
 	if len(ranges) == 0 {
 		return nil
 	}
-	return s.cfg.Playlist.SetDateRange(ranges...)
+	if err := s.cfg.Playlist.SetDateRange(ranges...); err != nil {
+		return err
+	}
+	return s.cfg.Playlist.Flush() // start serving with the ranges in place
 }
 
 // Detected queues a detection from the pipeline. It is called on the
@@ -194,6 +197,15 @@ func (s *Service) published(ctx context.Context, seg media.Segment) error {
 		}
 	}
 	s.mu.Unlock()
+	if len(placed) == 0 {
+		return nil
+	}
+	// Readers see the segment once the playlist has written it: wait for
+	// that, so that the new revision comes with the marker's position.
+	// (This is the service's goroutine, not the pipeline's.)
+	if err := s.cfg.Playlist.Flush(); err != nil {
+		return err
+	}
 	for _, id := range placed {
 		if _, err := s.cfg.Store.Update(ctx, s.cfg.Stream, id, func(*Marker) {}); err != nil {
 			return err
@@ -230,12 +242,16 @@ func (s *Service) changed(m Marker) {
 	s.notify()
 }
 
-// DateRange returns the playlist tag of marker m.
+// DateRange returns the playlist tag of marker m. A detector marker
+// without a duration is Open: its event still shows, so its range stays
+// listed until it closes. A marker from the API without a duration is an
+// instant.
 func (s *Service) DateRange(m Marker) playlist.DateRange {
 	return playlist.DateRange{
 		ID:       "marker-" + strconv.FormatUint(uint64(m.ID), 10),
 		Start:    s.cfg.Timeline.Time(m.PTS),
 		Duration: m.Duration.Duration(),
+		Open:     m.Source == FromDetector && m.Duration == 0,
 		Label:    m.Label,
 	}
 }

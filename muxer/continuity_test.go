@@ -105,6 +105,9 @@ func TestRestartMarksDiscontinuity(t *testing.T) {
 	}
 	checkContinuity(t, segs, files)
 
+	if err := pl.Flush(); err != nil { // the last segment published
+		t.Fatal(err)
+	}
 	listed := mediaSegments(t, pl.Encoded())
 	var found bool
 	for _, g := range listed {

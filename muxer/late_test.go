@@ -31,6 +31,9 @@ func TestLateFramesKeepTargetDuration(t *testing.T) {
 		},
 		publish: func(s media.Segment) error { return pl.Add(s) },
 	})
+	if err := pl.Flush(); err != nil { // the last segment published
+		t.Fatal(err)
+	}
 	p, _, err := m3u8.DecodeFrom(bytes.NewReader(pl.Encoded()), true)
 	if err != nil {
 		t.Fatal(err)

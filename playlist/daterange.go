@@ -14,12 +14,19 @@ const DateRangeClass = "com.hlsmark.marker"
 // DateRange is an EXT-X-DATERANGE tag (RFC 8216, section 4.3.2.7): a marker
 // seen by any HLS client without hlsmark's API.
 type DateRange struct {
-	// ID identifies the range; a later DateRange with the same ID replaces it.
+	// ID identifies the range. A later DateRange with the same ID may add
+	// the DURATION, and change nothing else (see Playlist.SetDateRange).
 	ID string
 	// Start is its START-DATE, the program date time of its first frame.
 	Start time.Time
-	// Duration is its DURATION, or zero while unknown.
+	// Duration is its DURATION, or zero if it has none.
 	Duration time.Duration
+	// Open says the range has not ended: its duration is not known yet,
+	// and it covers every segment from its start on, so it stays listed
+	// until a later DateRange with the same ID gives its Duration. A range
+	// neither Open nor given a Duration is an instant: it covers the
+	// segment its start falls in.
+	Open bool
 	// Label goes in the X-LABEL attribute.
 	Label string
 }
@@ -56,28 +63,50 @@ func quoted(s string) string {
 	}, s)
 }
 
-// FormatTime formats t as program date times and START-DATEs are written:
-// RFC 3339 in UTC with milliseconds, the precision HLS clients keep.
+// dateLayout is RFC 3339 in UTC with milliseconds, the precision HLS
+// clients keep (hls.js and Safari read dates into milliseconds).
+const dateLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// FormatTime formats a marker's time as its START-DATE and the API's
+// program_date_time are written: RFC 3339 in UTC with milliseconds,
+// rounded up to the millisecond.
+//
+// The rounding pairs with formatPDT's, which rounds segment program date
+// times down: a client that maps a START-DATE to the media timeline through
+// the PROGRAM-DATE-TIME of the segment holding it gets START-DATE − PDT,
+// which is then at least the marker frame's true offset in the segment and
+// less than 2 ms past it. Every frame rate hlsmark takes (at most 240 fps)
+// puts the next frame more than 4 ms later, so the client lands on the
+// marker's frame, never on the one before. Rounding both the same way
+// would not do: each could err by up to 1 ms in opposite directions.
+//
+// (Timeline.Time rounds a PTS up to the nanosecond, and a millisecond is
+// a whole number of nanoseconds, so rounding its result up to the
+// millisecond is rounding the PTS's exact time up.)
 func FormatTime(t time.Time) string {
-	return t.UTC().Format("2006-01-02T15:04:05.000Z07:00")
+	return startDate(t).Format(dateLayout)
 }
 
-// dateRanges is a grafov/m3u8 custom segment tag carrying every
-// EXT-X-DATERANGE that starts in one segment. grafov keeps one custom tag
-// per name and segment, so one value holds them all.
-type dateRanges []DateRange
-
-func (dateRanges) TagName() string { return "#EXT-X-DATERANGE:" }
-
-func (rs dateRanges) Encode() *bytes.Buffer {
-	var b bytes.Buffer
-	for i, r := range rs {
-		if i > 0 {
-			b.WriteByte('\n')
-		}
-		r.encode(&b)
+// startDate is a marker time as FormatTime writes it: in UTC, rounded up
+// to the millisecond.
+func startDate(t time.Time) time.Time {
+	t = t.UTC()
+	if sub := t.Nanosecond() % int(time.Millisecond); sub != 0 {
+		t = t.Add(time.Millisecond - time.Duration(sub))
 	}
-	return &b
+	return t
 }
 
-func (rs dateRanges) String() string { return rs.Encode().String() }
+// formatPDT formats a segment's EXT-X-PROGRAM-DATE-TIME: RFC 3339 in UTC
+// with milliseconds, rounded down, so that it never lies after its first
+// frame's true time. See FormatTime.
+func formatPDT(t time.Time) string {
+	return pdtDate(t).Format(dateLayout)
+}
+
+// pdtDate is a segment's start as formatPDT writes it: in UTC, rounded
+// down to the millisecond.
+func pdtDate(t time.Time) time.Time {
+	t = t.UTC()
+	return t.Add(-time.Duration(t.Nanosecond() % int(time.Millisecond)))
+}

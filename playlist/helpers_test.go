@@ -71,7 +71,7 @@ func (m *segmentMaker) makeTicks(d clock.Ticks) media.Segment {
 }
 
 // newPlaylist returns a playlist over a new folder and the maker of its
-// segments.
+// segments. The playlist's last writes end before the folder is removed.
 func newPlaylist(t *testing.T, cfg playlist.Config) (*playlist.Playlist, *segmentMaker) {
 	t.Helper()
 	if cfg.Dir == "" {
@@ -81,7 +81,47 @@ func newPlaylist(t *testing.T, cfg playlist.Config) (*playlist.Playlist, *segmen
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = p.Flush() })
 	return p, newSegmentMaker(t, cfg.Dir, 0)
+}
+
+// add adds segments and waits until the playlist is written and published.
+func add(t *testing.T, p *playlist.Playlist, segs ...media.Segment) {
+	t.Helper()
+	for _, s := range segs {
+		if err := p.Add(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flush(t, p)
+}
+
+// setRanges sets date ranges and waits until the playlist is written and
+// published.
+func setRanges(t *testing.T, p *playlist.Playlist, rs ...playlist.DateRange) {
+	t.Helper()
+	if err := p.SetDateRange(rs...); err != nil {
+		t.Fatal(err)
+	}
+	flush(t, p)
+}
+
+func flush(t *testing.T, p *playlist.Playlist) {
+	t.Helper()
+	if err := p.Flush(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkPDT requires a PROGRAM-DATE-TIME as read back to be the segment's
+// start rounded down to the millisecond: not after it, and less than a
+// millisecond before it.
+func checkPDT(t *testing.T, uri string, pdt, start time.Time) {
+	t.Helper()
+	if pdt.After(start) || start.Sub(pdt) >= time.Millisecond || pdt.Nanosecond()%int(time.Millisecond) != 0 {
+		t.Errorf("%s: PROGRAM-DATE-TIME %s for a start at %s: want it rounded down to the millisecond",
+			uri, pdt.Format(time.RFC3339Nano), start.Format(time.RFC3339Nano))
+	}
 }
 
 // decodeStrict parses a media playlist with grafov/m3u8 in strict mode and
@@ -155,9 +195,11 @@ func dateRanges(t *testing.T, data []byte) []listedRange {
 	return out
 }
 
-// checkOnDisk requires index.m3u8 in dir to hold exactly what Encoded says.
+// checkOnDisk requires index.m3u8 in dir to hold exactly what Encoded says,
+// once the playlist has written everything.
 func checkOnDisk(t *testing.T, dir string, p *playlist.Playlist) {
 	t.Helper()
+	flush(t, p)
 	disk, err := os.ReadFile(filepath.Join(dir, playlist.FileName))
 	if err != nil {
 		t.Fatal(err)

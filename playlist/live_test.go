@@ -3,15 +3,20 @@
 package playlist_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
+	"os"
 	"os/exec"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/hlsmark/hlsmark/muxer/tsread"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/media"
 	"github.com/hlsmark/hlsmark/pipeline/pipelinetest"
 	"github.com/hlsmark/hlsmark/playlist"
 )
@@ -41,10 +46,10 @@ func TestLivePlaylist(t *testing.T) {
 		var span float64
 		for i, g := range segs {
 			s := listed[i]
-			if g.URI != s.Name() || !g.ProgramDateTime.Equal(r.Timeline.Time(s.FirstPTS)) || math.Round(g.Duration) > target {
-				t.Errorf("entry %d: %s, %v s, PROGRAM-DATE-TIME %v; want %s starting %v",
-					i, g.URI, g.Duration, g.ProgramDateTime, s.Name(), r.Timeline.Time(s.FirstPTS))
+			if g.URI != s.Name() || math.Round(g.Duration) > target {
+				t.Errorf("entry %d: %s, %v s; want %s, within the target", i, g.URI, g.Duration, s.Name())
 			}
+			checkPDT(t, g.URI, g.ProgramDateTime, r.Timeline.Time(s.FirstPTS))
 			span += g.Duration
 		}
 		if span < window.Seconds() {
@@ -123,4 +128,95 @@ func stderrOf(err error) []byte {
 		return ee.Stderr
 	}
 	return nil
+}
+
+// TestLivePlaylistRules runs the real pipeline with the marker service
+// (short segments, a two-second window, events of 1.2 s every 2.5 s, so
+// marker ranges span segments and outlive the segment they start in) and
+// polls the playlist while it grows, as a client does. Every version
+// fetched is read with grafov/m3u8 in strict mode and held to RFC 8216's
+// live rules against the one fetched before it (see checkLiveUpdate): no
+// line once served changes while its ID is listed, lines are only
+// appended, segments leave from the head, a date range stays while it
+// covers a listed segment, TARGETDURATION never changes. Every segment
+// that left the playlist is still served at the end (the run's grace is an
+// hour).
+func TestLivePlaylistRules(t *testing.T) {
+	var (
+		mu       sync.Mutex
+		versions [][]byte
+		stop     = make(chan struct{})
+		polled   = make(chan struct{})
+	)
+	fetch := func(p *playlist.Playlist) {
+		mu.Lock() // versions in the order fetched
+		defer mu.Unlock()
+		if v := p.Encoded(); len(versions) == 0 || !bytes.Equal(v, versions[len(versions)-1]) {
+			versions = append(versions, v)
+		}
+	}
+	r := pipelinetest.Start(t, pipelinetest.Config{
+		Frames: 900, Segment: 500 * time.Millisecond, Window: 2 * time.Second, Jitter: 5 * time.Millisecond, Seed: 21,
+		EventEvery: 2500 * time.Millisecond, EventDuration: 1200 * time.Millisecond,
+		Attach: func(pr *pipelinetest.Run) func(media.Segment) {
+			go func() { // a client polling, catching marker changes between segments
+				defer close(polled)
+				for {
+					fetch(pr.Playlist)
+					select {
+					case <-stop:
+						return
+					case <-time.After(time.Millisecond): // the polling pace, not a proof
+					}
+				}
+			}()
+			// And the version after each segment, so that none is missed.
+			return func(media.Segment) {
+				if err := pr.Playlist.Flush(); err != nil {
+					t.Error(err)
+				}
+				fetch(pr.Playlist)
+			}
+		},
+	})
+	close(stop)
+	<-polled
+	fetch(r.Playlist) // as the run left it
+
+	var augmented, outlived, left int
+	prev := parseVersion(t, versions[0])
+	for _, data := range versions[1:] {
+		v := parseVersion(t, data)
+		checkLiveUpdate(t, prev, v)
+		for id, tags := range prev.tags {
+			if len(v.tags[id]) > len(tags) {
+				augmented++
+			}
+			if len(v.tags[id]) == 0 {
+				left++
+			}
+		}
+		for id := range v.tags {
+			if len(v.segs) > 0 && v.dateRange(t, id).start.Before(v.firstPDT) {
+				outlived++ // listed though the segment it starts in has left
+			}
+		}
+		prev = v
+	}
+	if len(versions) < len(r.Segments) || augmented == 0 || left == 0 || outlived == 0 {
+		t.Fatalf("%d versions for %d segments; %d ranges augmented, %d left, %d outlived their first segment: the run proves little",
+			len(versions), len(r.Segments), augmented, left, outlived)
+	}
+	listed := r.Playlist.Segments()
+	for _, s := range r.Segments {
+		if s.Seq >= listed[0].Seq {
+			continue
+		}
+		if _, err := os.Stat(s.Path); err != nil {
+			t.Errorf("%s left the window but must still be served: %v", s.Name(), err)
+		}
+		if got, ok := r.Playlist.Segment(s.Seq); !ok || !strings.HasSuffix(got.Path, s.Name()) {
+			t.Errorf("Segment(%d) = %v, %v after it left the window", s.Seq, got, ok)
+		}
+	}
 }

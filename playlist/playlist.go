@@ -4,15 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"sort"
-	"strconv"
 	"sync"
 	"time"
 
-	"github.com/grafov/m3u8"
-
+	"github.com/hlsmark/hlsmark/pipeline/durable"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 	"github.com/hlsmark/hlsmark/pipeline/media"
 )
@@ -28,16 +24,42 @@ type Config struct {
 	// Window is the least duration the playlist spans once that much has
 	// been recorded: the DVR window.
 	Window time.Duration
-	// Grace is how long a segment stays on disk after it leaves the window.
+	// Grace is how long a segment stays on disk after it leaves the
+	// window, at least: a segment always stays for its own duration plus
+	// that of the longest playlist that listed it, as RFC 8216 (section
+	// 6.2.2) requires, even when that is longer. For segments of the
+	// target duration that is MinGrace(Window, Target).
 	Grace time.Duration
 	// Target is the configured segment duration. EXT-X-TARGETDURATION is
-	// this rounded up, or more if a longer segment ever had to be listed.
+	// this rounded up to whole seconds, or what an earlier run of the
+	// stream used if that is more, and never changes while the playlist
+	// lives (RFC 8216, section 6.2.1).
 	Target time.Duration
 	// Now reads the wall clock for deletion deadlines; nil means time.Now.
 	Now func() time.Time
 	// Deleted, if set, is called with each segment whose file the
-	// playlist deleted, under the playlist's lock: it must not call back.
+	// playlist deleted, from the goroutine that writes the playlist.
 	Deleted func(media.Segment)
+	// WriteFile writes the playlist and state files; nil means
+	// durable.WriteFile (temporary file, fsync, rename, fsync of the
+	// folder). Tests set it to make the disk slow or failing.
+	WriteFile func(path string, data []byte) error
+}
+
+// MinGrace returns the grace period RFC 8216 (section 6.2.2) asks of a
+// playlist with this window and target segment duration, when segments
+// last the target: a segment that left the playlist must stay available
+// for its own duration plus that of the longest playlist that listed it,
+// here EXT-X-TARGETDURATION (the target rounded up to whole seconds) plus
+// the window. Segments of uneven length can need more; the playlist keeps
+// each for what it needs (see Config.Grace).
+func MinGrace(window, target time.Duration) time.Duration {
+	return window + time.Duration(targetSeconds(target))*time.Second
+}
+
+// targetSeconds is EXT-X-TARGETDURATION for a target segment duration.
+func targetSeconds(target time.Duration) int {
+	return int(math.Ceil(target.Seconds()))
 }
 
 // Position is where a PTS lies in the stream.
@@ -55,23 +77,48 @@ type retired struct {
 }
 
 // Playlist is a live sliding-window media playlist. It is safe for
-// concurrent use: the pipeline adds segments while HTTP handlers read.
+// concurrent use: the pipeline adds segments and the marker service sets
+// date ranges while HTTP handlers read.
+//
+// Changes are made in memory, under a lock held for no disk work; a writer
+// goroutine then writes the state file and the playlist file (see
+// writer.go). What readers see (Encoded, Segments, Segment, Locate,
+// TargetDuration, Closed) is the state as last written: a segment is
+// served, listed or located only once the state file on disk lists it, so
+// that after a crash no segment a client may have seen is unknown to the
+// restarted server.
 type Playlist struct {
 	cfg Config
 
-	mu      sync.RWMutex
-	segs    []media.Segment // the window, oldest first
-	retired []retired       // left the window, still on disk
-	ranges  map[string]DateRange
+	mu      sync.Mutex
+	segs    []media.Segment           // the window, oldest first
+	longest map[media.Seq]clock.Ticks // the longest playlist that listed each of segs
+	retired []retired                 // left the window, still on disk
+	ranges  map[string]*rangeState
+	tags    []tag     // EXT-X-DATERANGE lines, in the order written
 	target  int       // EXT-X-TARGETDURATION, seconds
 	discSeq uint64    // EXT-X-DISCONTINUITY-SEQUENCE
 	resumed bool      // restored from disk: the next segment is discontinuous
 	next    media.Seq // follows the last segment ever listed, across restarts
 	closed  bool
-	encoded []byte
+
+	w writer
+
+	pubMu sync.RWMutex
+	pub   view // as last written
 }
 
-// New returns an empty playlist.
+// view is what readers see: the playlist as last written to disk.
+type view struct {
+	encoded []byte
+	segs    []media.Segment // the window
+	retired []media.Segment // left the window, files still on disk
+	target  int
+	closed  bool
+}
+
+// New returns a playlist over cfg.Dir, restoring the window an earlier run
+// left there (see StateFile).
 func New(cfg Config) (*Playlist, error) {
 	if cfg.Window <= 0 || cfg.Target <= 0 || cfg.Grace < 0 {
 		return nil, fmt.Errorf("playlist: window %s and target %s must be positive, grace %s not negative", cfg.Window, cfg.Target, cfg.Grace)
@@ -79,21 +126,32 @@ func New(cfg Config) (*Playlist, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	p := &Playlist{
-		cfg:    cfg,
-		ranges: map[string]DateRange{},
-		target: int(math.Ceil(cfg.Target.Seconds())),
+	if cfg.WriteFile == nil {
+		cfg.WriteFile = func(path string, data []byte) error { return durable.WriteFile(path, data, 0o644) }
 	}
+	p := &Playlist{
+		cfg:     cfg,
+		ranges:  map[string]*rangeState{},
+		longest: map[media.Seq]clock.Ticks{},
+		target:  targetSeconds(cfg.Target),
+	}
+	p.w.init(&p.mu)
 	if err := p.restore(); err != nil {
 		return nil, err
 	}
-	p.encoded = p.encodeLocked()
+	p.dropRangesLocked()
+	p.pub = p.viewLocked()
 	return p, nil
 }
 
-// Add appends a finished segment, slides the window, deletes segments whose
-// grace period is over, and writes the playlist file. The segment is listed
-// (and served) even if the playlist file cannot be written; the error says so.
+// Add appends a finished segment (its file in place), slides the window,
+// and queues the files of segments whose grace period is over for
+// deletion. It does not wait for the disk: the writer goroutine writes the
+// state and the playlist, then publishes them (see Playlist). Add returns
+// an error for a segment it refuses (one that does not follow the last, or
+// comes after Close), for one it lists though it exceeds
+// EXT-X-TARGETDURATION, and for a write or deletion that failed since the
+// last Add.
 func (p *Playlist) Add(seg media.Segment) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -103,238 +161,161 @@ func (p *Playlist) Add(seg media.Segment) error {
 	if n := len(p.segs); n > 0 && seg.Seq != p.segs[n-1].Seq+1 {
 		return fmt.Errorf("playlist: segment %d does not follow %d", seg.Seq, p.segs[n-1].Seq)
 	}
+	var errs []error
 	if p.resumed {
 		seg.Discontinuity, p.resumed = true, false
 	}
 	p.segs = append(p.segs, seg)
 	p.next = seg.Seq + 1
-	if t := int(math.Round(extinf(seg.Duration))); t > p.target {
-		p.target = t // RFC 8216 4.3.3.1: every EXTINF, rounded, must fit
+	if ms := extinfMillis(seg.Duration); (ms+500)/1000 > int64(p.target) {
+		// RFC 8216 wants every EXTINF, rounded to the nearest second, within
+		// EXT-X-TARGETDURATION (section 4.3.3.1), and the target never to
+		// change (section 6.2.1). Raising it would break the second rule;
+		// the segment is listed anyway, and this error says it breaks the
+		// first: the muxer must cut segments within the target.
+		errs = append(errs, fmt.Errorf("playlist: segment %d lasts %s s, more than EXT-X-TARGETDURATION %d s (RFC 8216, section 4.3.3.1)",
+			seg.Seq, formatMillis(ms), p.target))
 	}
 	now := p.cfg.Now()
-	p.slide(now)
-	errs := p.deleteExpired(now)
-	p.dropOldRanges()
-	if err := p.publishLocked(); err != nil {
+	p.slideLocked(now)
+	p.expireLocked(now)
+	p.dropRangesLocked()
+	p.changedLocked(true)
+	if err := p.w.takeErr(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
 
-// slide retires the oldest segments for as long as the rest still span the
-// window.
-func (p *Playlist) slide(now time.Time) {
+// slideLocked retires the oldest segments for as long as the rest still
+// span the window. A retired segment's file is deleted once it has been
+// out of the playlist for the grace period, and never before its own
+// duration plus that of the longest playlist that listed it has passed
+// (RFC 8216, section 6.2.2).
+func (p *Playlist) slideLocked(now time.Time) {
 	var total clock.Ticks
 	for _, s := range p.segs {
 		total += s.Duration
 	}
 	window := clock.FromDuration(p.cfg.Window)
 	for len(p.segs) > 1 && total-p.segs[0].Duration >= window {
-		total -= p.segs[0].Duration
-		if p.segs[0].Discontinuity {
+		s := p.segs[0]
+		total -= s.Duration
+		if s.Discontinuity {
 			p.discSeq++ // RFC 8216 4.3.3.3: count the tags that left
 		}
-		p.retired = append(p.retired, retired{seg: p.segs[0], deadline: now.Add(p.cfg.Grace)})
+		needed := (s.Duration + p.longest[s.Seq]).Duration()
+		p.retired = append(p.retired, retired{seg: s, deadline: now.Add(max(p.cfg.Grace, needed))})
+		delete(p.longest, s.Seq)
 		p.segs = p.segs[1:]
 	}
+	for _, s := range p.segs {
+		p.longest[s.Seq] = max(p.longest[s.Seq], total)
+	}
 }
 
-// deleteExpired removes the files of retired segments whose grace is over.
-func (p *Playlist) deleteExpired(now time.Time) []error {
-	var errs []error
+// expireLocked hands the retired segments whose grace is over to the
+// writer, which deletes their files once a playlist and state without them
+// are on disk.
+func (p *Playlist) expireLocked(now time.Time) {
 	i := 0
 	for ; i < len(p.retired) && !now.Before(p.retired[i].deadline); i++ {
-		err := os.Remove(p.retired[i].seg.Path)
-		if err == nil && p.cfg.Deleted != nil {
-			p.cfg.Deleted(p.retired[i].seg)
-		}
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			errs = append(errs, fmt.Errorf("playlist: delete segment %d: %w", p.retired[i].seg.Seq, err))
-		}
+		p.w.doomed = append(p.w.doomed, p.retired[i].seg)
 	}
 	p.retired = p.retired[i:]
-	return errs
 }
 
-// dropOldRanges forgets date ranges that start before the window.
-func (p *Playlist) dropOldRanges() {
-	if len(p.segs) == 0 {
-		return
-	}
-	first := p.segs[0].Start
-	for id, r := range p.ranges {
-		if r.Start.Before(first) {
-			delete(p.ranges, id)
-		}
-	}
-}
-
-// Close marks the playlist ended (EXT-X-ENDLIST) and writes it. The
-// segments in the window stay on disk, so the recording stays playable.
+// Close marks the playlist ended (EXT-X-ENDLIST) and waits until it is
+// written. The segments in the window stay on disk, so the recording stays
+// playable. Date ranges may still be set after Close (a marker whose event
+// showed until the end gets its duration then); their tags follow
+// EXT-X-ENDLIST, which RFC 8216 lets stand anywhere in the playlist.
 func (p *Playlist) Close() error {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	p.closed = true
-	return p.publishLocked()
+	p.changedLocked(true)
+	p.mu.Unlock()
+	return p.Flush()
 }
 
-// SetDateRange adds or replaces date ranges, and writes the playlist once.
-// A range is listed while its start is inside the window, before the
-// segment its start falls in.
-func (p *Playlist) SetDateRange(rs ...DateRange) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, r := range rs {
-		p.ranges[r.ID] = r
-	}
-	return p.publishLocked()
-}
-
-// Encoded returns the playlist as last written.
+// Encoded returns the playlist as last written. It never waits for the
+// disk.
 func (p *Playlist) Encoded() []byte {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	return p.encoded
+	p.pubMu.RLock()
+	defer p.pubMu.RUnlock()
+	return p.pub.encoded
 }
 
-// Segment returns the segment with sequence number seq if its file is still
-// on disk: in the window or within its grace period.
+// Segment returns the segment with sequence number seq if it is listed, or
+// has left the window and its file is still on disk (within its grace
+// period).
 func (p *Playlist) Segment(seq media.Seq) (media.Segment, bool) {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	for _, s := range p.segs {
-		if s.Seq == seq {
-			return s, true
-		}
-	}
-	for _, r := range p.retired {
-		if r.seg.Seq == seq {
-			return r.seg, true
+	p.pubMu.RLock()
+	defer p.pubMu.RUnlock()
+	for _, list := range [][]media.Segment{p.pub.segs, p.pub.retired} {
+		for _, s := range list {
+			if s.Seq == seq {
+				return s, true
+			}
 		}
 	}
 	return media.Segment{}, false
 }
 
-// Segments returns a copy of the segments in the window, oldest first.
+// Segments returns a copy of the listed segments, oldest first.
 func (p *Playlist) Segments() []media.Segment {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	return append([]media.Segment(nil), p.segs...)
+	p.pubMu.RLock()
+	defer p.pubMu.RUnlock()
+	return append([]media.Segment(nil), p.pub.segs...)
 }
 
 // NextSeq returns the sequence number that follows the last segment ever
-// listed, even by an earlier run whose segments are gone, or 0 for a new
+// added, even by an earlier run whose segments are gone, or 0 for a new
 // playlist.
 func (p *Playlist) NextSeq() media.Seq {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	return p.next
 }
 
 // TargetDuration returns EXT-X-TARGETDURATION.
 func (p *Playlist) TargetDuration() time.Duration {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	return time.Duration(p.target) * time.Second
+	p.pubMu.RLock()
+	defer p.pubMu.RUnlock()
+	return time.Duration(p.pub.target) * time.Second
 }
 
 // Closed reports whether the playlist has ended.
 func (p *Playlist) Closed() bool {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	return p.closed
+	p.pubMu.RLock()
+	defer p.pubMu.RUnlock()
+	return p.pub.closed
 }
 
-// Locate returns the segment in the window that holds PTS pts, and the
-// offset of pts from that segment's first PTS.
+// Locate returns the listed segment that holds PTS pts, and the offset of
+// pts from that segment's first PTS.
 func (p *Playlist) Locate(pts clock.Ticks) (Position, bool) {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	i := sort.Search(len(p.segs), func(i int) bool { return p.segs[i].End() > pts })
-	if i == len(p.segs) || !p.segs[i].Contains(pts) {
+	p.pubMu.RLock()
+	defer p.pubMu.RUnlock()
+	segs := p.pub.segs
+	i := sort.Search(len(segs), func(i int) bool { return segs[i].End() > pts })
+	if i == len(segs) || !segs[i].Contains(pts) {
 		return Position{}, false
 	}
-	return Position{Seq: p.segs[i].Seq, Offset: pts - p.segs[i].FirstPTS}, true
+	return Position{Seq: segs[i].Seq, Offset: pts - segs[i].FirstPTS}, true
 }
 
-// publishLocked saves the state, then encodes the playlist and writes it
-// atomically: a temporary file renamed over the old one, so readers of the
-// file never see it half written.
-func (p *Playlist) publishLocked() error {
-	p.encoded = p.encodeLocked()
-	if err := p.saveLocked(); err != nil {
-		return err
+// viewLocked returns what readers will see once the current state is
+// written.
+func (p *Playlist) viewLocked() view {
+	v := view{
+		encoded: p.encodeLocked(),
+		segs:    append([]media.Segment(nil), p.segs...),
+		target:  p.target,
+		closed:  p.closed,
 	}
-	return writeAtomic(filepath.Join(p.cfg.Dir, FileName), p.encoded)
-}
-
-// encodeLocked renders the window with grafov/m3u8.
-func (p *Playlist) encodeLocked() []byte {
-	pl, err := m3u8.NewMediaPlaylist(0, uint(len(p.segs)+1))
-	if err != nil {
-		panic(err) // only for a capacity of zero, which len+1 never is
+	for _, r := range p.retired {
+		v.retired = append(v.retired, r.seg)
 	}
-	if len(p.segs) > 0 {
-		pl.SeqNo = uint64(p.segs[0].Seq)
-	}
-	byStart := p.rangesBySegmentLocked()
-	for _, s := range p.segs {
-		seg := &m3u8.MediaSegment{
-			SeqId:           uint64(s.Seq),
-			URI:             s.Name(),
-			Duration:        extinf(s.Duration),
-			ProgramDateTime: s.Start.UTC(),
-			Discontinuity:   s.Discontinuity,
-		}
-		if rs := byStart[s.Seq]; len(rs) > 0 {
-			seg.Custom = map[string]m3u8.CustomTag{rs.TagName(): rs}
-		}
-		if err := pl.AppendSegment(seg); err != nil {
-			panic(err) // only when full, and capacity is len+1
-		}
-	}
-	// grafov raises TargetDuration to each appended EXTINF rounded up; RFC
-	// 8216 only needs the rounded-to-nearest EXTINF to fit, and the value
-	// must not change while the stream runs, so it is set after appending.
-	pl.TargetDuration = float64(p.target)
-	pl.DiscontinuitySeq = p.discSeq
-	pl.Closed = p.closed
-	return append([]byte(nil), pl.Encode().Bytes()...)
-}
-
-// extinf is a segment's EXTINF: its duration in seconds to the
-// millisecond, as grafov writes it. RFC 8216 4.3.3.1 rounds the written
-// value against the target, so the target is raised from this one.
-// grafov formats EXTINF through a float32 ('f', 3, 32): exact to the
-// millisecond below 2^14 s, but a longer segment (a source stalled for
-// hours) can be written a few ms off, and 32768.499 s as 32768.500, which
-// rounds up. So the value is taken as written.
-func extinf(d clock.Ticks) float64 {
-	ms := math.Round(d.Seconds()*1000) / 1000
-	written, _ := strconv.ParseFloat(strconv.FormatFloat(ms, 'f', 3, 32), 64)
-	return written
-}
-
-// rangesBySegmentLocked groups the date ranges by the segment their start
-// falls in, each group sorted by start.
-func (p *Playlist) rangesBySegmentLocked() map[media.Seq]dateRanges {
-	out := map[media.Seq]dateRanges{}
-	for _, r := range p.ranges {
-		for _, s := range p.segs {
-			// The next segment's start, exactly: Start is the timeline's
-			// time of FirstPTS, and durations rounded one by one would
-			// drift from it by a nanosecond per segment.
-			end := s.Start.Add(s.End().Duration() - s.FirstPTS.Duration())
-			if !r.Start.Before(s.Start) && r.Start.Before(end) {
-				out[s.Seq] = append(out[s.Seq], r)
-				break
-			}
-		}
-	}
-	for _, rs := range out {
-		sort.Slice(rs, func(i, j int) bool {
-			return rs[i].Start.Before(rs[j].Start) || rs[i].Start.Equal(rs[j].Start) && rs[i].ID < rs[j].ID
-		})
-	}
-	return out
+	return v
 }

@@ -3,8 +3,11 @@ package playlist_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
 	"os"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,21 +33,20 @@ var casesWindow = []struct {
 // that spans the window once that much was recorded, and no more than that
 // (without its oldest segment it would span less); MEDIA-SEQUENCE is the
 // first listed segment's and rises by the number that left; every EXTINF,
-// URI and PROGRAM-DATE-TIME is its segment's.
+// URI and PROGRAM-DATE-TIME is its segment's (the date rounded down to the
+// millisecond, see playlist.FormatTime).
 func TestWindowSlides(t *testing.T) {
 	for _, c := range casesWindow {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
-			p, mk := newPlaylist(t, playlist.Config{Dir: dir, Window: c.window, Grace: time.Hour, Target: 2 * time.Second})
+			p, mk := newPlaylist(t, playlist.Config{Dir: dir, Window: c.window, Grace: time.Hour, Target: 7 * time.Second})
 			window := clock.FromDuration(c.window)
 			var added []media.Segment
 			var recorded clock.Ticks
 			prevSeq, prevLen := uint64(0), 0
 			for i, d := range c.durs {
 				s := mk.make(d)
-				if err := p.Add(s); err != nil {
-					t.Fatal(err)
-				}
+				add(t, p, s)
 				added = append(added, s)
 				recorded += s.Duration
 
@@ -83,9 +85,7 @@ func TestWindowSlides(t *testing.T) {
 					if g.URI != l.Name() || math.Abs(g.Duration-l.Duration.Seconds()) > 0.0005 {
 						t.Errorf("entry %d is %q for %.4f s, want %q for %.4f s", j, g.URI, g.Duration, l.Name(), l.Duration.Seconds())
 					}
-					if !g.ProgramDateTime.Equal(l.Start) {
-						t.Errorf("%s: PROGRAM-DATE-TIME %v, segment start %v", l.Name(), g.ProgramDateTime, l.Start)
-					}
+					checkPDT(t, l.Name(), g.ProgramDateTime, l.Start)
 				}
 				checkOnDisk(t, dir, p)
 			}
@@ -96,21 +96,24 @@ func TestWindowSlides(t *testing.T) {
 	}
 }
 
-// casesTarget are runs of segment durations and the EXT-X-TARGETDURATION
-// expected after each: the configured target rounded up, raised to any
-// EXTINF rounded to the nearest integer (RFC 8216, 4.3.3.1), never lowered.
+// casesTarget are runs of segment durations against a configured target:
+// EXT-X-TARGETDURATION is the target rounded up to whole seconds and never
+// changes (RFC 8216, section 6.2.1). A segment whose EXTINF, rounded to
+// the nearest second, exceeds it breaks section 4.3.3.1: Add lists it and
+// returns an error saying so (tooLong lists those segments by index).
 var casesTarget = []struct {
-	name   string
-	target time.Duration
-	durs   []time.Duration
-	want   []float64
+	name    string
+	target  time.Duration
+	durs    []time.Duration
+	want    float64
+	tooLong []int
 }{
-	{"segments near the target", 2 * time.Second, seconds(2, 2.033, 1.967, 2.04), []float64{2, 2, 2, 2}},
-	{"fractional target rounds up", 1500 * time.Millisecond, seconds(1.5, 1.533, 1.5), []float64{2, 2, 2}},
-	{"long segment raises it for good", 2 * time.Second, seconds(2, 2, 4.6, 2, 2, 2, 2), []float64{2, 2, 5, 5, 5, 5, 5}},
-	{"rounded to nearest, not up", 2 * time.Second, seconds(2.4, 2.49), []float64{2, 2}},
-	{"half rounds up", 2 * time.Second, seconds(2.5), []float64{3}},
-	{"written as a half", 2 * time.Second, seconds(2.4999), []float64{3}},
+	{"segments near the target", 2 * time.Second, seconds(2, 2.033, 1.967, 2.04), 2, nil},
+	{"fractional target rounds up", 1500 * time.Millisecond, seconds(1.5, 1.533, 1.5), 2, nil},
+	{"long segment does not raise it", 2 * time.Second, seconds(2, 2, 4.6, 2, 2, 2, 2), 2, []int{2}},
+	{"rounded to nearest, not up", 2 * time.Second, seconds(2.4, 2.49), 2, nil},
+	{"half rounds up", 2 * time.Second, seconds(2.5), 2, []int{0}},
+	{"written as a half", 2 * time.Second, seconds(2.4999), 2, []int{0}},
 }
 
 func TestTargetDuration(t *testing.T) {
@@ -118,21 +121,21 @@ func TestTargetDuration(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			p, mk := newPlaylist(t, playlist.Config{Window: 4 * time.Second, Grace: time.Hour, Target: c.target})
 			for i, d := range c.durs {
-				if err := p.Add(mk.make(d)); err != nil {
-					t.Fatal(err)
+				s := mk.make(d)
+				err := p.Add(s)
+				if wantErr := slices.Contains(c.tooLong, i); wantErr != (err != nil) ||
+					err != nil && (!strings.Contains(err.Error(), "4.3.3.1") || !strings.Contains(err.Error(), fmt.Sprint("segment ", s.Seq))) {
+					t.Errorf("Add of a %v segment: %v; want an error naming it and RFC 8216 4.3.3.1: %v", d, err, wantErr)
 				}
-				_, segs := decodeStrict(t, p.Encoded())
-				target := targetDuration(t, p.Encoded())
-				if target != c.want[i] {
-					t.Errorf("after a %v segment: EXT-X-TARGETDURATION %v, want %v", d, target, c.want[i])
+				flush(t, p)
+				if target := targetDuration(t, p.Encoded()); target != c.want {
+					t.Errorf("after a %v segment: EXT-X-TARGETDURATION %v, want %v", d, target, c.want)
 				}
-				if got := p.TargetDuration(); got != time.Duration(c.want[i])*time.Second {
-					t.Errorf("after a %v segment: TargetDuration() %v, want %vs", d, got, c.want[i])
+				if got := p.TargetDuration(); got != time.Duration(c.want)*time.Second {
+					t.Errorf("after a %v segment: TargetDuration() %v, want %vs", d, got, c.want)
 				}
-				for _, s := range segs {
-					if math.Round(s.Duration) > target {
-						t.Errorf("EXTINF %v of %s rounds to more than EXT-X-TARGETDURATION %v", s.Duration, s.URI, target)
-					}
+				if _, segs := decodeStrict(t, p.Encoded()); segs[len(segs)-1].URI != s.Name() {
+					t.Errorf("the %v segment is not listed", d)
 				}
 			}
 		})
@@ -156,9 +159,7 @@ func TestGraceDeletion(t *testing.T) {
 				clk.now = timeline.Epoch.Add(time.Duration(i) * time.Second)
 				s := mk.make(time.Second)
 				all = append(all, s)
-				if err := p.Add(s); err != nil {
-					t.Fatal(err)
-				}
+				add(t, p, s)
 				first := p.Segments()[0].Seq
 				for _, s := range all {
 					_, statErr := os.Stat(s.Path)
@@ -195,14 +196,13 @@ func TestGraceDeletion(t *testing.T) {
 }
 
 // TestClose checks EXT-X-ENDLIST: absent while live, present after Close,
-// with the same segments listed and their files kept; no Add after it.
+// with the same segments listed and their files kept; no Add after it; a
+// date range set after it follows it.
 func TestClose(t *testing.T) {
 	dir := t.TempDir()
 	p, mk := newPlaylist(t, playlist.Config{Dir: dir, Window: 10 * time.Second, Grace: 0, Target: time.Second})
 	for range 3 {
-		if err := p.Add(mk.make(time.Second)); err != nil {
-			t.Fatal(err)
-		}
+		add(t, p, mk.make(time.Second))
 	}
 	if media, _ := decodeStrict(t, p.Encoded()); media.Closed || p.Closed() || bytes.Contains(p.Encoded(), []byte("ENDLIST")) {
 		t.Fatalf("a live playlist is closed:\n%s", p.Encoded())
@@ -228,18 +228,27 @@ func TestClose(t *testing.T) {
 	if err := p.Add(mk.make(time.Second)); err == nil || !bytes.Equal(p.Encoded(), before) {
 		t.Fatalf("Add after Close: %v, playlist changed %v", err, !bytes.Equal(p.Encoded(), before))
 	}
+	// A marker closed as the stream stopped gets its tag after ENDLIST:
+	// the ended playlist stays as served, with one line appended.
+	setRanges(t, p, playlist.DateRange{ID: "cut", Start: live[2].Start, Duration: time.Second, Label: "cut"})
+	if lines := checkAppended(t, before, p.Encoded()); len(lines) != 1 || !strings.HasPrefix(lines[0], "#EXT-X-DATERANGE:") {
+		t.Fatalf("setting a range after Close appended %q", lines)
+	}
+	if media, _ := decodeStrict(t, p.Encoded()); !media.Closed {
+		t.Fatalf("the playlist is no longer closed:\n%s", p.Encoded())
+	}
+	checkOnDisk(t, dir, p)
 }
 
 // TestAddRejectsGap refuses a segment that does not follow the last one.
 func TestAddRejectsGap(t *testing.T) {
 	p, mk := newPlaylist(t, playlist.Config{Window: 10 * time.Second, Target: time.Second})
-	if err := p.Add(mk.make(time.Second)); err != nil {
-		t.Fatal(err)
-	}
+	add(t, p, mk.make(time.Second))
 	mk.next++ // skip one
 	if err := p.Add(mk.make(time.Second)); err == nil {
 		t.Fatal("Add accepted segment 2 after segment 0")
 	}
+	flush(t, p)
 	if segs := p.Segments(); len(segs) != 1 || segs[0].Seq != 0 {
 		t.Fatalf("after a refused Add the window is %+v", segs)
 	}
@@ -252,9 +261,7 @@ func TestLocate(t *testing.T) {
 	var segs []media.Segment
 	for _, d := range seconds(1, 1.5, 0.5, 2, 1) {
 		segs = append(segs, mk.make(d))
-		if err := p.Add(segs[len(segs)-1]); err != nil {
-			t.Fatal(err)
-		}
+		add(t, p, segs[len(segs)-1])
 	}
 	if p.Segments()[0].Seq != 1 {
 		t.Fatalf("window starts at %d, the test wants segment 0 out of it", p.Segments()[0].Seq)

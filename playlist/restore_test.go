@@ -34,6 +34,7 @@ func writeRun(t *testing.T, p *playlist.Playlist, mk *segmentMaker, durs ...cloc
 		}
 		out = append(out, s)
 	}
+	flush(t, p)
 	return out
 }
 
@@ -44,22 +45,32 @@ func restore(t *testing.T, cfg playlist.Config) *playlist.Playlist {
 	if err != nil {
 		t.Fatalf("restore: %v", err)
 	}
+	t.Cleanup(func() { _ = p.Flush() })
 	return p
 }
 
-// TestRestoreWindow writes a playlist whose window slid past a
-// discontinuity and was raised to a 3 s target by a long segment, then
-// opens the folder again: the window comes back exactly (sequence numbers,
-// PTS, durations, start times, sizes, frame counts, flags), with the same
-// target and DISCONTINUITY-SEQUENCE, so the restored playlist is the same
-// file byte for byte; even with a smaller target configured.
+// TestRestoreWindow writes a playlist with a 3 s target whose window slid
+// past a discontinuity and lists date ranges (one of them augmented with
+// its duration, one whose start segment left), then opens the folder
+// again: the window comes back exactly (sequence numbers, PTS, durations,
+// start times, sizes, frame counts, flags), with the same target,
+// DISCONTINUITY-SEQUENCE and date range tags, so the restored playlist is
+// the same file byte for byte; even with a smaller target configured,
+// since EXT-X-TARGETDURATION must not change.
 func TestRestoreWindow(t *testing.T) {
 	cfg := restoreConfig(t.TempDir())
+	cfg.Target = 2500 * time.Millisecond
 	p, mk := newPlaylist(t, cfg)
-	writeRun(t, p, mk, oddSecond, 90000, 2*oddSecond+7, 45000, 60000, 3*clock.Hz-1, 89999)
+	segs := writeRun(t, p, mk, oddSecond, 90000)
+	setRanges(t, p, playlist.DateRange{ID: "spans", Start: segs[1].Start.Add(time.Millisecond), Open: true, Label: "open"})
+	add(t, p, mk.makeTicks(2*oddSecond+7), mk.makeTicks(45000))
+	setRanges(t, p, playlist.DateRange{ID: "spans", Start: segs[1].Start.Add(time.Millisecond), Duration: 4 * time.Second, Label: "open"},
+		playlist.DateRange{ID: "open", Start: segs[1].Start.Add(time.Second), Open: true, Label: "still showing"})
+	add(t, p, mk.makeTicks(60000), mk.makeTicks(3*clock.Hz-1), mk.makeTicks(89999))
 	before := p.Segments()
-	if before[0].Seq < 2 || p.TargetDuration() != 3*time.Second {
-		t.Fatalf("window from %d, target %v: the run does not slide past the discontinuity or raise the target", before[0].Seq, p.TargetDuration())
+	if before[0].Seq < 2 || p.TargetDuration() != 3*time.Second || bytes.Count(p.Encoded(), []byte("#EXT-X-DATERANGE:")) != 3 {
+		t.Fatalf("window from %d, target %v: the run does not slide past the discontinuity and segment 1, or lost its ranges:\n%s",
+			before[0].Seq, p.TargetDuration(), p.Encoded())
 	}
 	for _, c := range []struct {
 		name   string
@@ -185,9 +196,7 @@ func TestRestoreDiscontinuity(t *testing.T) {
 	add := func(restarted bool) {
 		t.Helper()
 		s := mk.make(time.Second)
-		if err := p.Add(s); err != nil {
-			t.Fatal(err)
-		}
+		add(t, p, s)
 		if restarted {
 			flagged[s.Seq] = true
 		}

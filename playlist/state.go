@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
+	"github.com/hlsmark/hlsmark/pipeline/clock"
 	"github.com/hlsmark/hlsmark/pipeline/media"
 )
 
 // StateFile is the file, next to the playlist, that keeps the window's
-// segments exactly (PTS in ticks, not EXTINF's milliseconds), so that a
-// restarted server resumes the same playlist.
+// segments exactly (PTS in ticks, not EXTINF's milliseconds) and its date
+// range tags as written, so that a restarted server resumes the same
+// playlist, byte for byte.
 const StateFile = "state.json"
 
 // state is what StateFile holds.
@@ -21,16 +24,37 @@ type state struct {
 	TargetDuration   int             `json:"target_duration"`
 	Segments         []media.Segment `json:"segments"`
 	// NextSeq keeps the numbering when no listed segment is left.
-	NextSeq media.Seq `json:"next_seq,omitempty"`
+	NextSeq    media.Seq    `json:"next_seq,omitempty"`
+	DateRanges []savedRange `json:"date_ranges,omitempty"`
 }
 
-// saveLocked writes the state atomically.
-func (p *Playlist) saveLocked() error {
-	b, err := json.Marshal(state{DiscontinuitySeq: p.discSeq, TargetDuration: p.target, Segments: p.segs, NextSeq: p.next})
-	if err != nil {
-		return fmt.Errorf("playlist: state: %w", err)
+// savedRange is one EXT-X-DATERANGE tag in StateFile.
+type savedRange struct {
+	ID       string        `json:"id"`
+	Start    time.Time     `json:"start"`
+	Duration time.Duration `json:"duration_ns,omitempty"`
+	Open     bool          `json:"open,omitempty"`
+	Label    string        `json:"label"`
+	Before   media.Seq     `json:"before"`
+}
+
+// stateLocked returns the state file's content.
+func (p *Playlist) stateLocked() ([]byte, error) {
+	st := state{DiscontinuitySeq: p.discSeq, TargetDuration: p.target, Segments: p.segs, NextSeq: p.next}
+	for _, t := range p.tags {
+		open := t.r.Open
+		if s := p.ranges[t.r.ID]; s != nil && t.r.Duration == s.duration {
+			open = s.open // the latest word on the range, kept with its last tag
+		}
+		st.DateRanges = append(st.DateRanges, savedRange{
+			ID: t.r.ID, Start: t.r.Start, Duration: t.r.Duration, Open: open, Label: t.r.Label, Before: t.before,
+		})
 	}
-	return writeAtomic(filepath.Join(p.cfg.Dir, StateFile), b)
+	b, err := json.Marshal(st)
+	if err != nil {
+		return nil, fmt.Errorf("playlist: state: %w", err)
+	}
+	return b, nil
 }
 
 // restore loads the state an earlier run left, keeping the segments whose
@@ -61,22 +85,31 @@ func (p *Playlist) restore() error {
 		kept = append(kept, seg)
 	}
 	p.segs, p.discSeq, p.resumed, p.next = kept, st.DiscontinuitySeq, true, st.NextSeq
+	var total clock.Ticks // the state's window was served: the longest known to list these
+	for _, s := range st.Segments {
+		total += s.Duration
+	}
+	for _, s := range kept {
+		p.longest[s.Seq] = total
+	}
 	if n := len(st.Segments); n > 0 {
 		p.next = max(p.next, st.Segments[n-1].Seq+1) // a state written before next_seq
 	}
+	// A restart with a longer --segment raises the target: the only way
+	// it changes in a stream's life.
 	p.target = max(p.target, st.TargetDuration)
-	return nil
-}
-
-// writeAtomic writes a file through a temporary one renamed over it, so no
-// reader, and no crash, ever leaves it half written.
-func writeAtomic(path string, b []byte) error {
-	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return fmt.Errorf("playlist: write: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("playlist: write: %w", err)
+	for i, s := range st.DateRanges {
+		if i > 0 && s.Before < st.DateRanges[i-1].Before {
+			return fmt.Errorf("playlist: restore %s: date range %q is written before segment %d, after one written before %d",
+				StateFile, s.ID, s.Before, st.DateRanges[i-1].Before)
+		}
+		r := DateRange{ID: s.ID, Start: s.Start, Duration: s.Duration, Open: s.Open, Label: s.Label}
+		if rs := p.ranges[r.ID]; rs != nil {
+			rs.duration, rs.open = max(rs.duration, r.Duration), r.Open
+		} else {
+			p.ranges[r.ID] = &rangeState{first: r, duration: r.Duration, open: r.Open}
+		}
+		p.tags = append(p.tags, tag{r: r, before: s.Before})
 	}
 	return nil
 }

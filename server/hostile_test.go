@@ -33,7 +33,7 @@ const (
 )
 
 // hostileFixture is a real server (marker API with a token, CORS, metrics,
-// the web page) over a finished markertest run: real pipeline, real Bolt
+// the web page) over a finished pipelinetest run: real pipeline, real Bolt
 // store. Secret files are planted in the stream folder, beside it and
 // above it, where a path traversal would look.
 type hostileFixture struct {

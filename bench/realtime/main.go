@@ -103,7 +103,7 @@ func runHlsmark(r *result, bin, dir string, d time.Duration) error {
 	}
 	defer logf.Close()
 	cmd := exec.Command(bin, "serve", "--addr", addr, "--data", filepath.Join(dir, "data"),
-		"--size", r.Size, "--preset", r.Preset, "--window", "1m", "--grace", "10s")
+		"--size", r.Size, "--preset", r.Preset, "--window", "1m")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -33,6 +34,10 @@ var casesBadCommandLine = []struct {
 	{"segment not a duration", []string{"serve", "--segment", "2"}, "--segment"},
 	{"window below the segment", []string{"serve", "--window", "1s"}, "--window"},
 	{"grace negative", []string{"serve", "--grace", "-1s"}, "--grace"},
+	{"grace below the window plus the target", []string{"serve", "--grace", "2m1s"},
+		"--grace 2m1s: must be at least 2m2s, the window plus the target duration (RFC 8216 section 6.2.2)"},
+	{"grace below a short window plus the target", []string{"serve", "--window", "10s", "--segment", "1500ms", "--grace", "11s"},
+		"must be at least 12s"},
 	{"preset", []string{"serve", "--preset", "bogus"}, "--preset"},
 	{"tune", []string{"serve", "--tune", "bogus"}, "--tune"},
 	{"bframes", []string{"serve", "--bframes", "17"}, "--bframes"},
@@ -168,4 +173,21 @@ func TestStartupLineNamesPage(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDataFolderInUse starts a server, then a second hlsmark on the same
+// --data: the second exits at once with code 2 and one line naming the
+// folder and the first server's pid (the lock file, not the marker
+// store's timeout), and leaves the first serving.
+func TestDataFolderInUse(t *testing.T) {
+	t.Parallel()
+	data, addr := t.TempDir(), freeAddr(t)
+	first := startServer(t, data, addr)
+	pollUntil(t, "the first server to answer", 60*time.Second, func() bool { code, _ := first.get("/healthz"); return code == 200 })
+	r := runCLI(t, t.TempDir(), "serve", "--addr", unusedAddr(t), "--data", data)
+	checkUsageError(t, r, "data folder "+data+" in use by another hlsmark, pid "+strconv.Itoa(first.cmd.Process.Pid))
+	if code, _ := first.get("/healthz"); code != 200 {
+		t.Fatalf("the first server answers /healthz with %d after the second tried its folder", code)
+	}
+	first.stop(t, syscall.SIGTERM)
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/media"
+	"github.com/hlsmark/hlsmark/playlist"
 	"github.com/hlsmark/hlsmark/server"
 )
 
@@ -94,7 +95,7 @@ func serveFlags(a *serveArgs) *commandLine {
 		fs.StringVar(&c.Stream.Data, "data", "./data", "`folder` for segments, playlists and markers")
 		fs.StringVar(&c.Stream.Name, "stream", "demo", "stream `name`, in its URLs and its folder")
 		fs.DurationVar(&c.Stream.Window, "window", 2*time.Minute, "DVR window a viewer can seek back in")
-		fs.DurationVar(&c.Stream.Grace, "grace", 30*time.Second, "how long segments stay on disk after leaving the window")
+		fs.DurationVar(&c.Stream.Grace, "grace", 0, "how long segments stay on disk after leaving the window (default and least: the window plus the target duration, RFC 8216 section 6.2.2)")
 	})
 	cl.group("Encoding", func(fs *flag.FlagSet) { encodingFlags(fs, &c.Stream, &a.size) })
 	cl.group("Events", func(fs *flag.FlagSet) { eventFlags(fs, &c.Stream) })
@@ -110,6 +111,9 @@ func parseServe(args []string, lookupEnv func(string) (string, bool)) (serveConf
 		return a.serveConfig, err
 	}
 	c := a.serveConfig
+	if !isSet(cl.FlagSet, "grace") {
+		c.Stream.Grace = c.Stream.minGrace()
+	}
 	if a.cors != "" {
 		c.CORS = strings.Split(a.cors, ",")
 	}
@@ -166,6 +170,19 @@ func validateLimits(c serveConfig) error {
 	return nil
 }
 
+// isSet reports whether the flag called name was given.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// minGrace is the least --grace: the window (or one segment, for a window
+// of 0) plus the target duration (see playlist.MinGrace).
+func (c streamConfig) minGrace() time.Duration {
+	return playlist.MinGrace(max(c.Window, c.Segment), c.Segment)
+}
+
 // validate checks the stream settings, naming the flag at fault.
 func (c streamConfig) validate() error {
 	switch {
@@ -175,8 +192,8 @@ func (c streamConfig) validate() error {
 		return usagef("--segment %s: must be from 100ms to 1m", c.Segment)
 	case c.Window != 0 && c.Window < c.Segment:
 		return usagef("--window %s: must be at least one segment (%s)", c.Window, c.Segment)
-	case c.Grace < 0:
-		return usagef("--grace %s: must not be negative", c.Grace)
+	case c.Grace < c.minGrace():
+		return usagef("--grace %s: must be at least %s, the window plus the target duration (RFC 8216 section 6.2.2)", c.Grace, c.minGrace())
 	}
 	if err := c.source().Validate(); err != nil {
 		return usagef("--%v", err)

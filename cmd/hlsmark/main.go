@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hlsmark/hlsmark/cmd/hlsmark/internal/dirlock"
 	"github.com/hlsmark/hlsmark/marker"
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
@@ -93,6 +94,16 @@ func serve(args []string) error {
 		ln.Close()
 		return err
 	}
+	lock, err := dirlock.Acquire(cfg.Stream.Data) // held until the process ends
+	if err != nil {
+		ln.Close()
+		var inUse *dirlock.InUseError
+		if errors.As(err, &inUse) {
+			return usagef("--data: %v", err)
+		}
+		return err
+	}
+	defer lock.Release()
 	store, err := marker.OpenBolt(filepath.Join(cfg.Stream.Data, "markers.db"))
 	if err != nil {
 		ln.Close()

@@ -23,12 +23,13 @@ import (
 	"github.com/hlsmark/hlsmark/server"
 )
 
-// TestMetricsScrape runs a real stream (5 s of video on a fake clock,
-// 1 s segments, a 2 s window and no grace, so segments are deleted), serves
-// it, makes a few requests, then scrapes /metrics and checks every series
-// hlsmark promises.
+// TestMetricsScrape runs a real stream (10 s of video on a fake clock,
+// 1 s segments, a 2 s window and no grace beyond RFC 8216's, a segment's
+// duration plus the playlist's, so segments are deleted), serves it, makes
+// a few requests, then scrapes /metrics and checks every series hlsmark
+// promises.
 func TestMetricsScrape(t *testing.T) {
-	const frames = 150
+	const frames = 300
 	dir := t.TempDir()
 	c := streamConfig{
 		Data: dir, Name: "test", Size: media.Size{Width: 320, Height: 240}, FPS: 30,

@@ -44,7 +44,7 @@ func freeAddr(t *testing.T) string {
 }
 
 // fastStream are serve flags for a small, quick stream with fixed events.
-var fastStream = []string{"--size", "320x240", "--segment", "1s", "--window", "1m", "--grace", "5s",
+var fastStream = []string{"--size", "320x240", "--segment", "1s", "--window", "1m",
 	"--preset", "ultrafast", "--event-fixed", "--event-every", "2s", "--event-duration", "500ms"}
 
 // startServer starts `hlsmark serve` with fastStream and then extra flags

@@ -45,6 +45,10 @@ type Config struct {
 	Seed   uint64
 	// Preset is libx264's preset; empty means ultrafast.
 	Preset string
+	// Attach, if set, is called once the stream is wired, before the
+	// first frame; the function it returns, if not nil, is called with
+	// every segment once the playlist lists it.
+	Attach func(*Run) func(media.Segment)
 }
 
 // Run is a finished run: the stream ran to the end of its frames, its
@@ -85,6 +89,7 @@ func Start(t testing.TB, cfg Config) *Run {
 	}
 	t.Cleanup(func() { r.Store.Close() })
 	var mu sync.Mutex
+	var onSegment func(media.Segment)
 	r.Stream, err = stream.New(stream.Config{
 		Name: Stream, Dir: r.Dir, Segment: cfg.Segment, Window: cfg.Window, Grace: time.Hour,
 		Encoder: pipeline.EncoderConfig{
@@ -104,8 +109,11 @@ func Start(t testing.TB, cfg Config) *Run {
 			Frame: func(f *pipeline.Frame) { r.PTS = append(r.PTS, f.PTS) },
 			Segment: func(s media.Segment) {
 				mu.Lock()
-				defer mu.Unlock()
 				r.Segments = append(r.Segments, s)
+				mu.Unlock()
+				if onSegment != nil {
+					onSegment(s)
+				}
 			},
 		},
 	})
@@ -113,6 +121,10 @@ func Start(t testing.TB, cfg Config) *Run {
 		t.Fatal(err)
 	}
 	r.Playlist, r.Markers, r.Timeline = r.Stream.Playlist(), r.Stream.Markers(), r.Stream.Timeline()
+	t.Cleanup(func() { _ = r.Playlist.Flush() }) // no write left (a marker posted later) when Dir goes
+	if cfg.Attach != nil {
+		onSegment = cfg.Attach(r)
+	}
 	if err := r.Stream.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}

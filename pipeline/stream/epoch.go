@@ -1,47 +1,32 @@
 package stream
 
 import (
-	"errors"
-	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/epoch"
+	"github.com/hlsmark/hlsmark/playlist"
 )
 
-// epochFile keeps a stream's epoch, the wall-clock time of PTS 0, so that
-// after a restart PTS keep counting from it: program date times stay true,
-// and the markers and segments of earlier runs keep their places.
+// epochFile keeps a stream's epoch in its folder (see package epoch).
 const epochFile = "epoch"
 
 // loadTimeline returns the stream's timeline, reading its epoch from the
-// stream folder or, for a new stream, making epoch (or now, if epoch is
-// zero) the epoch and saving it. The epoch returned carries clk's monotonic
-// reading, so within a run PTS follow the monotonic clock, not wall-clock
-// steps.
-func loadTimeline(dir string, clk clock.Clock, epoch time.Time) (clock.Timeline, error) {
-	now := clk.Now()
-	path := filepath.Join(dir, epochFile)
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		if epoch.IsZero() {
-			epoch = now
-		}
-		err = os.WriteFile(path, []byte(epoch.UTC().Format(time.RFC3339Nano)+"\n"), 0o644)
-		b = nil
-	}
+// stream folder or, for a new stream, making fresh (or now, if zero) the
+// epoch and saving it. Segments were recorded against an existing epoch if
+// the playlist's state file is there.
+func loadTimeline(dir string, clk clock.Clock, fresh time.Time, log *slog.Logger) (clock.Timeline, error) {
+	_, err := os.Stat(filepath.Join(dir, playlist.StateFile))
+	e, err := epoch.Load(filepath.Join(dir, epochFile), clk.Now(), fresh, err == nil)
 	if err != nil {
 		return clock.Timeline{}, err
 	}
-	if b != nil {
-		if epoch, err = time.Parse(time.RFC3339Nano, strings.TrimSpace(string(b))); err != nil {
-			return clock.Timeline{}, fmt.Errorf("%s: %w", path, err)
-		}
+	if e.Replaced != "" {
+		log.Warn("epoch file held no time, left by a first start that failed; starting the stream's timeline now",
+			"stream", filepath.Base(dir), "held", e.Replaced)
 	}
-	if epoch.After(now) {
-		return clock.Timeline{}, fmt.Errorf("%s: epoch %s is in the future (clock stepped back?)", path, epoch)
-	}
-	return clock.Timeline{Epoch: now.Add(-now.Sub(epoch))}, nil
+	return clock.Timeline{Epoch: e.Epoch}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -72,6 +73,7 @@ type Stream struct {
 	markers  *marker.Service
 	metrics  *metrics.Metrics
 
+	freeOnce    sync.Once
 	stallTime   time.Duration
 	lastFrame   atomic.Int64           // when the last frame came, as ns since the epoch
 	lastSegment atomic.Int64           // when the last segment was listed (or the stream made), likewise
@@ -92,12 +94,12 @@ func New(cfg Config) (_ *Stream, err error) {
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("stream %s: %w", cfg.Name, err)
 	}
-	if s.timeline, err = loadTimeline(cfg.Dir, cfg.Clock, cfg.Epoch); err != nil {
+	if s.timeline, err = loadTimeline(cfg.Dir, cfg.Clock, cfg.Epoch, cfg.Log); err != nil {
 		return nil, fmt.Errorf("stream %s: %w", cfg.Name, err)
 	}
 	s.lastFrame.Store(s.sinceEpoch())
 	s.lastSegment.Store(s.sinceEpoch())
-	if s.playlist, err = playlist.New(playlist.Config{Dir: cfg.Dir, Window: cfg.Window, Grace: cfg.Grace, Target: cfg.Segment,
+	if s.playlist, err = playlist.New(playlist.Config{Dir: cfg.Dir, Window: cfg.Window, Grace: cfg.Grace, Target: cfg.Segment, Now: cfg.Clock.Now,
 		Deleted: func(media.Segment) { s.metrics.SegmentDeleted() }}); err != nil {
 		return nil, err
 	}
@@ -125,6 +127,9 @@ func New(cfg Config) (_ *Stream, err error) {
 	defer func() {
 		if err != nil {
 			s.encoder.Close()
+			if s.muxer != nil {
+				_ = s.muxer.Close()
+			}
 		}
 	}()
 	s.markers = marker.NewService(marker.Config{
@@ -203,9 +208,10 @@ func (s *Stream) onFrame() func(*pipeline.Frame) {
 
 // Run runs the pipeline until ctx ends or the source does, then closes the
 // playlist with EXT-X-ENDLIST, lets the marker service finish its queue,
-// and frees the encoder. Call it once.
+// waits for the playlist's last writes, and frees the encoder. Call it
+// once.
 func (s *Stream) Run(ctx context.Context) error {
-	defer s.encoder.Close()
+	defer s.Close()
 	mctx, stopMarkers := context.WithCancel(context.WithoutCancel(ctx))
 	markersDone := make(chan struct{})
 	go func() {
@@ -218,10 +224,24 @@ func (s *Stream) Run(ctx context.Context) error {
 	}
 	stopMarkers()
 	<-markersDone
+	// The markers closed last (cut at the stream's end) on disk too.
+	if ferr := s.playlist.Flush(); ferr != nil && err == nil {
+		err = ferr
+	}
 	if err != nil {
 		return fmt.Errorf("stream %s: %w", s.cfg.Name, err)
 	}
 	return nil
+}
+
+// Close frees the stream's libav state. Run does it when it ends; call
+// Close for a stream that will not run. (The muxer, closed by the pipeline
+// when it ran, holds no segment then: closing it again only frees.)
+func (s *Stream) Close() {
+	s.freeOnce.Do(func() {
+		s.encoder.Close()
+		_ = s.muxer.Close()
+	})
 }
 
 // Name returns the stream's name.

@@ -1,0 +1,92 @@
+package playlist
+
+import (
+	"bytes"
+	"strconv"
+
+	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/media"
+)
+
+// encodeLocked writes the playlist.
+//
+// hlsmark writes it itself rather than through grafov/m3u8's encoder
+// (grafov stays the tests' independent reader): grafov writes a segment's
+// custom tags after its EXT-X-PROGRAM-DATE-TIME and cannot write a tag
+// after the last segment, so a date range added to a live playlist would
+// land between lines already served instead of at the end (see
+// ranges.go).
+//
+// Each segment is written as: the EXT-X-DATERANGE tags added while it was
+// the next to come, EXT-X-DISCONTINUITY if it follows a gap, its
+// EXT-X-PROGRAM-DATE-TIME, EXTINF and URI. Tags added since the last
+// segment follow it; tags whose segment has left the window precede the
+// first listed one, and tags added after Close follow EXT-X-ENDLIST. A
+// playlist with no segment lists no tag: a date range needs a program date
+// time to refer to (RFC 8216, section 4.3.2.7).
+func (p *Playlist) encodeLocked() []byte {
+	var b bytes.Buffer
+	b.WriteString("#EXTM3U\n#EXT-X-VERSION:3\n")
+	// Every segment starts with an IDR frame and its own PAT and PMT.
+	b.WriteString("#EXT-X-INDEPENDENT-SEGMENTS\n")
+	var seq media.Seq
+	if len(p.segs) > 0 {
+		seq = p.segs[0].Seq
+	}
+	b.WriteString("#EXT-X-MEDIA-SEQUENCE:" + strconv.FormatUint(uint64(seq), 10) + "\n")
+	b.WriteString("#EXT-X-TARGETDURATION:" + strconv.Itoa(p.target) + "\n")
+	if p.discSeq != 0 {
+		b.WriteString("#EXT-X-DISCONTINUITY-SEQUENCE:" + strconv.FormatUint(p.discSeq, 10) + "\n")
+	}
+	tags := p.tags
+	if len(p.segs) == 0 {
+		tags = nil
+	}
+	writeTags := func(upTo media.Seq) {
+		for len(tags) > 0 && tags[0].before <= upTo {
+			tags[0].r.encode(&b)
+			b.WriteByte('\n')
+			tags = tags[1:]
+		}
+	}
+	for _, s := range p.segs {
+		writeTags(s.Seq)
+		if s.Discontinuity {
+			b.WriteString("#EXT-X-DISCONTINUITY\n")
+		}
+		b.WriteString("#EXT-X-PROGRAM-DATE-TIME:" + formatPDT(s.Start) + "\n")
+		b.WriteString("#EXTINF:" + formatMillis(extinfMillis(s.Duration)) + ",\n")
+		b.WriteString(s.Name() + "\n")
+	}
+	for _, end := range []bool{false, true} {
+		if end && p.closed {
+			b.WriteString("#EXT-X-ENDLIST\n")
+		}
+		for _, t := range tags {
+			if t.afterEnd == end {
+				t.r.encode(&b)
+				b.WriteByte('\n')
+			}
+		}
+	}
+	return b.Bytes()
+}
+
+// extinfMillis is a segment's EXTINF in milliseconds: its duration rounded
+// to the nearest millisecond (half up), from ticks, in integers.
+func extinfMillis(d clock.Ticks) int64 {
+	if d <= 0 {
+		return 0
+	}
+	return (int64(d)*1000 + clock.Hz/2) / clock.Hz
+}
+
+// formatMillis writes a count of milliseconds as seconds with three
+// decimals.
+func formatMillis(ms int64) string {
+	frac := strconv.FormatInt(ms%1000, 10)
+	for len(frac) < 3 {
+		frac = "0" + frac
+	}
+	return strconv.FormatInt(ms/1000, 10) + "." + frac
+}

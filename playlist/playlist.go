@@ -8,8 +8,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hlsmark/hlsmark/pipeline/durable"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/durable"
 	"github.com/hlsmark/hlsmark/pipeline/media"
 )
 

@@ -49,10 +49,10 @@ func TestConnectionFloodLeavesTheStreamItsFiles(t *testing.T) {
 		c.Close()
 	}
 	pollUntil(t, "HTTP after the flood", 30*time.Second, func() bool { code, _ := s.get("/readyz"); return code == 200 })
+	s.stop(t, syscall.SIGTERM) // its log is complete once it exited
 	if strings.Contains(s.log.String(), "too many open files") {
 		t.Errorf("the server ran out of file descriptors:\n%s", s.log)
 	}
-	s.stop(t, syscall.SIGTERM)
 }
 
 // TestMetricsAddr serves /metrics on its own address: there, and not on

@@ -32,6 +32,7 @@ run: build ## stream the checkerboard at http://127.0.0.1:8080/ (flags for serve
 	$(BIN) serve $(ARGS)
 
 test: setup-test web ## vet, format check, and every test with the race detector
+	npm test
 	$(GO) vet ./...
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$$($(GO) env GOPATH)/bin/staticcheck ./...

@@ -4,6 +4,12 @@
 // as a timeline with the stream's markers on it, lists the markers beside
 // the video, and seeks to a marker's exact frame.
 //
+// The page's pure functions (time formatting, a marker's place on the
+// player's clock, the timeline's geometry, gaps at discontinuities, which
+// markers to keep) live in static/js/core.js, which touches no DOM, so
+// that `npm test` runs node's test runner on them (jstest/). The Go tests
+// here drive the whole page in headless Chromium against a real server.
+//
 // hls.js is not in the repository: `make web` copies the version pinned in
 // package-lock.json to static/vendor/hls.min.js before the build. Without
 // it the package still compiles, and the page says what is missing.

@@ -17,8 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
@@ -78,10 +80,14 @@ func (b *syncBuffer) String() string {
 
 // server is a running `hlsmark serve`.
 type server struct {
-	base string // http://127.0.0.1:PORT
-	cmd  *exec.Cmd
-	out  *syncBuffer
-	done chan error
+	base    string // http://127.0.0.1:PORT
+	addr    string
+	data    string   // its --data folder
+	args    []string // the flags after --addr and --data
+	cmd     *exec.Cmd
+	out     *syncBuffer
+	done    chan error
+	stopped bool
 }
 
 // startServer runs `hlsmark serve` with args on a free loopback port and
@@ -97,9 +103,24 @@ func startServer(t *testing.T, args ...string) *server {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	s := &server{base: "http://" + addr, out: &syncBuffer{}, done: make(chan error, 1)}
-	args = append([]string{"serve", "--addr", addr, "--data", t.TempDir()}, args...)
-	s.cmd = exec.Command(binary, args...)
+	return launch(t, addr, t.TempDir(), args)
+}
+
+// restart stops the server with SIGTERM and starts it again on the same
+// address and data folder, as an operator's restart does: the stream
+// resumes its playlist after a discontinuity.
+func (s *server) restart(t *testing.T) *server {
+	t.Helper()
+	s.stop(t)
+	return launch(t, s.addr, s.data, s.args)
+}
+
+// launch starts `hlsmark serve --addr addr --data data args...` and waits
+// until it answers /healthz.
+func launch(t *testing.T, addr, data string, args []string) *server {
+	t.Helper()
+	s := &server{base: "http://" + addr, addr: addr, data: data, args: args, out: &syncBuffer{}, done: make(chan error, 1)}
+	s.cmd = exec.Command(binary, append([]string{"serve", "--addr", addr, "--data", data}, args...)...)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -128,8 +149,12 @@ func startServer(t *testing.T, args ...string) *server {
 }
 
 // stop ends the server with SIGTERM (SIGKILL if it hangs) and logs its
-// output if the test failed.
+// output if the test failed. Stopping a stopped server does nothing.
 func (s *server) stop(t *testing.T) {
+	if s.stopped {
+		return
+	}
+	s.stopped = true
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-s.done:
@@ -189,9 +214,35 @@ func (s *server) waitMarkers(t *testing.T, n int, timeout time.Duration) {
 // browser is a headless Chromium with one tab, and what its console said.
 type browser struct {
 	ctx context.Context // the tab's context; no deadline
+	wg  sync.WaitGroup  // the goroutines that read the tab's events
 
-	mu     sync.Mutex
-	errors []string
+	mu       sync.Mutex
+	errors   []string
+	requests []*sentRequest                     // every request the page made, in order
+	byID     map[network.RequestID]*sentRequest // the same, by id
+}
+
+// sentRequest is a request the page made: its URL, and its headers as
+// sent over the wire (which the browser reports apart from the request,
+// and which hold what the network stack added, such as Last-Event-ID).
+type sentRequest struct {
+	URL     string
+	Headers network.Headers
+}
+
+// request returns the record of request id, making it if it is new.
+// b.mu must be held.
+func (b *browser) request(id network.RequestID) *sentRequest {
+	r := b.byID[id]
+	if r == nil {
+		r = &sentRequest{Headers: network.Headers{}}
+		if b.byID == nil {
+			b.byID = map[network.RequestID]*sentRequest{}
+		}
+		b.byID[id] = r
+		b.requests = append(b.requests, r)
+	}
+	return r
 }
 
 // chromiumPath is where the test looks for the browser; it never downloads one.
@@ -227,7 +278,7 @@ func newBrowser(t *testing.T) *browser {
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelTab := chromedp.NewContext(allocCtx)
 	b := &browser{ctx: ctx}
-	var wg sync.WaitGroup
+	wg := &b.wg
 	t.Cleanup(func() {
 		cancelTab()
 		cancelAlloc() // waits for the browser process to exit
@@ -239,7 +290,40 @@ func newBrowser(t *testing.T) *browser {
 	console := chromedp.Events(ctx, runtime.ConsoleAPICalled)
 	exceptions := chromedp.Events(ctx, runtime.ExceptionThrown)
 	logs := chromedp.Events(ctx, log.EntryAdded)
-	wg.Add(3)
+	sent := chromedp.Events(ctx, network.RequestWillBeSent)
+	wire := chromedp.Events(ctx, network.RequestWillBeSentExtraInfo)
+	wg.Add(5)
+	go func() {
+		defer wg.Done()
+		for ev, err := range sent {
+			if err != nil {
+				return
+			}
+			b.mu.Lock()
+			r := b.request(ev.RequestID)
+			r.URL = ev.Request.URL
+			for k, v := range ev.Request.Headers {
+				if _, ok := r.Headers[k]; !ok {
+					r.Headers[k] = v
+				}
+			}
+			b.mu.Unlock()
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		for ev, err := range wire {
+			if err != nil {
+				return
+			}
+			b.mu.Lock()
+			r := b.request(ev.RequestID)
+			for k, v := range ev.Headers {
+				r.Headers[k] = v
+			}
+			b.mu.Unlock()
+		}
+	}()
 	go func() {
 		defer wg.Done()
 		for ev, err := range console {
@@ -297,6 +381,24 @@ func (b *browser) record(msg string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.errors = append(b.errors, msg)
+}
+
+// requestsTo returns the page's requests so far whose URL contains part,
+// as copies.
+func (b *browser) requestsTo(part string) []sentRequest {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []sentRequest
+	for _, r := range b.requests {
+		if strings.Contains(r.URL, part) {
+			c := sentRequest{URL: r.URL, Headers: network.Headers{}}
+			for k, v := range r.Headers {
+				c.Headers[k] = v
+			}
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // consoleErrors returns what the page reported as errors so far.
@@ -366,4 +468,140 @@ func waitFor[T any](t *testing.T, b *browser, what string, timeout time.Duration
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// gate changes the network the page sees, without changing the server:
+// through DevTools' Fetch domain it pauses the page's requests whose URL
+// contains one of its parts, and answers each as its rule says.
+type gate struct {
+	b     *browser
+	parts []string
+
+	mu   sync.Mutex
+	rule func(url string) verdict
+	held []heldRequest
+	seen int // requests the gate saw
+}
+
+// verdict is what a gate does with a request: let it through (the zero
+// verdict), hold it back until the rule changes, or answer it with status.
+type verdict struct {
+	hold   bool
+	status int64
+}
+
+// heldRequest is a request a gate holds back.
+type heldRequest struct {
+	id  fetch.RequestID
+	url string
+}
+
+// newGate starts a gate for URLs that contain any of parts, answering by
+// rule; call it before the page loads. A tab has one gate at most.
+func newGate(t *testing.T, b *browser, rule func(url string) verdict, parts ...string) *gate {
+	t.Helper()
+	g := &gate{b: b, parts: parts, rule: rule}
+	paused := chromedp.Events(b.ctx, fetch.RequestPaused)
+	var patterns []*fetch.RequestPattern
+	for _, p := range parts {
+		patterns = append(patterns, &fetch.RequestPattern{URLPattern: "*" + p + "*"})
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	if _, err := chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{Patterns: patterns}); err != nil {
+		t.Fatalf("enable request interception: %v", err)
+	}
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		for ev, err := range paused {
+			if err != nil {
+				return
+			}
+			g.mu.Lock()
+			g.seen++
+			v := g.rule(ev.Request.URL)
+			if v.hold {
+				g.held = append(g.held, heldRequest{ev.RequestID, ev.Request.URL})
+			}
+			g.mu.Unlock()
+			if !v.hold {
+				// The tab may be closing: an answer it cannot take is no failure.
+				_ = g.answer(b.ctx, ev.RequestID, v)
+			}
+		}
+	}()
+	return g
+}
+
+// answer lets request id through, or answers it with v.status.
+func (g *gate) answer(ctx context.Context, id fetch.RequestID, v verdict) error {
+	if v.status != 0 {
+		_, err := chromedp.Call(ctx, fetch.FulfillRequest, fetch.FulfillRequestParams{
+			RequestID:    id,
+			ResponseCode: v.status,
+			Body:         []byte("answered by the test"),
+		})
+		return err
+	}
+	_, err := chromedp.Call(ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: id})
+	return err
+}
+
+// setRule changes the rule, and answers the held requests it no longer holds.
+func (g *gate) setRule(t *testing.T, rule func(url string) verdict) {
+	t.Helper()
+	g.mu.Lock()
+	g.rule = rule
+	var release []heldRequest
+	var verdicts []verdict
+	kept := g.held[:0]
+	for _, h := range g.held {
+		if v := rule(h.url); v.hold {
+			kept = append(kept, h)
+		} else {
+			release = append(release, h)
+			verdicts = append(verdicts, v)
+		}
+	}
+	g.held = kept
+	g.mu.Unlock()
+	for i, h := range release {
+		ctx, cancel := context.WithTimeout(g.b.ctx, 10*time.Second)
+		err := g.answer(ctx, h.id, verdicts[i])
+		cancel()
+		if err != nil {
+			t.Logf("answer held request %s: %v (the page may have given up on it)", h.url, err)
+		}
+	}
+}
+
+// requests returns how many requests the gate saw.
+func (g *gate) requests() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.seen
+}
+
+// waitRequests waits until the gate saw n requests.
+func (g *gate) waitRequests(t *testing.T, n int, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for g.requests() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("the page made %d requests to %v in %s, want %d", g.requests(), g.parts, timeout, n)
+		}
+		time.Sleep(50 * time.Millisecond) // polling the gate; the goroutine has no event to wait on
+	}
+}
+
+// Rules for gates.
+var (
+	passAll = func(string) verdict { return verdict{} }
+	holdAll = func(string) verdict { return verdict{hold: true} }
+)
+
+// answerAll answers every request with status.
+func answerAll(status int64) func(string) verdict {
+	return func(string) verdict { return verdict{status: status} }
 }

@@ -93,8 +93,9 @@ func TestPage(t *testing.T) {
 var (
 	// pageRefs finds the files index.html loads.
 	pageRefs = regexp.MustCompile(`(?:src|href)="(/static/[^"]+)"`)
-	// moduleImports finds the modules a script imports.
-	moduleImports = regexp.MustCompile(`(?m)^import .* from '([^']+)';`)
+	// moduleImports finds the modules a script imports, also where the
+	// names imported span several lines.
+	moduleImports = regexp.MustCompile(`(?m)^import [^;]*? from '([^']+)';`)
 	// remoteURL finds an absolute URL to another host.
 	remoteURL = regexp.MustCompile(`(?i)\b(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}`)
 )

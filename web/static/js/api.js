@@ -25,34 +25,43 @@ export async function fetchStreams() {
 
 // Markers per page; the API's maximum.
 const PAGE = 1000;
-// Pages read at most on one (re)load: the page lists the recent markers of
-// a stream, not its whole history.
+// Pages read at most on one load: the page lists the recent markers of a
+// stream, not its whole history.
 const MAX_PAGES = 50;
 
-/** Reads every marker of a stream from its marker URL, ascending by id. */
-export async function fetchMarkers(markersURL) {
-  const out = [];
-  let after = 0;
+/**
+ * fetchMarkersAfter reads a stream's markers with ids above after,
+ * ascending, and hands each page to onPage as it comes, so that whoever
+ * keeps them can drop the old ones before the next page. It returns the
+ * highest id read (after, if none).
+ */
+export async function fetchMarkersAfter(markersURL, after, onPage) {
   for (let page = 0; page < MAX_PAGES; page++) {
     const body = await getJSON(`${markersURL}?after=${after}&limit=${PAGE}`);
     const got = Array.isArray(body.markers) ? body.markers : [];
-    out.push(...got);
+    if (got.length) {
+      after = Math.max(after, got[got.length - 1].id);
+      onPage(got);
+    }
     if (got.length < PAGE) break;
-    after = got[got.length - 1].id;
   }
-  return out;
+  return after;
 }
 
 /**
  * MarkerFeed keeps a stream's markers up to date: it opens the event stream
  * first, then reads the list, so that nothing created in between is missed.
- * After every reconnection (EventSource reconnects by itself, resuming with
- * Last-Event-ID) it reads the list again, which also covers a server that
- * restarted and forgot the event ids.
  *
- * onMarkers(markers, {initial, live}) gets batches to upsert by id: initial
- * for the first list, live for markers created while the page watched.
- * onStatus(state) gets 'connecting' | 'open' | 'retrying'.
+ * A reconnection resumes where the feed left off instead of reading the
+ * list again: EventSource sends the last event id (the server's revision)
+ * by itself when it reconnects, and the feed passes it as last_event_id
+ * when it has to open a new EventSource, so the server replays every
+ * change since. Then the feed reads only the markers with ids above the
+ * highest it saw, for a server that restarted and forgot its revisions.
+ *
+ * onMarkers(markers, {live}) gets batches to upsert by id: live for markers
+ * created while the page watched. onStatus(state) gets 'connecting' |
+ * 'open' | 'retrying'.
  */
 export class MarkerFeed {
   constructor(markersURL, { onMarkers, onStatus, onError }) {
@@ -61,7 +70,11 @@ export class MarkerFeed {
     this.onStatus = onStatus || (() => {});
     this.onError = onError || (() => {});
     this.source = null;
-    this.loaded = false;
+    this.loaded = false; // the list was read once
+    this.lastEventId = ''; // the newest event's id: the server's revision
+    this.lastId = 0; // the highest marker id seen
+    this.syncing = null; // the list read under way
+    this.again = false; // read the list once more when it is done
     this.retry = 0;
     this.timer = 0;
   }
@@ -76,11 +89,18 @@ export class MarkerFeed {
     this.source = null;
   }
 
+  /** eventsURL is the event stream's URL, resuming after lastEventId if there is one. */
+  eventsURL() {
+    const base = `${this.url}/events`;
+    return this.lastEventId ? `${base}?last_event_id=${encodeURIComponent(this.lastEventId)}` : base;
+  }
+
   open() {
     this.onStatus('connecting');
-    const es = new EventSource(`${this.url}/events`);
+    const es = new EventSource(this.eventsURL());
     this.source = es;
     const onEvent = (ev) => {
+      if (ev.lastEventId) this.lastEventId = ev.lastEventId;
       let m;
       try {
         m = JSON.parse(ev.data);
@@ -88,7 +108,8 @@ export class MarkerFeed {
         return; // not a marker: ignore rather than break the feed
       }
       if (m && typeof m.id === 'number') {
-        this.onMarkers([m], { initial: false, live: ev.type === 'created' && this.loaded });
+        this.lastId = Math.max(this.lastId, m.id);
+        this.onMarkers([m], { live: ev.type === 'created' && this.loaded });
       }
     };
     es.addEventListener('created', onEvent);
@@ -96,7 +117,7 @@ export class MarkerFeed {
     es.addEventListener('open', () => {
       this.retry = 0;
       this.onStatus('open');
-      this.reload();
+      this.sync();
     });
     es.addEventListener('error', () => {
       if (es.readyState === EventSource.CLOSED) {
@@ -108,21 +129,39 @@ export class MarkerFeed {
         this.retry = Math.min(this.retry + 1, 6);
         this.onStatus('retrying');
         this.timer = setTimeout(() => this.open(), Math.min(30000, 1000 * 2 ** this.retry));
-        this.reload(); // the list may still be readable
+        this.sync(); // the list may still be readable
       } else {
         this.onStatus('retrying'); // EventSource reconnects by itself
       }
     });
   }
 
-  async reload() {
-    try {
-      const markers = await fetchMarkers(this.url);
-      const initial = !this.loaded;
-      this.loaded = true;
-      this.onMarkers(markers, { initial, live: false });
-    } catch (err) {
-      this.onError(err);
+  /**
+   * sync reads the list: all of it the first time, then only the markers
+   * above the highest id seen. One read at a time; a call during a read
+   * makes one more read after it.
+   */
+  async sync() {
+    if (this.syncing) {
+      this.again = true;
+      return;
     }
+    this.syncing = (async () => {
+      do {
+        this.again = false;
+        try {
+          const last = await fetchMarkersAfter(this.url, this.lastId, (page) =>
+            this.onMarkers(page, { live: false }),
+          );
+          // Events may have brought higher ids meanwhile.
+          this.lastId = Math.max(this.lastId, last);
+          this.loaded = true;
+        } catch (err) {
+          this.onError(err);
+        }
+      } while (this.again);
+    })();
+    await this.syncing;
+    this.syncing = null;
   }
 }

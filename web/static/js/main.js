@@ -2,7 +2,8 @@
 // and the marker feed together.
 
 import { MarkerFeed, fetchStreams } from './api.js';
-import { el, formatBehind, formatClock } from './format.js';
+import { currentMarker as markerAt, formatBehind, formatClock, loadingView } from './core.js';
+import { el } from './dom.js';
 import { MarkerList, MarkerStore } from './markers.js';
 import { Player } from './player.js';
 import { Timeline } from './timeline.js';
@@ -15,11 +16,24 @@ const STATE_POLL_MS = 5000;
 const $ = (id) => document.getElementById(id);
 const video = $('video');
 const notice = $('notice');
+const loading = $('loading');
 
 function showNotice(text, kind = 'info') {
   notice.textContent = text;
   notice.dataset.kind = kind;
   notice.hidden = !text;
+}
+
+/**
+ * showLoading shows what the video area waits for before the first frame
+ * (a view of loadingView), or hides it for null.
+ */
+function showLoading(view) {
+  loading.hidden = !view;
+  if (!view) return;
+  loading.dataset.state = view.state;
+  loading.querySelector('.loading-title').textContent = view.title;
+  loading.querySelector('.loading-detail').textContent = view.detail;
 }
 
 /** streamFromPath returns the stream named by /streams/{name}, or null. */
@@ -47,12 +61,14 @@ async function main() {
     streams = await fetchStreams();
   } catch (err) {
     $('stream-name').textContent = wanted || 'hlsmark';
+    showLoading(null);
     showNotice(`Cannot list the streams: ${err.message}`, 'error');
     return;
   }
   const stream = wanted ? streams.find((s) => s.name === wanted) : streams[0];
   if (!stream) {
     $('stream-name').textContent = wanted || 'hlsmark';
+    showLoading(null);
     showNotice(wanted ? `There is no stream called “${wanted}”.` : 'This server has no streams yet.', 'error');
     return;
   }
@@ -61,7 +77,8 @@ async function main() {
   renderNav(streams, stream.name);
 
   const player = new Player(video);
-  const store = new MarkerStore();
+  // The store keeps the latest markers and those the timeline can draw.
+  const store = new MarkerStore({ drawable: (m) => player.reach(m) !== 'gone' });
   const pick = (id) => goToMarker(id);
   const list = new MarkerList($('markers'), store, player, { onPick: pick });
   const timeline = new Timeline($('timeline'), store, player, { onPick: pick });
@@ -95,17 +112,7 @@ async function main() {
     list.setCurrent(currentMarker());
   };
 
-  function currentMarker() {
-    const t = video.currentTime;
-    let best = null;
-    for (const m of store.all()) {
-      const at = player.markerTime(m);
-      if (at == null || at > t + 0.01) continue;
-      const until = m.duration != null ? at + m.duration : Infinity;
-      if (t < until && (!best || at >= best.at)) best = { id: m.id, at };
-    }
-    return best && best.id;
-  }
+  const currentMarker = () => markerAt(store.all(), video.currentTime, (m) => player.markerTime(m));
 
   let stateText = '';
   // The server knows when the source stops delivering frames: the API
@@ -121,7 +128,8 @@ async function main() {
     }
   }, STATE_POLL_MS);
   function renderControls() {
-    const w = player.window();
+    // Before the first frame the position means nothing: no time, no LIVE.
+    const w = player.started ? player.window() : null;
     const play = $('play');
     play.classList.toggle('is-playing', !video.paused);
     play.setAttribute('aria-label', video.paused ? 'Play' : 'Pause');
@@ -152,12 +160,22 @@ async function main() {
       badge.dataset.state = state;
       badge.textContent = { live: 'Live', ended: 'Ended', loading: 'Connecting', retrying: 'Reconnecting', failed: 'Unavailable' }[state];
     }
+    const view = loadingView({
+      started: player.started,
+      fatal: player.fatal,
+      error: player.error,
+      empty: player.empty,
+      window: player.window(),
+    });
+    showLoading(view);
     if (player.fatal) showNotice(player.fatal, 'error');
-    else if (player.error) showNotice(player.error, 'warn');
+    // Before the first frame, the loading state says what went wrong.
+    else if (player.error && !view) showNotice(player.error, 'warn');
     else if (notice.dataset.kind === 'warn') showNotice('');
   }
 
   player.addEventListener('change', () => {
+    store.windowMoved();
     schedule();
     renderList();
     watchEnded();
@@ -174,7 +192,7 @@ async function main() {
   video.addEventListener('waiting', () => {
     clearTimeout(waitTimer);
     waitTimer = setTimeout(() => {
-      if (!video.paused && video.readyState < 3 && !player.error) showNotice('Waiting for the stream…', 'wait');
+      if (player.started && !video.paused && video.readyState < 3 && !player.error) showNotice('Waiting for the stream…', 'wait');
     }, 3000);
   });
   for (const ev of ['playing', 'pause', 'seeked', 'canplay', 'emptied']) {
@@ -188,12 +206,16 @@ async function main() {
     renderList();
     schedule();
   });
-  setInterval(renderList, 1000);
+  setInterval(() => {
+    renderList();
+    timeline.refresh();
+    schedule();
+  }, 1000);
 
   // Markers: the list from the API, then every change from the event stream.
   const feedState = $('feed-state');
   const feed = new MarkerFeed(stream.markers, {
-    onMarkers: (markers, { initial }) => store.upsert(markers, { initial }),
+    onMarkers: (markers, { live }) => store.upsert(markers, { live }),
     onStatus: (s) => {
       feedState.dataset.state = s;
       feedState.textContent = { connecting: 'connecting', open: 'live updates', retrying: 'reconnecting' }[s];

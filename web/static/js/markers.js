@@ -1,52 +1,71 @@
-// The marker store (upsert by id) and the marker list beside the video.
+// The marker store (upsert by id, bounded) and the marker list beside the video.
 
-import { formatClock, formatDuration, el } from './format.js';
+import { formatClock, formatDuration, mergeMarker, pruneMarkers } from './core.js';
+import { el } from './dom.js';
 
 // How long a marker that arrived while watching stays highlighted.
 const NEW_FOR_MS = 8000;
-// Rows shown at most: the newest ones.
+// Rows shown at most: the newest ones. The store keeps as many, plus the
+// older markers that can still be drawn on the timeline.
 const MAX_ROWS = 500;
+// Markers kept at most, whatever the window holds: a window crowded past
+// this loses the ticks of its oldest markers, not the page its memory.
+const MAX_MARKERS = 5000;
 
 /**
- * merge upserts an incoming version of a marker over the known one. Events
- * and list answers may arrive in either order, so a field that is known is
- * not forgotten by an older answer: a duration is never unset, and the
- * stream position stays (the player, not the API, decides whether its
- * fragment is still in the playlist). A different pts or date means another
- * marker under a reused id (a server that lost its store): take it whole.
+ * MarkerStore holds a stream's markers by id and tells listeners of
+ * changes. It keeps what the page can show and no more: the latest
+ * MAX_ROWS markers, and older ones while drawable(m) says they can be drawn
+ * (their fragment is in the window, or not yet published). prune drops
+ * the rest; upsert prunes, and so should whoever moves the window.
  */
-function merge(old, m) {
-  if (!old || old.pts !== m.pts || old.program_date_time !== m.program_date_time) return { ...m };
-  const out = { ...old, ...m };
-  if (m.duration == null) out.duration = old.duration;
-  if (m.sequence == null) {
-    out.sequence = old.sequence;
-    out.offset = old.offset;
-  }
-  return out;
-}
-
-/** MarkerStore holds a stream's markers by id and tells listeners of changes. */
 export class MarkerStore extends EventTarget {
-  constructor() {
+  constructor({ drawable = () => true } = {}) {
     super();
+    this.drawable = drawable;
     this.byId = new Map();
     this.fresh = new Map(); // id → time it arrived, for highlighting
-    this.loaded = false;
-    this.sorted = null; // all(), cached until the next upsert
+    this.sorted = null; // all(), cached until the next change
+    this.version = 0; // counts the changes, for drawing only on change
   }
 
-  /** upsert merges markers in; those new since the first list are highlighted. */
-  upsert(markers, { initial = false } = {}) {
+  /** upsert merges markers in; live says they were created while the page watched, to highlight. */
+  upsert(markers, { live = false } = {}) {
     const now = performance.now();
     for (const m of markers) {
       if (!m || typeof m.id !== 'number') continue;
       const old = this.byId.get(m.id);
-      if (!old && this.loaded && !initial) this.fresh.set(m.id, now);
-      this.byId.set(m.id, merge(old, m));
+      if (!old && live) this.fresh.set(m.id, now);
+      this.byId.set(m.id, mergeMarker(old, m));
     }
-    if (initial) this.loaded = true;
     this.sorted = null;
+    this.prune();
+    this.changed();
+  }
+
+  /** prune drops the markers the page can no longer show; it reports whether any went. */
+  prune() {
+    const all = this.all();
+    const kept = pruneMarkers(all, { latest: MAX_ROWS, max: MAX_MARKERS, drawable: this.drawable });
+    if (kept.length === all.length) return false;
+    const keep = new Set(kept.map((m) => m.id));
+    for (const m of all) {
+      if (!keep.has(m.id)) {
+        this.byId.delete(m.id);
+        this.fresh.delete(m.id);
+      }
+    }
+    this.sorted = kept;
+    return true;
+  }
+
+  /** windowMoved prunes after the window moved, and tells listeners if markers went. */
+  windowMoved() {
+    if (this.prune()) this.changed();
+  }
+
+  changed() {
+    this.version++;
     this.dispatchEvent(new Event('change'));
   }
 
@@ -54,6 +73,11 @@ export class MarkerStore extends EventTarget {
   all() {
     if (!this.sorted) this.sorted = [...this.byId.values()].sort((a, b) => a.id - b.id);
     return this.sorted;
+  }
+
+  /** size is how many markers the store holds. */
+  get size() {
+    return this.byId.size;
   }
 
   get(id) {
@@ -106,7 +130,7 @@ export class MarkerList {
   /** render brings the rows up to date with the store and the playlist. */
   render() {
     const markers = this.store.all().slice(-MAX_ROWS).reverse();
-    this.count.textContent = String(this.store.byId.size);
+    this.count.textContent = String(this.store.size);
     this.empty.hidden = markers.length > 0;
     const keep = new Set();
     let prev = null;

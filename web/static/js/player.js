@@ -1,17 +1,26 @@
 // The video element driven by hls.js (or Safari's native HLS): the DVR
 // window, the live point, and seeking to a marker's exact frame.
 
-// A seek lands this far after a frame's PTS, so that rounding (hls.js keeps
-// seconds as doubles, the media pipeline microseconds) cannot put it on the
-// previous frame; far less than one frame at any frame rate.
-const EPSILON = 0.001;
+import {
+  findGaps,
+  fragmentBySN,
+  markerReach,
+  markerTime,
+  seekTarget,
+  timeOfDay,
+  windowOf,
+} from './core.js';
+
 // Positions closer than this are the same position.
 const SAME = 0.0002;
 const MISSING_HLSJS = 'hls.js is missing from this build of hlsmark: run `make web`, then rebuild.';
 // An exact seek gives up after this long without the fragment.
 const SEEK_TIMEOUT_MS = 15000;
 
-/** Player wraps one <video>; it fires 'change' when the window or state moves. */
+/**
+ * Player wraps one <video>; it fires 'change' when the window or state
+ * moves, and counts the changes in version.
+ */
 export class Player extends EventTarget {
   constructor(video) {
     super();
@@ -22,10 +31,24 @@ export class Player extends EventTarget {
     this.ended = false;
     this.error = ''; // a failure the player is retrying
     this.fatal = ''; // a failure it cannot get over
+    // The video has shown a frame of this source: until then its position
+    // (0, or wherever hls.js is about to start) means nothing.
+    this.started = false;
+    // The playlist was read and lists no segment yet.
+    this.empty = false;
+    this.version = 0;
     this.seekToken = 0;
     this.lastMarkerSeek = null;
     this.retryTimer = 0;
     this.retries = 0;
+    video.addEventListener('loadeddata', () => {
+      this.started = true;
+      this.changed();
+    });
+    video.addEventListener('emptied', () => {
+      this.started = false;
+      this.changed();
+    });
   }
 
   /** supported reports whether this browser can play HLS with what was loaded. */
@@ -40,6 +63,8 @@ export class Player extends EventTarget {
     this.url = url;
     this.ended = false;
     this.error = '';
+    this.started = false;
+    this.empty = false;
     const support = Player.support();
     if (support === 'hls.js') {
       this.attachHls(url);
@@ -96,6 +121,7 @@ export class Player extends EventTarget {
     hls.on(E.LEVEL_UPDATED, (_, data) => {
       this.retries = 0;
       this.error = '';
+      this.empty = false;
       this.ended = !data.details.live;
       this.changed();
     });
@@ -106,8 +132,13 @@ export class Player extends EventTarget {
   }
 
   onHlsError(data) {
-    if (!data.fatal) return;
     const Hls = window.Hls;
+    if (data.details === Hls.ErrorDetails.LEVEL_EMPTY_ERROR && !this.details()) {
+      // A live playlist with no segment yet: hls.js asks again by itself.
+      this.empty = true;
+      this.changed();
+    }
+    if (!data.fatal) return;
     this.retries++;
     clearTimeout(this.retryTimer);
     if (data.type === Hls.ErrorTypes.MEDIA_ERROR && this.retries <= 3) {
@@ -121,7 +152,7 @@ export class Player extends EventTarget {
       this.error = 'Stream unreachable, retrying…';
       this.retryTimer = setTimeout(() => this.hls && this.hls.startLoad(), wait);
     } else {
-      this.error = 'Playback failed, retrying…';
+      this.error = playlistTrouble(data) || 'Playback failed, retrying…';
       this.retryTimer = setTimeout(() => this.reload(), wait);
     }
     this.changed();
@@ -133,6 +164,7 @@ export class Player extends EventTarget {
   }
 
   changed() {
+    this.version++;
     this.dispatchEvent(new Event('change'));
   }
 
@@ -150,16 +182,7 @@ export class Player extends EventTarget {
    * (where goLive goes), and whether the stream is still live.
    */
   window() {
-    const d = this.details();
-    if (d && d.fragments.length) {
-      const start = d.fragments[0].start;
-      const end = d.edge;
-      const target = d.targetduration || 1;
-      let liveSync = this.hls.liveSyncPosition;
-      if (!Number.isFinite(liveSync)) liveSync = end - 3 * target;
-      liveSync = Math.min(end, Math.max(start, liveSync));
-      return { start, end, target, live: d.live, liveSync };
-    }
+    if (this.hls) return windowOf(this.details(), this.hls.liveSyncPosition);
     if (this.native) {
       const s = this.video.seekable;
       if (!s.length) return null;
@@ -173,12 +196,16 @@ export class Player extends EventTarget {
 
   /** fragment returns the fragment with media sequence number sn, or null. */
   fragment(sn) {
-    const d = this.details();
-    if (!d || sn == null) return null;
-    const frags = d.fragments;
-    const i = sn - d.startSN;
-    if (frags[i] && frags[i].sn === sn) return frags[i];
-    return frags.find((f) => f.sn === sn) || null;
+    return fragmentBySN(this.details(), sn);
+  }
+
+  /**
+   * gaps lists where the stream does not follow on (see findGaps): after a
+   * restart, or a lost segment. Safari's native player does not show its
+   * fragments, so there it lists none.
+   */
+  gaps() {
+    return this.native ? [] : findGaps(this.details());
   }
 
   /**
@@ -195,17 +222,7 @@ export class Player extends EventTarget {
       if (t < w.start) return 'gone';
       return t <= w.end ? 'ok' : 'pending';
     }
-    const d = this.details();
-    if (!d || !d.fragments.length) return 'pending';
-    if (m.sequence != null) {
-      if (this.fragment(m.sequence)) return 'ok';
-      return m.sequence > d.endSN ? 'pending' : 'gone';
-    }
-    // No position: either not yet in a segment, or out of the window.
-    const last = d.fragments[d.fragments.length - 1];
-    const at = Date.parse(m.program_date_time);
-    if (!Number.isFinite(at) || last.programDateTime == null) return this.ended ? 'gone' : 'pending';
-    return at >= last.programDateTime + last.duration * 1000 - 1 && !this.ended ? 'pending' : 'gone';
+    return markerReach(this.details(), m, this.ended);
   }
 
   /**
@@ -220,9 +237,7 @@ export class Player extends EventTarget {
       const at = Date.parse(m.program_date_time);
       return Number.isFinite(origin) && Number.isFinite(at) ? (at - origin) / 1000 : null;
     }
-    if (m.sequence == null || m.offset == null) return null;
-    const f = this.fragment(m.sequence);
-    return f ? f.start + m.offset : null;
+    return markerTime(this.details(), m);
   }
 
   /** timeOfDay returns the wall-clock time (ms since the epoch) shown at t. */
@@ -231,15 +246,7 @@ export class Player extends EventTarget {
       const origin = this.video.getStartDate ? this.video.getStartDate().getTime() : NaN;
       return Number.isFinite(origin) ? origin + t * 1000 : null;
     }
-    const d = this.details();
-    if (!d || !d.fragments.length) return null;
-    const frags = d.fragments;
-    let f = frags[0];
-    for (const g of frags) {
-      if (g.start > t) break;
-      f = g;
-    }
-    return f.programDateTime == null ? null : f.programDateTime + (t - f.start) * 1000;
+    return timeOfDay(this.details(), t);
   }
 
   /** behind returns how many seconds the position is behind the live point. */
@@ -290,10 +297,10 @@ export class Player extends EventTarget {
     let target = null;
     while (performance.now() < deadline) {
       if (token !== this.seekToken) return false; // another seek took over
-      const t = this.markerTime(m);
+      const t = seekTarget(this.markerTime(m));
       if (t == null) return false;
-      if (target === null || Math.abs(t + EPSILON - target) > SAME) {
-        target = t + EPSILON;
+      if (target === null || Math.abs(t - target) > SAME) {
+        target = t;
         this.video.currentTime = target;
         report.seeks++;
       } else if (!this.video.seeking && this.parsed(m.sequence) && this.video.readyState >= 2) {
@@ -326,5 +333,29 @@ export class Player extends EventTarget {
       for (const t of types) this.video.addEventListener(t, done);
       if (this.hls) this.hls.on(window.Hls.Events.FRAG_BUFFERED, done);
     });
+  }
+}
+
+/**
+ * playlistTrouble says why hls.js could not read the playlist, for a
+ * person, or returns '' for any other failure.
+ */
+function playlistTrouble(data) {
+  const D = window.Hls.ErrorDetails;
+  const code = data.response && data.response.code;
+  switch (data.details) {
+    case D.MANIFEST_LOAD_ERROR:
+    case D.LEVEL_LOAD_ERROR:
+      return code
+        ? `The playlist could not be loaded (HTTP ${code}), retrying…`
+        : 'The playlist could not be loaded (no answer from the server), retrying…';
+    case D.MANIFEST_LOAD_TIMEOUT:
+    case D.LEVEL_LOAD_TIMEOUT:
+      return 'The playlist took too long to load, retrying…';
+    case D.MANIFEST_PARSING_ERROR:
+    case D.LEVEL_PARSING_ERROR:
+      return 'The playlist could not be read, retrying…';
+    default:
+      return '';
   }
 }

@@ -1,11 +1,21 @@
 // The timeline under the video: the whole DVR window, what is buffered and
-// played, the live point, and a tick per marker.
+// played, the live point, a tick per marker, and a break where the stream
+// does not follow on (a restart).
 
-import { el, formatBehind, formatClock } from './format.js';
+import { formatBehind, formatClock, frac, gapText, labelSide, markerSpan, percent, timeAtFrac } from './core.js';
+import { el } from './dom.js';
+
+// A pointer this close to a gap (in pixels) shows what the gap is.
+const GAP_HOVER_PX = 8;
 
 /**
  * Timeline draws the player's window into root. Clicking or dragging seeks;
  * a tick (a button with data-marker-id) seeks to its marker's frame.
+ *
+ * The playhead moves every frame; the ticks and gaps are drawn again only
+ * when the window, the playlist or the markers changed (and when refresh
+ * asks, to age the highlights), so a frame costs the same however many
+ * markers there are.
  */
 export class Timeline {
   constructor(root, store, player, { onPick }) {
@@ -17,6 +27,7 @@ export class Timeline {
     this.live = root.querySelector('.tl-live');
     this.ticks = root.querySelector('.tl-ticks');
     this.ranges = root.querySelector('.tl-ranges');
+    this.gapLayer = root.querySelector('.tl-gaps');
     this.tip = root.querySelector('.tl-tip');
     this.startLabel = root.querySelector('.tl-start');
     this.endLabel = root.querySelector('.tl-end');
@@ -24,6 +35,9 @@ export class Timeline {
     this.player = player;
     this.onPick = onPick;
     this.tickEls = new Map(); // id → button
+    this.gapEls = new Map(); // sn of the fragment after the gap → span
+    this.gaps = []; // the gaps as drawn
+    this.drawn = ''; // what the ticks and gaps were drawn for
     this.dragging = null; // pointer id while scrubbing
     this.dragTime = null;
     this.frozen = null; // the window as it was when the pointer came
@@ -100,45 +114,56 @@ export class Timeline {
     const w = this.shown();
     if (!w) return null;
     const r = this.track.getBoundingClientRect();
-    const f = Math.min(1, Math.max(0, (x - r.left) / r.width));
-    return w.start + f * (w.end - w.start);
-  }
-
-  /** frac maps a time to a fraction of the window, clamped. */
-  frac(w, t) {
-    const span = w.end - w.start;
-    if (!(span > 0)) return 0;
-    return Math.min(1, Math.max(0, (t - w.start) / span));
+    return timeAtFrac(w, (x - r.left) / r.width);
   }
 
   showTip(x) {
     const w = this.shown();
     const t = this.timeAt(x);
     if (!w || t == null) return;
-    const when = this.player.timeOfDay(t);
-    const behind = w.live ? w.end - t : 0;
-    this.tip.textContent = formatClock(when).hms + (w.live && behind >= 1 ? `  ${formatBehind(behind)}` : '');
+    const r = this.track.getBoundingClientRect();
+    const gap = this.gaps.find((g) => Math.abs(r.left + frac(w, g.at) * r.width - x) <= GAP_HOVER_PX);
+    if (gap) {
+      this.tip.textContent = gapText(gap);
+    } else {
+      const when = this.player.timeOfDay(t);
+      const behind = w.live ? w.end - t : 0;
+      this.tip.textContent = formatClock(when).hms + (w.live && behind >= 1 ? `  ${formatBehind(behind)}` : '');
+    }
     this.tip.hidden = false;
-    this.placeLabel(this.tip, this.frac(w, t));
+    this.placeLabel(this.tip, gap ? frac(w, gap.at) : frac(w, t));
   }
 
   /** placeLabel centres a label above fraction f, kept inside the track. */
   placeLabel(label, f) {
-    label.style.left = `${(f * 100).toFixed(3)}%`;
-    label.classList.toggle('at-left', f < 0.12);
-    label.classList.toggle('at-right', f > 0.88);
+    label.style.left = percent(f);
+    const side = labelSide(f);
+    label.classList.toggle('at-left', side === 'at-left');
+    label.classList.toggle('at-right', side === 'at-right');
   }
 
-  /** render draws the window, the playhead, and the ticks. */
+  /** refresh makes the next render draw the ticks again (their highlights age). */
+  refresh() {
+    this.drawn = '';
+  }
+
+  /**
+   * render draws the window, the playhead, and (when they changed) the
+   * ticks and gaps. Until the video shows a frame there is no position to
+   * draw: the timeline stays empty.
+   */
   render() {
     const w = this.shown();
-    this.root.classList.toggle('is-empty', !w);
-    if (!w) return;
+    const on = !!w && this.player.started;
+    this.root.classList.toggle('is-empty', !on);
+    if (!on) {
+      this.drawn = '';
+      return;
+    }
     const v = this.player.video;
     const t = this.dragTime ?? v.currentTime;
-    const pct = (x) => `${(x * 100).toFixed(3)}%`;
-    this.played.style.width = pct(this.frac(w, t));
-    this.head.style.left = pct(this.frac(w, t));
+    this.played.style.width = percent(frac(w, t));
+    this.head.style.left = percent(frac(w, t));
     // The buffered range that holds the playhead.
     let b0 = t;
     let b1 = t;
@@ -148,17 +173,22 @@ export class Timeline {
         b1 = v.buffered.end(i);
       }
     }
-    this.buffered.style.left = pct(this.frac(w, b0));
-    this.buffered.style.width = pct(this.frac(w, b1) - this.frac(w, b0));
-    this.live.hidden = !w.live;
-    this.live.style.left = pct(this.frac(w, w.liveSync));
-    this.root.setAttribute('aria-valuemin', '0');
-    this.root.setAttribute('aria-valuemax', String(Math.round(w.end - w.start)));
+    this.buffered.style.left = percent(frac(w, b0));
+    this.buffered.style.width = percent(frac(w, b1) - frac(w, b0));
     this.root.setAttribute('aria-valuenow', String(Math.round(t - w.start)));
     this.root.setAttribute('aria-valuetext', formatClock(this.player.timeOfDay(t)).hms);
+
+    const key = [w.start, w.end, w.liveSync, w.live, this.store.version, this.player.version].join('|');
+    if (key === this.drawn) return;
+    this.drawn = key;
+    this.live.hidden = !w.live;
+    this.live.style.left = percent(frac(w, w.liveSync));
+    this.root.setAttribute('aria-valuemin', '0');
+    this.root.setAttribute('aria-valuemax', String(Math.round(w.end - w.start)));
     this.startLabel.textContent = formatClock(this.player.timeOfDay(w.start)).hms;
     this.endLabel.textContent = w.live ? 'now' : formatClock(this.player.timeOfDay(w.end)).hms;
     this.renderTicks(w);
+    this.renderGaps(w);
   }
 
   renderTicks(w) {
@@ -181,14 +211,10 @@ export class Timeline {
         this.ticks.append(tick);
         this.ranges.append(tick.range);
       }
-      const f = this.frac(w, at);
-      tick.style.left = `${(f * 100).toFixed(3)}%`;
-      // The marker's duration. An open marker runs to the live edge while it
-      // is the newest; an older one that never closed (its stream stopped
-      // while it was open) gets no range.
-      const until = m.duration != null ? at + m.duration : m.id === newest && w.live ? w.end : at;
-      tick.range.style.left = `${(f * 100).toFixed(3)}%`;
-      tick.range.style.width = `${((this.frac(w, until) - f) * 100).toFixed(3)}%`;
+      const span = markerSpan(w, at, m, m.id === newest);
+      tick.style.left = percent(span.from);
+      tick.range.style.left = percent(span.from);
+      tick.range.style.width = percent(span.to - span.from);
       const when = formatClock(m.program_date_time).hms;
       const text = `${m.label || 'marker'} · ${when}`;
       const label = tick.lastChild;
@@ -196,8 +222,9 @@ export class Timeline {
         label.textContent = text;
         tick.setAttribute('aria-label', `${text}, go to its frame`);
       }
-      label.classList.toggle('at-left', f < 0.12);
-      label.classList.toggle('at-right', f > 0.88);
+      const side = labelSide(span.from);
+      label.classList.toggle('at-left', side === 'at-left');
+      label.classList.toggle('at-right', side === 'at-right');
       tick.classList.toggle('is-new', this.store.isFresh(m.id));
     }
     for (const [id, tick] of this.tickEls) {
@@ -205,6 +232,40 @@ export class Timeline {
         tick.range.remove();
         tick.remove();
         this.tickEls.delete(id);
+      }
+    }
+  }
+
+  /**
+   * renderGaps draws a break in the track where the stream does not follow
+   * on. The player's clock runs on across it (hls.js lays the fragments
+   * end to end), so the break has no width in time: it marks the place,
+   * and says how much wall-clock time is missing there.
+   */
+  renderGaps(w) {
+    this.gaps = this.player.gaps().filter((g) => g.at > w.start && g.at < w.end);
+    const seen = new Set();
+    for (const g of this.gaps) {
+      seen.add(g.sn);
+      let span = this.gapEls.get(g.sn);
+      if (!span) {
+        span = el('span', { className: 'tl-gap' });
+        span.setAttribute('role', 'img');
+        span.dataset.gapSn = String(g.sn);
+        this.gapEls.set(g.sn, span);
+        this.gapLayer.append(span);
+      }
+      const text = gapText(g);
+      span.dataset.missingMs = String(g.missingMs);
+      span.classList.toggle('is-restart', g.discontinuity);
+      span.setAttribute('aria-label', text);
+      span.title = text;
+      span.style.left = percent(frac(w, g.at));
+    }
+    for (const [sn, span] of this.gapEls) {
+      if (!seen.has(sn)) {
+        span.remove();
+        this.gapEls.delete(sn);
       }
     }
   }

@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { findGaps, gapText } from '../static/js/core.js';
+import { T0, restarted, sliding } from './fixtures.js';
+
+test('a restart is one gap, at the first fragment after it', () => {
+  assert.deepEqual(findGaps(restarted), [{ sn: 3, at: 2.507, missingMs: 2830, discontinuity: true }]);
+});
+
+test('a continuous playlist has no gap', () => {
+  assert.deepEqual(findGaps(sliding), []);
+  assert.deepEqual(findGaps({ fragments: [] }), []);
+  assert.deepEqual(findGaps(null), []);
+});
+
+// casesGaps: two fragments, the first 2 s long from T0; what lies between them.
+const casesGaps = [
+  { name: 'rounded dates follow on', b: { cc: 0, programDateTime: T0 + 2001 }, want: [] },
+  { name: '50 ms off is rounding', b: { cc: 0, programDateTime: T0 + 2050 }, want: [] },
+  { name: 'a lost segment: the date jumps, no discontinuity', b: { cc: 0, programDateTime: T0 + 4000 },
+    want: [{ sn: 1, at: 2, missingMs: 2000, discontinuity: false }] },
+  { name: 'a discontinuity with dates that follow on', b: { cc: 1, programDateTime: T0 + 2000 },
+    want: [{ sn: 1, at: 2, missingMs: 0, discontinuity: true }] },
+  { name: 'a discontinuity without dates', b: { cc: 1, programDateTime: null },
+    want: [{ sn: 1, at: 2, missingMs: 0, discontinuity: true }] },
+  { name: 'a date that goes back is no missing time', b: { cc: 1, programDateTime: T0 - 60000 },
+    want: [{ sn: 1, at: 2, missingMs: 0, discontinuity: true }] },
+];
+
+test('findGaps', async (t) => {
+  for (const c of casesGaps) {
+    await t.test(c.name, () => {
+      const details = {
+        fragments: [
+          { sn: 0, cc: 0, start: 0, duration: 2, programDateTime: T0 },
+          { sn: 1, start: 2, duration: 2, ...c.b },
+        ],
+      };
+      assert.deepEqual(findGaps(details), c.want);
+    });
+  }
+});
+
+test('gapText', () => {
+  assert.equal(gapText({ discontinuity: true, missingMs: 2830 }), 'Stream restarted here: 2.8 s missing');
+  assert.equal(gapText({ discontinuity: false, missingMs: 65000 }), 'Gap in the stream: 1 m 05 s missing');
+  assert.equal(gapText({ discontinuity: true, missingMs: 0 }), 'Stream restarted here');
+});

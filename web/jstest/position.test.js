@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import {
+  currentMarker,
+  fragmentBySN,
+  markerReach,
+  markerTime,
+  seekTarget,
+  timeOfDay,
+  windowOf,
+} from '../static/js/core.js';
+import { T0, restarted, sliding } from './fixtures.js';
+
+test('fragmentBySN finds a fragment by its media sequence number', () => {
+  assert.equal(fragmentBySN(sliding, 11).start, 22);
+  assert.equal(fragmentBySN(sliding, 9), null, 'before the window');
+  assert.equal(fragmentBySN(sliding, 13), null, 'after the window');
+  assert.equal(fragmentBySN(sliding, null), null);
+  assert.equal(fragmentBySN(null, 11), null);
+  // A list whose indexes do not follow startSN is still searched.
+  const holey = { startSN: 10, fragments: [sliding.fragments[0], sliding.fragments[2]] };
+  assert.equal(fragmentBySN(holey, 12).start, 24);
+});
+
+// casesMarkerTime: a marker's first frame is its fragment's start plus its offset.
+const casesMarkerTime = [
+  { name: 'in the window', m: { sequence: 11, offset: 0.7 }, want: 22.7, seek: 22.701 },
+  { name: 'first fragment, offset 0', m: { sequence: 10, offset: 0 }, want: 20, seek: 20.001 },
+  { name: 'fragment not listed', m: { sequence: 3, offset: 0.1 }, want: null, seek: null },
+  { name: 'no position yet', m: { sequence: null, offset: null }, want: null, seek: null },
+  { name: 'sequence without offset', m: { sequence: 11, offset: null }, want: null, seek: null },
+];
+
+test('markerTime and seekTarget', async (t) => {
+  for (const c of casesMarkerTime) {
+    await t.test(c.name, () => {
+      const got = markerTime(sliding, c.m);
+      const seek = seekTarget(got);
+      if (c.want == null) {
+        assert.equal(got, null);
+        assert.equal(seek, null);
+        return;
+      }
+      assert.ok(Math.abs(got - c.want) < 1e-9, `markerTime ${got}, want ${c.want}`);
+      // The seek lands 1 ms into the frame: after its PTS, well before the next frame.
+      assert.ok(Math.abs(seek - c.seek) < 1e-9, `seekTarget ${seek}, want ${c.seek}`);
+    });
+  }
+});
+
+const iso = (ms) => new Date(ms).toISOString();
+
+// casesReach: whether a marker can be sought to, with sliding (sn 10..12,
+// dates T0 .. T0+6s) as the playlist.
+const casesReach = [
+  { name: 'listed', m: { sequence: 12 }, ended: false, want: 'ok' },
+  { name: 'after the newest fragment', m: { sequence: 13 }, ended: false, want: 'pending' },
+  { name: 'before the window', m: { sequence: 9 }, ended: false, want: 'gone' },
+  { name: 'no position, dated after the edge', m: { sequence: null, program_date_time: iso(T0 + 6500) }, ended: false, want: 'pending' },
+  { name: 'no position, dated after the edge of an ended stream', m: { sequence: null, program_date_time: iso(T0 + 6500) }, ended: true, want: 'gone' },
+  { name: 'no position, dated inside the window', m: { sequence: null, program_date_time: iso(T0 + 3000) }, ended: false, want: 'gone' },
+  { name: 'no position, no date', m: { sequence: null, program_date_time: '' }, ended: false, want: 'pending' },
+];
+
+test('markerReach', async (t) => {
+  for (const c of casesReach) {
+    await t.test(c.name, () => assert.equal(markerReach(sliding, c.m, c.ended), c.want));
+  }
+  await t.test('before any playlist', () => assert.equal(markerReach(null, { sequence: 1 }, false), 'pending'));
+});
+
+test('timeOfDay follows the dates across a restart', () => {
+  // Half a second into sn 1, and half a second into sn 3 (after the restart).
+  assert.equal(timeOfDay(restarted, 1.508), T0 + 1508);
+  assert.equal(timeOfDay(restarted, 3.007), T0 + 5837);
+  // Before the first fragment: extrapolated from it.
+  assert.equal(timeOfDay(restarted, -1), T0 - 1000);
+  assert.equal(timeOfDay(restarted, NaN), null);
+  assert.equal(timeOfDay({ fragments: [] }, 1), null);
+  assert.equal(timeOfDay({ fragments: [{ start: 0, duration: 1, programDateTime: null }] }, 0.5), null);
+});
+
+test('windowOf', () => {
+  assert.deepEqual(windowOf(sliding, 23), { start: 20, end: 26, target: 2, live: true, liveSync: 23 });
+  // Without hls.js's live point: three target durations before the edge, kept in the window.
+  assert.deepEqual(windowOf(sliding, NaN), { start: 20, end: 26, target: 2, live: true, liveSync: 20 });
+  assert.deepEqual(windowOf(sliding, 99), { start: 20, end: 26, target: 2, live: true, liveSync: 26 });
+  assert.equal(windowOf({ fragments: [] }, 1), null);
+  assert.equal(windowOf(null, 1), null);
+});
+
+test('currentMarker is the latest marker that started and has not ended', () => {
+  const markers = [
+    { id: 1, at: 10, duration: 5 },
+    { id: 2, at: 12, duration: 1 },
+    { id: 3, at: 20, duration: null }, // open
+    { id: 4, at: null, duration: 1 }, // not in the window
+  ];
+  const at = (m) => m.at;
+  assert.equal(currentMarker(markers, 9, at), null);
+  assert.equal(currentMarker(markers, 10, at), 1);
+  assert.equal(currentMarker(markers, 12.5, at), 2);
+  assert.equal(currentMarker(markers, 13.5, at), 1, 'marker 2 ended, marker 1 still runs');
+  assert.equal(currentMarker(markers, 16, at), null);
+  assert.equal(currentMarker(markers, 19.995, at), 3, 'a hundredth of a second early counts');
+  assert.equal(currentMarker(markers, 500, at), 3);
+});

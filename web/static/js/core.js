@@ -1,0 +1,290 @@
+// The player's pure functions: time formatting, a marker's place on the
+// player's clock, the timeline's geometry, gaps at discontinuities, and
+// which markers the page keeps. Nothing here touches the DOM, hls.js or a
+// clock, so the page and `node --test` (web/jstest) import the same code.
+//
+// "details" below is a playlist as hls.js parses it (its LevelDetails), or
+// any object with the same fields: fragments [{sn, start, duration,
+// programDateTime (ms since the epoch, or null), cc}], startSN, endSN.
+// "w" is a window as Player.window() returns it: {start, end, target,
+// live, liveSync}, in seconds on the player's clock.
+
+// ---- time formatting ----
+
+const hms = new Intl.DateTimeFormat(undefined, {
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  hourCycle: 'h23',
+});
+
+/**
+ * formatClock formats a date (ISO string or ms since the epoch) as a local
+ * time of day: {hms: "14:58:05", ms: ".717"}; ms is empty unless asked for.
+ * Anything that is not a date gives {hms: "--:--:--", ms: ""}.
+ */
+export function formatClock(date, withMs = false) {
+  const t = typeof date === 'number' ? date : typeof date === 'string' ? Date.parse(date) : NaN;
+  if (!Number.isFinite(t)) return { hms: '--:--:--', ms: '' };
+  const ms = withMs ? '.' + String(Math.floor(((t % 1000) + 1000) % 1000)).padStart(3, '0') : '';
+  return { hms: hms.format(t), ms };
+}
+
+/** formatDuration formats seconds as "2.0 s" or "1 m 05 s"; '' for a non-number. */
+export function formatDuration(s) {
+  if (!Number.isFinite(s)) return '';
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const m = Math.floor(s / 60);
+  return `${m} m ${String(Math.floor(s % 60)).padStart(2, '0')} s`;
+}
+
+/** formatBehind formats how far behind live a position is: "−12 s", "−1:05". */
+export function formatBehind(s) {
+  const n = Math.max(0, Math.round(s));
+  if (n < 60) return `\u2212${n}\u202fs`;
+  return `\u2212${Math.floor(n / 60)}:${String(n % 60).padStart(2, '0')}`;
+}
+
+// ---- a marker's place on the player's clock ----
+
+/**
+ * SEEK_EPSILON is how far after a frame's PTS a seek lands, so that
+ * rounding (hls.js keeps seconds as doubles, the media pipeline
+ * microseconds) cannot put it on the previous frame; far less than one
+ * frame at any frame rate.
+ */
+export const SEEK_EPSILON = 0.001;
+
+/** fragmentBySN returns the fragment with media sequence number sn, or null. */
+export function fragmentBySN(details, sn) {
+  if (!details || sn == null) return null;
+  const frags = details.fragments;
+  const i = sn - details.startSN;
+  if (frags[i] && frags[i].sn === sn) return frags[i];
+  return frags.find((f) => f.sn === sn) || null;
+}
+
+/**
+ * markerTime returns the marker's first frame on the player's clock: the
+ * start of the fragment whose sn is the marker's sequence, plus its offset.
+ * Null when the marker has no position or that fragment is not listed.
+ */
+export function markerTime(details, m) {
+  if (m.sequence == null || m.offset == null) return null;
+  const f = fragmentBySN(details, m.sequence);
+  return f ? f.start + m.offset : null;
+}
+
+/** seekTarget returns where a seek to a frame at t goes (null for null). */
+export function seekTarget(t) {
+  return t == null ? null : t + SEEK_EPSILON;
+}
+
+/**
+ * markerReach tells whether a marker can be sought to: 'ok' while its
+ * fragment is listed, 'pending' before its segment is published (or before
+ * the player read the playlist that lists it), 'gone' after it left the
+ * window. ended says the playlist ended: nothing more will be published.
+ */
+export function markerReach(details, m, ended) {
+  if (!details || !details.fragments.length) return 'pending';
+  if (m.sequence != null) {
+    if (fragmentBySN(details, m.sequence)) return 'ok';
+    return m.sequence > details.endSN ? 'pending' : 'gone';
+  }
+  // No position: either not yet in a segment, or out of the window.
+  const last = details.fragments[details.fragments.length - 1];
+  const at = Date.parse(m.program_date_time);
+  if (!Number.isFinite(at) || last.programDateTime == null) return ended ? 'gone' : 'pending';
+  return at >= last.programDateTime + last.duration * 1000 - 1 && !ended ? 'pending' : 'gone';
+}
+
+/**
+ * timeOfDay returns the wall-clock time (ms since the epoch) shown at t on
+ * the player's clock: the program date time of the fragment holding t,
+ * plus how far into it t is. Null without fragments or dates.
+ */
+export function timeOfDay(details, t) {
+  if (!details || !details.fragments.length || !Number.isFinite(t)) return null;
+  const frags = details.fragments;
+  let f = frags[0];
+  for (const g of frags) {
+    if (g.start > t) break;
+    f = g;
+  }
+  return f.programDateTime == null ? null : f.programDateTime + (t - f.start) * 1000;
+}
+
+/**
+ * windowOf returns the seekable window of a playlist: from the first
+ * fragment's start to the live edge, with the live point (liveSync, from
+ * hls.js, or three target durations before the edge) kept inside it.
+ * Null for a playlist with no fragments.
+ */
+export function windowOf(details, liveSync) {
+  if (!details || !details.fragments.length) return null;
+  const start = details.fragments[0].start;
+  const end = details.edge;
+  const target = details.targetduration || 1;
+  let sync = Number.isFinite(liveSync) ? liveSync : end - 3 * target;
+  sync = Math.min(end, Math.max(start, sync));
+  return { start, end, target, live: !!details.live, liveSync: sync };
+}
+
+/**
+ * currentMarker returns the id of the marker being watched at t: the
+ * latest one that started at or before t and has not ended. at(m) gives a
+ * marker's time on the player's clock, or null.
+ */
+export function currentMarker(markers, t, at) {
+  let best = null;
+  for (const m of markers) {
+    const from = at(m);
+    if (from == null || from > t + 0.01) continue;
+    const until = m.duration != null ? from + m.duration : Infinity;
+    if (t < until && (!best || from >= best.at)) best = { id: m.id, at: from };
+  }
+  return best && best.id;
+}
+
+// ---- timeline geometry ----
+
+/** frac maps a time to its fraction of the window, clamped to [0, 1]. */
+export function frac(w, t) {
+  const span = w.end - w.start;
+  if (!(span > 0)) return 0;
+  return Math.min(1, Math.max(0, (t - w.start) / span));
+}
+
+/** timeAtFrac maps a fraction of the window (clamped to [0, 1]) to a time. */
+export function timeAtFrac(w, f) {
+  return w.start + Math.min(1, Math.max(0, f)) * (w.end - w.start);
+}
+
+/** percent formats a fraction as a CSS percentage: 0.5 → "50.000%". */
+export function percent(f) {
+  return `${(f * 100).toFixed(3)}%`;
+}
+
+// A label that would stick out of the track hangs to one side instead.
+const LABEL_EDGE = 0.12;
+
+/** labelSide tells how a label above fraction f hangs: 'at-left', 'at-right' or ''. */
+export function labelSide(f) {
+  if (f < LABEL_EDGE) return 'at-left';
+  if (f > 1 - LABEL_EDGE) return 'at-right';
+  return '';
+}
+
+/**
+ * markerSpan returns the fractions of the window a marker covers, from
+ * its first frame (at) to its end. An open marker runs to the live edge
+ * while it is the newest; an older one that never closed (its stream
+ * stopped while it was open) covers no more than its first frame.
+ */
+export function markerSpan(w, at, m, newest) {
+  const until = m.duration != null ? at + m.duration : newest && w.live ? w.end : at;
+  const from = frac(w, at);
+  return { from, to: Math.max(from, frac(w, until)) };
+}
+
+// ---- gaps ----
+
+/**
+ * GAP_TOLERANCE_MS is how far a fragment's program date time may be from
+ * where the fragment before it ends without a gap: EXTINF and the dates
+ * are rounded to the millisecond.
+ */
+export const GAP_TOLERANCE_MS = 50;
+
+/**
+ * findGaps lists where the stream does not follow on: a fragment that
+ * starts a new discontinuity (its cc differs from the one before, as after
+ * a restart) or whose program date time jumps past where the fragment
+ * before ended. Each gap is {sn, at, missingMs, discontinuity}: the first
+ * fragment after it, its start on the player's clock, the wall-clock time
+ * missing (0 when the dates do not say), and whether a discontinuity is
+ * marked there.
+ */
+export function findGaps(details, toleranceMs = GAP_TOLERANCE_MS) {
+  const out = [];
+  const frags = (details && details.fragments) || [];
+  for (let i = 1; i < frags.length; i++) {
+    const a = frags[i - 1];
+    const b = frags[i];
+    const discontinuity = a.cc !== b.cc;
+    let missingMs = 0;
+    if (a.programDateTime != null && b.programDateTime != null) {
+      missingMs = b.programDateTime - (a.programDateTime + a.duration * 1000);
+    }
+    const jumped = missingMs > toleranceMs;
+    if (discontinuity || jumped) {
+      out.push({ sn: b.sn, at: b.start, missingMs: jumped ? Math.round(missingMs) : 0, discontinuity });
+    }
+  }
+  return out;
+}
+
+/** gapText describes a gap for a person: "Stream restarted here: 2.3 s missing". */
+export function gapText(gap) {
+  const what = gap.discontinuity ? 'Stream restarted here' : 'Gap in the stream';
+  return gap.missingMs > 0 ? `${what}: ${formatDuration(gap.missingMs / 1000)} missing` : what;
+}
+
+// ---- which markers the page keeps ----
+
+/**
+ * mergeMarker upserts an incoming version of a marker over the known one.
+ * Events and list answers may arrive in either order, so a field that is
+ * known is not forgotten by an older answer: a duration is never unset,
+ * and the stream position stays (the player, not the API, decides whether
+ * its fragment is still in the playlist). A different pts or date means
+ * another marker under a reused id (a server that lost its store): take it
+ * whole.
+ */
+export function mergeMarker(old, m) {
+  if (!old || old.pts !== m.pts || old.program_date_time !== m.program_date_time) return { ...m };
+  const out = { ...old, ...m };
+  if (m.duration == null) out.duration = old.duration;
+  if (m.sequence == null) {
+    out.sequence = old.sequence;
+    out.offset = old.offset;
+  }
+  return out;
+}
+
+/**
+ * pruneMarkers returns the markers worth keeping, from markers sorted
+ * ascending by id: the latest ones (for the list beside the video), and
+ * any older one that drawable(m) says can still be drawn (its fragment is
+ * in the window, or not yet published). Never more than max in all: the
+ * newest win.
+ */
+export function pruneMarkers(markers, { latest, max, drawable }) {
+  const n = markers.length;
+  const cut = Math.max(0, n - latest);
+  const out = [];
+  for (let i = 0; i < cut; i++) {
+    if (drawable(markers[i])) out.push(markers[i]);
+  }
+  for (let i = cut; i < n; i++) out.push(markers[i]);
+  return out.length > max ? out.slice(out.length - max) : out;
+}
+
+// ---- the loading state ----
+
+/**
+ * loadingView says what the video area shows before the first frame:
+ * null once the player has a position (or failed for good, which the page
+ * reports elsewhere), else {state, title, detail} with state 'waiting' or
+ * 'error'. player is {started, fatal, error, window, empty}: empty says
+ * the playlist was read and lists no segment yet.
+ */
+export function loadingView({ started, fatal, error, window: w, empty }) {
+  if (started || fatal) return null;
+  if (error) return { state: 'error', title: 'Cannot load the stream', detail: error };
+  let detail = 'Loading the playlist…';
+  if (empty) detail = 'The stream has not published a segment yet.';
+  else if (w) detail = 'Loading the first segment…';
+  return { state: 'waiting', title: 'Waiting for the stream…', detail };
+}

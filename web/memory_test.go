@@ -46,8 +46,10 @@ func TestPlayerKeepsMarkersBounded(t *testing.T) {
 	const posted = listedRows + 100
 	// A window longer than the posting takes (2 to 12 s on a busy
 	// machine), so that the oldest posted marker is still in it when the
-	// newest comes.
-	srv := startServer(t, "--size", "320x180", "--segment", "1s", "--window", "30s", "--grace", "40s")
+	// newest comes. The post limits are raised: this test posts from one
+	// address far faster than the defaults let a client.
+	srv := startServer(t, "--size", "320x180", "--segment", "1s", "--window", "30s", "--grace", "40s",
+		"--post-rate", "100000", "--post-burst", "100000", "--stream-markers-per-minute", "100000")
 	b := newBrowser(t)
 	b.do(t, "open the player", 30*time.Second, chromedp.Navigate(srv.base+"/"))
 	waitFor(t, b, "playback", 60*time.Second, pageStateJS, func(p pageState) bool {

@@ -152,8 +152,10 @@ func TestPlayerGapAfterRestart(t *testing.T) {
 	if err != nil {
 		t.Fatalf("data-missing-ms %q: %v", got.MissingMS, err)
 	}
-	// The page reads dates to the millisecond, and rounds.
-	if d := time.Duration(missing)*time.Millisecond - want.Missing; d < -time.Millisecond || d > time.Millisecond {
+	// The page measures with hls.js's durations, which hls.js takes from
+	// the frames it parsed, not from EXTINF: it may see less time missing
+	// than the playlist's dates say (and then names none), never more.
+	if d := time.Duration(missing)*time.Millisecond - want.Missing; d > time.Millisecond || missing < 0 {
 		t.Errorf("the gap says %d ms missing, the playlist's dates %s", missing, want.Missing)
 	}
 	if !got.Restart || got.Label == "" {

@@ -43,7 +43,10 @@ export async function fetchMarkersAfter(markersURL, after, onPage) {
       after = Math.max(after, got[got.length - 1].id);
       onPage(got);
     }
-    if (got.length < PAGE) break;
+    // The server says where the list goes on (`next`) while more may
+    // follow: a page can hold fewer than PAGE markers when their data
+    // make it large.
+    if (!body.next) break;
   }
   return after;
 }
@@ -58,6 +61,9 @@ export async function fetchMarkersAfter(markersURL, after, onPage) {
  * when it has to open a new EventSource, so the server replays every
  * change since. Then the feed reads only the markers with ids above the
  * highest it saw, for a server that restarted and forgot its revisions.
+ *
+ * A server that would have to replay too many changes sends a reset
+ * instead: the feed then reads the whole list again.
  *
  * onMarkers(markers, {live}) gets batches to upsert by id: live for markers
  * created while the page watched. onStatus(state) gets 'connecting' |
@@ -114,6 +120,14 @@ export class MarkerFeed {
     };
     es.addEventListener('created', onEvent);
     es.addEventListener('updated', onEvent);
+    // The server did not replay the changes since lastEventId (more than
+    // it replays): read the list again, all of it, and follow the events
+    // from the present, whose revision the reset carries.
+    es.addEventListener('reset', (ev) => {
+      if (ev.lastEventId) this.lastEventId = ev.lastEventId;
+      this.lastId = 0;
+      this.sync();
+    });
     es.addEventListener('open', () => {
       this.retry = 0;
       this.onStatus('open');

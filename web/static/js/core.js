@@ -192,10 +192,19 @@ export function markerSpan(w, at, m, newest) {
 
 /**
  * GAP_TOLERANCE_MS is how far a fragment's program date time may be from
- * where the fragment before it ends without a gap: EXTINF and the dates
- * are rounded to the millisecond.
+ * where the fragment before it ends without a gap being drawn. EXTINF and
+ * the dates are rounded to the millisecond, and hls.js measures a loaded
+ * fragment's duration from its frames, which leaves out frames a busy
+ * source skipped (a tenth of a second, say): such holes are not what a
+ * viewer looks for on the timeline. A lost segment or a restart is.
  */
-export const GAP_TOLERANCE_MS = 50;
+export const GAP_TOLERANCE_MS = 500;
+
+/**
+ * ROUNDING_MS is the most the rounded dates and durations can disagree by:
+ * past it, a discontinuity says how much time it left out.
+ */
+export const ROUNDING_MS = 50;
 
 /**
  * findGaps lists where the stream does not follow on: a fragment that
@@ -219,7 +228,8 @@ export function findGaps(details, toleranceMs = GAP_TOLERANCE_MS) {
     }
     const jumped = missingMs > toleranceMs;
     if (discontinuity || jumped) {
-      out.push({ sn: b.sn, at: b.start, missingMs: jumped ? Math.round(missingMs) : 0, discontinuity });
+      const told = jumped || missingMs > ROUNDING_MS;
+      out.push({ sn: b.sn, at: b.start, missingMs: told ? Math.round(missingMs) : 0, discontinuity });
     }
   }
   return out;

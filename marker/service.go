@@ -36,6 +36,9 @@ type Config struct {
 	Log   *slog.Logger
 	// OnAdded, if set, is told of every marker stored, once it is durable.
 	OnAdded func(Marker)
+	// OnUnlisted, if set, is told of every marker the playlist did not
+	// list because it lists as many date ranges as it may.
+	OnUnlisted func(Marker)
 }
 
 // Service turns detections into markers, places markers in the stream,
@@ -236,7 +239,15 @@ func (s *Service) add(ctx context.Context, m Marker) (Marker, error) {
 
 // changed updates the marker's date range and wakes subscribers.
 func (s *Service) changed(m Marker) {
-	if err := s.cfg.Playlist.SetDateRange(s.DateRange(m)); err != nil {
+	err := s.cfg.Playlist.SetDateRange(s.DateRange(m))
+	switch {
+	case errors.Is(err, playlist.ErrTooManyDateRanges):
+		// A flood of markers: each is stored and served by the API;
+		// counted, not logged one by one.
+		if s.cfg.OnUnlisted != nil {
+			s.cfg.OnUnlisted(m)
+		}
+	case err != nil:
 		s.cfg.Log.Error("markers", "stream", s.cfg.Stream, "err", err)
 	}
 	s.notify()

@@ -44,7 +44,16 @@ type Config struct {
 	// durable.WriteFile (temporary file, fsync, rename, fsync of the
 	// folder). Tests set it to make the disk slow or failing.
 	WriteFile func(path string, data []byte) error
+	// MaxDateRanges bounds the date ranges listed at once; past it, a new
+	// one is not listed (ErrTooManyDateRanges). Zero means
+	// DefaultMaxDateRanges.
+	MaxDateRanges int
 }
+
+// DefaultMaxDateRanges is how many date ranges a playlist lists at once
+// unless told otherwise: some 100 KB of tags, which every player fetches
+// with every reload.
+const DefaultMaxDateRanges = 500
 
 // MinGrace returns the grace period RFC 8216 (section 6.2.2) asks of a
 // playlist with this window and target segment duration, when segments

@@ -58,6 +58,21 @@ func (s *rangeState) merged() DateRange {
 	return r
 }
 
+// ErrTooManyDateRanges is returned for a date range not listed because the
+// playlist lists as many as it may (Config.MaxDateRanges). Listed tags may
+// not be removed while they cover a listed segment (RFC 8216, section
+// 6.2.1), so it is the new one that waits out: its marker is still stored
+// and served by the API; only players reading the playlist alone miss it.
+var ErrTooManyDateRanges = errors.New("playlist: too many date ranges")
+
+// maxRanges returns the most date ranges listed at once.
+func (p *Playlist) maxRanges() int {
+	if p.cfg.MaxDateRanges > 0 {
+		return p.cfg.MaxDateRanges
+	}
+	return DefaultMaxDateRanges
+}
+
 // setRangeLocked lists r (see SetDateRange) and reports whether anything
 // changed.
 func (p *Playlist) setRangeLocked(r DateRange) (bool, error) {
@@ -65,6 +80,9 @@ func (p *Playlist) setRangeLocked(r DateRange) (bool, error) {
 	if !listed {
 		if !p.coversWindowLocked(r) {
 			return false, nil // it ended before the window: nothing to list
+		}
+		if len(p.ranges) >= p.maxRanges() {
+			return false, fmt.Errorf("%w: %d listed; %q is not", ErrTooManyDateRanges, len(p.ranges), r.ID)
 		}
 		p.ranges[r.ID] = &rangeState{first: r, duration: r.Duration, open: r.Open}
 		p.tags = append(p.tags, tag{r: r, before: p.next, afterEnd: p.closed})

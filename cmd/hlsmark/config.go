@@ -25,6 +25,7 @@ type streamConfig struct {
 	Segment       time.Duration
 	Window        time.Duration
 	Grace         time.Duration
+	MaxDateRanges int
 	Preset        string
 	Tune          string
 	BFrames       int
@@ -95,6 +96,7 @@ func serveFlags(a *serveArgs) *commandLine {
 		fs.StringVar(&c.Stream.Data, "data", "./data", "`folder` for segments, playlists and markers")
 		fs.StringVar(&c.Stream.Name, "stream", "demo", "stream `name`, in its URLs and its folder")
 		fs.DurationVar(&c.Stream.Window, "window", 2*time.Minute, "DVR window a viewer can seek back in")
+		fs.IntVar(&c.Stream.MaxDateRanges, "max-dateranges", playlist.DefaultMaxDateRanges, "most markers listed as EXT-X-DATERANGE in the playlist at once (the API has them all)")
 		fs.DurationVar(&c.Stream.Grace, "grace", 0, "how long segments stay on disk after leaving the window (default and least: the window plus the target duration, RFC 8216 section 6.2.2)")
 	})
 	cl.group("Encoding", func(fs *flag.FlagSet) { encodingFlags(fs, &c.Stream, &a.size) })
@@ -166,6 +168,8 @@ func validateLimits(c serveConfig) error {
 		return usagef("--list-bytes %d: must be at least 4096", l.ListBytes)
 	case l.BodyTimeout <= 0:
 		return usagef("--body-timeout %s: must be positive", l.BodyTimeout)
+	case c.Stream.MaxDateRanges < 1:
+		return usagef("--max-dateranges %d: must be at least 1", c.Stream.MaxDateRanges)
 	}
 	return nil
 }

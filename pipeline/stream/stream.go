@@ -31,6 +31,9 @@ type Config struct {
 	Window time.Duration
 	// Grace is how long a segment stays on disk after leaving the window.
 	Grace time.Duration
+	// MaxDateRanges bounds the markers the playlist lists at once; zero
+	// means playlist.DefaultMaxDateRanges.
+	MaxDateRanges int
 	// Encoder configures libx264.
 	Encoder pipeline.EncoderConfig
 	// Source makes the stream's source, once the stream's timeline (read
@@ -100,7 +103,8 @@ func New(cfg Config) (_ *Stream, err error) {
 	s.lastFrame.Store(s.sinceEpoch())
 	s.lastSegment.Store(s.sinceEpoch())
 	if s.playlist, err = playlist.New(playlist.Config{Dir: cfg.Dir, Window: cfg.Window, Grace: cfg.Grace, Target: cfg.Segment, Now: cfg.Clock.Now,
-		Deleted: func(media.Segment) { s.metrics.SegmentDeleted() }}); err != nil {
+		MaxDateRanges: cfg.MaxDateRanges,
+		Deleted:       func(media.Segment) { s.metrics.SegmentDeleted() }}); err != nil {
 		return nil, err
 	}
 	swept, err := muxer.Sweep(cfg.Dir, func(seq media.Seq) bool { _, ok := s.playlist.Segment(seq); return ok })
@@ -141,6 +145,7 @@ func New(cfg Config) (_ *Stream, err error) {
 				s.metrics.MarkerPosted()
 			}
 		},
+		OnUnlisted: func(marker.Marker) { s.metrics.DateRangeUnlisted() },
 	})
 	if s.muxer, err = muxer.New(muxer.Config{
 		Dir: cfg.Dir, Target: cfg.Segment, FirstSeq: first, Size: cfg.Encoder.Size, FPS: cfg.Encoder.FPS, Timeline: s.timeline,

@@ -40,6 +40,7 @@ type Metrics struct {
 	httpRequests    *prometheus.CounterVec
 	httpBytes       *prometheus.CounterVec
 	httpLimited     *prometheus.CounterVec
+	rangesUnlisted  prometheus.Counter
 }
 
 // New returns the metrics in a new registry, with Go's runtime and the
@@ -109,11 +110,15 @@ func New(cfg Config) *Metrics {
 			Help: "Requests refused or cut short by a limit, by limit: post_rate (per client), stream_rate (markers per stream), " +
 				"data_bytes, data_depth, body_timeout, replay (event streams caught up only partly), list_bytes (listings cut short).",
 		}, []string{"limit"}),
+		rangesUnlisted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hlsmark_dateranges_unlisted_total",
+			Help: "Markers stored but not listed as EXT-X-DATERANGE, because the playlist listed as many as it may (--max-dateranges).",
+		}),
 	}
 	m.reg.MustRegister(
 		m.framesEncoded, m.framesLate, m.framesRejected, m.encodeSeconds, m.publishLatency,
 		m.segmentsWritten, m.segmentsDeleted, m.segmentsFailed, m.markersDetected, m.markersPosted,
-		m.httpRequests, m.httpBytes, m.httpLimited,
+		m.httpRequests, m.httpBytes, m.httpLimited, m.rangesUnlisted,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -189,4 +194,9 @@ func (m *Metrics) MarkerPosted() {
 // Limited counts a request refused or cut short by the named limit.
 func (m *Metrics) Limited(limit string) {
 	m.httpLimited.WithLabelValues(limit).Inc()
+}
+
+// DateRangeUnlisted counts a marker the playlist did not list for the cap.
+func (m *Metrics) DateRangeUnlisted() {
+	m.rangesUnlisted.Inc()
 }

@@ -49,6 +49,8 @@ func bench(args []string) error {
 		return usagef("--frames %d: must be positive", frames)
 	}
 	c.Name = "bench"
+	c.Window = 24 * time.Hour // keep every segment listed, to count them
+	c.Grace = c.minGrace()
 	if err := c.validate(); err != nil {
 		return err
 	}
@@ -58,7 +60,6 @@ func bench(args []string) error {
 	}
 	defer os.RemoveAll(dir)
 	c.Data = dir
-	c.Window = 24 * time.Hour // keep every segment listed, to count them
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	pipeline.RouteLibavLogs(log)
 	store, err := marker.OpenBolt(filepath.Join(dir, "markers.db"))

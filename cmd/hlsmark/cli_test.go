@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -190,4 +191,23 @@ func TestDataFolderInUse(t *testing.T) {
 		t.Fatalf("the first server answers /healthz with %d after the second tried its folder", code)
 	}
 	first.stop(t, syscall.SIGTERM)
+}
+
+// TestBenchRuns runs `hlsmark bench` as bench/compare does: it exits 0
+// and its last line is a JSON object counting every frame it was asked
+// for, in at least one segment.
+func TestBenchRuns(t *testing.T) {
+	r := runCLI(t, t.TempDir(), "bench", "--frames", "45", "--size", "160x120", "--preset", "ultrafast")
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	var got struct {
+		Frames   int
+		Segments int
+		Bytes    int64
+	}
+	if r.code != 0 || json.Unmarshal([]byte(lines[len(lines)-1]), &got) != nil {
+		t.Fatalf("bench: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if got.Frames != 45 || got.Segments < 1 || got.Bytes <= 0 {
+		t.Fatalf("bench reported %+v, want 45 frames in at least one segment", got)
+	}
 }

@@ -80,6 +80,10 @@ func serveAsset(w http.ResponseWriter, r *http.Request, name string) {
 		return
 	}
 	h := w.Header()
+	// The same security headers on every file, not only on the page's
+	// own routes: /static/index.html is the page too.
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	h.Set("Referrer-Policy", "same-origin")
 	h.Set("ETag", a.etag)
 	// Revalidate every time: the files change with the binary, and a
 	// revalidation answered 304 costs one round trip on loopback or LAN.
@@ -98,8 +102,6 @@ func serveAsset(w http.ResponseWriter, r *http.Request, name string) {
 // or plays the first stream the API lists when the URL names none.
 func Page() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Security-Policy", contentSecurityPolicy)
-		w.Header().Set("Referrer-Policy", "same-origin")
 		serveAsset(w, r, "index.html")
 	})
 }

@@ -140,3 +140,23 @@ func TestFilesResolve(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSameHeadersOnEveryRoute serves the page through each route that
+// reaches it, and one of its files: each answer carries the page's
+// security headers, byte for byte the same.
+func TestSameHeadersOnEveryRoute(t *testing.T) {
+	page := httptest.NewRecorder()
+	Page().ServeHTTP(page, httptest.NewRequest(http.MethodGet, "/", nil))
+	for _, path := range []string{"/index.html", "/js/main.js", "/css/player.css"} {
+		rec := httptest.NewRecorder()
+		Static().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		if rec.Code != http.StatusOK {
+			t.Fatalf("/static%s: status %d", path, rec.Code)
+		}
+		for _, h := range []string{"Content-Security-Policy", "Referrer-Policy", "X-Content-Type-Options"} {
+			if got, want := rec.Header().Get(h), page.Header().Get(h); got != want || want == "" {
+				t.Errorf("/static%s: %s %q, the page's %q", path, h, got, want)
+			}
+		}
+	}
+}

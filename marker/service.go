@@ -77,7 +77,9 @@ func (s *Service) Run(ctx context.Context) {
 	for {
 		select {
 		case job := <-s.jobs:
-			if err := job(ctx); err != nil {
+			// A job runs to its end even if ctx ends meanwhile: a
+			// detection taken from the queue is stored, not dropped.
+			if err := job(context.WithoutCancel(ctx)); err != nil {
 				s.cfg.Log.Error("markers", "stream", s.cfg.Stream, "err", err)
 			}
 		case <-ctx.Done():

@@ -39,6 +39,9 @@ type Config struct {
 	// number, so the stream goes on when the disk recovers and no playlist
 	// ever lists a segment that was not written.
 	OnError func(error)
+	// AtStep, if set, is told of each step of every segment's path to disk
+	// (see Step), before Publish: tests stop the process there.
+	AtStep func(Step, media.Segment)
 }
 
 // Muxer writes packets into a sequence of MPEG-TS segment files, through
@@ -231,7 +234,7 @@ func (m *Muxer) finish(d clock.Ticks, last bool) error {
 		f.discard()
 		return nil
 	}
-	if err := f.commit(); err != nil {
+	if err := f.commit(m.cfg.AtStep); err != nil {
 		m.fail(fmt.Errorf("muxer: write segment %d: %w", f.seg.Seq, err))
 		return nil
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/asticode/go-astiav"
 
 	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/durable"
 	"github.com/hlsmark/hlsmark/pipeline/media"
 )
 
@@ -63,25 +64,56 @@ func (f *segmentFile) frameGap(fps int) clock.Ticks {
 	return clock.Hz / clock.Ticks(fps)
 }
 
-// commit closes the file, flushes it to disk, notes its size and renames
-// it into place. If any step fails, the temporary file is removed.
-func (f *segmentFile) commit() error {
+// Step is a point on a segment's path to disk, for Config.AtStep.
+type Step int
+
+// The steps of a segment's path, in order.
+const (
+	// Written: the temporary file is complete and closed, not yet synced.
+	Written Step = iota + 1
+	// Synced: the temporary file is on stable storage.
+	Synced
+	// Renamed: the file has its name and the folder is synced; the
+	// playlist does not list it yet.
+	Renamed
+)
+
+// commit closes the file, flushes it to disk, notes its size, renames it
+// into place and syncs the folder, so the name survives a crash of the
+// machine too. If any step fails, the temporary file is removed. at, if
+// set, is told of each step done.
+func (f *segmentFile) commit(at func(Step, media.Segment)) error {
+	step := func(s Step) {
+		if at != nil {
+			at(s, f.seg)
+		}
+	}
 	err := f.out.Close()
 	f.out = nil
 	if err == nil {
+		step(Written)
 		err = syncFile(f.tmp)
 	}
 	if err == nil {
+		step(Synced)
 		var st os.FileInfo
 		if st, err = os.Stat(f.tmp); err == nil {
 			f.seg.Size = st.Size()
 			err = os.Rename(f.tmp, f.seg.Path)
 		}
 	}
+	if err == nil {
+		err = durable.SyncDir(filepath.Dir(f.seg.Path))
+		if err != nil {
+			os.Remove(f.seg.Path)
+		}
+	}
 	if err != nil {
 		os.Remove(f.tmp)
+		return err
 	}
-	return err
+	step(Renamed)
+	return nil
 }
 
 // discard closes the file and removes it.

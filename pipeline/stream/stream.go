@@ -52,6 +52,18 @@ type Config struct {
 	// Observe, if set, is told of what the stream makes, for tests and
 	// benchmarks.
 	Observe Observer
+	// Faults, if set, are where tests break the stream's path to disk.
+	Faults Faults
+}
+
+// Faults are hooks on the stream's path to disk, for tests that stop the
+// process or fail a write at a chosen point. Each may be nil.
+type Faults struct {
+	// SegmentStep is muxer.Config.AtStep.
+	SegmentStep func(muxer.Step, media.Segment)
+	// WriteFile is playlist.Config.WriteFile: it writes the playlist and
+	// its state file.
+	WriteFile func(path string, data []byte) error
 }
 
 // Observer are callbacks told of what a stream makes, on the goroutine
@@ -103,8 +115,8 @@ func New(cfg Config) (_ *Stream, err error) {
 	s.lastFrame.Store(s.sinceEpoch())
 	s.lastSegment.Store(s.sinceEpoch())
 	if s.playlist, err = playlist.New(playlist.Config{Dir: cfg.Dir, Window: cfg.Window, Grace: cfg.Grace, Target: cfg.Segment, Now: cfg.Clock.Now,
-		MaxDateRanges: cfg.MaxDateRanges,
-		Deleted:       func(media.Segment) { s.metrics.SegmentDeleted() }}); err != nil {
+		MaxDateRanges: cfg.MaxDateRanges, WriteFile: cfg.Faults.WriteFile,
+		Deleted: func(media.Segment) { s.metrics.SegmentDeleted() }}); err != nil {
 		return nil, err
 	}
 	swept, err := muxer.Sweep(cfg.Dir, func(seq media.Seq) bool { _, ok := s.playlist.Segment(seq); return ok })
@@ -149,7 +161,7 @@ func New(cfg Config) (_ *Stream, err error) {
 	})
 	if s.muxer, err = muxer.New(muxer.Config{
 		Dir: cfg.Dir, Target: cfg.Segment, FirstSeq: first, Size: cfg.Encoder.Size, FPS: cfg.Encoder.FPS, Timeline: s.timeline,
-		Publish: s.publish,
+		Publish: s.publish, AtStep: cfg.Faults.SegmentStep,
 		OnError: func(err error) {
 			s.metrics.SegmentFailed()
 			s.report("segment lost: " + err.Error())

@@ -13,6 +13,7 @@ import (
 	"github.com/hlsmark/hlsmark/marker"
 	"github.com/hlsmark/hlsmark/playlist"
 	"github.com/hlsmark/hlsmark/server/metrics"
+	"github.com/hlsmark/hlsmark/server/segcache"
 )
 
 // Stream is one live stream as the server sees it.
@@ -23,6 +24,10 @@ type Stream struct {
 	Playlist *playlist.Playlist
 	// Markers keeps the stream's markers.
 	Markers *marker.Service
+	// Cache, if set, holds the bytes of the stream's newest segments: a
+	// listed segment found there is answered from memory, any other from
+	// its file.
+	Cache *segcache.Cache
 	// Stalled, if set, reports whether the stream has stopped listing
 	// segments, and why when known. A stalled stream makes the server not
 	// ready (/readyz).

@@ -33,6 +33,8 @@ var casesBadCommandLine = []struct {
 	{"segment not a duration", []string{"serve", "--segment", "2"}, "--segment"},
 	{"window below the segment", []string{"serve", "--window", "1s"}, "--window"},
 	{"grace negative", []string{"serve", "--grace", "-1s"}, "--grace"},
+	{"segment cache negative", []string{"serve", "--segment-cache", "-1"}, "--segment-cache"},
+	{"segment cache not a number", []string{"serve", "--segment-cache", "64MiB"}, "--segment-cache"},
 	{"preset", []string{"serve", "--preset", "bogus"}, "--preset"},
 	{"tune", []string{"serve", "--tune", "bogus"}, "--tune"},
 	{"bframes", []string{"serve", "--bframes", "17"}, "--bframes"},

@@ -31,6 +31,10 @@ type streamConfig struct {
 	EventDuration time.Duration
 	EventFixed    bool
 	Seed          uint64
+
+	// SegmentCache bounds the bytes of the newest segments held in memory
+	// for the server to answer from; 0 holds none.
+	SegmentCache int64
 }
 
 // serveConfig is the configuration of `hlsmark serve`.
@@ -95,6 +99,7 @@ func serveFlags(a *serveArgs) *commandLine {
 		fs.StringVar(&c.Stream.Name, "stream", "demo", "stream `name`, in its URLs and its folder")
 		fs.DurationVar(&c.Stream.Window, "window", 2*time.Minute, "DVR window a viewer can seek back in")
 		fs.DurationVar(&c.Stream.Grace, "grace", 30*time.Second, "how long segments stay on disk after leaving the window")
+		fs.Int64Var(&c.Stream.SegmentCache, "segment-cache", 64<<20, "`bytes` of the newest segments kept in memory to answer from (64 MiB = 67108864); 0: every segment from its file")
 	})
 	cl.group("Encoding", func(fs *flag.FlagSet) { encodingFlags(fs, &c.Stream, &a.size) })
 	cl.group("Events", func(fs *flag.FlagSet) { eventFlags(fs, &c.Stream) })
@@ -177,6 +182,8 @@ func (c streamConfig) validate() error {
 		return usagef("--window %s: must be at least one segment (%s)", c.Window, c.Segment)
 	case c.Grace < 0:
 		return usagef("--grace %s: must not be negative", c.Grace)
+	case c.SegmentCache < 0:
+		return usagef("--segment-cache %d: must not be negative", c.SegmentCache)
 	}
 	if err := c.source().Validate(); err != nil {
 		return usagef("--%v", err)

@@ -20,7 +20,7 @@ func newStream(c streamConfig, clk clock.Clock, store marker.Store, log *slog.Lo
 	}
 	return stream.New(stream.Config{
 		Name: c.Name, Dir: filepath.Join(c.Data, c.Name),
-		Segment: c.Segment, Window: window, Grace: c.Grace,
+		Segment: c.Segment, Window: window, Grace: c.Grace, CacheBytes: c.SegmentCache,
 		Encoder: c.encoder(),
 		Source: func(clk clock.Clock, tl clock.Timeline) (pipeline.Source, error) {
 			src, err := pipeline.NewCheckerboard(c.source(), clk, tl)

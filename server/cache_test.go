@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"net/http"
 	"os"
+	"reflect"
 	"testing"
 	"time"
 
@@ -62,5 +63,31 @@ func removeSegmentFiles(t *testing.T, run *pipelinetest.Run) {
 		if err := os.Remove(seg.Path); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestSegmentAnswersAgree: a segment from memory is answered the same
+// whether the request is plain (written at once) or conditional (through
+// http.ServeContent): status, headers but Date, and body; and a condition
+// that holds gets 304.
+func TestSegmentAnswersAgree(t *testing.T) {
+	f := newHLSFixture(t)
+	ts := f.serve(t, server.Config{})
+	seg := f.run.Playlist.Segments()[2]
+	url := ts.URL + "/streams/" + streamName + "/" + seg.Name()
+	plain, plainBody := do(t, http.MethodGet, url, nil)
+	before := seg.Start.Add(-time.Hour).UTC().Format(http.TimeFormat)
+	cond, condBody := do(t, http.MethodGet, url, http.Header{"If-Modified-Since": {before}})
+	plain.Header.Del("Date")
+	cond.Header.Del("Date")
+	if plain.StatusCode != http.StatusOK || cond.StatusCode != http.StatusOK || !bytes.Equal(plainBody, condBody) {
+		t.Fatalf("plain: %d, %d bytes; modified since an hour before: %d, %d bytes", plain.StatusCode, len(plainBody), cond.StatusCode, len(condBody))
+	}
+	if !reflect.DeepEqual(plain.Header, cond.Header) {
+		t.Fatalf("headers differ:\nplain       %v\nconditional %v", plain.Header, cond.Header)
+	}
+	after := seg.Start.Add(time.Hour).UTC().Format(http.TimeFormat)
+	if resp, body := do(t, http.MethodGet, url, http.Header{"If-Modified-Since": {after}}); resp.StatusCode != http.StatusNotModified || len(body) != 0 {
+		t.Fatalf("not modified since an hour after: %d with %d bytes, want 304 and none", resp.StatusCode, len(body))
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -51,7 +52,7 @@ func (s *Server) segment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if data, ok := st.Cache.Get(seq); ok {
-		serveSegment(w, r, seg, bytes.NewReader(data))
+		serveSegmentBytes(w, r, seg, data)
 		return
 	}
 	// The muxer writes regular files; a symlink or anything else put in
@@ -69,10 +70,60 @@ func (s *Server) segment(w http.ResponseWriter, r *http.Request) {
 	serveSegment(w, r, seg, f)
 }
 
+// The values of the headers every answer with a segment carries, made
+// once: net/http only reads them. Sequence numbers are never reused, so a
+// segment never changes and may be cached for good.
+var (
+	segmentTypeValue  = []string{segmentType}
+	segmentCacheValue = []string{"public, max-age=31536000, immutable"}
+	acceptRangesValue = []string{"bytes"}
+)
+
+// segmentHeaders sets the headers every answer with a segment carries.
+func segmentHeaders(h http.Header) {
+	h["Content-Type"] = segmentTypeValue
+	h["Cache-Control"] = segmentCacheValue
+}
+
 // serveSegment answers with a segment's bytes, whole or the ranges asked.
 func serveSegment(w http.ResponseWriter, r *http.Request, seg media.Segment, content io.ReadSeeker) {
-	w.Header().Set("Content-Type", segmentType)
-	// Sequence numbers are never reused, so a segment never changes.
-	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	segmentHeaders(w.Header())
 	http.ServeContent(w, r, "", seg.Start, content)
+}
+
+// serveSegmentBytes answers with a segment's bytes held in memory. A plain
+// GET or HEAD, as players send for the live edge, gets the headers
+// http.ServeContent would send and the bytes in one write: ServeContent
+// copies a bytes.Reader through a 32 KiB buffer it allocates per request
+// (io.CopyN hides the reader's WriteTo), which took most of the time of a
+// segment request. Ranges and conditional requests go through
+// http.ServeContent, which answers them as it does for a file.
+func serveSegmentBytes(w http.ResponseWriter, r *http.Request, seg media.Segment, data []byte) {
+	if !plainRequest(r) {
+		serveSegment(w, r, seg, bytes.NewReader(data))
+		return
+	}
+	h := w.Header()
+	segmentHeaders(h)
+	h["Accept-Ranges"] = acceptRangesValue
+	h["Last-Modified"] = []string{seg.Start.UTC().Format(http.TimeFormat)}
+	h["Content-Length"] = []string{strconv.Itoa(len(data))}
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(data) // a write error is the client gone: nothing to tell it
+	}
+}
+
+// rangeAndConditionHeaders are the request headers that ask for part of a
+// resource or set a condition on it (RFC 9110, sections 13 and 14).
+var rangeAndConditionHeaders = []string{"Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "If-Range"}
+
+// plainRequest reports whether r asks for a whole resource, unconditionally.
+func plainRequest(r *http.Request) bool {
+	for _, k := range rangeAndConditionHeaders {
+		if _, ok := r.Header[k]; ok {
+			return false
+		}
+	}
+	return true
 }

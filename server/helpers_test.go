@@ -18,6 +18,7 @@ import (
 
 	"github.com/hlsmark/hlsmark/pipeline/pipelinetest"
 	"github.com/hlsmark/hlsmark/server"
+	"github.com/hlsmark/hlsmark/server/segcache"
 )
 
 // streamName is the stream's name in URLs.
@@ -43,7 +44,7 @@ func newHLSFixture(t *testing.T) *hlsFixture {
 	}
 	t.Cleanup(func() { os.RemoveAll(root) })
 	t.Setenv("TMPDIR", root) // t.TempDir, in pipelinetest, makes the stream folder under root
-	f := &hlsFixture{run: pipelinetest.Start(t, pipelinetest.Config{Frames: 120, Segment: time.Second})}
+	f := &hlsFixture{run: pipelinetest.Start(t, pipelinetest.Config{Frames: 120, Segment: time.Second, Cache: 64 << 20})}
 	if parent := filepath.Dir(filepath.Dir(filepath.Dir(f.run.Dir))); parent != root {
 		t.Fatalf("stream folder %s is not three levels under %s", f.run.Dir, root)
 	}
@@ -60,10 +61,18 @@ func newHLSFixture(t *testing.T) *hlsFixture {
 	return f
 }
 
-// serve starts a real HTTP server on loopback over the fixture's stream.
+// serve starts a real HTTP server on loopback over the fixture's stream,
+// wired as hlsmark serve wires it: segments from the stream's cache.
 func (f *hlsFixture) serve(t *testing.T, cfg server.Config) *httptest.Server {
 	t.Helper()
-	cfg.Streams = []*server.Stream{{Name: streamName, Playlist: f.run.Playlist}}
+	return f.serveWith(t, cfg, f.run.Stream.Cache())
+}
+
+// serveWith starts a real HTTP server on loopback over the fixture's
+// stream, answering segments from cache (nil: from their files).
+func (f *hlsFixture) serveWith(t *testing.T, cfg server.Config, cache *segcache.Cache) *httptest.Server {
+	t.Helper()
+	cfg.Streams = []*server.Stream{{Name: streamName, Playlist: f.run.Playlist, Cache: cache}}
 	ts := httptest.NewServer(server.New(cfg))
 	t.Cleanup(ts.Close)
 	return ts

@@ -2,8 +2,10 @@ package server
 
 import (
 	"bytes"
+	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -28,10 +30,11 @@ func (s *Server) playlist(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(st.Playlist.Encoded()))
 }
 
-// segment serves a segment file. The name must be a segment's canonical file
-// name and the segment must still be known to the playlist; the file path
-// comes from the playlist, never from the request, so no request can reach
-// a file outside the stream's folder.
+// segment serves a segment, from the stream's cache if it holds it, else
+// from its file. The name must be a segment's canonical file name and the
+// segment must still be known to the playlist; the file path comes from
+// the playlist, never from the request, so no request can reach a file
+// outside the stream's folder.
 func (s *Server) segment(w http.ResponseWriter, r *http.Request) {
 	st, ok := s.stream(w, r)
 	if !ok {
@@ -48,6 +51,10 @@ func (s *Server) segment(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no segment "+quote(name)+" in stream "+quote(st.Name))
 		return
 	}
+	if data, ok := st.Cache.Get(seq); ok {
+		serveSegmentBytes(w, r, seg, data)
+		return
+	}
 	// The muxer writes regular files; a symlink or anything else put in
 	// the stream's folder in their place is not followed out of it.
 	f, err := os.OpenFile(seg.Path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
@@ -60,8 +67,63 @@ func (s *Server) segment(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "segment "+quote(name)+" is not a regular file")
 		return
 	}
-	w.Header().Set("Content-Type", segmentType)
-	// Sequence numbers are never reused, so a segment never changes.
-	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
-	http.ServeContent(w, r, "", seg.Start, f)
+	serveSegment(w, r, seg, f)
+}
+
+// The values of the headers every answer with a segment carries, made
+// once: net/http only reads them. Sequence numbers are never reused, so a
+// segment never changes and may be cached for good.
+var (
+	segmentTypeValue  = []string{segmentType}
+	segmentCacheValue = []string{"public, max-age=31536000, immutable"}
+	acceptRangesValue = []string{"bytes"}
+)
+
+// segmentHeaders sets the headers every answer with a segment carries.
+func segmentHeaders(h http.Header) {
+	h["Content-Type"] = segmentTypeValue
+	h["Cache-Control"] = segmentCacheValue
+}
+
+// serveSegment answers with a segment's bytes, whole or the ranges asked.
+func serveSegment(w http.ResponseWriter, r *http.Request, seg media.Segment, content io.ReadSeeker) {
+	segmentHeaders(w.Header())
+	http.ServeContent(w, r, "", seg.Start, content)
+}
+
+// serveSegmentBytes answers with a segment's bytes held in memory. A plain
+// GET or HEAD, as players send for the live edge, gets the headers
+// http.ServeContent would send and the bytes in one write: ServeContent
+// copies a bytes.Reader through a 32 KiB buffer it allocates per request
+// (io.CopyN hides the reader's WriteTo), which took most of the time of a
+// segment request. Ranges and conditional requests go through
+// http.ServeContent, which answers them as it does for a file.
+func serveSegmentBytes(w http.ResponseWriter, r *http.Request, seg media.Segment, data []byte) {
+	if !plainRequest(r) {
+		serveSegment(w, r, seg, bytes.NewReader(data))
+		return
+	}
+	h := w.Header()
+	segmentHeaders(h)
+	h["Accept-Ranges"] = acceptRangesValue
+	h["Last-Modified"] = []string{seg.Start.UTC().Format(http.TimeFormat)}
+	h["Content-Length"] = []string{strconv.Itoa(len(data))}
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(data) // a write error is the client gone: nothing to tell it
+	}
+}
+
+// rangeAndConditionHeaders are the request headers that ask for part of a
+// resource or set a condition on it (RFC 9110, sections 13 and 14).
+var rangeAndConditionHeaders = []string{"Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "If-Range"}
+
+// plainRequest reports whether r asks for a whole resource, unconditionally.
+func plainRequest(r *http.Request) bool {
+	for _, k := range rangeAndConditionHeaders {
+		if _, ok := r.Header[k]; ok {
+			return false
+		}
+	}
+	return true
 }

@@ -118,33 +118,43 @@ func at(i int) func(int) int      { return func(int) int { return i } }
 func fromEnd(i int) func(int) int { return func(n int) int { return n - i } }
 
 // TestSegmentRanges asks for parts of a segment, as players seeking by
-// byte range do.
+// byte range do: from its file (no cache), then from memory (the files
+// removed, so that only the cache can answer).
 func TestSegmentRanges(t *testing.T) {
 	f := newHLSFixture(t)
-	ts := f.serve(t, server.Config{})
 	seg := f.run.Playlist.Segments()[1]
-	file := f.segmentFiles(t)[seg.Name()]
-	url := ts.URL + "/streams/" + streamName + "/" + seg.Name()
+	files := f.segmentFiles(t)
+	file := files[seg.Name()]
 	n := len(file)
-	for _, c := range casesRange {
-		t.Run(c.name, func(t *testing.T) {
-			resp, body := do(t, http.MethodGet, url, http.Header{"Range": {c.header}})
-			from, to := c.from(n), c.to(n)
-			wantRange := "bytes " + strconv.Itoa(from) + "-" + strconv.Itoa(to-1) + "/" + strconv.Itoa(n)
-			if resp.StatusCode != http.StatusPartialContent || resp.Header.Get("Content-Range") != wantRange {
-				t.Fatalf("Range %s: %d, Content-Range %q; want 206, %q", c.header, resp.StatusCode, resp.Header.Get("Content-Range"), wantRange)
+	for _, from := range []string{"file", "memory"} {
+		t.Run(from, func(t *testing.T) {
+			ts := f.serveWith(t, server.Config{}, nil)
+			if from == "memory" {
+				ts = f.serve(t, server.Config{})
+				removeSegmentFiles(t, f.run)
 			}
-			if !bytes.Equal(body, file[from:to]) || resp.Header.Get("Content-Type") != "video/mp2t" {
-				t.Fatalf("Range %s: %d bytes of %s, want bytes %d to %d of the file", c.header, len(body), resp.Header.Get("Content-Type"), from, to)
+			url := ts.URL + "/streams/" + streamName + "/" + seg.Name()
+			for _, c := range casesRange {
+				t.Run(c.name, func(t *testing.T) {
+					resp, body := do(t, http.MethodGet, url, http.Header{"Range": {c.header}})
+					from, to := c.from(n), c.to(n)
+					wantRange := "bytes " + strconv.Itoa(from) + "-" + strconv.Itoa(to-1) + "/" + strconv.Itoa(n)
+					if resp.StatusCode != http.StatusPartialContent || resp.Header.Get("Content-Range") != wantRange {
+						t.Fatalf("Range %s: %d, Content-Range %q; want 206, %q", c.header, resp.StatusCode, resp.Header.Get("Content-Range"), wantRange)
+					}
+					if !bytes.Equal(body, file[from:to]) || resp.Header.Get("Content-Type") != "video/mp2t" {
+						t.Fatalf("Range %s: %d bytes of %s, want bytes %d to %d of the file", c.header, len(body), resp.Header.Get("Content-Type"), from, to)
+					}
+				})
 			}
+			t.Run("unsatisfiable", func(t *testing.T) {
+				resp, body := do(t, http.MethodGet, url, http.Header{"Range": {"bytes=" + strconv.Itoa(n) + "-"}})
+				if resp.StatusCode != http.StatusRequestedRangeNotSatisfiable || bytes.Contains(body, file[:188]) {
+					t.Fatalf("a range past the end: %d with %d bytes, want 416", resp.StatusCode, len(body))
+				}
+			})
 		})
 	}
-	t.Run("unsatisfiable", func(t *testing.T) {
-		resp, body := do(t, http.MethodGet, url, http.Header{"Range": {"bytes=" + strconv.Itoa(n) + "-"}})
-		if resp.StatusCode != http.StatusRequestedRangeNotSatisfiable || bytes.Contains(body, file[:188]) {
-			t.Fatalf("a range past the end: %d with %d bytes, want 416", resp.StatusCode, len(body))
-		}
-	})
 }
 
 // casesNotFound are requests that name no stream, no segment, or a

@@ -13,6 +13,7 @@ import (
 	"github.com/hlsmark/hlsmark/marker"
 	"github.com/hlsmark/hlsmark/playlist"
 	"github.com/hlsmark/hlsmark/server/metrics"
+	"github.com/hlsmark/hlsmark/server/segcache"
 )
 
 // Stream is one live stream as the server sees it.
@@ -23,6 +24,10 @@ type Stream struct {
 	Playlist *playlist.Playlist
 	// Markers keeps the stream's markers.
 	Markers *marker.Service
+	// Cache, if set, holds the bytes of the stream's newest segments: a
+	// listed segment found there is answered from memory, any other from
+	// its file.
+	Cache *segcache.Cache
 	// Stalled, if set, reports whether the stream has stopped listing
 	// segments, and why when known. A stalled stream makes the server not
 	// ready (/readyz).
@@ -101,13 +106,15 @@ func New(cfg Config) *Server {
 	// absolute-form request target) the host. Paths with dot segments or
 	// empty segments match no route and get a 404.
 	r.SkipClean(true)
+	// Routes are tried in order: the stream's, which viewers ask for
+	// every second or two, first.
+	r.HandleFunc("/streams/{stream}/index.m3u8", s.playlist).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/streams/{stream}/{segment}", s.segment).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/healthz", s.health).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/readyz", s.ready).Methods(http.MethodGet, http.MethodHead)
 	if cfg.Metrics != nil && !cfg.MetricsElsewhere {
 		r.Handle("/metrics", cfg.Metrics.Handler()).Methods(http.MethodGet, http.MethodHead)
 	}
-	r.HandleFunc("/streams/{stream}/index.m3u8", s.playlist).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/streams/{stream}/{segment}", s.segment).Methods(http.MethodGet, http.MethodHead)
 	s.routeWeb(r)
 	s.routeMarkers(r)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -205,6 +212,12 @@ func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter 
 
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Log lines are for --debug: without it, serve without a clock
+		// reading, a wrapper and the line's allocations.
+		if !s.cfg.Logger.Enabled(r.Context(), slog.LevelDebug) {
+			next.ServeHTTP(w, r)
+			return
+		}
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r)

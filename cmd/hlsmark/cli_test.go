@@ -39,6 +39,8 @@ var casesBadCommandLine = []struct {
 		"--grace 2m1s: must be at least 2m2s, the window plus the target duration (RFC 8216 section 6.2.2)"},
 	{"grace below a short window plus the target", []string{"serve", "--window", "10s", "--segment", "1500ms", "--grace", "11s"},
 		"must be at least 12s"},
+	{"segment cache negative", []string{"serve", "--segment-cache", "-1"}, "--segment-cache"},
+	{"segment cache not a number", []string{"serve", "--segment-cache", "64MiB"}, "--segment-cache"},
 	{"preset", []string{"serve", "--preset", "bogus"}, "--preset"},
 	{"tune", []string{"serve", "--tune", "bogus"}, "--tune"},
 	{"bframes", []string{"serve", "--bframes", "17"}, "--bframes"},

@@ -33,6 +33,10 @@ type streamConfig struct {
 	EventDuration time.Duration
 	EventFixed    bool
 	Seed          uint64
+
+	// SegmentCache bounds the bytes of the newest segments held in memory
+	// for the server to answer from; 0 holds none.
+	SegmentCache int64
 }
 
 // serveConfig is the configuration of `hlsmark serve`.
@@ -98,6 +102,7 @@ func serveFlags(a *serveArgs) *commandLine {
 		fs.DurationVar(&c.Stream.Window, "window", 2*time.Minute, "DVR window a viewer can seek back in")
 		fs.IntVar(&c.Stream.MaxDateRanges, "max-dateranges", playlist.DefaultMaxDateRanges, "most markers listed as EXT-X-DATERANGE in the playlist at once (the API has them all)")
 		fs.DurationVar(&c.Stream.Grace, "grace", 0, "how long segments stay on disk after leaving the window (default and least: the window plus the target duration, RFC 8216 section 6.2.2)")
+		fs.Int64Var(&c.Stream.SegmentCache, "segment-cache", 64<<20, "`bytes` of the newest segments kept in memory to answer from (64 MiB = 67108864); 0: every segment from its file")
 	})
 	cl.group("Encoding", func(fs *flag.FlagSet) { encodingFlags(fs, &c.Stream, &a.size) })
 	cl.group("Events", func(fs *flag.FlagSet) { eventFlags(fs, &c.Stream) })
@@ -198,6 +203,8 @@ func (c streamConfig) validate() error {
 		return usagef("--window %s: must be at least one segment (%s)", c.Window, c.Segment)
 	case c.Grace < c.minGrace():
 		return usagef("--grace %s: must be at least %s, the window plus the target duration (RFC 8216 section 6.2.2)", c.Grace, c.minGrace())
+	case c.SegmentCache < 0:
+		return usagef("--segment-cache %d: must not be negative", c.SegmentCache)
 	}
 	if err := c.source().Validate(); err != nil {
 		return usagef("--%v", err)

@@ -52,7 +52,9 @@ func (s *childServer) streamState() (string, string) {
 	if code != 200 {
 		return "", ""
 	}
-	var out struct{ Streams []struct{ State, Reason string } }
+	var out struct {
+		Streams []struct{ State, Reason string }
+	}
 	if json.Unmarshal(b, &out) != nil || len(out.Streams) != 1 {
 		return "", ""
 	}

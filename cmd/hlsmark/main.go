@@ -116,7 +116,7 @@ func serve(args []string) error {
 		return err
 	}
 	handler := server.New(server.Config{
-		Streams:     []*server.Stream{{Name: st.Name(), Playlist: st.Playlist(), Markers: st.Markers(), Stalled: st.Stalled}},
+		Streams:     []*server.Stream{{Name: st.Name(), Playlist: st.Playlist(), Markers: st.Markers(), Cache: st.Cache(), Stalled: st.Stalled}},
 		CORSOrigins: cfg.CORS,
 		Token:       cfg.Token,
 		Logger:      log,

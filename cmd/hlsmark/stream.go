@@ -21,7 +21,8 @@ func newStream(c streamConfig, clk clock.Clock, store marker.Store, log *slog.Lo
 	return stream.New(stream.Config{
 		Name: c.Name, Dir: filepath.Join(c.Data, c.Name),
 		Segment: c.Segment, Window: window, Grace: c.Grace, MaxDateRanges: c.MaxDateRanges,
-		Encoder: c.encoder(),
+		CacheBytes: c.SegmentCache,
+		Encoder:    c.encoder(),
 		Source: func(clk clock.Clock, tl clock.Timeline) (pipeline.Source, error) {
 			src, err := pipeline.NewCheckerboard(c.source(), clk, tl)
 			if err != nil || wrap == nil {

@@ -30,11 +30,16 @@ const Stream = "demo"
 
 // Config is a run's settings; zero fields take small, fast defaults.
 type Config struct {
-	Size          media.Size
-	FPS           int
-	Frames        int
-	Segment       time.Duration
-	Window        time.Duration
+	Size    media.Size
+	FPS     int
+	Frames  int
+	Segment time.Duration
+	Window  time.Duration
+	// Grace is how long segments stay on disk after leaving the window;
+	// zero means an hour.
+	Grace time.Duration
+	// Cache is the stream's segment cache limit in bytes; zero means none.
+	Cache         int64
 	EventEvery    time.Duration
 	EventDuration time.Duration
 	// Start is the generator clock's reading, as a PTS, when the run
@@ -91,7 +96,7 @@ func Start(t testing.TB, cfg Config) *Run {
 	var mu sync.Mutex
 	var onSegment func(media.Segment)
 	r.Stream, err = stream.New(stream.Config{
-		Name: Stream, Dir: r.Dir, Segment: cfg.Segment, Window: cfg.Window, Grace: time.Hour,
+		Name: Stream, Dir: r.Dir, Segment: cfg.Segment, Window: cfg.Window, Grace: cfg.Grace, CacheBytes: cfg.Cache,
 		Encoder: pipeline.EncoderConfig{
 			Size: cfg.Size, FPS: cfg.FPS, Preset: cfg.Preset, Tune: "zerolatency", KeyInterval: cfg.Segment,
 		},
@@ -144,6 +149,9 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.Window == 0 {
 		cfg.Window = time.Hour
+	}
+	if cfg.Grace == 0 {
+		cfg.Grace = time.Hour
 	}
 	if cfg.EventEvery == 0 {
 		cfg.EventEvery = 3 * time.Second

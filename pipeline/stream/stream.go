@@ -17,6 +17,7 @@ import (
 	"github.com/hlsmark/hlsmark/pipeline/media"
 	"github.com/hlsmark/hlsmark/playlist"
 	"github.com/hlsmark/hlsmark/server/metrics"
+	"github.com/hlsmark/hlsmark/server/segcache"
 )
 
 // Config configures a Stream.
@@ -34,6 +35,9 @@ type Config struct {
 	// MaxDateRanges bounds the markers the playlist lists at once; zero
 	// means playlist.DefaultMaxDateRanges.
 	MaxDateRanges int
+	// CacheBytes bounds the memory that holds the newest segments' bytes
+	// for the server to answer from (see Cache); 0 holds none.
+	CacheBytes int64
 	// Encoder configures libx264.
 	Encoder pipeline.EncoderConfig
 	// Source makes the stream's source, once the stream's timeline (read
@@ -87,6 +91,7 @@ type Stream struct {
 	pipeline *pipeline.Pipeline
 	markers  *marker.Service
 	metrics  *metrics.Metrics
+	cache    *segcache.Cache
 
 	freeOnce    sync.Once
 	stallTime   time.Duration
@@ -105,6 +110,7 @@ func New(cfg Config) (_ *Stream, err error) {
 	}
 	s := &Stream{cfg: cfg,
 		metrics:   metrics.New(metrics.Config{Segment: cfg.Segment}),
+		cache:     segcache.New(cfg.CacheBytes),
 		stallTime: max(time.Second, 5*time.Second/time.Duration(max(cfg.Encoder.FPS, 1)))}
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("stream %s: %w", cfg.Name, err)
@@ -116,7 +122,7 @@ func New(cfg Config) (_ *Stream, err error) {
 	s.lastSegment.Store(s.sinceEpoch())
 	if s.playlist, err = playlist.New(playlist.Config{Dir: cfg.Dir, Window: cfg.Window, Grace: cfg.Grace, Target: cfg.Segment, Now: cfg.Clock.Now,
 		MaxDateRanges: cfg.MaxDateRanges, WriteFile: cfg.Faults.WriteFile,
-		Deleted: func(media.Segment) { s.metrics.SegmentDeleted() }}); err != nil {
+		Deleted: func(seg media.Segment) { s.cache.Drop(seg.Seq); s.metrics.SegmentDeleted() }}); err != nil {
 		return nil, err
 	}
 	swept, err := muxer.Sweep(cfg.Dir, func(seq media.Seq) bool { _, ok := s.playlist.Segment(seq); return ok })
@@ -193,6 +199,7 @@ func New(cfg Config) (_ *Stream, err error) {
 // deletion is logged, not fatal: the segment is listed in memory, and the
 // next write may succeed.
 func (s *Stream) publish(seg media.Segment) error {
+	s.cacheSegment(seg)
 	if err := s.playlist.Add(seg); err != nil {
 		s.report(err.Error())
 		s.cfg.Log.Error("playlist", "stream", s.cfg.Name, "err", err)
@@ -205,6 +212,23 @@ func (s *Stream) publish(seg media.Segment) error {
 	}
 	s.cfg.Log.Debug("segment", "stream", s.cfg.Name, "seq", seg.Seq, "pts", int64(seg.FirstPTS), "duration", seg.Duration.Duration(), "bytes", seg.Size)
 	return nil
+}
+
+// cacheSegment puts the segment's bytes in the cache before the playlist
+// lists it, so that the server answers every request for it from memory.
+// The file was just written: reading it back comes from the page cache. A
+// failed read costs only speed (the server reads the file instead), so it
+// is logged, not returned.
+func (s *Stream) cacheSegment(seg media.Segment) {
+	if s.cache == nil {
+		return
+	}
+	data, err := os.ReadFile(seg.Path)
+	if err != nil {
+		s.cfg.Log.Warn("segment not cached", "stream", s.cfg.Name, "seq", seg.Seq, "err", err)
+		return
+	}
+	s.cache.Put(seg.Seq, data)
 }
 
 // onFrame returns the pipeline's OnFrame hook: it notes when the frame came
@@ -272,6 +296,11 @@ func (s *Stream) Playlist() *playlist.Playlist { return s.playlist }
 
 // Markers returns the stream's marker service.
 func (s *Stream) Markers() *marker.Service { return s.markers }
+
+// Cache returns the cache of the stream's newest segments, filled as they
+// are written and emptied as the playlist deletes them; nil if
+// Config.CacheBytes is 0.
+func (s *Stream) Cache() *segcache.Cache { return s.cache }
 
 // Metrics returns the stream's metrics.
 func (s *Stream) Metrics() *metrics.Metrics { return s.metrics }

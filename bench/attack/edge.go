@@ -42,7 +42,7 @@ func sampleEdge(ctx context.Context, base, stream string) edge {
 			slices.Sort(lags)
 			out.Samples = len(lags)
 			if n := len(lags); n > 0 {
-				out.P50, out.P99, out.Max = quantile(lags, 0.5), quantile(lags, 0.99), lags[n-1]
+				out.P50, out.P99, out.Max = live.Quantile(lags, 0.5), live.Quantile(lags, 0.99), lags[n-1]
 			}
 			return out
 		case <-tick.C:
@@ -66,10 +66,4 @@ func sampleEdge(ctx context.Context, base, stream string) edge {
 		out.TargetDuration = max(out.TargetDuration, td)
 		lags = append(lags, arrived.Sub(last.End()).Seconds())
 	}
-}
-
-// quantile returns the q quantile of sorted values (nearest rank).
-func quantile(sorted []float64, q float64) float64 {
-	i := int(q*float64(len(sorted))+0.5) - 1
-	return sorted[min(max(i, 0), len(sorted)-1)]
 }

@@ -2,14 +2,13 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"fmt"
-	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/hlsmark/hlsmark/bench/internal/live"
@@ -32,23 +31,16 @@ type folder struct {
 	last uint64
 }
 
-// fileKey identifies one version of a file: a segment checked once need
-// not be decoded again while it is the same file.
-type fileKey struct {
-	name        string
-	size, mtime int64
-	ino         uint64
-}
-
 // checker decodes segments with ffprobe, remembering what it decoded.
 type checker struct {
-	decoded map[fileKey]string // "" when whole, else why not
+	decoded map[[sha256.Size]byte]string // by content: "" when whole, else why not
 }
 
-// check reads the folder's playlist (grafov/m3u8) and decodes every
-// segment it lists with ffprobe. seen holds the sequence numbers listed
-// over HTTP before the kill.
-func (c *checker) check(dir string, seen map[uint64]bool) (folder, error) {
+// check reads the folder's playlist (grafov/m3u8) and checks every
+// segment it lists: there, the same bytes as served over HTTP if it was
+// (served holds their digests by name), and decoding with ffprobe. seen
+// holds the sequence numbers listed over HTTP before the kill.
+func (c *checker) check(dir string, seen map[uint64]bool, served map[string][sha256.Size]byte) (folder, error) {
 	var out folder
 	b, err := os.ReadFile(filepath.Join(dir, "index.m3u8"))
 	if err != nil {
@@ -64,7 +56,7 @@ func (c *checker) check(dir string, seen map[uint64]bool) (folder, error) {
 	for _, s := range pl.Segments {
 		listed[s.Seq] = true
 		out.last = max(out.last, s.Seq)
-		if why := c.decode(filepath.Join(dir, s.URI), s.Duration); why != "" {
+		if why := c.segment(filepath.Join(dir, s.URI), s.Duration, served); why != "" {
 			out.Bad = append(out.Bad, fmt.Sprintf("%s: %s", s.URI, why))
 		}
 	}
@@ -90,26 +82,26 @@ func (c *checker) check(dir string, seen map[uint64]bool) (folder, error) {
 	return out, nil
 }
 
-// decode returns "" if the segment at path decodes without an error and
-// its frames span its listed duration to within a frame, or else why not.
-func (c *checker) decode(path string, listed time.Duration) string {
-	fi, err := os.Stat(path)
+// segment returns "" if the segment at path is whole, or else why not.
+func (c *checker) segment(path string, listed time.Duration, served map[string][sha256.Size]byte) string {
+	b, err := os.ReadFile(path)
 	if err != nil {
-		return "missing"
+		return "missing: " + err.Error()
 	}
-	key := fileKey{name: path, size: fi.Size(), mtime: fi.ModTime().UnixNano()}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		key.ino = st.Ino
+	sum := sha256.Sum256(b)
+	if want, ok := served[filepath.Base(path)]; ok && want != sum {
+		return "not the bytes served over HTTP"
 	}
-	if why, ok := c.decoded[key]; ok {
+	if why, ok := c.decoded[sum]; ok {
 		return why
 	}
 	why := probe(path, listed)
-	c.decoded[key] = why
+	c.decoded[sum] = why
 	return why
 }
 
-// probe decodes every video frame of path with ffprobe.
+// probe decodes every video frame of path with ffprobe, and returns why
+// it is not whole: an error, no frame, or frames past its listed duration.
 func probe(path string, listed time.Duration) string {
 	cmd := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0",
 		"-show_entries", "frame=pts_time", "-of", "csv=p=0", path)
@@ -129,13 +121,12 @@ func probe(path string, listed time.Duration) string {
 		}
 		pts = append(pts, v)
 	}
-	if len(pts) < 2 {
-		return fmt.Sprintf("%d frames decoded", len(pts))
+	if len(pts) == 0 {
+		return "no frame decoded"
 	}
-	frame := (pts[len(pts)-1] - pts[0]) / float64(len(pts)-1)
-	span := pts[len(pts)-1] - pts[0] + frame
-	if math.Abs(span-listed.Seconds()) > frame {
-		return fmt.Sprintf("%d frames span %.3f s, listed as %.3f s", len(pts), span, listed.Seconds())
+	// EXTINF has three decimals.
+	if span := pts[len(pts)-1] - pts[0]; span > listed.Seconds()+0.0005 {
+		return fmt.Sprintf("frames over %.3f s, listed as %.3f s", span, listed.Seconds())
 	}
 	return ""
 }

@@ -7,12 +7,15 @@
 // of up to two target durations, or the instant inotify shows a step of the
 // segment path (a segment's temporary file closed, a segment renamed into
 // place, the playlist renamed into place, its state file renamed into
-// place). After the kill the folder is checked cold: the playlist on disk
-// parses (grafov/m3u8); every segment it lists is there and decodes with
-// ffprobe to frames spanning its EXTINF; no segment the server had listed
-// over HTTP, newer than the first one listed now, is gone. Then the server
-// is started again, and the time until it lists a new segment is the
-// round's restart time. At the end every marker the flood got a 201 for
+// place). While it runs, its playlist is polled and every segment it
+// lists is fetched once. After the kill the folder is checked cold: the
+// playlist on disk parses (grafov/m3u8); every segment it lists is there,
+// has the bytes served over HTTP if it was fetched, and decodes with
+// ffprobe without an error, its frames within its EXTINF; no segment the
+// server had listed over HTTP, newer than the first one listed now, is
+// gone. Then the server is started again, and the time until it lists a
+// segment of its own (numbered past every one listed before, its program
+// date time after the start) is the round's restart time. At the end every marker the flood got a 201 for
 // must be in the marker list, with its label.
 //
 // Everything runs on 127.0.0.1 and stops by itself: after --kills rounds,
@@ -21,6 +24,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -122,7 +126,7 @@ func run() error {
 		return err
 	}
 	r := &runner{bin: filepath.Join(*bin, "hlsmark"), addr: addr, data: data, log: filepath.Join(work, "serve.log"),
-		args: flag.Args(), seen: map[uint64]bool{}, upTo: -1}
+		args: flag.Args(), seen: map[uint64]bool{}, served: map[string][sha256.Size]byte{}, upTo: -1}
 	srv, published, err := r.start(*publishTimeout)
 	if err != nil {
 		return err
@@ -143,7 +147,7 @@ func run() error {
 			Label: "crash", Client: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: *posters}}}.Run(floodCtx)
 	})
 
-	chk := &checker{decoded: map[fileKey]string{}}
+	chk := &checker{decoded: map[[sha256.Size]byte]string{}}
 	began := time.Now()
 	var restarts []float64
 	for i := 0; i < *kills && time.Since(began) < *maxTime; i++ {
@@ -154,7 +158,8 @@ func run() error {
 			return fmt.Errorf("round %d: %w", i+1, err)
 		}
 		rd.KilledAfter = time.Since(publishedAt).Seconds()
-		if rd.Folder, err = chk.check(filepath.Join(data, stream), r.seenCopy()); err != nil {
+		seen, served := r.listed()
+		if rd.Folder, err = chk.check(filepath.Join(data, stream), seen, served); err != nil {
 			return fmt.Errorf("round %d: check the folder: %w", i+1, err)
 		}
 		r.sawUpTo(rd.Folder.last)
@@ -209,6 +214,8 @@ type runner struct {
 
 	mu   sync.Mutex
 	seen map[uint64]bool // sequence numbers listed over HTTP
+	// served holds the digest of each segment fetched over HTTP, by name.
+	served map[string][sha256.Size]byte
 	// upTo is the highest sequence number listed before the current
 	// start, -1 before the first.
 	upTo int64
@@ -232,7 +239,10 @@ func (r *runner) start(timeout time.Duration) (*live.Server, float64, error) {
 		if err != nil {
 			return srv, 0, err
 		}
-		if last, ok := pl.Last(); ok && int64(last.Seq) > r.upTo {
+		// A segment of this run: numbered past every one listed before,
+		// and made after the start (not one an earlier run renamed into
+		// place that this one listed on restoring).
+		if last, ok := pl.Last(); ok && int64(last.Seq) > r.upTo && last.ProgramDateTime.After(began.Add(-startSlack)) {
 			return srv, time.Since(began).Seconds(), nil
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -240,7 +250,13 @@ func (r *runner) start(timeout time.Duration) (*live.Server, float64, error) {
 	return srv, -1, nil
 }
 
-// fetch reads the server's playlist and records the segments it lists. No
+// startSlack is how much earlier than its process's start a segment's
+// program date time may be and still count as made by it: the two clocks
+// are the same, read a moment apart.
+const startSlack = 250 * time.Millisecond
+
+// fetch reads the server's playlist, records the segments it lists, and
+// fetches each one it has not fetched before, keeping its digest. No
 // answer is an empty playlist; an answer that does not parse, an error.
 func (r *runner) fetch(c *http.Client, base string) (live.Playlist, error) {
 	b, err := live.Fetch(context.Background(), c, base+"/streams/"+stream+"/index.m3u8")
@@ -252,10 +268,23 @@ func (r *runner) fetch(c *http.Client, base string) (live.Playlist, error) {
 		return pl, err
 	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.target = max(r.target, pl.TargetDuration)
+	var fresh []live.Segment
 	for _, s := range pl.Segments {
 		r.seen[s.Seq] = true
+		if _, ok := r.served[s.URI]; !ok {
+			fresh = append(fresh, s)
+		}
+	}
+	r.mu.Unlock()
+	for _, s := range fresh {
+		body, err := live.Fetch(context.Background(), c, base+"/streams/"+stream+"/"+s.URI)
+		if err != nil {
+			continue // cut by a kill: nothing to compare with
+		}
+		r.mu.Lock()
+		r.served[s.URI] = sha256.Sum256(body)
+		r.mu.Unlock()
 	}
 	return pl, nil
 }
@@ -304,11 +333,12 @@ func killOnEvent(srv *live.Server, dir string, m moment, timeout time.Duration) 
 	return name
 }
 
-// seenCopy returns the sequence numbers listed so far.
-func (r *runner) seenCopy() map[uint64]bool {
+// listed returns the sequence numbers listed so far, and the digests of
+// the segments served.
+func (r *runner) listed() (map[uint64]bool, map[string][sha256.Size]byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return maps.Clone(r.seen)
+	return maps.Clone(r.seen), maps.Clone(r.served)
 }
 
 // sawUpTo sets the number a restart's new segment must pass: the highest

@@ -42,6 +42,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hlsmark/hlsmark/bench/internal/live"
@@ -60,10 +61,12 @@ type result struct {
 	// Requests counts the attack's answers by kind of client and status.
 	Requests map[string]map[string]int64 `json:"requests"`
 	// ServerErrors is the number of 5xx answers the attack got.
-	ServerErrors int64       `json:"server_errors"`
-	Replay       replayStats `json:"replay"`
-	Listing      listStats   `json:"listing"`
-	Slow         slowStats   `json:"slow"`
+	ServerErrors int64 `json:"server_errors"`
+	// CPUSeconds is the CPU time the attacking clients used.
+	CPUSeconds float64     `json:"cpu_seconds"`
+	Replay     replayStats `json:"replay"`
+	Listing    listStats   `json:"listing"`
+	Slow       slowStats   `json:"slow"`
 	// Acked is the number of markers the flood got a 201 for; AckedLost
 	// those of them not in the list at the end (id and label), SeedLost
 	// likewise for the seeded ones.
@@ -79,7 +82,9 @@ type result struct {
 type side struct {
 	LateFrames    float64 `json:"late_frames"`
 	FramesEncoded float64 `json:"frames_encoded"`
-	Edge          edge    `json:"edge"`
+	// CPUSeconds is the CPU time the server used during the attack.
+	CPUSeconds float64 `json:"cpu_seconds"`
+	Edge       edge    `json:"edge"`
 	// Limited counts hlsmark_http_limited_total's increase by limit.
 	Limited map[string]float64 `json:"limited,omitempty"`
 	// ServerErrors counts the 5xx answers hlsmark_http_requests_total
@@ -145,10 +150,21 @@ func run() error {
 
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1000}}
 	before := [2][]byte{}
+	var cpuBefore [2]time.Duration
 	for i, s := range []*live.Server{attacked, control} {
 		if before[i], err = live.Fetch(context.Background(), client, s.Base+"/metrics"); err != nil {
 			return err
 		}
+		if cpuBefore[i], err = s.CPU(); err != nil {
+			return err
+		}
+	}
+	selfBefore, err := selfCPU()
+	if err != nil {
+		return err
+	}
+	if *keep {
+		fmt.Fprintf(os.Stderr, "attack: attacked pid %d at %s, control pid %d at %s\n", attacked.Pid(), attacked.Base, control.Pid(), control.Base)
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), *duration)
@@ -170,14 +186,29 @@ func run() error {
 	wg.Go(func() { res.Slow = slowAll(ctx, attacked.Addr, stream, *slow, *slowInterval, slowCodes) })
 	wg.Wait()
 	res.Seconds = time.Since(start).Seconds()
+	selfAfter, err := selfCPU()
+	if err != nil {
+		return err
+	}
+	res.CPUSeconds = (selfAfter - selfBefore).Seconds()
 
 	for i, s := range []*live.Server{attacked, control} {
+		cpu, err := s.CPU()
+		if err != nil {
+			return err
+		}
 		after, err := live.Fetch(context.Background(), client, s.Base+"/metrics")
 		if err != nil {
 			return err
 		}
+		if *keep {
+			if err := os.WriteFile(filepath.Join(work, fmt.Sprintf("metrics-%d.txt", i)), after, 0o644); err != nil {
+				return err
+			}
+		}
 		sd := compareMetrics(before[i], after)
 		sd.Edge = edges[i]
+		sd.CPUSeconds = (cpu - cpuBefore[i]).Seconds()
 		if i == 0 {
 			res.Attacked = sd
 		} else {
@@ -286,3 +317,12 @@ func compareMetrics(before, after []byte) side {
 
 // isServerError reports whether a label set holds code="5xx".
 func isServerError(labels string) bool { return strings.Contains(labels, `code="5`) }
+
+// selfCPU returns the CPU time this process has used.
+func selfCPU() (time.Duration, error) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, err
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
+}

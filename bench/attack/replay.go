@@ -45,6 +45,9 @@ func replayAll(ctx context.Context, base, stream string, n int, codes *live.Tall
 				case err != nil && ctx.Err() != nil:
 				case err != nil:
 					codes.Code(0)
+				case resp.StatusCode != http.StatusOK:
+					codes.Code(resp.StatusCode)
+					resp.Body.Close()
 				default:
 					codes.Code(resp.StatusCode)
 					st.conns.Add(1)

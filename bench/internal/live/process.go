@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -130,4 +132,28 @@ func (s *Server) ProcessState() *os.ProcessState {
 		return nil
 	}
 	return s.cmd.ProcessState
+}
+
+// CPU returns the CPU time (user and system, every thread) the running
+// server has used so far, from /proc.
+func (s *Server) CPU() (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.Pid()))
+	if err != nil {
+		return 0, err
+	}
+	// The command name, in parentheses, may hold spaces: the fields
+	// counted in proc(5) go on after its closing one.
+	_, rest, ok := strings.Cut(string(b), ") ")
+	f := strings.Fields(rest)
+	if !ok || len(f) < 13 {
+		return 0, fmt.Errorf("live: /proc/%d/stat: %q", s.Pid(), b)
+	}
+	// utime and stime, fields 14 and 15, in clock ticks (USER_HZ, 100
+	// on Linux).
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("live: /proc/%d/stat: %w", s.Pid(), err)
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
 }

@@ -124,7 +124,9 @@ func Series(text []byte, name string) map[string]float64 {
 		}
 		labels := ""
 		if rest[0] == '{' {
-			end := strings.IndexByte(rest, '}')
+			// The last brace: label values may hold braces, as route
+			// templates do.
+			end := strings.LastIndexByte(rest, '}')
 			if end < 0 {
 				continue
 			}

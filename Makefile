@@ -50,7 +50,7 @@ docker-test: ## build the image (base images made locally if absent), run it, ch
 bench: build ## the Go benchmarks (compare runs with benchstat)
 	$(GO) test -run '^$$' -bench . ./...
 
-bench-compare: setup-test web ## hlsmark vs the ffmpeg CLI vs libx264 alone, real time, memory, serving vs nginx; writes docs/BENCHMARKS.md (~50 min)
+bench-compare: setup-test web ## hlsmark vs the ffmpeg CLI vs libx264 alone, real time, memory, serving vs nginx, then attack and kill -9; writes docs/BENCHMARKS.md and docs/RELIABILITY.md (~60 min)
 	bench/compare
 
 clean: ## remove build output

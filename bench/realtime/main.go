@@ -12,14 +12,12 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -29,6 +27,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/hlsmark/hlsmark/bench/internal/live"
 )
 
 // result is the JSON line realtime prints.
@@ -93,37 +93,21 @@ func run() error {
 }
 
 func runHlsmark(r *result, bin, dir string, d time.Duration) error {
-	addr, err := freeAddr()
+	addr, err := live.FreeAddr()
 	if err != nil {
 		return err
 	}
-	logf, err := os.Create(filepath.Join(dir, "serve.log"))
-	if err != nil {
-		return err
-	}
-	defer logf.Close()
-	cmd := exec.Command(bin, "serve", "--addr", addr, "--data", filepath.Join(dir, "data"),
+	srv, err := live.Start(bin, addr, filepath.Join(dir, "data"), filepath.Join(dir, "serve.log"),
 		"--size", r.Size, "--preset", r.Preset, "--window", "1m")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
+	if err != nil {
 		return err
 	}
-	stopped := false
-	defer func() {
-		if !stopped {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	}()
-	base := "http://" + addr
-	start := time.Now()
-	for !ok(base + "/healthz") {
-		if time.Since(start) > 10*time.Second {
-			return errors.New("hlsmark serve did not answer /healthz in 10 s")
-		}
-		time.Sleep(20 * time.Millisecond)
+	defer srv.Kill() // a no-op once stopped
+	if err := srv.WaitHealthy(10 * time.Second); err != nil {
+		return err
 	}
-	start = time.Now()
+	base := srv.Base
+	start := time.Now()
 	seen := map[string]bool{}
 	var latencies []float64
 	var rss [][2]float64 // seconds since start, MB
@@ -131,38 +115,38 @@ func runHlsmark(r *result, bin, dir string, d time.Duration) error {
 	client := &http.Client{Timeout: 2 * time.Second}
 	for time.Since(start) < d {
 		if now := time.Now(); !now.Before(nextRSS) {
-			if mb, err := rssMB(cmd.Process.Pid); err == nil {
+			if mb, err := rssMB(srv.Pid()); err == nil {
 				rss = append(rss, [2]float64{now.Sub(start).Seconds(), mb})
 			}
 			nextRSS = nextRSS.Add(5 * time.Second)
 		}
-		body, err := fetch(client, base+"/streams/demo/index.m3u8")
+		body, err := live.Fetch(context.Background(), client, base+"/streams/demo/index.m3u8")
 		listed := time.Now()
 		if err == nil {
-			for uri, pdt := range segments(body) {
-				if !seen[uri] {
-					seen[uri] = true
-					latencies = append(latencies, listed.Sub(pdt).Seconds())
+			pl, err := live.ParsePlaylist(body)
+			if err != nil {
+				return err
+			}
+			for _, seg := range pl.Segments {
+				if !seen[seg.URI] {
+					seen[seg.URI] = true
+					latencies = append(latencies, listed.Sub(seg.ProgramDateTime).Seconds())
 				}
 			}
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	metrics, err := fetch(client, base+"/metrics")
+	metrics, err := live.Fetch(context.Background(), client, base+"/metrics")
 	if err != nil {
 		return err
 	}
-	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+	if err := srv.Stop(30 * time.Second); err != nil {
 		return err
 	}
-	if err := cmd.Wait(); err != nil {
-		return fmt.Errorf("hlsmark serve: %w (log in %s)", err, logf.Name())
-	}
-	stopped = true
 	r.Seconds = time.Since(start).Seconds()
-	r.CPUSeconds = cpu(cmd.ProcessState)
-	r.LateFrames = metric(metrics, "hlsmark_frames_late_total")
-	r.VideoSeconds = metric(metrics, "hlsmark_frames_encoded_total") / 30
+	r.CPUSeconds = cpu(srv.ProcessState())
+	r.LateFrames = live.Metric(metrics, "hlsmark_frames_late_total")
+	r.VideoSeconds = live.Metric(metrics, "hlsmark_frames_encoded_total") / 30
 	r.CPUPerVideoSecond = r.CPUSeconds / r.VideoSeconds
 	// The first segment listed may have been made before polling began.
 	if len(latencies) > 1 {
@@ -171,8 +155,8 @@ func runHlsmark(r *result, bin, dir string, d time.Duration) error {
 	r.Segments = len(latencies)
 	if len(latencies) > 0 {
 		slices.Sort(latencies)
-		r.LatencyP50 = quantile(latencies, 0.50)
-		r.LatencyP99 = quantile(latencies, 0.99)
+		r.LatencyP50 = live.Quantile(latencies, 0.50)
+		r.LatencyP99 = live.Quantile(latencies, 0.99)
 		r.LatencyMax = latencies[len(latencies)-1]
 	}
 	if len(rss) > 0 {
@@ -235,45 +219,6 @@ func runFFmpeg(r *result, rawgen, dir string, d time.Duration) error {
 	return nil
 }
 
-// segments returns each segment URI of a media playlist with its
-// EXT-X-PROGRAM-DATE-TIME.
-func segments(pl []byte) map[string]time.Time {
-	out := map[string]time.Time{}
-	var pdt time.Time
-	sc := bufio.NewScanner(bytes.NewReader(pl))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if v, ok := strings.CutPrefix(line, "#EXT-X-PROGRAM-DATE-TIME:"); ok {
-			pdt, _ = time.Parse(time.RFC3339Nano, v)
-			continue
-		}
-		if line != "" && !strings.HasPrefix(line, "#") && !pdt.IsZero() {
-			out[line] = pdt
-			pdt = time.Time{}
-		}
-	}
-	return out
-}
-
-// metric returns the value of an unlabelled series in a Prometheus text
-// exposition, or 0.
-func metric(text []byte, name string) float64 {
-	sc := bufio.NewScanner(bytes.NewReader(text))
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
-			f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			return f
-		}
-	}
-	return 0
-}
-
-// quantile returns the q quantile of sorted values (nearest rank).
-func quantile(sorted []float64, q float64) float64 {
-	i := int(q*float64(len(sorted))+0.5) - 1
-	return sorted[min(max(i, 0), len(sorted)-1)]
-}
-
 // slope is the least-squares slope of y over x.
 func slope(pts [][2]float64) float64 {
 	if len(pts) < 2 {
@@ -307,34 +252,4 @@ func cpu(ps *os.ProcessState) float64 {
 		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 	}
 	return (ps.UserTime() + ps.SystemTime()).Seconds()
-}
-
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
-func ok(url string) bool {
-	resp, err := http.Get(url)
-	if err != nil {
-		return false
-	}
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
-}
-
-func fetch(c *http.Client, url string) ([]byte, error) {
-	resp, err := c.Get(url)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s: %s", url, resp.Status)
-	}
-	return io.ReadAll(resp.Body)
 }

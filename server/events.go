@@ -61,6 +61,13 @@ func (s *Server) markerEvents(w http.ResponseWriter, r *http.Request) {
 		s.limited("replay")
 		last = &rev
 	}
+	// A replay reads markers as a listing does, and costs the same.
+	if behind := int(rev - *last); behind > 0 {
+		if ok, wait := s.reads.allow(r, behind); !ok {
+			s.tooMany(w, "list_rate", wait, "this client reads too many markers: wait before resuming the event stream")
+			return
+		}
+	}
 
 	rc := http.NewResponseController(w)
 	h := w.Header()

@@ -21,6 +21,12 @@ type Limits struct {
 	// PostRate a second on average, PostBurst at once.
 	PostRate  float64
 	PostBurst int
+	// ListRate and ListBurst bound the markers one client address reads
+	// from the marker list and from event-stream replays: ListRate a
+	// second on average, ListBurst at once. A list answer costs its limit
+	// parameter, a replay the changes it replays (at most Replay).
+	ListRate  float64
+	ListBurst int
 	// StreamMarkersPerMinute bounds the markers posted to one stream by
 	// all clients together.
 	StreamMarkersPerMinute int
@@ -45,6 +51,8 @@ func DefaultLimits() Limits {
 	return Limits{
 		PostRate:               10,
 		PostBurst:              20,
+		ListRate:               20000,
+		ListBurst:              50000,
 		StreamMarkersPerMinute: 600,
 		DataBytes:              16 << 10,
 		DataDepth:              32,
@@ -62,6 +70,12 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.PostBurst == 0 {
 		l.PostBurst = d.PostBurst
+	}
+	if l.ListRate == 0 {
+		l.ListRate = d.ListRate
+	}
+	if l.ListBurst == 0 {
+		l.ListBurst = d.ListBurst
 	}
 	if l.StreamMarkersPerMinute == 0 {
 		l.StreamMarkersPerMinute = d.StreamMarkersPerMinute
@@ -101,9 +115,9 @@ func newClientLimiter(perSecond float64, burst int) *clientLimiter {
 	return &clientLimiter{rate: rate.Limit(perSecond), burst: burst, clients: map[string]*rate.Limiter{}}
 }
 
-// allow takes a token for the client of r, or returns how long until one
-// is there.
-func (c *clientLimiter) allow(r *http.Request) (bool, time.Duration) {
+// allow takes n tokens for the client of r, or returns how long until
+// they are there.
+func (c *clientLimiter) allow(r *http.Request, n int) (bool, time.Duration) {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
@@ -118,7 +132,7 @@ func (c *clientLimiter) allow(r *http.Request) (bool, time.Duration) {
 		c.clients[host] = lim
 	}
 	c.mu.Unlock()
-	return take(lim)
+	return take(lim, n)
 }
 
 // forgetIdle drops the limiters whose bucket is full again: forgetting
@@ -132,10 +146,10 @@ func (c *clientLimiter) forgetIdle() {
 	}
 }
 
-// take takes a token from lim if one is there, or returns how long until
-// one will be.
-func take(lim *rate.Limiter) (bool, time.Duration) {
-	res := lim.Reserve()
+// take takes n tokens from lim if they are there, or returns how long
+// until they will be.
+func take(lim *rate.Limiter, n int) (bool, time.Duration) {
+	res := lim.ReserveN(time.Now(), min(n, lim.Burst()))
 	if d := res.Delay(); d > 0 {
 		res.Cancel()
 		return false, d

@@ -22,7 +22,7 @@ import (
 
 // RoomyLimits are limits no functional test reaches, for the tests that
 // post many markers from one address: each limit has a test of its own.
-var RoomyLimits = Limits{PostRate: 1e9, PostBurst: 1 << 30, StreamMarkersPerMinute: 1 << 30, DataBytes: maxBody, Replay: 1 << 30}
+var RoomyLimits = Limits{PostRate: 1e9, PostBurst: 1 << 30, ListRate: 1e9, ListBurst: 1 << 30, StreamMarkersPerMinute: 1 << 30, DataBytes: maxBody, Replay: 1 << 30}
 
 // newLimitServer serves a finished run with the given limits.
 func newLimitServer(t *testing.T, lim Limits, token string) (*httptest.Server, *pipelinetest.Run) {
@@ -356,5 +356,33 @@ func TestSymlinkedSegmentIsNotFollowed(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNotFound || strings.Contains(string(b), "SECRET") {
 		t.Fatalf("symlinked segment: %d %q, want 404 without the target's content", resp.StatusCode, b)
+	}
+}
+
+// TestListRatePerClient reads the marker list as fast as one client can:
+// past its burst of markers read, it gets 429 with Retry-After, naming the
+// limit, while a request for fewer markers still fits a smaller budget.
+func TestListRatePerClient(t *testing.T) {
+	lim := RoomyLimits
+	lim.ListRate, lim.ListBurst = 1, 2500
+	ts, _ := newLimitServer(t, lim, "")
+	get := func(limit int) (int, string) {
+		resp, err := http.Get(fmt.Sprintf("%s/api/streams/demo/markers?limit=%d", ts.URL, limit))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("Retry-After")
+	}
+	for i := range 2 {
+		if code, _ := get(1000); code != http.StatusOK {
+			t.Fatalf("listing %d within the burst: %d", i, code)
+		}
+	}
+	if code, retry := get(1000); code != http.StatusTooManyRequests || retry == "" {
+		t.Fatalf("a third listing of 1000: %d, Retry-After %q; want 429 with Retry-After", code, retry)
+	}
+	if code, _ := get(100); code != http.StatusOK {
+		t.Fatalf("a listing of 100 within what is left: %d", code)
 	}
 }

@@ -181,6 +181,11 @@ func (s *Server) listMarkers(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	if ok, wait := s.reads.allow(r, int(limit)); !ok {
+		s.tooMany(w, "list_rate", wait, fmt.Sprintf("this client reads too many markers: at most %g a second (%d at once); ask for fewer with limit, or wait",
+			s.cfg.Limits.ListRate, s.cfg.Limits.ListBurst))
+		return
+	}
 	ms, err := svc.Store().List(r.Context(), svc.Stream(), marker.ID(after), int(limit))
 	if err != nil {
 		s.internalError(w, err)
@@ -253,7 +258,7 @@ func (s *Server) postMarker(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnsupportedMediaType, "Content-Type: must be application/json, got "+quote(ct))
 		return
 	}
-	if ok, wait := s.posts.allow(r); !ok {
+	if ok, wait := s.posts.allow(r, 1); !ok {
 		s.tooMany(w, "post_rate", wait, fmt.Sprintf("too many marker posts from this client: at most %g a second (bursts of %d)",
 			s.cfg.Limits.PostRate, s.cfg.Limits.PostBurst))
 		return
@@ -285,7 +290,7 @@ func (s *Server) postMarker(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	if ok, wait := take(s.streamPosts[svc.Stream()]); !ok {
+	if ok, wait := take(s.streamPosts[svc.Stream()], 1); !ok {
 		s.tooMany(w, "stream_rate", wait, fmt.Sprintf("too many markers posted to stream %s: at most %d a minute",
 			quote(svc.Stream()), s.cfg.Limits.StreamMarkersPerMinute))
 		return

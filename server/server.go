@@ -70,6 +70,7 @@ type Server struct {
 	stopOnce sync.Once
 
 	posts       *clientLimiter           // marker POSTs per client
+	reads       *clientLimiter           // markers listed or replayed per client
 	streamPosts map[string]*rate.Limiter // markers posted per stream
 }
 
@@ -94,6 +95,7 @@ func New(cfg Config) *Server {
 	cfg.Limits = cfg.Limits.withDefaults()
 	s := &Server{cfg: cfg, streams: map[string]*Stream{}, router: mux.NewRouter(), stopping: make(chan struct{}),
 		posts:       newClientLimiter(cfg.Limits.PostRate, cfg.Limits.PostBurst),
+		reads:       newClientLimiter(cfg.Limits.ListRate, cfg.Limits.ListBurst),
 		streamPosts: map[string]*rate.Limiter{}}
 	perMinute := cfg.Limits.StreamMarkersPerMinute
 	for _, st := range cfg.Streams {

@@ -143,6 +143,8 @@ func limitFlags(fs *flag.FlagSet, l *server.Limits, maxConns *int) {
 	fs.IntVar(maxConns, "max-conns", 0, "most open HTTP connections; 0: half the file descriptor limit (raised to its hard limit), less a reserve")
 	fs.Float64Var(&l.PostRate, "post-rate", d.PostRate, "marker posts a second allowed per client address, on average")
 	fs.IntVar(&l.PostBurst, "post-burst", d.PostBurst, "marker posts a client address may send at once")
+	fs.Float64Var(&l.ListRate, "list-rate", d.ListRate, "markers a second a client address may read from the list and event-stream replays, on average")
+	fs.IntVar(&l.ListBurst, "list-burst", d.ListBurst, "markers a client address may read at once (at least 1000, a full page)")
 	fs.IntVar(&l.StreamMarkersPerMinute, "stream-markers-per-minute", d.StreamMarkersPerMinute, "markers posted to one stream a minute, by all clients")
 	fs.IntVar(&l.DataBytes, "data-bytes", d.DataBytes, "largest marker data object, in bytes")
 	fs.IntVar(&l.DataDepth, "data-depth", d.DataDepth, "deepest nesting of a marker data object")
@@ -161,6 +163,10 @@ func validateLimits(c serveConfig) error {
 		return usagef("--post-rate %g: must be positive", l.PostRate)
 	case l.PostBurst < 1:
 		return usagef("--post-burst %d: must be at least 1", l.PostBurst)
+	case l.ListRate <= 0:
+		return usagef("--list-rate %g: must be positive", l.ListRate)
+	case l.ListBurst < 1000:
+		return usagef("--list-burst %d: must be at least 1000, a full page", l.ListBurst)
 	case l.StreamMarkersPerMinute < 1:
 		return usagef("--stream-markers-per-minute %d: must be at least 1", l.StreamMarkersPerMinute)
 	case l.DataBytes < 2 || l.DataBytes > 60<<10:

@@ -39,7 +39,7 @@ func seed(bin, data, work string, n int, args []string) (seeded, error) {
 	out := seeded{Markers: n}
 	// The flags given for both servers come first, so that these win.
 	seedArgs := append(append([]string{}, args...),
-		"--window", seedWindow.String(), "--grace", "1s",
+		"--window", seedWindow.String(),
 		"--post-rate", "1000000", "--post-burst", "1000000", "--stream-markers-per-minute", "100000000")
 	// Publishing, its window has begun: a marker a second back is in it.
 	s, err := startPublishing(bin, data, filepath.Join(work, "seed.log"), seedArgs)

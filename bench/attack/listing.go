@@ -25,7 +25,7 @@ func listAll(ctx context.Context, client *http.Client, base, stream string, n in
 	for range n {
 		wg.Go(func() {
 			for ctx.Err() == nil {
-				l, err := live.ListMarkers(ctx, client, base, stream, 1000)
+				l, err := live.ListMarkers(ctx, client, base, stream, 1000, false)
 				pages.Add(int64(l.Pages))
 				bytes.Add(l.Bytes)
 				codes.Add("200", int64(l.Pages))

@@ -220,7 +220,7 @@ func run() error {
 		res.ServerErrors += t.ServerErrors()
 	}
 
-	list, err := live.ListMarkers(context.Background(), client, attacked.Base, stream, 1000)
+	list, err := live.ListMarkers(context.Background(), client, attacked.Base, stream, 1000, true)
 	if err != nil {
 		return fmt.Errorf("list the markers after the attack: %w", err)
 	}

@@ -192,7 +192,7 @@ func run() error {
 	floodDone.Wait()
 	res.Posts = flood.Codes.Counts()
 	res.Acked = len(flood.Acked)
-	list, err := live.ListMarkers(context.Background(), &http.Client{Timeout: 30 * time.Second}, "http://"+addr, stream, 1000)
+	list, err := live.ListMarkers(context.Background(), &http.Client{Timeout: 30 * time.Second}, "http://"+addr, stream, 1000, true)
 	if err != nil {
 		return fmt.Errorf("list the markers at the end: %w", err)
 	}

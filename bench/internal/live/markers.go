@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -53,12 +54,23 @@ type Listing struct {
 }
 
 // ListMarkers reads a stream's whole marker list, limit markers a page,
-// following each answer's next link until an answer has none.
-func ListMarkers(ctx context.Context, c *http.Client, base, stream string, limit int) (Listing, error) {
+// following each answer's next link until an answer has none. A polite
+// reader waits out a 429 (its Retry-After, at least a second) and asks
+// again; an impolite one, as an attacker, takes it as the answer.
+func ListMarkers(ctx context.Context, c *http.Client, base, stream string, limit int, polite bool) (Listing, error) {
 	var out Listing
 	next := fmt.Sprintf("/api/streams/%s/markers?limit=%d", stream, limit)
 	for next != "" {
 		b, err := Fetch(ctx, c, base+next)
+		var se *StatusError
+		if polite && errors.As(err, &se) && se.Code == http.StatusTooManyRequests {
+			select {
+			case <-time.After(max(se.RetryAfter, time.Second)):
+				continue
+			case <-ctx.Done():
+				return out, ctx.Err()
+			}
+		}
 		if err != nil {
 			return out, err
 		}

@@ -32,7 +32,8 @@ func Fetch(ctx context.Context, c *http.Client, url string) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %w", url, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, &StatusError{URL: url, Code: resp.StatusCode}
+		retry, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+		return nil, &StatusError{URL: url, Code: resp.StatusCode, RetryAfter: time.Duration(retry) * time.Second}
 	}
 	return b, nil
 }
@@ -41,6 +42,8 @@ func Fetch(ctx context.Context, c *http.Client, url string) ([]byte, error) {
 type StatusError struct {
 	URL  string
 	Code int
+	// RetryAfter is the answer's Retry-After, or 0.
+	RetryAfter time.Duration
 }
 
 func (e *StatusError) Error() string {

@@ -36,9 +36,9 @@ type Config struct {
 	Log   *slog.Logger
 	// OnAdded, if set, is told of every marker stored, once it is durable.
 	OnAdded func(Marker)
-	// OnUnlisted, if set, is told of every marker the playlist did not
+	// OnUnlisted, if set, is called for every marker the playlist did not
 	// list because it lists as many date ranges as it may.
-	OnUnlisted func(Marker)
+	OnUnlisted func()
 }
 
 // Service turns detections into markers, places markers in the stream,
@@ -98,7 +98,8 @@ func (s *Service) Run(ctx context.Context) {
 }
 
 // Restore puts the date ranges of the stored markers still in the window
-// back into the playlist, after a restart, with one playlist write. A
+// back into the playlist, after a restart, with one playlist write; those
+// past the playlist's cap stay unlisted, as they were. A
 // detector marker that an earlier run left open (it was killed while the
 // event showed) is closed, cut, at the end of the last segment written.
 func (s *Service) Restore(ctx context.Context) error {
@@ -131,8 +132,19 @@ func (s *Service) Restore(ctx context.Context) error {
 	if len(ranges) == 0 {
 		return nil
 	}
-	if err := s.cfg.Playlist.SetDateRange(ranges...); err != nil {
-		return err
+	// One range at a time, so that a range the playlist has no room for
+	// (it lists as many as it may) is told apart from a failure.
+	for _, r := range ranges {
+		err := s.cfg.Playlist.SetDateRange(r)
+		if errors.Is(err, playlist.ErrTooManyDateRanges) {
+			if s.cfg.OnUnlisted != nil {
+				s.cfg.OnUnlisted()
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
 	}
 	return s.cfg.Playlist.Flush() // start serving with the ranges in place
 }
@@ -247,7 +259,7 @@ func (s *Service) changed(m Marker) {
 		// A flood of markers: each is stored and served by the API;
 		// counted, not logged one by one.
 		if s.cfg.OnUnlisted != nil {
-			s.cfg.OnUnlisted(m)
+			s.cfg.OnUnlisted()
 		}
 	case err != nil:
 		s.cfg.Log.Error("markers", "stream", s.cfg.Stream, "err", err)

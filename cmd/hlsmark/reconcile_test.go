@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -83,4 +85,33 @@ func listedOnDisk(t *testing.T, dir string) []media.Seq {
 		}
 	}
 	return out
+}
+
+// TestRestartWithMoreMarkersThanTheCap posts more markers than the
+// playlist lists (--max-dateranges 3), kills the server and starts it
+// again: it starts, publishes, and the API still has every marker.
+func TestRestartWithMoreMarkersThanTheCap(t *testing.T) {
+	t.Parallel()
+	data, addr := t.TempDir(), freeAddr(t)
+	args := []string{"--max-dateranges", "3", "--event-every", "1h"}
+	s := startServer(t, data, addr, args...)
+	pollUntil(t, "a segment", 60*time.Second, func() bool { pl, err := s.playlist(); return err == nil && pl != nil && len(segments(pl)) > 0 })
+	posted := 0
+	for i := range 8 {
+		at := time.Now().Add(-300 * time.Millisecond).UTC().Format(time.RFC3339Nano)
+		if code, _ := s.post(`{"label":"m` + strconv.Itoa(i) + `","time":"` + at + `"}`); code == http.StatusCreated {
+			posted++
+		}
+	}
+	if posted != 8 {
+		t.Fatalf("%d of 8 posts answered 201", posted)
+	}
+	s.stop(t, syscall.SIGKILL)
+	s = startServer(t, data, addr, args...)
+	before := len(listedOnDisk(t, filepath.Join(data, "demo")))
+	pollUntil(t, "the restart to publish", 30*time.Second, func() bool { return len(listedOnDisk(t, filepath.Join(data, "demo"))) > before })
+	if n := len(s.markers(t)); n < posted {
+		t.Errorf("the API lists %d markers after the restart, want the %d posted", n, posted)
+	}
+	s.stop(t, syscall.SIGTERM)
 }

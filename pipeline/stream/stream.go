@@ -163,7 +163,7 @@ func New(cfg Config) (_ *Stream, err error) {
 				s.metrics.MarkerPosted()
 			}
 		},
-		OnUnlisted: func(marker.Marker) { s.metrics.DateRangeUnlisted() },
+		OnUnlisted: s.metrics.DateRangeUnlisted,
 	})
 	if s.muxer, err = muxer.New(muxer.Config{
 		Dir: cfg.Dir, Target: cfg.Segment, FirstSeq: first, Size: cfg.Encoder.Size, FPS: cfg.Encoder.FPS, Timeline: s.timeline,

@@ -64,15 +64,45 @@ export function fragmentBySN(details, sn) {
   return frags.find((f) => f.sn === sn) || null;
 }
 
+// MPEG-TS timestamps count 90 kHz ticks and wrap at 2^33 (some 26.5 hours).
+const TS_HZ = 90000;
+const TS_WRAP_S = 2 ** 33 / TS_HZ;
+
 /**
- * markerTime returns the marker's first frame on the player's clock: the
- * start of the fragment whose sn is the marker's sequence, plus its offset.
- * Null when the marker has no position or that fragment is not listed.
+ * markerTime returns the marker's first frame on the player's clock. Null
+ * when the marker has no position or its fragment is not listed.
+ *
+ * hls.js lays every frame of a discontinuity (a cc) at its PTS less that
+ * cc's initPTS, with one exception: where a fragment follows on from the
+ * one before it with a hole or an overlap between them (skipped frames, or
+ * uneven frame times, as a busy source makes), its remuxer moves the
+ * fragment's first frame back to fill the hole, or the frames up to the
+ * fragment's new start forward past the overlap, and the fragment's start
+ * becomes where the first frame now is. So the fragment's start plus the
+ * marker's offset (from the fragment's first PTS) misses every frame but
+ * the first by the hole: a seek there would show a frame before the
+ * marker's.
+ *
+ * origins maps a cc to its initPTS as hls.js reports it ({baseTime,
+ * timescale}). With it, the frame starts at its PTS; but where hls.js
+ * moved it, at the start of its parsed fragment plus its offset: the
+ * first frame (offset 0) always starts the fragment, and a frame whose PTS
+ * is not after the fragment's start was moved past an overlap. Without
+ * origins (the cc's first fragment not parsed yet), the fragment's start
+ * plus the offset is the estimate.
  */
-export function markerTime(details, m) {
+export function markerTime(details, m, origins) {
   if (m.sequence == null || m.offset == null) return null;
   const f = fragmentBySN(details, m.sequence);
-  return f ? f.start + m.offset : null;
+  if (!f) return null;
+  const estimate = f.start + m.offset;
+  const o = origins && origins[f.cc];
+  if (!o || !Number.isFinite(m.pts)) return estimate;
+  let t = m.pts / TS_HZ - o.baseTime / o.timescale;
+  // The marker's pts is the TS timestamp, modulo 2^33: take the lap that
+  // puts it nearest the estimate.
+  t += Math.round((estimate - t) / TS_WRAP_S) * TS_WRAP_S;
+  return Number.isFinite(f.startPTS) && (m.offset <= 0 || t <= f.start) ? estimate : t;
 }
 
 /** seekTarget returns where a seek to a frame at t goes (null for null). */

@@ -138,7 +138,11 @@ const casesReach = [
   { name: 'before the window', m: { sequence: 9 }, ended: false, want: 'gone' },
   { name: 'no position, dated after the edge', m: { sequence: null, program_date_time: iso(T0 + 6500) }, ended: false, want: 'pending' },
   { name: 'no position, dated after the edge of an ended stream', m: { sequence: null, program_date_time: iso(T0 + 6500) }, ended: true, want: 'gone' },
-  { name: 'no position, dated inside the window', m: { sequence: null, program_date_time: iso(T0 + 3000) }, ended: false, want: 'gone' },
+  // The server gives it a position once its segment is on disk; the
+  // player may list the segment first.
+  { name: 'no position, dated inside the window', m: { sequence: null, program_date_time: iso(T0 + 3000) }, ended: false, want: 'pending' },
+  { name: 'no position, dated inside the window of an ended stream', m: { sequence: null, program_date_time: iso(T0 + 3000) }, ended: true, want: 'gone' },
+  { name: 'no position, dated before the window', m: { sequence: null, program_date_time: iso(T0 - 1) }, ended: false, want: 'gone' },
   { name: 'no position, no date', m: { sequence: null, program_date_time: '' }, ended: false, want: 'pending' },
 ];
 

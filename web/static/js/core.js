@@ -122,11 +122,15 @@ export function markerReach(details, m, ended) {
     if (fragmentBySN(details, m.sequence)) return 'ok';
     return m.sequence > details.endSN ? 'pending' : 'gone';
   }
-  // No position: either not yet in a segment, or out of the window.
-  const last = details.fragments[details.fragments.length - 1];
+  // No position: out of the window if dated before it. Inside it, the
+  // server has not told the position yet: the event that does comes once
+  // the segment is on disk, and the player may read the playlist that
+  // lists the segment first. Once the stream ended, none will come.
+  if (ended) return 'gone';
+  const first = details.fragments[0];
   const at = Date.parse(m.program_date_time);
-  if (!Number.isFinite(at) || last.programDateTime == null) return ended ? 'gone' : 'pending';
-  return at >= last.programDateTime + last.duration * 1000 - 1 && !ended ? 'pending' : 'gone';
+  if (!Number.isFinite(at) || first.programDateTime == null) return 'pending';
+  return at < first.programDateTime ? 'gone' : 'pending';
 }
 
 /**

@@ -227,10 +227,11 @@ export function markerSpan(w, at, m, newest) {
 /**
  * GAP_TOLERANCE_MS is how far a fragment's program date time may be from
  * where the fragment before it ends without a gap being drawn. EXTINF and
- * the dates are rounded to the millisecond, and hls.js measures a loaded
- * fragment's duration from its frames, which leaves out frames a busy
- * source skipped (a tenth of a second, say): such holes are not what a
- * viewer looks for on the timeline. A lost segment or a restart is.
+ * the dates are rounded to the millisecond, and where EXTINF is not known
+ * hls.js's duration of a loaded fragment is measured from its frames,
+ * which leaves out frames a busy source skipped (a tenth of a second,
+ * say): such holes are not what a viewer looks for on the timeline. A
+ * lost segment or a restart is.
  */
 export const GAP_TOLERANCE_MS = 500;
 
@@ -248,8 +249,15 @@ export const ROUNDING_MS = 50;
  * fragment after it, its start on the player's clock, the wall-clock time
  * missing (0 when the dates do not say), and whether a discontinuity is
  * marked there.
+ *
+ * listed, if given, maps a fragment's sn to its duration as the playlist
+ * lists it (EXTINF, see listedDurations): the dates are measured with it.
+ * hls.js's own duration of a parsed fragment is measured from its frames,
+ * and its remuxer moves a fragment's first frames onto the end of the one
+ * before (a hole or an overlap after skipped frames), which lengthens or
+ * shortens it by as much: up to a stall's length on a busy machine.
  */
-export function findGaps(details, toleranceMs = GAP_TOLERANCE_MS) {
+export function findGaps(details, toleranceMs = GAP_TOLERANCE_MS, listed = null) {
   const out = [];
   const frags = (details && details.fragments) || [];
   for (let i = 1; i < frags.length; i++) {
@@ -258,13 +266,35 @@ export function findGaps(details, toleranceMs = GAP_TOLERANCE_MS) {
     const discontinuity = a.cc !== b.cc;
     let missingMs = 0;
     if (a.programDateTime != null && b.programDateTime != null) {
-      missingMs = b.programDateTime - (a.programDateTime + a.duration * 1000);
+      const seconds = (listed && listed.get(a.sn)) ?? a.duration;
+      missingMs = b.programDateTime - (a.programDateTime + seconds * 1000);
     }
     const jumped = missingMs > toleranceMs;
     if (discontinuity || jumped) {
       const told = jumped || missingMs > ROUNDING_MS;
       out.push({ sn: b.sn, at: b.start, missingMs: told ? Math.round(missingMs) : 0, discontinuity });
     }
+  }
+  return out;
+}
+
+/**
+ * listedDurations returns each fragment's EXTINF, by sn, from a playlist
+ * just as hls.js parsed it (at LEVEL_UPDATED): hls.js replaces a
+ * fragment's duration with the one it measures once it parsed the
+ * fragment, but each fragment's playlistOffset (the EXTINFs before it in
+ * the playlist) stays as parsed, so the difference between two neighbours'
+ * is the first one's EXTINF. (Later, hls.js may put fragments of an
+ * earlier parse, whose offsets count from another first fragment, into the
+ * same list: so this is read at once.) The newest fragment has no
+ * neighbour yet and is left out.
+ */
+export function listedDurations(details) {
+  const out = new Map();
+  const frags = (details && details.fragments) || [];
+  for (let i = 0; i + 1 < frags.length; i++) {
+    const d = frags[i + 1].playlistOffset - frags[i].playlistOffset;
+    if (Number.isFinite(d) && d > 0) out.set(frags[i].sn, d);
   }
   return out;
 }

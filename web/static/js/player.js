@@ -4,6 +4,7 @@
 import {
   findGaps,
   fragmentBySN,
+  listedDurations,
   markerReach,
   markerTime,
   seekTarget,
@@ -27,6 +28,7 @@ export class Player extends EventTarget {
     this.video = video;
     this.hls = null;
     this.origins = []; // see markerTime in core.js
+    this.listed = new Map(); // EXTINF by sn, see listedDurations in core.js
     this.native = false;
     this.url = '';
     this.ended = false;
@@ -119,9 +121,13 @@ export class Player extends EventTarget {
     this.hls = hls;
     // Each discontinuity's initPTS, by cc: where hls.js lays its frames.
     this.origins = [];
+    this.listed = new Map();
     const E = Hls.Events;
     hls.on(E.MANIFEST_PARSED, () => this.play());
     hls.on(E.LEVEL_UPDATED, (_, data) => {
+      // What the playlist lists, before hls.js measures it over.
+      for (const [sn, d] of listedDurations(data.details)) this.listed.set(sn, d);
+      for (const sn of this.listed.keys()) if (sn < data.details.startSN) this.listed.delete(sn);
       this.retries = 0;
       this.error = '';
       this.empty = false;
@@ -212,7 +218,7 @@ export class Player extends EventTarget {
    * fragments, so there it lists none.
    */
   gaps() {
-    return this.native ? [] : findGaps(this.details());
+    return this.native ? [] : findGaps(this.details(), undefined, this.listed);
   }
 
   /**

@@ -202,27 +202,32 @@ func closeMarker(m *Marker, d clock.Ticks, cut bool) {
 
 // published gives a new revision to the markers the segment places, so
 // subscribers learn their sequence and offset.
+//
+// Readers see the segment only once the playlist has written it, so this
+// waits for that write first (on the service's goroutine, not the
+// pipeline's), and only then takes the pending markers. In the other
+// order, a marker added meanwhile (a POST, on another goroutine) would be
+// missed by both sides: add would not find the segment yet and make the
+// marker pending, after this had looked for pending markers, and no
+// subscriber would ever learn its position. Taken after the write, a
+// marker is either pending already or found by add's own Locate.
 func (s *Service) published(ctx context.Context, seg media.Segment) error {
+	if err := s.cfg.Playlist.Flush(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	var placed []ID
 	for id, pts := range s.pending {
 		if pts < seg.End() {
 			delete(s.pending, id)
-			if seg.Contains(pts) {
+			// Locate, not seg.Contains: an earlier segment whose write
+			// failed is listed now too.
+			if _, ok := s.cfg.Playlist.Locate(pts); ok {
 				placed = append(placed, id)
 			}
 		}
 	}
 	s.mu.Unlock()
-	if len(placed) == 0 {
-		return nil
-	}
-	// Readers see the segment once the playlist has written it: wait for
-	// that, so that the new revision comes with the marker's position.
-	// (This is the service's goroutine, not the pipeline's.)
-	if err := s.cfg.Playlist.Flush(); err != nil {
-		return err
-	}
 	for _, id := range placed {
 		if _, err := s.cfg.Store.Update(ctx, s.cfg.Stream, id, func(*Marker) {}); err != nil {
 			return err

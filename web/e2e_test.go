@@ -31,10 +31,11 @@ type playback struct {
 	Paused  bool    `json:"paused"`
 	Seeking bool    `json:"seeking"`
 	Ready   int     `json:"ready"`
-	// Expected is the marker's position on the player's clock: the start
-	// of the hls.js fragment whose sn is the marker's sequence, plus the
-	// marker's offset; null while that fragment is unknown.
-	Expected *float64 `json:"expected"`
+	// FragStart and FragEnd bound, on the player's clock, the hls.js
+	// fragment whose sn is the marker's sequence; null while hls.js does
+	// not list it.
+	FragStart *float64 `json:"fragStart"`
+	FragEnd   *float64 `json:"fragEnd"`
 	// Parsed says hls.js has read that fragment's real PTS.
 	Parsed bool `json:"parsed"`
 	// SeekableEnd is the end of video.seekable; Target the playlist's
@@ -45,15 +46,18 @@ type playback struct {
 	// BehindText by how much.
 	Behind     bool   `json:"behind"`
 	BehindText string `json:"behindText"`
-	// LastSeek is what the page's last marker seek did.
+	// LastSeek is what the page's last marker seek did: done once the
+	// page says the video shows the marker's frame.
 	LastSeek *struct {
-		Seeks int `json:"seeks"`
-		MS    int `json:"ms"`
+		ID    int  `json:"id"`
+		Seeks int  `json:"seeks"`
+		MS    int  `json:"ms"`
+		Done  bool `json:"done"`
 	} `json:"lastSeek"`
 }
 
-// playbackJS reads playback; seq and offset name the marker, if any.
-func playbackJS(seq int, offset float64) string {
+// playbackJS reads playback; seq names the marker's fragment, if any.
+func playbackJS(seq int) string {
 	return fmt.Sprintf(`(() => {
   const v = document.querySelector('video');
   const hls = window.hlsmark && window.hlsmark.hls;
@@ -65,14 +69,15 @@ func playbackJS(seq int, offset float64) string {
     lastSeek: window.hlsmark ? window.hlsmark.player.lastMarkerSeek : null,
     videos: document.querySelectorAll('video').length,
     time: v.currentTime, paused: v.paused, seeking: v.seeking, ready: v.readyState,
-    expected: f ? f.start + %g : null,
+    fragStart: f ? f.start : null,
+    fragEnd: f ? f.start + f.duration : null,
     parsed: !!f && Number.isFinite(f.startPTS) && Number.isFinite(f.endPTS),
     seekableEnd: s.length ? s.end(s.length - 1) : 0,
     target: d ? d.targetduration : 0,
     behind: live.classList.contains('is-behind') && !live.hidden,
     behindText: document.getElementById('live-behind').textContent,
   };
-})()`, seq, offset)
+})()`, seq)
 }
 
 // mintJS draws the video's current frame on a canvas and counts its mint
@@ -103,17 +108,59 @@ type frameScan struct {
 // pixels at 640x360.
 const minMint = 300
 
-// onMarkerFrame accepts a paused, settled video showing the marker's frame:
-// its time is the marker's position, to within one frame.
-func onMarkerFrame(p playback) bool {
-	return p.Paused && !p.Seeking && p.Ready >= 2 && p.Parsed && p.Expected != nil &&
-		math.Abs(p.Time-*p.Expected) < 1.0/fps
+// seekedTo accepts a paused, settled video whose page says its seek to
+// marker id is done.
+func seekedTo(id int) func(playback) bool {
+	return func(p playback) bool {
+		return p.Paused && !p.Seeking && p.Ready >= 2 && p.Parsed &&
+			p.LastSeek != nil && p.LastSeek.ID == id && p.LastSeek.Done
+	}
+}
+
+// forgetSeekJS clears the page's report of its last marker seek, so that
+// the next report is of the next seek.
+const forgetSeekJS = `(() => { window.hlsmark.player.lastMarkerSeek = null; return true; })()`
+
+// frameBefore is how far before the position a marker seek leaves the
+// video the frame before the marker's shows. The page seeks SEEK_EPSILON
+// (1 ms) after the frame starts on the player's clock; hls.js lays frames
+// in 90 kHz ticks and Chromium's media clock counts microseconds, so the
+// frame starts 1 ms before the position, give or take 2 µs. 2 ms before
+// the position is thus 1 ms before the frame: in the one before it (the
+// source stamps frames 33 ms apart, or, catching up after a stall, at
+// least a tick, 11 µs, apart: then in an earlier frame still, which has
+// no block either, as the marker's is the first frame with the block).
+const frameBefore = 0.002
+
+// checkMarkerFrame waits until the page says it shows marker m's frame,
+// and checks, from the pixels alone, that the video shows the first frame
+// of m's event: the mint block is on it, and not on the frame just before.
+// It returns the playback state on the marker's frame.
+func checkMarkerFrame(t *testing.T, b *browser, what string, m apiMarker) playback {
+	t.Helper()
+	js := playbackJS(*m.Sequence)
+	p := waitFor(t, b, fmt.Sprintf("%s: marker %d (sequence %d, offset %.4f)", what, m.ID, *m.Sequence, *m.Offset),
+		30*time.Second, js, seekedTo(m.ID))
+	t.Logf("%s: marker %d at %.4f, its fragment %.4f to %.4f, %+v", what, m.ID, p.Time, *p.FragStart, *p.FragEnd, *p.LastSeek)
+	if p.Time < *p.FragStart || p.Time >= *p.FragEnd {
+		t.Fatalf("%s: the video is at %.4f, outside the marker's fragment (%.4f to %.4f)", what, p.Time, *p.FragStart, *p.FragEnd)
+	}
+	checkMint(t, b, what, func(n int) bool { return n >= minMint })
+	before := p.Time - frameBefore
+	b.eval(t, fmt.Sprintf(`(() => { document.querySelector('video').currentTime = %g; return true; })()`, before), new(bool))
+	waitFor(t, b, what+": the frame before", 30*time.Second, js, func(p playback) bool {
+		return p.Paused && !p.Seeking && p.Ready >= 2 && math.Abs(p.Time-before) < 0.0005
+	})
+	checkMint(t, b, what+": the frame before", func(n int) bool { return n == 0 })
+	return p
 }
 
 // TestPlayerSeeksToMarkerFrame plays a live stream in headless Chromium,
 // clicks a marker in the list, and checks from the video element that it
 // shows the marker's first frame: the mint block is on it and not on the
-// frame before. Then LIVE brings it back to the live edge.
+// frame before. So do ] and a click on a tick, the latter to a marker
+// whose segment follows a hole in the stream. Then LIVE brings it back to
+// the live edge.
 func TestPlayerSeeksToMarkerFrame(t *testing.T) {
 	srv := startServer(t, "--size", "640x360", "--fps", fmt.Sprint(fps), "--segment", "1s", "--window", "1m",
 		"--event-fixed", "--event-every", "3s", "--event-duration", "1s")
@@ -125,7 +172,7 @@ func TestPlayerSeeksToMarkerFrame(t *testing.T) {
 	b := newBrowser(t)
 	b.do(t, "open the player", 30*time.Second, chromedp.Navigate(srv.base+"/"))
 
-	p := waitFor(t, b, "playback at the live edge", 60*time.Second, playbackJS(-1, 0), func(p playback) bool {
+	p := waitFor(t, b, "playback at the live edge", 60*time.Second, playbackJS(-1), func(p playback) bool {
 		return p.Ready >= 3 && p.Time > 0 && !p.Paused
 	})
 	if p.Videos != 1 {
@@ -149,51 +196,41 @@ func TestPlayerSeeksToMarkerFrame(t *testing.T) {
 	waitFor(t, b, "a new marker, highlighted", 30*time.Second,
 		`!!document.querySelector('.marker-item.is-new [data-marker-id]')`, func(ok bool) bool { return ok })
 
-	var pre playback
-	b.eval(t, playbackJS(*m.Sequence, *m.Offset), &pre)
-	if pre.Expected != nil {
-		t.Logf("before the click: fragment %d parsed %v, marker estimated at %.4f, playing at %.3f",
-			*m.Sequence, pre.Parsed, *pre.Expected, pre.Time)
-	}
+	b.eval(t, forgetSeekJS, new(bool))
 	b.click(t, "click the marker's row", fmt.Sprintf(`.marker-list [data-marker-id="%d"]`, m.ID))
-	js := playbackJS(*m.Sequence, *m.Offset)
-	p = waitFor(t, b, fmt.Sprintf("the frame of marker %d (sequence %d, offset %.4f)", m.ID, *m.Sequence, *m.Offset),
-		30*time.Second, js, onMarkerFrame)
-	t.Logf("marker %d: currentTime %.4f, fragment start + offset %.4f, %+v", m.ID, p.Time, *p.Expected, p.LastSeek)
-	checkMint(t, b, "the marker's frame", func(n int) bool { return n >= minMint })
+	p = checkMarkerFrame(t, b, "the marker's frame", m)
 	if !p.Behind || !strings.Contains(p.BehindText, "s") {
 		t.Errorf("paused on a marker, the LIVE button shows behind=%v %q; want it to say how far behind", p.Behind, p.BehindText)
 	}
+
+	// ] goes to the next marker: this one again, from half a second
+	// before it (after the event before, which ended 2 s earlier).
+	b.eval(t, fmt.Sprintf(`(() => { document.querySelector('video').currentTime = %g; return true; })()`, p.Time-0.5), new(bool))
+	b.eval(t, forgetSeekJS, new(bool))
+	b.do(t, "press ]", 10*time.Second, chromedp.KeyEvent("]"))
+	p = checkMarkerFrame(t, b, "the marker's frame after ]", m)
+	// Back on the marker's frame for the screenshot.
+	b.eval(t, fmt.Sprintf(`(() => { document.querySelector('video').currentTime = %g; return true; })()`, p.Time), new(bool))
+	waitFor(t, b, "the marker's frame again", 30*time.Second, playbackJS(*m.Sequence), func(q playback) bool {
+		return q.Paused && !q.Seeking && q.Ready >= 2 && math.Abs(q.Time-p.Time) < 0.0005
+	})
 	saveScreenshot(t, b, "player-marker.png")
 
-	// The frame before has no block: the seek landed on the marker's first
-	// frame, not just on one that shows the block.
-	before := *p.Expected - 1.0/fps + 0.001
-	b.eval(t, fmt.Sprintf(`(() => { document.querySelector('video').currentTime = %g; return true; })()`, before), new(bool))
-	waitFor(t, b, "the frame before the marker", 30*time.Second, js, func(p playback) bool {
-		return p.Paused && !p.Seeking && p.Ready >= 2 && math.Abs(p.Time-before) < 0.0005
-	})
-	checkMint(t, b, "the frame before the marker", func(n int) bool { return n == 0 })
-
-	// ] goes to the next marker: this one again.
-	b.do(t, "press ]", 10*time.Second, chromedp.KeyEvent("]"))
-	waitFor(t, b, "the marker's frame after ]", 30*time.Second, js, onMarkerFrame)
-	checkMint(t, b, "the marker's frame after ]", func(n int) bool { return n >= minMint })
-
-	// A tick seeks to its marker's frame too: the newest marker's.
-	var n apiMarker
-	srv.getJSON(t, fmt.Sprintf("/api/streams/demo/markers/%d", ids[0]), &n)
-	if n.Sequence == nil || n.Offset == nil {
-		t.Fatalf("marker %d has a clickable row but no stream position in the API: %+v", n.ID, n)
-	}
-	b.click(t, "click the newest marker's tick", fmt.Sprintf(`.tl-ticks [data-marker-id="%d"]`, n.ID))
-	p = waitFor(t, b, fmt.Sprintf("the frame of marker %d after a click on its tick", n.ID), 30*time.Second,
-		playbackJS(*n.Sequence, *n.Offset), onMarkerFrame)
-	checkMint(t, b, "the newest marker's frame", func(n int) bool { return n >= minMint })
+	// A tick seeks to its marker's frame too: that of a marker whose
+	// segment follows a hole, as a busy machine leaves. hls.js, loading on
+	// from the paused position, reads that fragment after the one before
+	// and moves its first frame back to fill the hole: the marker is not
+	// where its offset from the fragment's start says.
+	h := holeBeforeEvent(t, srv)
+	waitFor(t, b, "the tick of the marker after the hole", 30*time.Second,
+		fmt.Sprintf(`!!document.querySelector('.tl-ticks [data-marker-id="%d"]')`, h.ID), func(ok bool) bool { return ok })
+	b.eval(t, forgetSeekJS, new(bool))
+	b.click(t, "click the tick of the marker after the hole", fmt.Sprintf(`.tl-ticks [data-marker-id="%d"]`, h.ID))
+	checkMarkerFrame(t, b, "the frame of the marker after the hole", h)
 
 	// LIVE plays from the live point again.
 	b.click(t, "click LIVE", "#live")
-	p = waitFor(t, b, "playback near the live edge", 30*time.Second, js, func(p playback) bool {
+	p = waitFor(t, b, "playback near the live edge", 30*time.Second, playbackJS(-1), func(p playback) bool {
 		return !p.Paused && p.Target > 0 && p.SeekableEnd-p.Time <= 4.5*p.Target && !p.Behind
 	})
 	t.Logf("live: currentTime %.3f, seekable end %.3f (target duration %gs)", p.Time, p.SeekableEnd, p.Target)

@@ -23,7 +23,8 @@ test('fragmentBySN finds a fragment by its media sequence number', () => {
   assert.equal(fragmentBySN(holey, 12).start, 24);
 });
 
-// casesMarkerTime: a marker's first frame is its fragment's start plus its offset.
+// casesMarkerTime: before hls.js has parsed anything, a marker's first
+// frame is its fragment's start plus its offset.
 const casesMarkerTime = [
   { name: 'in the window', m: { sequence: 11, offset: 0.7 }, want: 22.7, seek: 22.701 },
   { name: 'first fragment, offset 0', m: { sequence: 10, offset: 0 }, want: 20, seek: 20.001 },
@@ -49,6 +50,84 @@ test('markerTime and seekTarget', async (t) => {
   }
 });
 
+// parsed is sliding once hls.js has parsed sn 11: it knows its start
+// from the frames (startPTS), and cc 0's initPTS is 10 s (origins).
+const parsed = {
+  ...sliding,
+  fragments: sliding.fragments.map((f) => (f.sn === 11 ? { ...f, startPTS: f.start } : f)),
+};
+const origins = [{ baseTime: 900000, timescale: 90000 }];
+// pts is the 90 kHz TS timestamp of a frame hls.js lays at t on its clock.
+const pts = (t) => Math.round((t + 10) * 90000);
+
+// casesMarkerTimeByPTS: where a marker's frame is once hls.js has parsed
+// its fragment (sn 11, start 22), when the remuxer moved the fragment's
+// first frames to meet the fragment before.
+const casesMarkerTimeByPTS = [
+  {
+    name: 'no hole: at its PTS, the fragment start plus the offset',
+    m: { sequence: 11, offset: 0.7, pts: pts(22.7) },
+    want: 22.7,
+  },
+  {
+    // The first frame's PTS is 22.05, moved back to 22 to fill a 50 ms
+    // hole: every later frame is still at its PTS, 50 ms after the
+    // fragment's start plus its offset.
+    name: 'after a hole: at its PTS, not the start plus the offset',
+    m: { sequence: 11, offset: 0.7, pts: pts(22.75) },
+    want: 22.75,
+  },
+  {
+    name: 'after a hole, the first frame: where it was moved, the fragment start',
+    m: { sequence: 11, offset: 0, pts: pts(22.05) },
+    want: 22,
+  },
+  {
+    // The first frame's PTS is 21.99, moved forward to 22 past a 10 ms
+    // overlap, and so is a frame 5 ms after it; a frame 0.7 s on is not.
+    name: 'after an overlap, the first frame: where it was moved',
+    m: { sequence: 11, offset: 0, pts: pts(21.99) },
+    want: 22,
+  },
+  {
+    name: 'after an overlap, a frame moved with the first one',
+    m: { sequence: 11, offset: 0.005, pts: pts(21.995) },
+    want: 22.005,
+  },
+  {
+    name: 'after an overlap, a frame past the new start: at its PTS',
+    m: { sequence: 11, offset: 0.7, pts: pts(22.69) },
+    want: 22.69,
+  },
+  {
+    name: 'fragment not parsed: at its PTS, whatever its estimated start',
+    m: { sequence: 12, offset: 0.5, pts: pts(24.53) },
+    want: 24.53,
+  },
+];
+
+test('markerTime lays a frame where hls.js does, by its PTS', async (t) => {
+  for (const c of casesMarkerTimeByPTS) {
+    await t.test(c.name, () => {
+      const got = markerTime(parsed, c.m, origins);
+      assert.ok(Math.abs(got - c.want) < 1e-9, `markerTime ${got}, want ${c.want}`);
+    });
+  }
+  await t.test('before its discontinuity is parsed: the start plus the offset', () => {
+    const m = { sequence: 11, offset: 0.7, pts: pts(22.75) };
+    assert.ok(Math.abs(markerTime(parsed, m, []) - 22.7) < 1e-9);
+    assert.ok(Math.abs(markerTime(parsed, m, undefined) - 22.7) < 1e-9);
+  });
+  await t.test('across the 33-bit wrap', () => {
+    // The TS timestamps wrapped 5 s into cc 0: its initPTS is 5 s short of
+    // 2^33, and the frame's pts counts from zero again.
+    const wrapped = [{ baseTime: 2 ** 33 - 5 * 90000, timescale: 90000 }];
+    const m = { sequence: 11, offset: 0.7, pts: Math.round((22.75 - 5) * 90000) };
+    const got = markerTime(parsed, m, wrapped);
+    assert.ok(Math.abs(got - 22.75) < 1e-6, `markerTime ${got}, want 22.75`);
+  });
+});
+
 const iso = (ms) => new Date(ms).toISOString();
 
 // casesReach: whether a marker can be sought to, with sliding (sn 10..12,
@@ -59,7 +138,11 @@ const casesReach = [
   { name: 'before the window', m: { sequence: 9 }, ended: false, want: 'gone' },
   { name: 'no position, dated after the edge', m: { sequence: null, program_date_time: iso(T0 + 6500) }, ended: false, want: 'pending' },
   { name: 'no position, dated after the edge of an ended stream', m: { sequence: null, program_date_time: iso(T0 + 6500) }, ended: true, want: 'gone' },
-  { name: 'no position, dated inside the window', m: { sequence: null, program_date_time: iso(T0 + 3000) }, ended: false, want: 'gone' },
+  // The server gives it a position once its segment is on disk; the
+  // player may list the segment first.
+  { name: 'no position, dated inside the window', m: { sequence: null, program_date_time: iso(T0 + 3000) }, ended: false, want: 'pending' },
+  { name: 'no position, dated inside the window of an ended stream', m: { sequence: null, program_date_time: iso(T0 + 3000) }, ended: true, want: 'gone' },
+  { name: 'no position, dated before the window', m: { sequence: null, program_date_time: iso(T0 - 1) }, ended: false, want: 'gone' },
   { name: 'no position, no date', m: { sequence: null, program_date_time: '' }, ended: false, want: 'pending' },
 ];
 

@@ -64,15 +64,45 @@ export function fragmentBySN(details, sn) {
   return frags.find((f) => f.sn === sn) || null;
 }
 
+// MPEG-TS timestamps count 90 kHz ticks and wrap at 2^33 (some 26.5 hours).
+const TS_HZ = 90000;
+const TS_WRAP_S = 2 ** 33 / TS_HZ;
+
 /**
- * markerTime returns the marker's first frame on the player's clock: the
- * start of the fragment whose sn is the marker's sequence, plus its offset.
- * Null when the marker has no position or that fragment is not listed.
+ * markerTime returns the marker's first frame on the player's clock. Null
+ * when the marker has no position or its fragment is not listed.
+ *
+ * hls.js lays every frame of a discontinuity (a cc) at its PTS less that
+ * cc's initPTS, with one exception: where a fragment follows on from the
+ * one before it with a hole or an overlap between them (skipped frames, or
+ * uneven frame times, as a busy source makes), its remuxer moves the
+ * fragment's first frame back to fill the hole, or the frames up to the
+ * fragment's new start forward past the overlap, and the fragment's start
+ * becomes where the first frame now is. So the fragment's start plus the
+ * marker's offset (from the fragment's first PTS) misses every frame but
+ * the first by the hole: a seek there would show a frame before the
+ * marker's.
+ *
+ * origins maps a cc to its initPTS as hls.js reports it ({baseTime,
+ * timescale}). With it, the frame starts at its PTS; but where hls.js
+ * moved it, at the start of its parsed fragment plus its offset: the
+ * first frame (offset 0) always starts the fragment, and a frame whose PTS
+ * is not after the fragment's start was moved past an overlap. Without
+ * origins (the cc's first fragment not parsed yet), the fragment's start
+ * plus the offset is the estimate.
  */
-export function markerTime(details, m) {
+export function markerTime(details, m, origins) {
   if (m.sequence == null || m.offset == null) return null;
   const f = fragmentBySN(details, m.sequence);
-  return f ? f.start + m.offset : null;
+  if (!f) return null;
+  const estimate = f.start + m.offset;
+  const o = origins && origins[f.cc];
+  if (!o || !Number.isFinite(m.pts)) return estimate;
+  let t = m.pts / TS_HZ - o.baseTime / o.timescale;
+  // The marker's pts is the TS timestamp, modulo 2^33: take the lap that
+  // puts it nearest the estimate.
+  t += Math.round((estimate - t) / TS_WRAP_S) * TS_WRAP_S;
+  return Number.isFinite(f.startPTS) && (m.offset <= 0 || t <= f.start) ? estimate : t;
 }
 
 /** seekTarget returns where a seek to a frame at t goes (null for null). */
@@ -92,11 +122,15 @@ export function markerReach(details, m, ended) {
     if (fragmentBySN(details, m.sequence)) return 'ok';
     return m.sequence > details.endSN ? 'pending' : 'gone';
   }
-  // No position: either not yet in a segment, or out of the window.
-  const last = details.fragments[details.fragments.length - 1];
+  // No position: out of the window if dated before it. Inside it, the
+  // server has not told the position yet: the event that does comes once
+  // the segment is on disk, and the player may read the playlist that
+  // lists the segment first. Once the stream ended, none will come.
+  if (ended) return 'gone';
+  const first = details.fragments[0];
   const at = Date.parse(m.program_date_time);
-  if (!Number.isFinite(at) || last.programDateTime == null) return ended ? 'gone' : 'pending';
-  return at >= last.programDateTime + last.duration * 1000 - 1 && !ended ? 'pending' : 'gone';
+  if (!Number.isFinite(at) || first.programDateTime == null) return 'pending';
+  return at < first.programDateTime ? 'gone' : 'pending';
 }
 
 /**
@@ -193,10 +227,11 @@ export function markerSpan(w, at, m, newest) {
 /**
  * GAP_TOLERANCE_MS is how far a fragment's program date time may be from
  * where the fragment before it ends without a gap being drawn. EXTINF and
- * the dates are rounded to the millisecond, and hls.js measures a loaded
- * fragment's duration from its frames, which leaves out frames a busy
- * source skipped (a tenth of a second, say): such holes are not what a
- * viewer looks for on the timeline. A lost segment or a restart is.
+ * the dates are rounded to the millisecond, and where EXTINF is not known
+ * hls.js's duration of a loaded fragment is measured from its frames,
+ * which leaves out frames a busy source skipped (a tenth of a second,
+ * say): such holes are not what a viewer looks for on the timeline. A
+ * lost segment or a restart is.
  */
 export const GAP_TOLERANCE_MS = 500;
 
@@ -214,8 +249,15 @@ export const ROUNDING_MS = 50;
  * fragment after it, its start on the player's clock, the wall-clock time
  * missing (0 when the dates do not say), and whether a discontinuity is
  * marked there.
+ *
+ * listed, if given, maps a fragment's sn to its duration as the playlist
+ * lists it (EXTINF, see listedDurations): the dates are measured with it.
+ * hls.js's own duration of a parsed fragment is measured from its frames,
+ * and its remuxer moves a fragment's first frames onto the end of the one
+ * before (a hole or an overlap after skipped frames), which lengthens or
+ * shortens it by as much: up to a stall's length on a busy machine.
  */
-export function findGaps(details, toleranceMs = GAP_TOLERANCE_MS) {
+export function findGaps(details, toleranceMs = GAP_TOLERANCE_MS, listed = null) {
   const out = [];
   const frags = (details && details.fragments) || [];
   for (let i = 1; i < frags.length; i++) {
@@ -224,13 +266,35 @@ export function findGaps(details, toleranceMs = GAP_TOLERANCE_MS) {
     const discontinuity = a.cc !== b.cc;
     let missingMs = 0;
     if (a.programDateTime != null && b.programDateTime != null) {
-      missingMs = b.programDateTime - (a.programDateTime + a.duration * 1000);
+      const seconds = (listed && listed.get(a.sn)) ?? a.duration;
+      missingMs = b.programDateTime - (a.programDateTime + seconds * 1000);
     }
     const jumped = missingMs > toleranceMs;
     if (discontinuity || jumped) {
       const told = jumped || missingMs > ROUNDING_MS;
       out.push({ sn: b.sn, at: b.start, missingMs: told ? Math.round(missingMs) : 0, discontinuity });
     }
+  }
+  return out;
+}
+
+/**
+ * listedDurations returns each fragment's EXTINF, by sn, from a playlist
+ * just as hls.js parsed it (at LEVEL_UPDATED): hls.js replaces a
+ * fragment's duration with the one it measures once it parsed the
+ * fragment, but each fragment's playlistOffset (the EXTINFs before it in
+ * the playlist) stays as parsed, so the difference between two neighbours'
+ * is the first one's EXTINF. (Later, hls.js may put fragments of an
+ * earlier parse, whose offsets count from another first fragment, into the
+ * same list: so this is read at once.) The newest fragment has no
+ * neighbour yet and is left out.
+ */
+export function listedDurations(details) {
+  const out = new Map();
+  const frags = (details && details.fragments) || [];
+  for (let i = 0; i + 1 < frags.length; i++) {
+    const d = frags[i + 1].playlistOffset - frags[i].playlistOffset;
+    if (Number.isFinite(d) && d > 0) out.set(frags[i].sn, d);
   }
   return out;
 }

@@ -4,6 +4,7 @@
 import {
   findGaps,
   fragmentBySN,
+  listedDurations,
   markerReach,
   markerTime,
   seekTarget,
@@ -26,6 +27,8 @@ export class Player extends EventTarget {
     super();
     this.video = video;
     this.hls = null;
+    this.origins = []; // see markerTime in core.js
+    this.listed = new Map(); // EXTINF by sn, see listedDurations in core.js
     this.native = false;
     this.url = '';
     this.ended = false;
@@ -116,13 +119,23 @@ export class Player extends EventTarget {
       enableWorker: true,
     });
     this.hls = hls;
+    // Each discontinuity's initPTS, by cc: where hls.js lays its frames.
+    this.origins = [];
+    this.listed = new Map();
     const E = Hls.Events;
     hls.on(E.MANIFEST_PARSED, () => this.play());
     hls.on(E.LEVEL_UPDATED, (_, data) => {
+      // What the playlist lists, before hls.js measures it over.
+      for (const [sn, d] of listedDurations(data.details)) this.listed.set(sn, d);
+      for (const sn of this.listed.keys()) if (sn < data.details.startSN) this.listed.delete(sn);
       this.retries = 0;
       this.error = '';
       this.empty = false;
       this.ended = !data.details.live;
+      this.changed();
+    });
+    hls.on(E.INIT_PTS_FOUND, (_, data) => {
+      this.origins[data.frag.cc] = { baseTime: data.initPTS, timescale: data.timescale };
       this.changed();
     });
     hls.on(E.FRAG_BUFFERED, () => this.changed());
@@ -205,7 +218,7 @@ export class Player extends EventTarget {
    * fragments, so there it lists none.
    */
   gaps() {
-    return this.native ? [] : findGaps(this.details());
+    return this.native ? [] : findGaps(this.details(), undefined, this.listed);
   }
 
   /**
@@ -226,9 +239,10 @@ export class Player extends EventTarget {
   }
 
   /**
-   * markerTime returns the marker's first frame on the player's clock: the
-   * start of the fragment whose sn is the marker's sequence, plus its
-   * offset. Null when that fragment is not in the playlist.
+   * markerTime returns the marker's first frame on the player's clock: its
+   * PTS where hls.js lays it, or, before hls.js has read the fragment's
+   * discontinuity, the fragment's start plus the marker's offset (see
+   * markerTime in core.js). Null when that fragment is not in the playlist.
    */
   markerTime(m) {
     if (this.native) {
@@ -237,7 +251,7 @@ export class Player extends EventTarget {
       const at = Date.parse(m.program_date_time);
       return Number.isFinite(origin) && Number.isFinite(at) ? (at - origin) / 1000 : null;
     }
-    return markerTime(this.details(), m);
+    return markerTime(this.details(), m, this.origins);
   }
 
   /** timeOfDay returns the wall-clock time (ms since the epoch) shown at t. */
@@ -283,9 +297,10 @@ export class Player extends EventTarget {
    * seekToMarker pauses on the marker's first frame and resolves true once
    * the video shows it. hls.js places a fragment it has not loaded by the
    * playlist's EXTINF values, which are rounded to the millisecond; once
-   * the fragment is parsed it moves it to its real PTS. So: seek, wait
-   * until the fragment is parsed and the seek is done, and seek again for
-   * as long as the fragment's start moved.
+   * the fragment is parsed it moves it to its real PTS (and the first
+   * discontinuity it parses gives the origin markerTime lays frames by).
+   * So: seek, wait until the fragment is parsed and the seek is done, and
+   * seek again for as long as the marker's place moved.
    */
   async seekToMarker(m) {
     const token = ++this.seekToken;

@@ -32,8 +32,10 @@ func (d *heldDisk) hold() {
 func (d *heldDisk) letGo() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	close(d.held)
-	d.held = nil
+	if d.held != nil {
+		close(d.held)
+		d.held = nil
+	}
 }
 
 func (d *heldDisk) write(path string, data []byte) error {
@@ -69,6 +71,9 @@ func TestMarkerPostedWhileSegmentIsWrittenIsPlaced(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Runs after the service has stopped (cleanups run last first), and
+	// before the folder goes: no playlist write is left behind.
+	t.Cleanup(func() { disk.letGo(); _ = pl.Flush() })
 	store := openStore(t, filepath.Join(dir, "markers.db"))
 	t.Cleanup(func() { store.Close() })
 	epoch := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)

@@ -122,15 +122,15 @@ func seekedTo(id int) func(playback) bool {
 const forgetSeekJS = `(() => { window.hlsmark.player.lastMarkerSeek = null; return true; })()`
 
 // frameBefore is how far before the position a marker seek leaves the
-// video the frame before the marker's shows. The page seeks SEEK_EPSILON
-// (1 ms) after the frame starts on the player's clock; hls.js lays frames
-// in 90 kHz ticks and Chromium's media clock counts microseconds, so the
-// frame starts 1 ms before the position, give or take 2 µs. 2 ms before
-// the position is thus 1 ms before the frame: in the one before it (the
-// source stamps frames 33 ms apart, or, catching up after a stall, at
-// least a tick, 11 µs, apart: then in an earlier frame still, which has
-// no block either, as the marker's is the first frame with the block).
-const frameBefore = 0.002
+// video the check for "no block on the frame before" looks: half a nominal
+// frame interval. The page seeks 1 ms after the marker's frame starts, so
+// this lands inside the frame before it (frames are a nominal interval
+// apart) or, after skipped frames, in an earlier one, which has no block
+// either, the marker's being the first with it. Closer to the frame's
+// start is not a question about the page: at a segment boundary hls.js
+// moves a segment's first frame back over a small timestamp gap, and
+// Chromium may show that frame a little before its PTS.
+const frameBefore = 0.5 / fps
 
 // checkMarkerFrame waits until the page says it shows marker m's frame,
 // and checks, from the pixels alone, that the video shows the first frame

@@ -20,9 +20,10 @@ import (
 // fileSize is the size of every test file and of the frames read from it.
 var fileSize = media.Size{Width: 320, Height: 240}
 
-// mintBox is the drawbox filter that shows a 60×60 mint square at (40, 40)
-// from 3.0 s to 4.0 s of a file: pipeline.Mint, RGB (0, 255, 200).
-const mintBox = "drawbox=x=40:y=40:w=60:h=60:color=0x00FFC8@1:t=fill:enable='between(t,3,4)'"
+// mintBox is the filter chain that turns testsrc2 grey (its colours
+// include near-mint ones the detector would see) and shows a 60×60 mint
+// square at (40, 40) from 3.0 s to 4.0 s: pipeline.Mint, RGB (0, 255, 200).
+const mintBox = "hue=s=0,drawbox=x=40:y=40:w=60:h=60:color=0x00FFC8@1:t=fill:enable='between(t,3,4)'"
 
 // ffmpeg runs the ffmpeg CLI with args in dir and returns the path of the
 // file it made, the last argument. A missing ffmpeg fails the test.
@@ -41,7 +42,7 @@ func ffmpeg(t *testing.T, args ...string) string {
 	return out
 }
 
-// testFile makes an H.264 file of seconds of testsrc2 at 25 fps, with
+// testFile makes an H.264 file of seconds of grey testsrc2 at 25 fps, with
 // B-frames and the mint box from 3 s to 4 s, named name (its extension
 // picks the container).
 func testFile(t *testing.T, seconds, name string) string {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -98,10 +99,16 @@ func TestFileSourceKeepsTheFrameStep(t *testing.T) {
 	if b := countBFrames(t, mp4); b == 0 {
 		t.Fatal("the test file has no B-frames: it would not test reordering")
 	}
-	for _, c := range []struct{ name, input string }{
-		{"mp4 path", mp4},
-		{"file: URL", "file:" + mp4},
-		{"matroska", testFile(t, "6", "in.mkv")},
+	ntsc := ffmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30000/1001", "-t", "2",
+		"-c:v", "libx264", "-bf", "2", "-pix_fmt", "yuv420p", "ntsc.ts")
+	for _, c := range []struct {
+		name, input string
+		step        clock.Ticks
+	}{
+		{"mp4 path", mp4, 3600},
+		{"file: URL", "file:" + mp4, 3600},
+		{"matroska", testFile(t, "6", "in.mkv"), 3600},
+		{"MPEG-TS at 29.97 fps", ntsc, 3003},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			src, err := pipeline.NewFileSource(pipeline.FileConfig{Input: c.input, Size: fileSize},
@@ -111,12 +118,68 @@ func TestFileSourceKeepsTheFrameStep(t *testing.T) {
 			}
 			defer src.Close()
 			pts := readAll(t, src, 0)
-			if len(pts) != 150 {
-				t.Fatalf("%d frames from a 6 s file at 25 fps, want 150", len(pts))
+			if want := countFrames(t, strings.TrimPrefix(c.input, "file:")); len(pts) != want {
+				t.Fatalf("%d frames, ffprobe counts %d", len(pts), want)
 			}
-			checkSteps(t, pts, startPTS, 3600)
+			checkSteps(t, pts, startPTS, c.step)
 		})
 	}
+}
+
+// TestFileSourceScales reads the 320×240 file at 160×120: the mint box,
+// drawn at (40, 40)-(100, 100), shows at (20, 20)-(50, 50), from the
+// frame 3 s in (the 76th) and not in the one before.
+func TestFileSourceScales(t *testing.T) {
+	small := media.Size{Width: 160, Height: 120}
+	src, err := pipeline.NewFileSource(pipeline.FileConfig{Input: testFile(t, "4", "in.mp4"), Size: small},
+		clock.NewFake(startAt, nil), clock.Timeline{Epoch: pipelinetest.Epoch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	f := pipeline.NewFrame(small)
+	mint := func(x, y int) bool {
+		i := (y*small.Width + x) * 3
+		r, g, b := int(f.BGR[i+2]), int(f.BGR[i+1]), int(f.BGR[i])
+		near := func(v int, want byte) bool { d := v - int(want); return d > -40 && d < 40 }
+		return near(r, pipeline.Mint[0]) && near(g, pipeline.Mint[1]) && near(b, pipeline.Mint[2])
+	}
+	for i := range 76 {
+		if err := src.Next(context.Background(), f); err != nil {
+			t.Fatal(err)
+		}
+		inside, outside := mint(35, 35), mint(60, 35)
+		switch {
+		case i < 75 && inside:
+			t.Fatalf("frame %d (%.2f s) shows the box", i, float64(i)/25)
+		case i == 75 && (!inside || !mint(21, 21) || !mint(48, 48) || outside || mint(35, 55)):
+			t.Fatalf("frame 75 (3 s): box at (35,35) %v, (21,21) %v, (48,48) %v; outside at (60,35) %v, (35,55) %v",
+				inside, mint(21, 21), mint(48, 48), outside, mint(35, 55))
+		}
+	}
+}
+
+// countFrames asks ffprobe how many video frames the file decodes to.
+func countFrames(t *testing.T, path string) int {
+	t.Helper()
+	bin, err := exec.LookPath("ffprobe")
+	if err != nil {
+		t.Fatalf("ffprobe is required (Debian package ffmpeg): %v", err)
+	}
+	out, err := exec.Command(bin, "-v", "error", "-select_streams", "v", "-count_frames",
+		"-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", path).Output()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v", path, err)
+	}
+	fields := strings.Fields(string(out)) // an MPEG-TS lists its program's stream too
+	if len(fields) == 0 {
+		t.Fatalf("ffprobe counts no frames in %s", path)
+	}
+	n, err := strconv.Atoi(fields[0])
+	if err != nil || n == 0 {
+		t.Fatalf("ffprobe counts %q frames in %s", out, path)
+	}
+	return n
 }
 
 // countBFrames asks ffprobe how many B-frames the file's video has.

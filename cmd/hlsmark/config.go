@@ -37,7 +37,15 @@ type streamConfig struct {
 	// SegmentCache bounds the bytes of the newest segments held in memory
 	// for the server to answer from; 0 holds none.
 	SegmentCache int64
+
+	// Input is what the stream shows: inputCheckerboard, or a video
+	// file's path or file: URL. Loop plays a file again and again.
+	Input string
+	Loop  bool
 }
+
+// inputCheckerboard is the --input that streams the generated checkerboard.
+const inputCheckerboard = "checkerboard"
 
 // serveConfig is the configuration of `hlsmark serve`.
 type serveConfig struct {
@@ -86,7 +94,7 @@ type serveArgs struct {
 // serveFlags returns the flag set of `hlsmark serve`, bound to a.
 func serveFlags(a *serveArgs) *commandLine {
 	c := &a.serveConfig
-	cl := newCommandLine("serve", "Streams the checkerboard as live HLS.\nSIGINT or SIGTERM stops it: the last segment is written and the playlist ended.")
+	cl := newCommandLine("serve", "Streams the checkerboard, or a video file (--input), as live HLS.\nSIGINT or SIGTERM stops it: the last segment is written and the playlist ended.")
 	cl.notes = tokenNotes
 	cl.group("HTTP", func(fs *flag.FlagSet) {
 		fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "`host:port` to listen on (0.0.0.0:port: every interface)")
@@ -103,6 +111,10 @@ func serveFlags(a *serveArgs) *commandLine {
 		fs.IntVar(&c.Stream.MaxDateRanges, "max-dateranges", playlist.DefaultMaxDateRanges, "most markers listed as EXT-X-DATERANGE in the playlist at once (the API has them all)")
 		fs.DurationVar(&c.Stream.Grace, "grace", 0, "how long segments stay on disk after leaving the window (default and least: the window plus the target duration, RFC 8216 section 6.2.2)")
 		fs.Int64Var(&c.Stream.SegmentCache, "segment-cache", 64<<20, "`bytes` of the newest segments kept in memory to answer from (64 MiB = 67108864); 0: every segment from its file")
+	})
+	cl.group("Input", func(fs *flag.FlagSet) {
+		fs.StringVar(&c.Stream.Input, "input", inputCheckerboard, "what to stream: checkerboard, or a video file's `path` or file: URL (paced by its own timestamps; the playlist ends when it does)")
+		fs.BoolVar(&c.Stream.Loop, "loop", false, "play a file --input again and again, PTS still rising")
 	})
 	cl.group("Encoding", func(fs *flag.FlagSet) { encodingFlags(fs, &c.Stream, &a.size) })
 	cl.group("Events", func(fs *flag.FlagSet) { eventFlags(fs, &c.Stream) })
@@ -211,6 +223,8 @@ func (c streamConfig) validate() error {
 		return usagef("--grace %s: must be at least %s, the window plus the target duration (RFC 8216 section 6.2.2)", c.Grace, c.minGrace())
 	case c.SegmentCache < 0:
 		return usagef("--segment-cache %d: must not be negative", c.SegmentCache)
+	case c.Loop && !c.fileInput():
+		return usagef("--loop: only for a file --input")
 	}
 	if err := c.source().Validate(); err != nil {
 		return usagef("--%v", err)
@@ -219,6 +233,11 @@ func (c streamConfig) validate() error {
 		return usagef("--%v", err)
 	}
 	return nil
+}
+
+// fileInput reports whether the stream's --input is a file.
+func (c streamConfig) fileInput() bool {
+	return c.Input != "" && c.Input != inputCheckerboard
 }
 
 // source returns the checkerboard's configuration: the default one at the

@@ -163,6 +163,12 @@ func serve(args []string) error {
 		log.Info("stopping")
 		runErr = <-streamDone
 	case runErr = <-streamDone:
+		if runErr == nil {
+			// The input ended (a file without --loop): what it made,
+			// playlist with EXT-X-ENDLIST, stays served until stopped.
+			log.Info("input ended; serving the ended stream until stopped")
+			<-ctx.Done()
+		}
 		stop()
 	case runErr = <-httpDone:
 		stop()

@@ -4,6 +4,7 @@ package clock
 
 import (
 	"math"
+	"math/big"
 	"strconv"
 	"time"
 )
@@ -91,4 +92,26 @@ func LatestAt(ts, limit Ticks) Ticks {
 		k-- // floor division for negative differences
 	}
 	return ts + k*Wrap
+}
+
+// FromTimeBase converts v, a timestamp or duration counted in a stream's
+// time base num/den seconds (libav's AVRational), to ticks, rounding toward
+// negative infinity (floor), the same rule as FromDuration: a decoded
+// frame gets the last tick not later than its own timestamp. Frame steps
+// that are whole ticks (1/25 s in 1/12800, 1/30 s in 1/90000) come out
+// exact, so a file's frames keep their exact spacing. The product is
+// computed without overflow; it reports false if num or den is not
+// positive or the result does not fit in Ticks.
+func FromTimeBase(v, num, den int64) (Ticks, bool) {
+	if num <= 0 || den <= 0 {
+		return 0, false
+	}
+	p := new(big.Int).Mul(big.NewInt(v), big.NewInt(num))
+	p.Mul(p, big.NewInt(Hz))
+	// Euclidean division by a positive divisor is floor division.
+	q := p.Div(p, big.NewInt(den))
+	if !q.IsInt64() {
+		return 0, false
+	}
+	return Ticks(q.Int64()), true
 }

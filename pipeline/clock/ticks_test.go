@@ -2,6 +2,7 @@ package clock
 
 import (
 	"math"
+	"math/big"
 	"testing"
 	"time"
 )
@@ -106,4 +107,69 @@ func TestWrap(t *testing.T) {
 			t.Errorf("LatestAt(%d, %d) = %d, want %d", c.ts, c.limit, got, c.want)
 		}
 	}
+}
+
+// casesTimeBase are stream time bases libav demuxers use, with timestamps
+// whose tick values are known by hand.
+var casesTimeBase = []struct {
+	name     string
+	v        int64
+	num, den int64
+	want     Ticks
+	ok       bool
+}{
+	{"MPEG-TS is already in ticks", 123456789, 1, 90000, 123456789, true},
+	{"a 25 fps MP4 frame (1/12800)", 512, 1, 12800, 3600, true},
+	{"a 30 fps MKV frame in ms floors", 33, 1, 1000, 2970, true},
+	{"one tick's worth of a 1/1000000 base", 11, 1, 1000000, 0, true},
+	{"just past one tick", 12, 1, 1000000, 1, true},
+	{"frame numbers at 30000/1001", 1, 1001, 30000, 3003, true},
+	{"negative floors down", -1, 1, 12800, -8, true},
+	{"a huge base does not overflow the product", 1 << 40, 1 << 30, 1 << 31, Ticks(1<<39) * Hz, true},
+	{"a result past int64", math.MaxInt64, 1, 1, 0, false},
+	{"a zero denominator", 5, 1, 0, 0, false},
+	{"a negative numerator", 5, -1, 25, 0, false},
+}
+
+func TestFromTimeBase(t *testing.T) {
+	for _, c := range casesTimeBase {
+		t.Run(c.name, func(t *testing.T) {
+			got, ok := FromTimeBase(c.v, c.num, c.den)
+			if got != c.want || ok != c.ok {
+				t.Fatalf("FromTimeBase(%d, %d/%d) = %d, %v; want %d, %v", c.v, c.num, c.den, got, ok, c.want, c.ok)
+			}
+		})
+	}
+}
+
+// FuzzFromTimeBase checks the rounding rule as a property: the result is
+// the floor, t/Hz ≤ v·num/den < (t+1)/Hz, compared by cross-multiplying,
+// and it never decreases as v grows.
+func FuzzFromTimeBase(f *testing.F) {
+	for _, c := range casesTimeBase {
+		f.Add(c.v, c.num, c.den)
+	}
+	f.Fuzz(func(t *testing.T, v, num, den int64) {
+		got, ok := FromTimeBase(v, num, den)
+		if num <= 0 || den <= 0 {
+			if ok {
+				t.Fatalf("FromTimeBase(%d, %d/%d) accepted a bad time base", v, num, den)
+			}
+			return
+		}
+		if !ok {
+			return // out of range
+		}
+		exact := new(big.Rat).SetFrac(new(big.Int).Mul(big.NewInt(v), big.NewInt(num)), big.NewInt(den))
+		lo := new(big.Rat).SetFrac(big.NewInt(int64(got)), big.NewInt(Hz))
+		hi := new(big.Rat).SetFrac(new(big.Int).Add(big.NewInt(int64(got)), big.NewInt(1)), big.NewInt(Hz))
+		if lo.Cmp(exact) > 0 || exact.Cmp(hi) >= 0 {
+			t.Fatalf("FromTimeBase(%d, %d/%d) = %d: %s s is not in [%s, %s)", v, num, den, got, exact.FloatString(9), lo.FloatString(9), hi.FloatString(9))
+		}
+		if v < math.MaxInt64 {
+			if next, ok := FromTimeBase(v+1, num, den); ok && next < got {
+				t.Fatalf("FromTimeBase went back: %d at %d, %d at %d", got, v, next, v+1)
+			}
+		}
+	})
 }

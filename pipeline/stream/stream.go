@@ -144,6 +144,7 @@ func New(cfg Config) (_ *Stream, err error) {
 		return nil, err
 	}
 	if s.encoder, err = pipeline.NewEncoder(cfg.Encoder); err != nil {
+		s.closeSource()
 		return nil, err
 	}
 	defer func() {
@@ -152,6 +153,7 @@ func New(cfg Config) (_ *Stream, err error) {
 			if s.muxer != nil {
 				_ = s.muxer.Close()
 			}
+			s.closeSource()
 		}
 	}()
 	s.markers = marker.NewService(marker.Config{
@@ -282,7 +284,16 @@ func (s *Stream) Close() {
 	s.freeOnce.Do(func() {
 		s.encoder.Close()
 		_ = s.muxer.Close()
+		s.closeSource()
 	})
+}
+
+// closeSource frees the source's libav state, if it holds any (as the
+// file source does).
+func (s *Stream) closeSource() {
+	if c, ok := s.source.(interface{ Close() }); ok {
+		c.Close()
+	}
 }
 
 // Name returns the stream's name.

@@ -1,0 +1,198 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync/atomic"
+
+	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/media"
+)
+
+// FileConfig configures a file source.
+type FileConfig struct {
+	// Input is a file path or a file: URL (anything libavformat opens).
+	Input string
+	// Size is the size every frame is scaled to.
+	Size media.Size
+	// Loop plays the file again and again instead of ending.
+	Loop bool
+	// Log receives the source's notices (a new timestamp mapping); nil
+	// means slog.Default().
+	Log *slog.Logger
+}
+
+// defaultFrameStep is the frame step assumed before a file's second frame
+// when its container gives no frame rate: 25 fps.
+const defaultFrameStep clock.Ticks = clock.Hz / 25
+
+// FileSource decodes a media file's best video stream, frame by frame in
+// presentation order, paced in real time by the file's own timestamps.
+//
+// PTS mapping: a frame's PTS is base + FromTimeBase(ts − origin, time
+// base), where ts is the frame's best-effort timestamp in the stream's
+// time base and the rounding is FromTimeBase's floor. For the first
+// mapping, origin is the file's first timestamp and base the stream's
+// clock reading (Timeline.PTS) when the source is made, so PTS continue
+// the stream's timeline and the file's frame spacing is kept tick for
+// tick. A new mapping (origin = the frame's ts, base = the last PTS plus
+// one frame step) starts when the file loops and when a timestamp does
+// not rise past the last frame's (a backward jump): PTS never go back.
+// The frame step is the last gap between two consecutive frames, or the
+// container's frame rate before there is one. A forward leap is kept: the
+// stream waits, as the file says. Frames without a timestamp are dropped.
+type FileSource struct {
+	cfg      FileConfig
+	clk      clock.Clock
+	timeline clock.Timeline
+	d        *fileDemuxer // the current pass, nil between passes
+	done     bool
+
+	tbNum, tbDen int64
+	mapped       bool        // origin and base hold a mapping for this pass
+	origin       int64       // the timestamp, in the time base, that maps to base
+	base         clock.Ticks // the PTS origin maps to
+	prev         clock.Ticks // the PTS of the last decoded frame, sent or not
+	decoded      bool        // prev is set
+	step         clock.Ticks
+
+	late    atomic.Uint64
+	remaps  atomic.Uint64
+	dropped atomic.Uint64
+}
+
+// NewFileSource opens cfg.Input and returns a source whose first frame
+// has the PTS of clk's present reading on timeline. A missing file, a
+// file with no video stream or without a decoder fails here.
+func NewFileSource(cfg FileConfig, clk clock.Clock, timeline clock.Timeline) (*FileSource, error) {
+	if err := cfg.Size.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	d, err := openFile(cfg.Input)
+	if err != nil {
+		return nil, err
+	}
+	s := &FileSource{cfg: cfg, clk: clk, timeline: timeline, d: d, step: defaultFrameStep}
+	s.tbNum, s.tbDen = d.timeBase()
+	if s.tbNum <= 0 || s.tbDen <= 0 {
+		d.close()
+		return nil, fmt.Errorf("file %s: time base %d/%d", cfg.Input, s.tbNum, s.tbDen)
+	}
+	if num, den := d.frameRate(); num > 0 && den > 0 {
+		if step, ok := clock.FromTimeBase(1, den, num); ok && step > 0 {
+			s.step = step
+		}
+	}
+	s.base = timeline.PTS(clk.Now())
+	return s, nil
+}
+
+// Size returns the frame size.
+func (s *FileSource) Size() media.Size { return s.cfg.Size }
+
+// Late returns how many frames were dropped because the source was more
+// than catchUp behind the file's timestamps.
+func (s *FileSource) Late() uint64 { return s.late.Load() }
+
+// Remaps returns how many times a timestamp that did not rise started a
+// new PTS mapping (loops not counted).
+func (s *FileSource) Remaps() uint64 { return s.remaps.Load() }
+
+// Dropped returns how many frames were dropped for having no timestamp.
+func (s *FileSource) Dropped() uint64 { return s.dropped.Load() }
+
+// Close frees the file's demuxer and decoder. Next must not be called
+// after it.
+func (s *FileSource) Close() {
+	if s.d != nil {
+		s.d.close()
+		s.d = nil
+	}
+	s.done = true
+}
+
+// Next waits until the next frame's PTS on the clock, then converts it
+// into f. A frame found more than catchUp late is dropped and counted.
+// It returns io.EOF at the end of the file, unless the source loops.
+func (s *FileSource) Next(ctx context.Context, f *Frame) error {
+	if f.Size != s.cfg.Size {
+		return errors.New("file: frame size differs from source size")
+	}
+	for {
+		if s.done {
+			return io.EOF
+		}
+		if s.d == nil {
+			d, err := openFile(s.cfg.Input)
+			if err != nil {
+				return err
+			}
+			s.d, s.mapped = d, false
+		}
+		ts, err := s.d.next()
+		if errors.Is(err, io.EOF) {
+			s.d.close()
+			s.d = nil
+			s.done = !s.cfg.Loop
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if ts == noPTS {
+			s.dropped.Add(1)
+			continue
+		}
+		pts, err := s.pts(ts)
+		if err != nil {
+			return err
+		}
+		due := s.timeline.Time(pts)
+		if err := s.clk.WaitUntil(ctx, due); err != nil {
+			return err
+		}
+		if s.clk.Now().Sub(due) > catchUp {
+			s.late.Add(1)
+			continue
+		}
+		if err := s.d.toBGR(f.BGR, s.cfg.Size); err != nil {
+			return err
+		}
+		f.PTS, f.Event = pts, 0
+		return nil
+	}
+}
+
+// pts maps the timestamp ts of the frame just decoded to its PTS, starting
+// a new mapping at a pass's first frame and when ts does not rise.
+func (s *FileSource) pts(ts int64) (clock.Ticks, error) {
+	if !s.mapped {
+		s.mapped, s.origin = true, ts
+		if s.decoded {
+			s.base = s.prev + s.step // a loop: one frame after the last
+		}
+	}
+	rel, ok := clock.FromTimeBase(ts-s.origin, s.tbNum, s.tbDen)
+	if !ok {
+		return 0, fmt.Errorf("file %s: timestamp %d in %d/%d is out of range", s.cfg.Input, ts, s.tbNum, s.tbDen)
+	}
+	pts := s.base + rel
+	if s.decoded && pts <= s.prev {
+		s.remaps.Add(1)
+		s.cfg.Log.Warn("file timestamps went back: new PTS mapping", "input", s.cfg.Input,
+			"timestamp", ts, "would_be_pts", int64(pts), "last_pts", int64(s.prev), "pts", int64(s.prev+s.step))
+		s.origin, s.base = ts, s.prev+s.step
+		pts = s.base
+	}
+	if s.decoded {
+		s.step = pts - s.prev
+	}
+	s.prev, s.decoded = pts, true
+	return pts, nil
+}

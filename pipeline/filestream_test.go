@@ -1,0 +1,175 @@
+package pipeline_test
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/color"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/grafov/m3u8"
+
+	"github.com/hlsmark/hlsmark/marker"
+	"github.com/hlsmark/hlsmark/muxer/tsread"
+	"github.com/hlsmark/hlsmark/pipeline"
+	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/media"
+	"github.com/hlsmark/hlsmark/pipeline/stream"
+	"github.com/hlsmark/hlsmark/playlist"
+)
+
+// fileRun is a stream of a file run to its end on a fake clock, as decoded
+// back from the segments its playlist lists.
+type fileRun struct {
+	stream *stream.Stream
+	store  *marker.Bolt
+	// frames are the decoded frames in order, with the sequence number
+	// of the segment each came from and whether it shows the mint box.
+	frames []decodedFrame
+	// segStart is each segment's first decoded PTS.
+	segStart map[media.Seq]clock.Ticks
+	ended    bool // the playlist has EXT-X-ENDLIST
+}
+
+type decodedFrame struct {
+	pts  clock.Ticks
+	seq  media.Seq
+	mint bool
+}
+
+// runFileStream streams the file source made by newSource through the
+// real stream (detector, libx264, muxer, playlist, markers) to its end,
+// then decodes every segment the playlist file lists.
+func runFileStream(t *testing.T, newSource func(clock.Clock, clock.Timeline) (pipeline.Source, error)) *fileRun {
+	t.Helper()
+	root := t.TempDir()
+	store, err := marker.OpenBolt(filepath.Join(root, "markers.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	dir := filepath.Join(root, "file")
+	st, err := stream.New(stream.Config{
+		Name: "file", Dir: dir, Segment: time.Second, Window: time.Hour, Grace: time.Hour,
+		Encoder: pipeline.EncoderConfig{Size: fileSize, FPS: 25, Preset: "ultrafast", Tune: "zerolatency", KeyInterval: time.Second},
+		Source:  newSource,
+		Clock:   clock.NewFake(startAt, nil), Epoch: startAt.Add(-1234567 * time.Microsecond), Store: store,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r := &fileRun{stream: st, store: store, segStart: map[media.Seq]clock.Ticks{}}
+	b, err := os.ReadFile(filepath.Join(dir, playlist.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl, _, err := m3u8.DecodeFrom(bytes.NewReader(b), true)
+	if err != nil {
+		t.Fatalf("grafov/m3u8 rejects the playlist: %v", err)
+	}
+	mp := pl.(*m3u8.MediaPlaylist)
+	r.ended = mp.Closed
+	for i, s := range mp.GetAllSegments() {
+		seq := media.Seq(mp.SeqNo + uint64(i))
+		if _, err := tsread.Decode(filepath.Join(dir, s.URI), func(f tsread.Frame) error {
+			if _, ok := r.segStart[seq]; !ok {
+				r.segStart[seq] = f.PTS
+			}
+			r.frames = append(r.frames, decodedFrame{pts: f.PTS, seq: seq, mint: mintAt(f.Image, 70, 70)})
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return r
+}
+
+// mintAt reports whether the decoded picture is mint at (x, y), within the
+// detector's tolerance of 40 a channel.
+func mintAt(img image.Image, x, y int) bool {
+	c := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
+	near := func(v, want uint8) bool { d := int(v) - int(want); return d > -40 && d < 40 }
+	return near(c.R, pipeline.Mint[0]) && near(c.G, pipeline.Mint[1]) && near(c.B, pipeline.Mint[2])
+}
+
+// pts lists the decoded frames' PTS.
+func (r *fileRun) pts() []clock.Ticks {
+	out := make([]clock.Ticks, len(r.frames))
+	for i, f := range r.frames {
+		out[i] = f.pts
+	}
+	return out
+}
+
+// TestFileStreamExactPTSAndMarker streams a 6 s, 25 fps file with B-frames
+// and a mint box from 3 s to 4 s: the segments decode to 150 frames, each
+// 3600 ticks after the last from the clock's reading at start; the
+// playlist ends; the detector's one marker has the PTS of the first
+// decoded frame showing the box, 3 s (75 frames) into the file, and the
+// marker's position names the segment holding that frame, at its offset.
+func TestFileStreamExactPTSAndMarker(t *testing.T) {
+	in := testFile(t, "6", "in.mp4")
+	r := runFileStream(t, func(clk clock.Clock, tl clock.Timeline) (pipeline.Source, error) {
+		return pipeline.NewFileSource(pipeline.FileConfig{Input: in, Size: fileSize}, clk, tl)
+	})
+	if !r.ended {
+		t.Error("the playlist of a file streamed to its end has no EXT-X-ENDLIST")
+	}
+	if len(r.frames) != 150 {
+		t.Fatalf("decoded %d frames, want the file's 150", len(r.frames))
+	}
+	checkSteps(t, r.pts(), startPTS, 3600)
+
+	var shown *decodedFrame
+	for i := range r.frames {
+		if r.frames[i].mint {
+			shown = &r.frames[i]
+			break
+		}
+	}
+	if shown == nil || shown.pts != startPTS+75*3600 {
+		t.Fatalf("first decoded frame with the box: %+v, want PTS %d (3 s into the file)", shown, startPTS+75*3600)
+	}
+	ms, err := r.store.List(context.Background(), "file", 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 1 {
+		t.Fatalf("%d markers, want 1 for the one box: %+v", len(ms), ms)
+	}
+	if ms[0].PTS != shown.pts {
+		t.Fatalf("marker PTS %d, first decoded frame with the box %d", ms[0].PTS, shown.pts)
+	}
+	pos, ok := r.stream.Markers().Position(ms[0].PTS)
+	if !ok {
+		t.Fatalf("marker at %d has no position in the playlist", ms[0].PTS)
+	}
+	if pos.Seq != shown.seq || pos.Offset != shown.pts-r.segStart[shown.seq] {
+		t.Fatalf("marker names segment %d at offset %d; the frame is in segment %d at offset %d",
+			pos.Seq, pos.Offset, shown.seq, shown.pts-r.segStart[shown.seq])
+	}
+}
+
+// TestFileStreamLoops streams a 2 s file looped for 130 frames (2.6
+// times): the segments decode to 130 frames 3600 ticks apart, across both
+// ends of the file.
+func TestFileStreamLoops(t *testing.T) {
+	in := testFile(t, "2", "in.mp4")
+	r := runFileStream(t, func(clk clock.Clock, tl clock.Timeline) (pipeline.Source, error) {
+		src, err := pipeline.NewFileSource(pipeline.FileConfig{Input: in, Size: fileSize, Loop: true}, clk, tl)
+		return pipeline.Limit(src, 130), err
+	})
+	if len(r.frames) != 130 {
+		t.Fatalf("decoded %d frames, want 130", len(r.frames))
+	}
+	checkSteps(t, r.pts(), startPTS, 3600)
+}

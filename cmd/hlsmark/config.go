@@ -18,6 +18,7 @@ var streamName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
 
 // streamConfig is everything that shapes one stream.
 type streamConfig struct {
+	inputConfig
 	Data          string
 	Name          string
 	Size          media.Size
@@ -104,6 +105,7 @@ func serveFlags(a *serveArgs) *commandLine {
 		fs.DurationVar(&c.Stream.Grace, "grace", 0, "how long segments stay on disk after leaving the window (default and least: the window plus the target duration, RFC 8216 section 6.2.2)")
 		fs.Int64Var(&c.Stream.SegmentCache, "segment-cache", 64<<20, "`bytes` of the newest segments kept in memory to answer from (64 MiB = 67108864); 0: every segment from its file")
 	})
+	cl.group("Input", func(fs *flag.FlagSet) { inputFlags(fs, &c.Stream.inputConfig) })
 	cl.group("Encoding", func(fs *flag.FlagSet) { encodingFlags(fs, &c.Stream, &a.size) })
 	cl.group("Events", func(fs *flag.FlagSet) { eventFlags(fs, &c.Stream) })
 	return cl
@@ -132,6 +134,9 @@ func parseServe(args []string, lookupEnv func(string) (string, bool)) (serveConf
 		return c, usagef("--%v", err)
 	}
 	if err := validateLimits(c); err != nil {
+		return c, err
+	}
+	if err := c.Stream.inputConfig.validate(cl.FlagSet); err != nil {
 		return c, err
 	}
 	return c, c.Stream.validate()

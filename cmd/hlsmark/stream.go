@@ -11,9 +11,9 @@ import (
 )
 
 // newStream builds the stream c describes, paced by clk, with its markers
-// kept in store. wrap, if set, wraps its checkerboard source: bench limits
-// it to a number of frames, tests pause it or read its events.
-func newStream(c streamConfig, clk clock.Clock, store marker.Store, log *slog.Logger, wrap func(*pipeline.Checkerboard) pipeline.Source) (*stream.Stream, error) {
+// kept in store. wrap, if set, wraps its source: bench limits it to a
+// number of frames, tests pause it or read its events.
+func newStream(c streamConfig, clk clock.Clock, store marker.Store, log *slog.Logger, wrap func(pipeline.Source) pipeline.Source) (*stream.Stream, error) {
 	window := c.Window
 	if window == 0 {
 		window = c.Segment
@@ -24,12 +24,13 @@ func newStream(c streamConfig, clk clock.Clock, store marker.Store, log *slog.Lo
 		CacheBytes: c.SegmentCache,
 		Encoder:    c.encoder(),
 		Source: func(clk clock.Clock, tl clock.Timeline) (pipeline.Source, error) {
-			src, err := pipeline.NewCheckerboard(c.source(), clk, tl)
+			src, err := c.openInput(clk, tl)
 			if err != nil || wrap == nil {
 				return src, err
 			}
 			return wrap(src), nil
 		},
-		Clock: clk, Store: store, Log: log,
+		NoDetector: c.noDetector(),
+		Clock:      clk, Store: store, Log: log,
 	})
 }

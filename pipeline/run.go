@@ -105,9 +105,10 @@ type Pipeline struct {
 	NoDetector bool
 	// OnFrame, if set, is called with every frame after detection.
 	OnFrame func(*Frame)
-	// OnReject, if set, is told of each frame that could not be converted,
-	// that the encoder refused or that the source rejected (ErrRejected), from the goroutine that found out. Such
-	// a frame is counted in Stats.Rejected and skipped; the pipeline goes on.
+	// OnReject, if set, is told of each frame that the source rejected
+	// (ErrRejected), that could not be converted or that the encoder
+	// refused, from the goroutine that found out. Such a frame is counted
+	// in Stats.Rejected and skipped; the pipeline goes on.
 	OnReject func(f *Frame, err error)
 	// OnEncoded, if set, is called after each frame is encoded, with the
 	// time the encoder took: from handing it the frame to having its

@@ -15,7 +15,7 @@ help: ## list the targets
 setup: ## install build and run prerequisites (Debian packages)
 	@scripts/setup run
 
-setup-test: ## install the test prerequisites too (ffmpeg, chromium, vlc)
+setup-test: ## install the test prerequisites too (ffmpeg, chromium, vlc, python3-numpy)
 	@scripts/setup test
 
 web: $(HLSJS) ## fetch hls.js from npm (pinned by package-lock.json) into web/

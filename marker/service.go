@@ -31,9 +31,13 @@ type Config struct {
 	Playlist *playlist.Playlist
 	Timeline clock.Timeline
 	// Clock is the generator clock: no marker may be placed after its
-	// current reading.
+	// current reading, unless Present says the stream is further on.
 	Clock clock.Clock
-	Log   *slog.Logger
+	// Present, if set, returns the newest PTS the stream has had from a
+	// source that stamps its own frames (see pipeline.Stamped): markers may
+	// be placed up to it when it is past the clock's reading.
+	Present func() (clock.Ticks, bool)
+	Log     *slog.Logger
 	// OnAdded, if set, is told of every marker stored, once it is durable.
 	OnAdded func(Marker)
 	// OnUnlisted, if set, is called for every marker the playlist did not
@@ -295,9 +299,16 @@ func (s *Service) windowStart() clock.Ticks {
 }
 
 // Range returns the PTS range a new marker may be placed in: from the
-// start of the window to the generator clock's present.
+// start of the window to the present, the generator clock's or, if later,
+// the newest PTS of a source that stamps its own frames.
 func (s *Service) Range() (first, last clock.Ticks) {
-	return s.windowStart(), s.cfg.Timeline.PTS(s.cfg.Clock.Now())
+	last = s.cfg.Timeline.PTS(s.cfg.Clock.Now())
+	if s.cfg.Present != nil {
+		if p, ok := s.cfg.Present(); ok {
+			last = max(last, p)
+		}
+	}
+	return s.windowStart(), last
 }
 
 // Timeline returns the stream's timeline.

@@ -101,11 +101,14 @@ type Pipeline struct {
 	// OnDetection, if set, is called for every event the detector sees, in
 	// frame order, before the frame is encoded.
 	OnDetection func(media.Detection)
+	// NoDetector, if set, runs no detector: markers come only from the API.
+	NoDetector bool
 	// OnFrame, if set, is called with every frame after detection.
 	OnFrame func(*Frame)
-	// OnReject, if set, is told of each frame that could not be converted
-	// or that the encoder refused, from the goroutine that found out. Such
-	// a frame is counted in Stats.Rejected and skipped; the pipeline goes on.
+	// OnReject, if set, is told of each frame that the source rejected
+	// (ErrRejected), that could not be converted or that the encoder
+	// refused, from the goroutine that found out. Such a frame is counted
+	// in Stats.Rejected and skipped; the pipeline goes on.
 	OnReject func(f *Frame, err error)
 	// OnEncoded, if set, is called after each frame is encoded, with the
 	// time the encoder took: from handing it the frame to having its
@@ -192,11 +195,17 @@ func (p *Pipeline) produce(ctx context.Context, free chan *Frame, frames chan<- 
 			return ctx.Err()
 		case f = <-free:
 		}
-		if err := p.Source.Next(ctx, f); err != nil {
+		if err := p.Source.Next(ctx, f); errors.Is(err, ErrRejected) {
+			p.reject(f, err)
+			free <- f // it came from free, so there is room
+			continue
+		} else if err != nil {
 			return err
 		}
-		if d, ok := det.Inspect(f); ok && p.OnDetection != nil {
-			p.OnDetection(d)
+		if !p.NoDetector {
+			if d, ok := det.Inspect(f); ok && p.OnDetection != nil {
+				p.OnDetection(d)
+			}
 		}
 		if p.OnFrame != nil {
 			p.OnFrame(f)

@@ -68,7 +68,7 @@ func bench(args []string) error {
 	}
 	defer store.Close()
 	st, err := newStream(c, clock.NewFake(time.Now(), nil), store, log,
-		func(src *pipeline.Checkerboard) pipeline.Source { return pipeline.Limit(src, frames) })
+		func(src pipeline.Source) pipeline.Source { return pipeline.Limit(src, frames) })
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ var streamName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
 
 // streamConfig is everything that shapes one stream.
 type streamConfig struct {
+	inputConfig
 	Data          string
 	Name          string
 	Size          media.Size
@@ -37,15 +38,7 @@ type streamConfig struct {
 	// SegmentCache bounds the bytes of the newest segments held in memory
 	// for the server to answer from; 0 holds none.
 	SegmentCache int64
-
-	// Input is what the stream shows: inputCheckerboard, or a video
-	// file's path or file: URL. Loop plays a file again and again.
-	Input string
-	Loop  bool
 }
-
-// inputCheckerboard is the --input that streams the generated checkerboard.
-const inputCheckerboard = "checkerboard"
 
 // serveConfig is the configuration of `hlsmark serve`.
 type serveConfig struct {
@@ -112,10 +105,7 @@ func serveFlags(a *serveArgs) *commandLine {
 		fs.DurationVar(&c.Stream.Grace, "grace", 0, "how long segments stay on disk after leaving the window (default and least: the window plus the target duration, RFC 8216 section 6.2.2)")
 		fs.Int64Var(&c.Stream.SegmentCache, "segment-cache", 64<<20, "`bytes` of the newest segments kept in memory to answer from (64 MiB = 67108864); 0: every segment from its file")
 	})
-	cl.group("Input", func(fs *flag.FlagSet) {
-		fs.StringVar(&c.Stream.Input, "input", inputCheckerboard, "what to stream: checkerboard, or a video file's `path` or file: URL (paced by its own timestamps; the playlist ends when it does)")
-		fs.BoolVar(&c.Stream.Loop, "loop", false, "play a file --input again and again, PTS still rising")
-	})
+	cl.group("Input", func(fs *flag.FlagSet) { inputFlags(fs, &c.Stream.inputConfig) })
 	cl.group("Encoding", func(fs *flag.FlagSet) { encodingFlags(fs, &c.Stream, &a.size) })
 	cl.group("Events", func(fs *flag.FlagSet) { eventFlags(fs, &c.Stream) })
 	return cl
@@ -144,6 +134,9 @@ func parseServe(args []string, lookupEnv func(string) (string, bool)) (serveConf
 		return c, usagef("--%v", err)
 	}
 	if err := validateLimits(c); err != nil {
+		return c, err
+	}
+	if err := c.Stream.inputConfig.validate(cl.FlagSet); err != nil {
 		return c, err
 	}
 	return c, c.Stream.validate()
@@ -223,8 +216,6 @@ func (c streamConfig) validate() error {
 		return usagef("--grace %s: must be at least %s, the window plus the target duration (RFC 8216 section 6.2.2)", c.Grace, c.minGrace())
 	case c.SegmentCache < 0:
 		return usagef("--segment-cache %d: must not be negative", c.SegmentCache)
-	case c.Loop && !c.fileInput():
-		return usagef("--loop: only for a file --input")
 	}
 	if err := c.source().Validate(); err != nil {
 		return usagef("--%v", err)
@@ -233,11 +224,6 @@ func (c streamConfig) validate() error {
 		return usagef("--%v", err)
 	}
 	return nil
-}
-
-// fileInput reports whether the stream's --input is a file.
-func (c streamConfig) fileInput() bool {
-	return c.Input != "" && c.Input != inputCheckerboard
 }
 
 // source returns the checkerboard's configuration: the default one at the

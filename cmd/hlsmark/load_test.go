@@ -147,7 +147,7 @@ func TestLoad(t *testing.T) {
 		Preset: "veryfast", Tune: "zerolatency", EventEvery: 3 * time.Second, EventDuration: time.Second, EventFixed: true,
 	}
 	var src *pipeline.Checkerboard
-	st, ts := startInProcess(t, c, func(cb *pipeline.Checkerboard) pipeline.Source { src = cb; return cb })
+	st, ts := startInProcess(t, c, func(s pipeline.Source) pipeline.Source { src = s.(*pipeline.Checkerboard); return s })
 	pollUntil(t, "the first segments", 30*time.Second, func() bool { return len(st.Playlist().Segments()) >= 2 })
 
 	var res loadResult

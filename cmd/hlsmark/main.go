@@ -70,7 +70,8 @@ func run(args []string) int {
 }
 
 // serve streams until SIGINT or SIGTERM, then stops gracefully: the HTTP
-// server drains, the encoder is flushed, and the playlist gets ENDLIST.
+// server drains, the encoder is flushed, and the playlist gets ENDLIST. A
+// stream whose input ends is served on (with ENDLIST) until then.
 func serve(args []string) error {
 	cfg, err := parseServe(args, os.LookupEnv)
 	if err != nil {
@@ -110,6 +111,7 @@ func serve(args []string) error {
 		return err
 	}
 	defer store.Close()
+	cfg.Stream.Stdin = os.Stdin
 	st, err := newStream(cfg.Stream, clock.Real{}, store, log, nil)
 	if err != nil {
 		ln.Close()
@@ -157,23 +159,7 @@ func serve(args []string) error {
 		log.Info("metrics", "url", "http://"+listeners[1].Addr().String()+"/metrics")
 	}
 
-	var runErr error
-	select {
-	case <-ctx.Done():
-		log.Info("stopping")
-		runErr = <-streamDone
-	case runErr = <-streamDone:
-		if runErr == nil {
-			// The input ended (a file without --loop): what it made,
-			// playlist with EXT-X-ENDLIST, stays served until stopped.
-			log.Info("input ended; serving the ended stream until stopped")
-			<-ctx.Done()
-		}
-		stop()
-	case runErr = <-httpDone:
-		stop()
-		<-streamDone
-	}
+	runErr := waitForStop(ctx, stop, streamDone, httpDone, log)
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	for _, s := range servers {
@@ -186,6 +172,41 @@ func serve(args []string) error {
 		return nil
 	}
 	return runErr
+}
+
+// waitForStop waits for SIGINT or SIGTERM (ctx), or for an HTTP server to
+// fail, and returns once the stream has stopped, with its error or the
+// server's. A stream whose input ends (or fails) before that has closed
+// its playlist with ENDLIST: its segments and markers are served on until
+// the process is stopped, and its error, logged at once, is returned then.
+func waitForStop(ctx context.Context, stop func(), streamDone, httpDone <-chan error, log *slog.Logger) error {
+	var streamErr error
+	for streamDone != nil {
+		select {
+		case <-ctx.Done():
+			log.Info("stopping")
+			return <-streamDone
+		case streamErr = <-streamDone:
+			streamDone = nil
+			if streamErr != nil {
+				log.Error("the stream stopped; serving what it has until stopped", "err", streamErr)
+			} else {
+				log.Info("the input ended; serving the stream until stopped")
+			}
+		case err := <-httpDone:
+			stop()
+			<-streamDone
+			return err
+		}
+	}
+	select {
+	case <-ctx.Done():
+		log.Info("stopping")
+		return streamErr
+	case err := <-httpDone:
+		stop()
+		return errors.Join(streamErr, err)
+	}
 }
 
 // newLogger returns the process's logger, with libav's log lines in it.

@@ -44,7 +44,10 @@ func TestMetricsScrape(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var src *pipeline.Checkerboard
 	st, err := newStream(c, clock.NewFake(time.Now(), nil), store, log,
-		func(cb *pipeline.Checkerboard) pipeline.Source { src = cb; return pipeline.Limit(cb, frames) })
+		func(s pipeline.Source) pipeline.Source {
+			src = s.(*pipeline.Checkerboard)
+			return pipeline.Limit(s, frames)
+		})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -58,11 +58,18 @@ func startServer(t *testing.T, data, addr string, extra ...string) *childServer 
 // command and its arguments, the server's command line appended), if set.
 func startServerUnder(t *testing.T, wrapper []string, data, addr string, extra ...string) *childServer {
 	t.Helper()
+	return startServerReading(t, wrapper, nil, data, addr, extra...)
+}
+
+// startServerReading is startServerUnder with the server's standard input
+// read from stdin (nil: none).
+func startServerReading(t *testing.T, wrapper []string, stdin io.Reader, data, addr string, extra ...string) *childServer {
+	t.Helper()
 	s := &childServer{base: "http://" + addr, log: &bytes.Buffer{}}
 	args := append(append([]string{cliBinary(t), "serve", "--addr", addr, "--data", data}, fastStream...), extra...)
 	args = append(wrapper, args...)
 	s.cmd = exec.Command(args[0], args[1:]...)
-	s.cmd.Stderr = s.log
+	s.cmd.Stderr, s.cmd.Stdin = s.log, stdin
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -59,7 +59,7 @@ func (p *pausable) Next(ctx context.Context, f *pipeline.Frame) error {
 // startInProcess runs a stream in this process on the real clock, served
 // on loopback, and stops it when the test ends. adjust, if set, may change
 // the stream's source (see newStream).
-func startInProcess(t *testing.T, c streamConfig, wrap func(*pipeline.Checkerboard) pipeline.Source) (*stream.Stream, *httptest.Server) {
+func startInProcess(t *testing.T, c streamConfig, wrap func(pipeline.Source) pipeline.Source) (*stream.Stream, *httptest.Server) {
 	t.Helper()
 	store, err := marker.OpenBolt(filepath.Join(c.Data, "markers.db"))
 	if err != nil {
@@ -97,7 +97,7 @@ func TestStalledSourceShowsAndRecovers(t *testing.T) {
 		Preset: "ultrafast", Tune: "zerolatency", EventEvery: 20 * time.Second, EventDuration: time.Second,
 	}
 	src := &pausable{}
-	st, ts := startInProcess(t, c, func(cb *pipeline.Checkerboard) pipeline.Source {
+	st, ts := startInProcess(t, c, func(cb pipeline.Source) pipeline.Source {
 		src.Source = cb
 		return src
 	})

@@ -11,10 +11,9 @@ import (
 )
 
 // newStream builds the stream c describes, paced by clk, with its markers
-// kept in store: the checkerboard, or the file --input names. wrap, if
-// set, wraps its checkerboard source: bench limits
-// it to a number of frames, tests pause it or read its events.
-func newStream(c streamConfig, clk clock.Clock, store marker.Store, log *slog.Logger, wrap func(*pipeline.Checkerboard) pipeline.Source) (*stream.Stream, error) {
+// kept in store. wrap, if set, wraps its source: bench limits it to a
+// number of frames, tests pause it or read its events.
+func newStream(c streamConfig, clk clock.Clock, store marker.Store, log *slog.Logger, wrap func(pipeline.Source) pipeline.Source) (*stream.Stream, error) {
 	window := c.Window
 	if window == 0 {
 		window = c.Segment
@@ -25,19 +24,13 @@ func newStream(c streamConfig, clk clock.Clock, store marker.Store, log *slog.Lo
 		CacheBytes: c.SegmentCache,
 		Encoder:    c.encoder(),
 		Source: func(clk clock.Clock, tl clock.Timeline) (pipeline.Source, error) {
-			if c.fileInput() {
-				src, err := pipeline.NewFileSource(pipeline.FileConfig{Input: c.Input, Size: c.Size, Loop: c.Loop, Log: log}, clk, tl)
-				if err != nil {
-					return nil, usagef("--input: %v", err)
-				}
-				return src, nil
-			}
-			src, err := pipeline.NewCheckerboard(c.source(), clk, tl)
+			src, err := c.openInput(clk, tl, log)
 			if err != nil || wrap == nil {
 				return src, err
 			}
 			return wrap(src), nil
 		},
-		Clock: clk, Store: store, Log: log,
+		NoDetector: c.noDetector(),
+		Clock:      clk, Store: store, Log: log,
 	})
 }

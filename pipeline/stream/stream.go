@@ -43,6 +43,9 @@ type Config struct {
 	// Source makes the stream's source, once the stream's timeline (read
 	// from the folder, or new) is known.
 	Source func(clock.Clock, clock.Timeline) (pipeline.Source, error)
+	// NoDetector runs no detector on the frames: markers come only from
+	// the API.
+	NoDetector bool
 	// Clock is the generator clock the source and the marker service read.
 	Clock clock.Clock
 	// Epoch is the wall-clock time of PTS 0 for a stream whose folder has
@@ -158,6 +161,7 @@ func New(cfg Config) (_ *Stream, err error) {
 	}()
 	s.markers = marker.NewService(marker.Config{
 		Stream: cfg.Name, Store: cfg.Store, Playlist: s.playlist, Timeline: s.timeline, Clock: cfg.Clock, Log: cfg.Log,
+		Present: present(s.source),
 		OnAdded: func(m marker.Marker) {
 			if m.Source == marker.FromDetector {
 				s.metrics.MarkerDetected()
@@ -186,6 +190,7 @@ func New(cfg Config) (_ *Stream, err error) {
 		Encoder:     s.encoder,
 		Sink:        s.muxer,
 		OnDetection: s.markers.Detected,
+		NoDetector:  cfg.NoDetector,
 		OnFrame:     s.onFrame(),
 		OnEncoded:   func(_ *pipeline.Frame, took time.Duration) { s.metrics.FrameEncoded(took) },
 		OnReject: func(f *pipeline.Frame, err error) {
@@ -195,6 +200,15 @@ func New(cfg Config) (_ *Stream, err error) {
 		},
 	}
 	return s, nil
+}
+
+// present returns the marker service's Present for src: the newest PTS of
+// a source that stamps its own frames, nil for any other.
+func present(src pipeline.Source) func() (clock.Ticks, bool) {
+	if st, ok := src.(pipeline.Stamped); ok {
+		return st.Newest
+	}
+	return nil
 }
 
 // publish lists a finished segment. A failed playlist write or segment
@@ -249,7 +263,7 @@ func (s *Stream) onFrame() func(*pipeline.Frame) {
 	}
 }
 
-// Run runs the pipeline until ctx ends or the source does, then closes the
+// Run runs the pipeline until ctx ends or the source does (io.EOF), then closes the
 // playlist with EXT-X-ENDLIST, lets the marker service finish its queue,
 // waits for the playlist's last writes, and frees the encoder. Call it
 // once.

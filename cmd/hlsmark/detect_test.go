@@ -1,0 +1,102 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/hlsmark/hlsmark/marker"
+	"github.com/hlsmark/hlsmark/pipeline"
+	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/media"
+)
+
+// casesDetect are the inputs and --detect values whose detector markers
+// TestDetectFlag counts: framed frames with a mint square in frames 20 to
+// 39, and the checkerboard with an event every 2 s.
+var casesDetect = []struct {
+	name   string
+	input  string
+	detect string
+	want   int // detector markers; -1: at least one
+}{
+	{"framed input: none by default", inputStdin, "", 0},
+	{"framed input: --detect mint", inputStdin, "mint", 1},
+	{"checkerboard: mint by default", inputCheckerboard, "", -1},
+	{"checkerboard: --detect none", inputCheckerboard, "none", 0},
+}
+
+// mintFrames returns framed rgb24 160x120 frames, 3600 ticks apart from
+// PTS 1000: black, with a 32×32 mint square in frames first to last-1.
+func mintFrames(n, first, last int) (data []byte, pts []clock.Ticks) {
+	for i := range n {
+		p := clock.Ticks(1000 + 3600*i)
+		pts = append(pts, p)
+		data = binary.BigEndian.AppendUint64(data, uint64(p))
+		pic := make([]byte, rawW*rawH*3)
+		for y := 40; y < 72 && i >= first && i < last; y++ {
+			for x := 64; x < 96; x++ {
+				copy(pic[(y*rawW+x)*3:], pipeline.Mint[:])
+			}
+		}
+		data = append(data, pic...)
+	}
+	return data, pts
+}
+
+// TestDetectFlag runs each case's stream to its end on a fake clock and
+// counts the detector's markers: --detect none and a raw input's default
+// run no detector; mint finds the square in raw frames at the exact PTS
+// of the first frame showing it, and lasting until the first without it.
+// Checked to fail by ignoring NoDetector in the pipeline.
+func TestDetectFlag(t *testing.T) {
+	for _, c := range casesDetect {
+		t.Run(c.name, func(t *testing.T) {
+			frames, pts := mintFrames(60, 20, 40)
+			cfg := streamConfig{
+				inputConfig: inputConfig{Input: c.input, Format: formatFramed, PixFmt: pipeline.RGB24, Detect: c.detect, Stdin: bytes.NewReader(frames)},
+				Data:        t.TempDir(), Name: "demo", Size: media.Size{Width: rawW, Height: rawH}, FPS: 25,
+				Segment: time.Second, Window: time.Minute, Preset: "ultrafast", Tune: "zerolatency",
+				EventEvery: 2 * time.Second, EventDuration: 500 * time.Millisecond, EventFixed: true, Seed: 1,
+			}
+			cfg.Grace = cfg.minGrace()
+			store, err := marker.OpenBolt(filepath.Join(cfg.Data, "markers.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer store.Close()
+			st, err := newStream(cfg, clock.NewFake(time.Now(), nil), store, slog.New(slog.NewTextHandler(io.Discard, nil)),
+				func(s pipeline.Source) pipeline.Source { return pipeline.Limit(s, 150) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := st.Run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			ms, err := store.List(context.Background(), "demo", 0, 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var detected []marker.Marker
+			for _, m := range ms {
+				if m.Source == marker.FromDetector {
+					detected = append(detected, m)
+				}
+			}
+			switch {
+			case c.want < 0 && len(detected) == 0:
+				t.Fatal("no detector marker, want some")
+			case c.want >= 0 && len(detected) != c.want:
+				t.Fatalf("%d detector markers %+v, want %d", len(detected), detected, c.want)
+			case c.want == 1 && (detected[0].PTS != pts[20] || detected[0].Duration != pts[40]-pts[20]):
+				t.Errorf("marker at PTS %d lasting %d, want %d lasting %d (frames 20 to 39)",
+					detected[0].PTS, detected[0].Duration, pts[20], pts[40]-pts[20])
+			}
+		})
+	}
+}

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/hlsmark/hlsmark/pipeline"
+	"github.com/hlsmark/hlsmark/pipeline/clock"
+)
+
+// The names --input and --input-format take.
+const (
+	inputCheckerboard = "checkerboard"
+	inputStdin        = "-"
+	inputPipe0        = "pipe:0"
+
+	formatRawvideo = "rawvideo"
+	formatFramed   = "framed"
+)
+
+// inputConfig is what --input names and how to read it.
+type inputConfig struct {
+	// Input is --input: checkerboard (also when empty), - and pipe:0 for
+	// raw frames on Stdin, or else a video file's path or file: URL.
+	Input string
+	// Loop is --loop: play a file again and again.
+	Loop bool
+	// Format is --input-format, Framed's flag: rawvideo or framed.
+	Format string
+	// PixFmt is --pix-fmt, the raw frames' pixel format.
+	PixFmt pipeline.PixelFormat
+	// Detect is --detect: mint, none, or empty for the input's default
+	// (mint for the checkerboard, none for every other input).
+	Detect string
+	// Stdin is where - and pipe:0 read: os.Stdin for serve, a pipe in
+	// tests.
+	Stdin io.Reader
+}
+
+// inputFlags registers the flags of what the stream shows.
+func inputFlags(fs *flag.FlagSet, c *inputConfig) {
+	fs.StringVar(&c.Input, "input", inputCheckerboard, "what to stream: checkerboard; - (also pipe:0) for raw frames on standard input; or a video file's `path` or file: URL (paced by its own timestamps; the playlist ends when it does)")
+	fs.BoolVar(&c.Loop, "loop", false, "play a file --input again and again, PTS still rising")
+	fs.StringVar(&c.Format, "input-format", formatRawvideo, "raw frames on standard input: rawvideo (back to back, stamped on arrival) or framed (each after its 8-byte big-endian PTS in 90 kHz ticks)")
+	fs.StringVar((*string)(&c.PixFmt), "pix-fmt", string(pipeline.BGR24), "raw frames' pixel format: rgb24, bgr24, yuv420p or gray")
+	fs.StringVar(&c.Detect, "detect", "", "detector making markers: mint or none (default mint for the checkerboard, none for other inputs)")
+}
+
+// stdin reports whether the input is raw frames on standard input.
+func (c inputConfig) stdin() bool { return c.Input == inputStdin || c.Input == inputPipe0 }
+
+// file reports whether the input is a video file.
+func (c inputConfig) file() bool { return c.Input != "" && c.Input != inputCheckerboard && !c.stdin() }
+
+// validate checks the input flags, naming the flag at fault; fs tells
+// which were given.
+func (c inputConfig) validate(fs *flag.FlagSet) error {
+	switch {
+	case c.Loop && !c.file():
+		return usagef("--loop: only for a file --input")
+	case c.file():
+		// Refused before anything is made in --data: a file that is not
+		// there or cannot be read.
+		f, err := os.Open(strings.TrimPrefix(c.Input, "file:"))
+		if err != nil {
+			return usagef("--input %q: %v (want checkerboard, - or pipe:0, or a video file)", c.Input, errors.Unwrap(err))
+		}
+		f.Close()
+	case c.Format != formatRawvideo && c.Format != formatFramed:
+		return usagef("--input-format %q: want rawvideo or framed", c.Format)
+	case c.Detect != "" && c.Detect != "mint" && c.Detect != "none":
+		return usagef("--detect %q: want mint or none", c.Detect)
+	}
+	for _, name := range []string{"input-format", "pix-fmt"} {
+		if isSet(fs, name) && !c.stdin() {
+			return usagef("--%s: only for raw frames on standard input (--input - or pipe:0), not --input %s", name, c.Input)
+		}
+	}
+	if err := c.PixFmt.Validate(); err != nil {
+		return usagef("--%v", err)
+	}
+	return nil
+}
+
+// noDetector reports whether the stream runs without a detector.
+func (c inputConfig) noDetector() bool {
+	if c.Detect == "" {
+		return c.Input != "" && c.Input != inputCheckerboard
+	}
+	return c.Detect == "none"
+}
+
+// openInput returns the source of the stream c describes, paced by clk on
+// the timeline tl: one case per kind of input.
+func (c streamConfig) openInput(clk clock.Clock, tl clock.Timeline, log *slog.Logger) (pipeline.Source, error) {
+	switch {
+	case c.stdin():
+		return pipeline.NewRaw(pipeline.RawConfig{Size: c.Size, Format: c.PixFmt, Framed: c.Format == formatFramed}, c.Stdin, clk, tl)
+	case c.file():
+		src, err := pipeline.NewFileSource(pipeline.FileConfig{Input: c.Input, Size: c.Size, Loop: c.Loop, Log: log}, clk, tl)
+		if err != nil {
+			return nil, usagef("--input: %v", err)
+		}
+		return src, nil
+	default:
+		return pipeline.NewCheckerboard(c.source(), clk, tl)
+	}
+}

@@ -119,7 +119,8 @@ type Pipeline struct {
 
 // Run runs the pipeline until ctx is done or a stage fails. It then flushes
 // the encoder into the sink and closes the sink, so the last frames are
-// written. It returns nil when stopped by ctx.
+// written. It returns nil when stopped by ctx or at the end of the
+// source's input, and a *SourceError alone when only the source failed.
 func (p *Pipeline) Run(ctx context.Context) error {
 	frames := make(chan *Frame, queueDepth)
 	free := make(chan *Frame, queueDepth+1)
@@ -172,8 +173,28 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	if errors.Is(encErr, errSinkFailed) {
 		encErr = nil // sinkErr says why
 	}
+	if srcErr != nil {
+		srcErr = &SourceError{Err: srcErr}
+		if encErr == nil && sinkErr == nil {
+			return srcErr
+		}
+	}
 	return errors.Join(encErr, sinkErr, srcErr)
 }
+
+// SourceError is the error Run returns when the source failed (a read or
+// decode error, not the end of its input) and nothing else did: the frames
+// read before it were encoded and the sink closed, as at the end of the
+// input. Run returns it joined with the others when the encoder or the
+// sink failed too.
+type SourceError struct {
+	Err error
+}
+
+func (e *SourceError) Error() string { return "source: " + e.Err.Error() }
+
+// Unwrap returns the source's error.
+func (e *SourceError) Unwrap() error { return e.Err }
 
 // produce renders frames, runs the detector on them and converts them to
 // YUV420P: work that overlaps the encoding of the frames before. When it

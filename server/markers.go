@@ -86,7 +86,8 @@ type streamView struct {
 	MediaSequence *media.Seq `json:"media_sequence"`
 	Segments      int        `json:"segments"`
 	WindowSeconds float64    `json:"window_seconds"`
-	// Reason says why a stalled stream is stalled, when known.
+	// Reason says why a stalled stream is stalled, when known, and why a
+	// failed one failed.
 	Reason string `json:"reason,omitempty"`
 }
 
@@ -107,7 +108,9 @@ func (s *Server) listStreams(w http.ResponseWriter, r *http.Request) {
 		if len(segs) > 0 {
 			v.MediaSequence = &segs[0].Seq
 		}
-		if st.Playlist.Closed() {
+		if err := st.failed(); err != nil {
+			v.State, v.Reason = "failed", err.Error()
+		} else if st.Playlist.Closed() {
 			v.State = "ended"
 		} else if st.Stalled != nil {
 			if stalled, why := st.Stalled(); stalled {

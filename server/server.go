@@ -32,6 +32,18 @@ type Stream struct {
 	// segments, and why when known. A stalled stream makes the server not
 	// ready (/readyz).
 	Stalled func() (bool, string)
+	// Failed, if set, returns the source's error that ended the stream,
+	// or nil. A failed stream is served on (with EXT-X-ENDLIST) but makes
+	// the server not ready (/readyz).
+	Failed func() error
+}
+
+// failed returns st.Failed's answer, nil if it is not set.
+func (st *Stream) failed() error {
+	if st.Failed == nil {
+		return nil
+	}
+	return st.Failed()
 }
 
 // Config configures the HTTP handler.
@@ -179,20 +191,27 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// ready is the readiness check: 503 while any stream is stalled, naming
-// the streams and why.
+// ready is the readiness check: 503 while any stream is stalled or its
+// source has failed, naming the streams and why. The status is "failed"
+// if any stream failed, else "stalled".
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
-	stalled := map[string]string{}
+	unready := map[string]string{}
+	status := "stalled"
 	for _, st := range s.cfg.Streams {
+		if err := st.failed(); err != nil {
+			unready[st.Name] = "the source failed: " + err.Error()
+			status = "failed"
+			continue
+		}
 		if st.Stalled == nil || st.Playlist.Closed() {
 			continue
 		}
 		if ok, why := st.Stalled(); ok {
-			stalled[st.Name] = why
+			unready[st.Name] = why
 		}
 	}
-	if len(stalled) > 0 {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "stalled", "streams": stalled})
+	if len(unready) > 0 {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": status, "streams": unready})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})

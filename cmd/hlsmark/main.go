@@ -118,7 +118,7 @@ func serve(args []string) error {
 		return err
 	}
 	handler := server.New(server.Config{
-		Streams:     []*server.Stream{{Name: st.Name(), Playlist: st.Playlist(), Markers: st.Markers(), Cache: st.Cache(), Stalled: st.Stalled}},
+		Streams:     []*server.Stream{{Name: st.Name(), Playlist: st.Playlist(), Markers: st.Markers(), Cache: st.Cache(), Stalled: st.Stalled, Failed: st.Failed}},
 		CORSOrigins: cfg.CORS,
 		Token:       cfg.Token,
 		Logger:      log,
@@ -176,9 +176,11 @@ func serve(args []string) error {
 
 // waitForStop waits for SIGINT or SIGTERM (ctx), or for an HTTP server to
 // fail, and returns once the stream has stopped, with its error or the
-// server's. A stream whose input ends (or fails) before that has closed
+// server's. A stream whose input ends or fails before that has closed
 // its playlist with ENDLIST: its segments and markers are served on until
-// the process is stopped, and its error, logged at once, is returned then.
+// the process is stopped. A failed input is the stream's state (logged by
+// the stream, told by /api/streams), not an error: the stop is graceful.
+// Any other error of the stream, logged at once, is returned then.
 func waitForStop(ctx context.Context, stop func(), streamDone, httpDone <-chan error, log *slog.Logger) error {
 	var streamErr error
 	for streamDone != nil {

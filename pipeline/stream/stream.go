@@ -101,6 +101,7 @@ type Stream struct {
 	lastFrame   atomic.Int64           // when the last frame came, as ns since the epoch
 	lastSegment atomic.Int64           // when the last segment was listed (or the stream made), likewise
 	problem     atomic.Pointer[string] // the latest thing that went wrong
+	failure     atomic.Pointer[pipeline.SourceError]
 }
 
 // New wires the stream's stages. Nothing runs until Run.
@@ -266,7 +267,9 @@ func (s *Stream) onFrame() func(*pipeline.Frame) {
 // Run runs the pipeline until ctx ends or the source does (io.EOF), then closes the
 // playlist with EXT-X-ENDLIST, lets the marker service finish its queue,
 // waits for the playlist's last writes, and frees the encoder. Call it
-// once.
+// once. A source that fails (a read or decode error) ends the stream the
+// same way: the failure is logged and kept for Failed, and Run returns
+// nil unless the encoder, the sink or the playlist failed too.
 func (s *Stream) Run(ctx context.Context) error {
 	defer s.Close()
 	mctx, stopMarkers := context.WithCancel(context.WithoutCancel(ctx))
@@ -276,6 +279,14 @@ func (s *Stream) Run(ctx context.Context) error {
 		s.markers.Run(mctx)
 	}()
 	err := s.pipeline.Run(ctx)
+	var srcErr *pipeline.SourceError
+	if errors.As(err, &srcErr) {
+		s.failure.Store(srcErr)
+		s.cfg.Log.Error("the source failed: the stream ends with what it has", "stream", s.cfg.Name, "err", srcErr.Err)
+		if err == error(srcErr) {
+			err = nil // a state of the stream (Failed), not a failure of Run
+		}
+	}
 	if cerr := s.playlist.Close(); cerr != nil && err == nil {
 		err = cerr
 	}
@@ -358,6 +369,15 @@ func (s *Stream) Stalled() (bool, string) {
 		return true, *p
 	}
 	return true, fmt.Sprintf("no segment listed for %s", quiet.Round(100*time.Millisecond))
+}
+
+// Failed returns the source's error that ended the stream, nil while
+// the stream runs and after it ended any other way.
+func (s *Stream) Failed() error {
+	if e := s.failure.Load(); e != nil {
+		return e.Err
+	}
+	return nil
 }
 
 // report keeps what went wrong, for Stalled to tell.

@@ -1,10 +1,7 @@
 package web_test
 
 import (
-	"bytes"
-	"io"
 	"math"
-	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -13,7 +10,6 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
-	"github.com/grafov/m3u8"
 )
 
 // playlistGap is where the served playlist marks a discontinuity, read
@@ -30,33 +26,11 @@ type playlistGap struct {
 // readGap reads the stream's playlist and finds its discontinuity, if any.
 func readGap(t *testing.T, srv *server) (playlistGap, bool) {
 	t.Helper()
-	resp, err := http.Get(srv.base + "/streams/demo/index.m3u8")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pl, kind, err := m3u8.DecodeFrom(bytes.NewReader(body), true)
-	if err != nil || kind != m3u8.MEDIA {
-		t.Fatalf("playlist: %v (kind %v)\n%s", err, kind, body)
-	}
-	media := pl.(*m3u8.MediaPlaylist)
-	var segs []*m3u8.MediaSegment
-	for _, s := range media.Segments {
-		if s != nil {
-			segs = append(segs, s)
-		}
-	}
+	segs := readSegments(t, srv)
 	for i := 1; i < len(segs); i++ {
-		if !segs[i].Discontinuity {
-			continue
+		if segs[i].Discontinuity {
+			return playlistGap{Seq: uint64(segs[i].Seq), Missing: segs[i].Start.Sub(segs[i-1].End), After: len(segs) - i}, true
 		}
-		prev := segs[i-1]
-		end := prev.ProgramDateTime.Add(time.Duration(prev.Duration * float64(time.Second)))
-		return playlistGap{Seq: media.SeqNo + uint64(i), Missing: segs[i].ProgramDateTime.Sub(end), After: len(segs) - i}, true
 	}
 	return playlistGap{}, false
 }

@@ -8,7 +8,6 @@ import (
 	"context"
 	"image"
 	"image/color"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -77,7 +76,7 @@ func TestMarkersAlignWithDecodedFrames(t *testing.T) {
 			if !ok {
 				t.Fatalf("marker %d names segment %d, which the playlist does not list", m.ID, pos.Seq)
 			}
-			file := seg.path
+			file := seg.Path
 			// Decode the file the playlist names for the marker's
 			// sequence, and the one listed before it, and find the first
 			// frame that shows the block. It must be in the named file,
@@ -86,7 +85,7 @@ func TestMarkersAlignWithDecodedFrames(t *testing.T) {
 			var firstIn string
 			var prevShown bool
 			fileStart := map[string]clock.Ticks{}
-			for _, path := range []string{segs[pos.Seq-1].path, file} {
+			for _, path := range []string{segs[pos.Seq-1].Path, file} {
 				if path == "" {
 					continue
 				}
@@ -121,28 +120,14 @@ func TestMarkersAlignWithDecodedFrames(t *testing.T) {
 	}
 }
 
-// listed is a segment as the playlist file lists it.
-type listed struct {
-	path string
-	pdt  time.Time // its EXT-X-PROGRAM-DATE-TIME
-}
-
-// listedSegments reads the playlist file in dir with grafov/m3u8 and
-// returns what it lists for each media sequence number.
-func listedSegments(t *testing.T, dir string) map[media.Seq]listed {
+// listedSegments reads the playlist file in dir and returns what it lists
+// for each media sequence number.
+func listedSegments(t *testing.T, dir string) map[media.Seq]pipelinetest.Listed {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, playlist.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pl, _, err := m3u8.DecodeFrom(bytes.NewReader(b), true)
-	if err != nil {
-		t.Fatalf("grafov/m3u8 rejects the playlist: %v", err)
-	}
-	mp := pl.(*m3u8.MediaPlaylist)
-	out := map[media.Seq]listed{}
-	for i, s := range mp.GetAllSegments() {
-		out[media.Seq(mp.SeqNo+uint64(i))] = listed{path: filepath.Join(dir, s.URI), pdt: s.ProgramDateTime}
+	segs, _ := pipelinetest.ReadPlaylist(t, dir)
+	out := map[media.Seq]pipelinetest.Listed{}
+	for _, s := range segs {
+		out[s.Seq] = s
 	}
 	return out
 }

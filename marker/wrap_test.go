@@ -66,7 +66,7 @@ func TestAcrossTheTSWrap(t *testing.T) {
 		// reads PTS just before the wrap as negative).
 		var found, started bool
 		var start clock.Ticks
-		if _, err := tsread.Decode(listed[pos.Seq].path, func(f tsread.Frame) error {
+		if _, err := tsread.Decode(listed[pos.Seq].Path, func(f tsread.Frame) error {
 			if !started {
 				start, started = f.PTS, true
 			}
@@ -78,11 +78,11 @@ func TestAcrossTheTSWrap(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !found {
-			t.Errorf("marker %d: no frame with TS PTS %d at offset %d in %s", m.ID, m.PTS.TS(), pos.Offset, listed[pos.Seq].path)
+			t.Errorf("marker %d: no frame with TS PTS %d at offset %d in %s", m.ID, m.PTS.TS(), pos.Offset, listed[pos.Seq].Path)
 		}
 		// Its program date time is the segment's EXT-X-PROGRAM-DATE-TIME
 		// (written to the millisecond) plus the offset.
-		want := listed[pos.Seq].pdt.Add(pos.Offset.Duration())
+		want := listed[pos.Seq].PDT.Add(pos.Offset.Duration())
 		if d := r.Timeline.Time(m.PTS).Sub(want); d < -time.Millisecond || d > time.Millisecond {
 			t.Errorf("marker %d program date time %v, playlist's PDT plus offset %v", m.ID, r.Timeline.Time(m.PTS), want)
 		}

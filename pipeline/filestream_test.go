@@ -1,26 +1,22 @@
 package pipeline_test
 
 import (
-	"bytes"
 	"context"
 	"image"
 	"image/color"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/grafov/m3u8"
 
 	"github.com/hlsmark/hlsmark/marker"
 	"github.com/hlsmark/hlsmark/muxer/tsread"
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 	"github.com/hlsmark/hlsmark/pipeline/media"
+	"github.com/hlsmark/hlsmark/pipeline/pipelinetest"
 	"github.com/hlsmark/hlsmark/pipeline/stream"
-	"github.com/hlsmark/hlsmark/playlist"
 )
 
 // fileRun is a stream of a file run to its end on a fake clock, as decoded
@@ -68,19 +64,11 @@ func runFileStream(t *testing.T, newSource func(clock.Clock, clock.Timeline) (pi
 		t.Fatal(err)
 	}
 	r := &fileRun{stream: st, store: store, segStart: map[media.Seq]clock.Ticks{}}
-	b, err := os.ReadFile(filepath.Join(dir, playlist.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pl, _, err := m3u8.DecodeFrom(bytes.NewReader(b), true)
-	if err != nil {
-		t.Fatalf("grafov/m3u8 rejects the playlist: %v", err)
-	}
-	mp := pl.(*m3u8.MediaPlaylist)
-	r.ended = mp.Closed
-	for i, s := range mp.GetAllSegments() {
-		seq := media.Seq(mp.SeqNo + uint64(i))
-		if _, err := tsread.Decode(filepath.Join(dir, s.URI), func(f tsread.Frame) error {
+	segs, ended := pipelinetest.ReadPlaylist(t, dir)
+	r.ended = ended
+	for _, s := range segs {
+		seq := s.Seq
+		if _, err := tsread.Decode(s.Path, func(f tsread.Frame) error {
 			if _, ok := r.segStart[seq]; !ok {
 				r.segStart[seq] = f.PTS
 			}

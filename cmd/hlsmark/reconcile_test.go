@@ -11,10 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/grafov/m3u8"
-
 	"github.com/hlsmark/hlsmark/muxer/tsread"
 	"github.com/hlsmark/hlsmark/pipeline/media"
+	"github.com/hlsmark/hlsmark/pipeline/pipelinetest"
 )
 
 // TestRestartAfterKillBeforeSave leaves the stream folder as a kill between
@@ -69,20 +68,10 @@ func TestRestartAfterKillBeforeSave(t *testing.T) {
 // numbers it lists, or nil while there is none.
 func listedOnDisk(t *testing.T, dir string) []media.Seq {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, "index.m3u8"))
-	if err != nil {
-		return nil
-	}
-	pl, _, err := m3u8.DecodeFrom(bytes.NewReader(b), true)
-	if err != nil {
-		t.Fatalf("playlist on disk does not parse: %v", err)
-	}
-	mp := pl.(*m3u8.MediaPlaylist)
+	segs, _ := pipelinetest.ReadPlaylist(t, dir)
 	var out []media.Seq
-	for i, s := range mp.Segments {
-		if s != nil {
-			out = append(out, media.Seq(mp.SeqNo)+media.Seq(i))
-		}
+	for _, s := range segs {
+		out = append(out, s.Seq)
 	}
 	return out
 }

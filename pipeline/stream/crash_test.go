@@ -16,8 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/grafov/m3u8"
-
 	"github.com/hlsmark/hlsmark/marker"
 	"github.com/hlsmark/hlsmark/muxer"
 	"github.com/hlsmark/hlsmark/muxer/tsread"
@@ -25,6 +23,7 @@ import (
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 	"github.com/hlsmark/hlsmark/pipeline/durable"
 	"github.com/hlsmark/hlsmark/pipeline/media"
+	"github.com/hlsmark/hlsmark/pipeline/pipelinetest"
 	"github.com/hlsmark/hlsmark/pipeline/stream"
 	"github.com/hlsmark/hlsmark/playlist"
 )
@@ -167,14 +166,14 @@ func TestKillAtEachStep(t *testing.T) {
 			listed := checkListed(t, filepath.Join(dir, "demo"))
 			inList := map[media.Seq]bool{}
 			for i, l := range listed {
-				if i > 0 && l.seq != listed[i-1].seq+1 {
+				if i > 0 && l.Seq != listed[i-1].Seq+1 {
 					t.Fatalf("listed %v: not consecutive", listed)
 				}
-				inList[l.seq] = true
+				inList[l.Seq] = true
 			}
 			for _, l := range listedBefore {
-				if !inList[l.seq] {
-					t.Errorf("segment %d, listed before the kill, is gone", l.seq)
+				if !inList[l.Seq] {
+					t.Errorf("segment %d, listed before the kill, is gone", l.Seq)
 				}
 			}
 			for _, name := range strays {
@@ -209,34 +208,15 @@ func checkState(t *testing.T, dir string) map[media.Seq]bool {
 	return out
 }
 
-// listedSeg is a segment as the playlist file on disk lists it.
-type listedSeg struct {
-	seq media.Seq
-	uri string
-}
-
 // checkListed reads the playlist file in dir, requires every segment it
-// lists to decode whole, and returns their sequence numbers.
-func checkListed(t *testing.T, dir string) []listedSeg {
+// lists to decode whole, and returns them.
+func checkListed(t *testing.T, dir string) []pipelinetest.Listed {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, playlist.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pl, _, err := m3u8.DecodeFrom(bytes.NewReader(b), true)
-	if err != nil {
-		t.Fatalf("the playlist on disk does not parse: %v\n%s", err, b)
-	}
-	mp := pl.(*m3u8.MediaPlaylist)
-	var out []listedSeg
-	for i, s := range mp.Segments {
-		if s == nil {
-			continue
+	segs, _ := pipelinetest.ReadPlaylist(t, dir)
+	for _, s := range segs {
+		if _, err := tsread.Decode(s.Path, func(tsread.Frame) error { return nil }); err != nil {
+			t.Fatalf("listed segment %s: %v", s.Path, err)
 		}
-		if _, err := tsread.Decode(filepath.Join(dir, s.URI), func(tsread.Frame) error { return nil }); err != nil {
-			t.Fatalf("listed segment %s: %v", s.URI, err)
-		}
-		out = append(out, listedSeg{seq: media.Seq(mp.SeqNo) + media.Seq(i), uri: s.URI})
 	}
-	return out
+	return segs
 }

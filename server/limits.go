@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"math"
 	"net"
 	"net/http"
@@ -65,36 +66,16 @@ func DefaultLimits() Limits {
 // withDefaults fills l's zero fields from DefaultLimits.
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits()
-	if l.PostRate == 0 {
-		l.PostRate = d.PostRate
-	}
-	if l.PostBurst == 0 {
-		l.PostBurst = d.PostBurst
-	}
-	if l.ListRate == 0 {
-		l.ListRate = d.ListRate
-	}
-	if l.ListBurst == 0 {
-		l.ListBurst = d.ListBurst
-	}
-	if l.StreamMarkersPerMinute == 0 {
-		l.StreamMarkersPerMinute = d.StreamMarkersPerMinute
-	}
-	if l.DataBytes == 0 {
-		l.DataBytes = d.DataBytes
-	}
-	if l.DataDepth == 0 {
-		l.DataDepth = d.DataDepth
-	}
-	if l.Replay == 0 {
-		l.Replay = d.Replay
-	}
-	if l.ListBytes == 0 {
-		l.ListBytes = d.ListBytes
-	}
-	if l.BodyTimeout == 0 {
-		l.BodyTimeout = d.BodyTimeout
-	}
+	l.PostRate = cmp.Or(l.PostRate, d.PostRate)
+	l.PostBurst = cmp.Or(l.PostBurst, d.PostBurst)
+	l.ListRate = cmp.Or(l.ListRate, d.ListRate)
+	l.ListBurst = cmp.Or(l.ListBurst, d.ListBurst)
+	l.StreamMarkersPerMinute = cmp.Or(l.StreamMarkersPerMinute, d.StreamMarkersPerMinute)
+	l.DataBytes = cmp.Or(l.DataBytes, d.DataBytes)
+	l.DataDepth = cmp.Or(l.DataDepth, d.DataDepth)
+	l.Replay = cmp.Or(l.Replay, d.Replay)
+	l.ListBytes = cmp.Or(l.ListBytes, d.ListBytes)
+	l.BodyTimeout = cmp.Or(l.BodyTimeout, d.BodyTimeout)
 	return l
 }
 

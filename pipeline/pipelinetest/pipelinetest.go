@@ -5,6 +5,7 @@
 package pipelinetest
 
 import (
+	"cmp"
 	"context"
 	"io"
 	"log/slog"
@@ -138,29 +139,13 @@ func Start(t testing.TB, cfg Config) *Run {
 
 // withDefaults fills cfg's zero fields.
 func withDefaults(cfg Config) Config {
-	if cfg.Size == (media.Size{}) {
-		cfg.Size = media.Size{Width: 320, Height: 240}
-	}
-	if cfg.FPS == 0 {
-		cfg.FPS = 30
-	}
-	if cfg.Segment == 0 {
-		cfg.Segment = time.Second
-	}
-	if cfg.Window == 0 {
-		cfg.Window = time.Hour
-	}
-	if cfg.Grace == 0 {
-		cfg.Grace = time.Hour
-	}
-	if cfg.EventEvery == 0 {
-		cfg.EventEvery = 3 * time.Second
-	}
-	if cfg.EventDuration == 0 {
-		cfg.EventDuration = 700 * time.Millisecond
-	}
-	if cfg.Preset == "" {
-		cfg.Preset = "ultrafast"
-	}
+	cfg.Size = cmp.Or(cfg.Size, media.Size{Width: 320, Height: 240})
+	cfg.FPS = cmp.Or(cfg.FPS, 30)
+	cfg.Segment = cmp.Or(cfg.Segment, time.Second)
+	cfg.Window = cmp.Or(cfg.Window, time.Hour)
+	cfg.Grace = cmp.Or(cfg.Grace, time.Hour)
+	cfg.EventEvery = cmp.Or(cfg.EventEvery, 3*time.Second)
+	cfg.EventDuration = cmp.Or(cfg.EventDuration, 700*time.Millisecond)
+	cfg.Preset = cmp.Or(cfg.Preset, "ultrafast")
 	return cfg
 }

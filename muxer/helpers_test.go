@@ -38,6 +38,9 @@ type runConfig struct {
 	// late, if set, is how late the generator clock wakes for each wait
 	// (numbered from 0) instead of the default 0–5 ms jitter.
 	late func(wait int) time.Duration
+	// breaks are the frames (numbered from 0) the source marks
+	// Discontinuity, as a source that reconnected would.
+	breaks map[int]bool
 }
 
 // run is what a muxer run left behind.
@@ -95,7 +98,7 @@ func runMuxer(t *testing.T, cfg runConfig) run {
 		sink = watchedSink{m, func() error { return cfg.afterPacket(m, out.segments) }}
 	}
 	p := &pipeline.Pipeline{
-		Source:  pipeline.Limit(src, cfg.frames),
+		Source:  &breakingSource{Source: pipeline.Limit(src, cfg.frames), at: cfg.breaks},
 		Encoder: enc,
 		Sink:    sink,
 		OnFrame: func(f *pipeline.Frame) { out.pts = append(out.pts, f.PTS) },
@@ -104,6 +107,22 @@ func runMuxer(t *testing.T, cfg runConfig) run {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// breakingSource marks the frames numbered in at Discontinuity.
+type breakingSource struct {
+	pipeline.Source
+	at map[int]bool
+	n  int
+}
+
+func (s *breakingSource) Next(ctx context.Context, f *pipeline.Frame) error {
+	if err := s.Source.Next(ctx, f); err != nil {
+		return err
+	}
+	f.Discontinuity = s.at[s.n]
+	s.n++
+	return nil
 }
 
 // watchedSink calls after once the muxer has taken each packet.

@@ -64,10 +64,12 @@ type Muxer struct {
 	// before it (a lost segment, or an earlier run): it is marked
 	// discontinuous, in the playlist and in the TS.
 	gap bool
-	// late is set when the next segment's timestamps jump past the end of
-	// the one before: frames came too late to keep the segment within
-	// longest. It is marked discontinuous in the playlist; the TS goes on.
-	late bool
+	// jump is set when the next segment's timestamps do not follow on
+	// from the end of the one before: frames came too late to keep the
+	// segment within longest, or the source's timeline broke (a packet
+	// marked Discontinuity). It is marked discontinuous in the playlist;
+	// the TS goes on.
+	jump bool
 	pkt  *astiav.Packet
 	// payload holds the packet being written: reused, so that writing a
 	// packet allocates nothing.
@@ -103,14 +105,23 @@ func Longest(target time.Duration) clock.Ticks {
 // If frames came so late that the segment would last longer than Longest,
 // it ends with its last frame instead, and the next one, which starts at
 // the late IDR, is a discontinuity: no segment ever outgrows
-// EXT-X-TARGETDURATION. Packets before the first IDR are dropped: no
-// segment can start with them.
+// EXT-X-TARGETDURATION. A packet marked Discontinuity finishes the
+// current segment whatever its length (its last frame lasting as long as
+// the gap before it) and starts a discontinuous one. Packets before the
+// first IDR are dropped: no segment can start with them.
 func (m *Muxer) WritePacket(p media.Packet) error {
-	if m.cur != nil && p.Key && p.PTS-m.cur.seg.FirstPTS >= m.target {
+	switch {
+	case m.cur == nil:
+	case p.Discontinuity:
+		m.jump = true
+		if err := m.finish(min(m.cur.lastPTS-m.cur.seg.FirstPTS+m.cur.frameGap(m.cfg.FPS), m.longest), false); err != nil {
+			return err
+		}
+	case p.Key && p.PTS-m.cur.seg.FirstPTS >= m.target:
 		d := p.PTS - m.cur.seg.FirstPTS
 		if d > m.longest {
 			d = min(m.cur.lastPTS-m.cur.seg.FirstPTS+clock.Hz/clock.Ticks(m.cfg.FPS), m.longest)
-			m.late = true
+			m.jump = true
 		}
 		if err := m.finish(d, false); err != nil {
 			return err
@@ -195,7 +206,7 @@ func (m *Muxer) open(first clock.Ticks) error {
 		Path:          filepath.Join(m.cfg.Dir, media.SegmentName(m.next)),
 		FirstPTS:      first,
 		Start:         m.cfg.Timeline.Time(first),
-		Discontinuity: m.gap || m.late,
+		Discontinuity: m.gap || m.jump,
 	}
 	f, err := createSegment(seg)
 	if err != nil {
@@ -211,7 +222,7 @@ func (m *Muxer) open(first clock.Ticks) error {
 		f.discard()
 		return fmt.Errorf("muxer: open segment %d: %w", seg.Seq, err)
 	}
-	m.cur, m.late = f, false
+	m.cur, m.jump = f, false
 	return nil
 }
 

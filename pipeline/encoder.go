@@ -69,6 +69,10 @@ type Encoder struct {
 	pkt     *astiav.Packet
 	lastKey clock.Ticks
 	started bool
+	// discAt is the PTS of the last frame marked Discontinuity: its
+	// packet, an IDR, carries the mark.
+	discAt  clock.Ticks
+	discOut bool // a packet at discAt is still to come
 }
 
 // NewEncoder opens libx264 with cfg.
@@ -127,7 +131,7 @@ func NewEncoder(cfg EncoderConfig) (_ *Encoder, err error) {
 // to out. It encodes the picture f.Convert made, or converts f itself if
 // there is none for f's PTS (the frame then keeps that picture: Free it
 // when done). The frame is forced to be an IDR if it is the first one or at
-// least KeyInterval after the last IDR.
+// least KeyInterval after the last IDR, or marked Discontinuity.
 func (e *Encoder) Encode(f *Frame, out func(media.Packet) error) error {
 	if f.Size != e.cfg.Size {
 		return fmt.Errorf("encoder: frame is %s, encoder is for %s", f.Size, e.cfg.Size)
@@ -142,7 +146,10 @@ func (e *Encoder) Encode(f *Frame, out func(media.Packet) error) error {
 	f.yuv.fresh = false
 	yuv.SetPts(int64(f.PTS))
 	yuv.SetPictureType(astiav.PictureTypeNone)
-	if !e.started || f.PTS-e.lastKey >= clock.FromDuration(e.cfg.KeyInterval) {
+	if f.Discontinuity {
+		e.discAt, e.discOut = f.PTS, true
+	}
+	if !e.started || f.Discontinuity || f.PTS-e.lastKey >= clock.FromDuration(e.cfg.KeyInterval) {
 		yuv.SetPictureType(astiav.PictureTypeI)
 		e.started, e.lastKey = true, f.PTS
 	}
@@ -176,6 +183,9 @@ func (e *Encoder) drain(out func(media.Packet) error) error {
 			PTS:  clock.Ticks(e.pkt.Pts()),
 			DTS:  clock.Ticks(e.pkt.Dts()),
 			Key:  e.pkt.Flags().Has(astiav.PacketFlagKey),
+		}
+		if e.discOut && p.Key && p.PTS == e.discAt {
+			p.Discontinuity, e.discOut = true, false
 		}
 		err := out(p)
 		e.pkt.Unref()

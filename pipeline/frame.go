@@ -21,6 +21,12 @@ type Frame struct {
 	// Event is the id of the generator event visible in this frame, or 0.
 	// It is the source's ground truth for tests; the detector never reads it.
 	Event int
+	// Discontinuity marks the first frame after a break in the source's
+	// timeline (a reconnection, a leap in its timestamps): the encoder makes
+	// it an IDR and the muxer starts a new segment there, marked
+	// EXT-X-DISCONTINUITY. Sources set it on that frame only; the pipeline
+	// clears it before asking for the next.
+	Discontinuity bool
 
 	yuv *picture // set by Convert, released by Free
 }

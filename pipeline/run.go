@@ -216,6 +216,7 @@ func (p *Pipeline) produce(ctx context.Context, free chan *Frame, frames chan<- 
 			return ctx.Err()
 		case f = <-free:
 		}
+		f.Discontinuity = false
 		if err := p.Source.Next(ctx, f); errors.Is(err, ErrRejected) {
 			p.reject(f, err)
 			free <- f // it came from free, so there is room

@@ -15,4 +15,8 @@ type Packet struct {
 	DTS clock.Ticks
 	// Key is set on IDR pictures, where a segment may start.
 	Key bool
+	// Discontinuity is set on the IDR of a frame that starts a new run of
+	// the source's timeline (Frame.Discontinuity): a new segment starts at
+	// it, marked discontinuous.
+	Discontinuity bool
 }

@@ -67,7 +67,7 @@ type FileSource struct {
 // NewFileSource opens cfg.Input and returns a source whose first frame
 // has the PTS of clk's present reading on timeline. A missing file, a
 // file with no video stream or without a decoder fails here.
-func NewFileSource(cfg FileConfig, clk clock.Clock, timeline clock.Timeline) (*FileSource, error) {
+func NewFileSource(cfg FileConfig, at Start) (*FileSource, error) {
 	if err := cfg.Size.Validate(); err != nil {
 		return nil, err
 	}
@@ -78,7 +78,7 @@ func NewFileSource(cfg FileConfig, clk clock.Clock, timeline clock.Timeline) (*F
 	if err != nil {
 		return nil, err
 	}
-	s := &FileSource{cfg: cfg, clk: clk, timeline: timeline, d: d, step: defaultFrameStep}
+	s := &FileSource{cfg: cfg, clk: at.Clock, timeline: at.Timeline, d: d, step: defaultFrameStep}
 	s.tbNum, s.tbDen = d.timeBase()
 	if s.tbNum <= 0 || s.tbDen <= 0 {
 		d.close()
@@ -89,7 +89,7 @@ func NewFileSource(cfg FileConfig, clk clock.Clock, timeline clock.Timeline) (*F
 			s.step = step
 		}
 	}
-	s.base = timeline.PTS(clk.Now())
+	s.base = max(at.Timeline.PTS(at.Clock.Now()), at.Resume)
 	return s, nil
 }
 

@@ -112,7 +112,7 @@ func TestFileSourceKeepsTheFrameStep(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			src, err := pipeline.NewFileSource(pipeline.FileConfig{Input: c.input, Size: fileSize},
-				clock.NewFake(startAt, nil), clock.Timeline{Epoch: pipelinetest.Epoch})
+				pipeline.Start{Clock: clock.NewFake(startAt, nil), Timeline: clock.Timeline{Epoch: pipelinetest.Epoch}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -132,7 +132,7 @@ func TestFileSourceKeepsTheFrameStep(t *testing.T) {
 func TestFileSourceScales(t *testing.T) {
 	small := media.Size{Width: 160, Height: 120}
 	src, err := pipeline.NewFileSource(pipeline.FileConfig{Input: testFile(t, "4", "in.mp4"), Size: small},
-		clock.NewFake(startAt, nil), clock.Timeline{Epoch: pipelinetest.Epoch})
+		pipeline.Start{Clock: clock.NewFake(startAt, nil), Timeline: clock.Timeline{Epoch: pipelinetest.Epoch}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +202,7 @@ func countBFrames(t *testing.T, path string) int {
 func TestFileSourceLoops(t *testing.T) {
 	in := testFile(t, "2", "in.mp4")
 	src, err := pipeline.NewFileSource(pipeline.FileConfig{Input: in, Size: fileSize, Loop: true},
-		clock.NewFake(startAt, nil), clock.Timeline{Epoch: pipelinetest.Epoch})
+		pipeline.Start{Clock: clock.NewFake(startAt, nil), Timeline: clock.Timeline{Epoch: pipelinetest.Epoch}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +230,7 @@ func TestFileSourceTimestampsGoingBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	src, err := pipeline.NewFileSource(pipeline.FileConfig{Input: joined, Size: fileSize},
-		clock.NewFake(startAt, nil), clock.Timeline{Epoch: pipelinetest.Epoch})
+		pipeline.Start{Clock: clock.NewFake(startAt, nil), Timeline: clock.Timeline{Epoch: pipelinetest.Epoch}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +256,7 @@ func TestFileSourceBadInput(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := pipeline.NewFileSource(pipeline.FileConfig{Input: c.input, Size: fileSize},
-				clock.NewFake(startAt, nil), clock.Timeline{Epoch: pipelinetest.Epoch})
+				pipeline.Start{Clock: clock.NewFake(startAt, nil), Timeline: clock.Timeline{Epoch: pipelinetest.Epoch}})
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("error %v, want one containing %q", err, c.want)
 			}
@@ -279,7 +279,7 @@ func TestFileSourcePacing(t *testing.T) {
 		return 0
 	})
 	tl := clock.Timeline{Epoch: pipelinetest.Epoch}
-	src, err := pipeline.NewFileSource(pipeline.FileConfig{Input: testFile(t, "3", "in.mp4"), Size: fileSize}, clk, tl)
+	src, err := pipeline.NewFileSource(pipeline.FileConfig{Input: testFile(t, "3", "in.mp4"), Size: fileSize}, pipeline.Start{Clock: clk, Timeline: tl})
 	if err != nil {
 		t.Fatal(err)
 	}

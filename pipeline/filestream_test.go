@@ -41,7 +41,7 @@ type decodedFrame struct {
 // runFileStream streams the file source made by newSource through the
 // real stream (detector, libx264, muxer, playlist, markers) to its end,
 // then decodes every segment the playlist file lists.
-func runFileStream(t *testing.T, newSource func(clock.Clock, clock.Timeline) (pipeline.Source, error)) *fileRun {
+func runFileStream(t *testing.T, newSource func(pipeline.Start) (pipeline.Source, error)) *fileRun {
 	t.Helper()
 	root := t.TempDir()
 	store, err := marker.OpenBolt(filepath.Join(root, "markers.db"))
@@ -106,8 +106,8 @@ func (r *fileRun) pts() []clock.Ticks {
 // marker's position names the segment holding that frame, at its offset.
 func TestFileStreamExactPTSAndMarker(t *testing.T) {
 	in := testFile(t, "6", "in.mp4")
-	r := runFileStream(t, func(clk clock.Clock, tl clock.Timeline) (pipeline.Source, error) {
-		return pipeline.NewFileSource(pipeline.FileConfig{Input: in, Size: fileSize}, clk, tl)
+	r := runFileStream(t, func(at pipeline.Start) (pipeline.Source, error) {
+		return pipeline.NewFileSource(pipeline.FileConfig{Input: in, Size: fileSize}, at)
 	})
 	if !r.ended {
 		t.Error("the playlist of a file streamed to its end has no EXT-X-ENDLIST")
@@ -152,8 +152,8 @@ func TestFileStreamExactPTSAndMarker(t *testing.T) {
 // ends of the file.
 func TestFileStreamLoops(t *testing.T) {
 	in := testFile(t, "2", "in.mp4")
-	r := runFileStream(t, func(clk clock.Clock, tl clock.Timeline) (pipeline.Source, error) {
-		src, err := pipeline.NewFileSource(pipeline.FileConfig{Input: in, Size: fileSize, Loop: true}, clk, tl)
+	r := runFileStream(t, func(at pipeline.Start) (pipeline.Source, error) {
+		src, err := pipeline.NewFileSource(pipeline.FileConfig{Input: in, Size: fileSize, Loop: true}, at)
 		return pipeline.Limit(src, 130), err
 	})
 	if len(r.frames) != 130 {

@@ -67,12 +67,15 @@ type Stamped interface {
 // process's standard input), converted to BGR24 with swscale. It ends
 // (io.EOF) at the end of the stream, a picture cut short included.
 type Raw struct {
-	cfg   RawConfig
-	clk   clock.Clock
-	tl    clock.Timeline
-	r     io.Reader
-	bytes int // of one picture
-	conv  *toBGR
+	cfg RawConfig
+	clk clock.Clock
+	tl  clock.Timeline
+	// resume is where the stream's earlier runs ended: a framed PTS below
+	// it would go back in the stream.
+	resume clock.Ticks
+	r      io.Reader
+	bytes  int // of one picture
+	conv   *toBGR
 
 	read    chan rawPicture // pictures read, in order
 	free    chan []byte     // buffers Next is done with
@@ -88,7 +91,7 @@ type Raw struct {
 // timeline tl. Reading starts at the first Next, on a goroutine that ends
 // at the end of r or once the pipeline has stopped and the read blocked
 // then returns.
-func NewRaw(cfg RawConfig, r io.Reader, clk clock.Clock, tl clock.Timeline) (*Raw, error) {
+func NewRaw(cfg RawConfig, r io.Reader, at Start) (*Raw, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -100,7 +103,7 @@ func NewRaw(cfg RawConfig, r io.Reader, clk clock.Clock, tl clock.Timeline) (*Ra
 	if err != nil {
 		return nil, err
 	}
-	return &Raw{cfg: cfg, clk: clk, tl: tl, r: r, bytes: n, conv: conv}, nil
+	return &Raw{cfg: cfg, clk: at.Clock, tl: at.Timeline, resume: at.Resume, r: r, bytes: n, conv: conv}, nil
 }
 
 // Size returns the pictures' size.
@@ -151,6 +154,11 @@ func (s *Raw) Next(ctx context.Context, f *Frame) (err error) {
 		}
 	}
 	f.PTS, f.Event = pts, 0
+	if !s.started && pts < s.resume {
+		// A producer started again from its first PTS on a stream that
+		// already went past it: every frame would be refused, one by one.
+		return fmt.Errorf("raw input: framed PTS %d comes before %d, where the stream's recorded segments end: a producer restarted on the same stream must go on from its last PTS (or stream under a new name or --data)", pts, s.resume)
+	}
 	if s.started && pts <= s.lastPTS {
 		return fmt.Errorf("raw input: PTS %d does not rise past the previous frame's %d: %w", pts, s.lastPTS, ErrRejected)
 	}

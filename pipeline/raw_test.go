@@ -64,7 +64,7 @@ func TestRawConvertsEveryFormatAsFFmpegDoes(t *testing.T) {
 				t.Fatalf("ffmpeg (required: make setup-test installs it): %v", err)
 			}
 			src, err := pipeline.NewRaw(pipeline.RawConfig{Size: rawSize, Format: c.format, Framed: true},
-				bytes.NewReader(framed(12345, pic)), clock.NewFake(pipelinetest.Epoch, nil), clock.Timeline{Epoch: pipelinetest.Epoch})
+				bytes.NewReader(framed(12345, pic)), pipeline.Start{Clock: clock.NewFake(pipelinetest.Epoch, nil), Timeline: clock.Timeline{Epoch: pipelinetest.Epoch}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -101,7 +101,7 @@ func TestRawFramedRejectsAndEnds(t *testing.T) {
 	}
 	in = append(in, framed(300, pic[:len(pic)/2])...)
 	src, err := pipeline.NewRaw(pipeline.RawConfig{Size: rawSize, Format: pipeline.Gray, Framed: true},
-		bytes.NewReader(in), clock.NewFake(pipelinetest.Epoch, nil), clock.Timeline{Epoch: pipelinetest.Epoch})
+		bytes.NewReader(in), pipeline.Start{Clock: clock.NewFake(pipelinetest.Epoch, nil), Timeline: clock.Timeline{Epoch: pipelinetest.Epoch}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -104,11 +104,12 @@ type Playlist struct {
 	longest map[media.Seq]clock.Ticks // the longest playlist that listed each of segs
 	retired []retired                 // left the window, still on disk
 	ranges  map[string]*rangeState
-	tags    []tag     // EXT-X-DATERANGE lines, in the order written
-	target  int       // EXT-X-TARGETDURATION, seconds
-	discSeq uint64    // EXT-X-DISCONTINUITY-SEQUENCE
-	resumed bool      // restored from disk: the next segment is discontinuous
-	next    media.Seq // follows the last segment ever listed, across restarts
+	tags    []tag       // EXT-X-DATERANGE lines, in the order written
+	target  int         // EXT-X-TARGETDURATION, seconds
+	discSeq uint64      // EXT-X-DISCONTINUITY-SEQUENCE
+	resumed bool        // restored from disk: the next segment is discontinuous
+	next    media.Seq   // follows the last segment ever listed, across restarts
+	end     clock.Ticks // where the last segment ever listed ends, across restarts
 	closed  bool
 
 	w writer
@@ -176,6 +177,7 @@ func (p *Playlist) Add(seg media.Segment) error {
 	}
 	p.segs = append(p.segs, seg)
 	p.next = seg.Seq + 1
+	p.end = seg.FirstPTS + seg.Duration
 	if ms := extinfMillis(seg.Duration); (ms+500)/1000 > int64(p.target) {
 		// RFC 8216 wants every EXTINF, rounded to the nearest second, within
 		// EXT-X-TARGETDURATION (section 4.3.3.1), and the target never to
@@ -285,6 +287,15 @@ func (p *Playlist) NextSeq() media.Seq {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.next
+}
+
+// End returns the PTS where the last segment ever added ends, across
+// restarts (as the state file on disk records it); 0 for a new stream.
+// An earlier run's frames all come before it.
+func (p *Playlist) End() clock.Ticks {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.end
 }
 
 // TargetDuration returns EXT-X-TARGETDURATION.

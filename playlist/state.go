@@ -24,7 +24,9 @@ type state struct {
 	TargetDuration   int             `json:"target_duration"`
 	Segments         []media.Segment `json:"segments"`
 	// NextSeq keeps the numbering when no listed segment is left.
-	NextSeq    media.Seq    `json:"next_seq,omitempty"`
+	NextSeq media.Seq `json:"next_seq,omitempty"`
+	// EndPTS keeps where the last segment ended when none is left.
+	EndPTS     clock.Ticks  `json:"end_pts,omitempty"`
 	DateRanges []savedRange `json:"date_ranges,omitempty"`
 }
 
@@ -40,7 +42,7 @@ type savedRange struct {
 
 // stateLocked returns the state file's content.
 func (p *Playlist) stateLocked() ([]byte, error) {
-	st := state{DiscontinuitySeq: p.discSeq, TargetDuration: p.target, Segments: p.segs, NextSeq: p.next}
+	st := state{DiscontinuitySeq: p.discSeq, TargetDuration: p.target, Segments: p.segs, NextSeq: p.next, EndPTS: p.end}
 	for _, t := range p.tags {
 		open := t.r.Open
 		if s := p.ranges[t.r.ID]; s != nil && t.r.Duration == s.duration {
@@ -93,7 +95,11 @@ func (p *Playlist) restore() error {
 		p.longest[s.Seq] = total
 	}
 	if n := len(st.Segments); n > 0 {
-		p.next = max(p.next, st.Segments[n-1].Seq+1) // a state written before next_seq
+		last := st.Segments[n-1]
+		p.next = max(p.next, last.Seq+1)                    // a state written before next_seq
+		p.end = max(st.EndPTS, last.FirstPTS+last.Duration) // or before end_pts
+	} else {
+		p.end = st.EndPTS
 	}
 	// A restart with a longer --segment raises the target: the only way
 	// it changes in a stream's life.

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/hlsmark/hlsmark/pipeline"
-	"github.com/hlsmark/hlsmark/pipeline/clock"
 )
 
 // The names --input and --input-format take.
@@ -95,18 +94,18 @@ func (c inputConfig) noDetector() bool {
 }
 
 // openInput returns the source of the stream c describes, paced by clk on
-// the timeline tl: one case per kind of input.
-func (c streamConfig) openInput(clk clock.Clock, tl clock.Timeline, log *slog.Logger) (pipeline.Source, error) {
+// the stream's timeline as at says: one case per kind of input.
+func (c streamConfig) openInput(at pipeline.Start, log *slog.Logger) (pipeline.Source, error) {
 	switch {
 	case c.stdin():
-		return pipeline.NewRaw(pipeline.RawConfig{Size: c.Size, Format: c.PixFmt, Framed: c.Format == formatFramed}, c.Stdin, clk, tl)
+		return pipeline.NewRaw(pipeline.RawConfig{Size: c.Size, Format: c.PixFmt, Framed: c.Format == formatFramed}, c.Stdin, at)
 	case c.file():
-		src, err := pipeline.NewFileSource(pipeline.FileConfig{Input: c.Input, Size: c.Size, Loop: c.Loop, Log: log}, clk, tl)
+		src, err := pipeline.NewFileSource(pipeline.FileConfig{Input: c.Input, Size: c.Size, Loop: c.Loop, Log: log}, at)
 		if err != nil {
 			return nil, usagef("--input: %v", err)
 		}
 		return src, nil
 	default:
-		return pipeline.NewCheckerboard(c.source(), clk, tl)
+		return pipeline.NewCheckerboard(c.source(), at.Clock, at.Timeline)
 	}
 }

@@ -23,8 +23,8 @@ func newStream(c streamConfig, clk clock.Clock, store marker.Store, log *slog.Lo
 		Segment: c.Segment, Window: window, Grace: c.Grace, MaxDateRanges: c.MaxDateRanges,
 		CacheBytes: c.SegmentCache,
 		Encoder:    c.encoder(),
-		Source: func(clk clock.Clock, tl clock.Timeline) (pipeline.Source, error) {
-			src, err := c.openInput(clk, tl, log)
+		Source: func(at pipeline.Start) (pipeline.Source, error) {
+			src, err := c.openInput(at, log)
 			if err != nil || wrap == nil {
 				return src, err
 			}

@@ -101,7 +101,8 @@ func Start(t testing.TB, cfg Config) *Run {
 		Encoder: pipeline.EncoderConfig{
 			Size: cfg.Size, FPS: cfg.FPS, Preset: cfg.Preset, Tune: "zerolatency", KeyInterval: cfg.Segment,
 		},
-		Source: func(clk clock.Clock, tl clock.Timeline) (pipeline.Source, error) {
+		Source: func(at pipeline.Start) (pipeline.Source, error) {
+			clk, tl := at.Clock, at.Timeline
 			src, err := pipeline.NewCheckerboard(pipeline.CheckerboardConfig{
 				Size: cfg.Size, FPS: cfg.FPS, Block: cfg.Size.Height / 6,
 				EventEvery: cfg.EventEvery, EventDuration: cfg.EventDuration, EventFixed: true, Seed: cfg.Seed,

@@ -72,9 +72,9 @@ func TestSourceFailsMidStream(t *testing.T) {
 	st, err := stream.New(stream.Config{
 		Name: "demo", Dir: filepath.Join(dir, "demo"), Segment: time.Second, Window: time.Hour, Grace: time.Hour,
 		Encoder: pipeline.EncoderConfig{Size: size, FPS: 25, Preset: "ultrafast", Tune: "zerolatency", KeyInterval: time.Second},
-		Source: func(clk clock.Clock, tl clock.Timeline) (pipeline.Source, error) {
+		Source: func(at pipeline.Start) (pipeline.Source, error) {
 			return pipeline.NewRaw(pipeline.RawConfig{Size: size, Format: pipeline.Gray, Framed: true},
-				&failingReader{r: &input, err: broken}, clk, tl)
+				&failingReader{r: &input, err: broken}, at)
 		},
 		NoDetector: true,
 		Clock:      clock.NewFake(epoch, nil), Epoch: epoch, Store: store,

@@ -41,8 +41,9 @@ type Config struct {
 	// Encoder configures libx264.
 	Encoder pipeline.EncoderConfig
 	// Source makes the stream's source, once the stream's timeline (read
-	// from the folder, or new) is known.
-	Source func(clock.Clock, clock.Timeline) (pipeline.Source, error)
+	// from the folder, or new) and where its recorded segments end are
+	// known.
+	Source func(pipeline.Start) (pipeline.Source, error)
 	// NoDetector runs no detector on the frames: markers come only from
 	// the API.
 	NoDetector bool
@@ -144,7 +145,7 @@ func New(cfg Config) (_ *Stream, err error) {
 	if first == 0 {
 		first = swept.Next
 	}
-	if s.source, err = cfg.Source(cfg.Clock, s.timeline); err != nil {
+	if s.source, err = cfg.Source(pipeline.Start{Clock: cfg.Clock, Timeline: s.timeline, Resume: s.playlist.End()}); err != nil {
 		return nil, err
 	}
 	if s.encoder, err = pipeline.NewEncoder(cfg.Encoder); err != nil {

@@ -73,7 +73,8 @@ func TestPipelineDoesNotWaitOnMarkers(t *testing.T) {
 	st, err := stream.New(stream.Config{
 		Name: "demo", Dir: filepath.Join(dir, "demo"), Segment: time.Second, Window: time.Hour, Grace: 2 * time.Hour,
 		Encoder: pipeline.EncoderConfig{Size: media.Size{Width: 160, Height: 120}, FPS: 30, Preset: "ultrafast", Tune: "zerolatency", KeyInterval: time.Second},
-		Source: func(clk clock.Clock, tl clock.Timeline) (pipeline.Source, error) {
+		Source: func(at pipeline.Start) (pipeline.Source, error) {
+			clk, tl := at.Clock, at.Timeline
 			src, err := pipeline.NewCheckerboard(pipeline.CheckerboardConfig{
 				Size: media.Size{Width: 160, Height: 120}, FPS: 30, Block: 20,
 				EventEvery: 2 * time.Second, EventDuration: 500 * time.Millisecond, EventFixed: true, Seed: 1,

@@ -1,0 +1,15 @@
+package pipeline
+
+import "github.com/hlsmark/hlsmark/pipeline/clock"
+
+// Start is what a stream tells the source it opens.
+type Start struct {
+	// Clock paces the source (and stamps its frames, if it does).
+	Clock clock.Clock
+	// Timeline maps the stream's PTS to wall-clock time.
+	Timeline clock.Timeline
+	// Resume is where the segments an earlier run of the stream recorded
+	// end, 0 for a new stream: no frame may come before it, so that PTS
+	// never go back across a restart.
+	Resume clock.Ticks
+}

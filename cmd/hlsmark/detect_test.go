@@ -66,7 +66,7 @@ func TestDetectFlag(t *testing.T) {
 			cfg := streamConfig{
 				inputConfig: inputConfig{Input: c.input, Format: formatFramed, PixFmt: pipeline.RGB24, Detect: c.detect, Stdin: bytes.NewReader(frames),
 					Motion: pipeline.MotionConfig{Threshold: pipeline.DefaultMotionThreshold, MinArea: pipeline.DefaultMotionMinArea}},
-				Data:        t.TempDir(), Name: "demo", Size: media.Size{Width: rawW, Height: rawH}, FPS: 25,
+				Data: t.TempDir(), Name: "demo", Size: media.Size{Width: rawW, Height: rawH}, FPS: 25,
 				Segment: time.Second, Window: time.Minute, Preset: "ultrafast", Tune: "zerolatency",
 				EventEvery: 2 * time.Second, EventDuration: 500 * time.Millisecond, EventFixed: true, Seed: 1,
 			}

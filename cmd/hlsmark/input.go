@@ -55,7 +55,7 @@ func inputFlags(fs *flag.FlagSet, c *inputConfig) {
 	fs.StringVar(&c.Format, "input-format", formatRawvideo, "raw frames on standard input: rawvideo (back to back, stamped on arrival) or framed (each after its 8-byte big-endian PTS in 90 kHz ticks)")
 	fs.StringVar((*string)(&c.PixFmt), "pix-fmt", string(pipeline.BGR24), "raw frames' pixel format: rgb24, bgr24, yuv420p or gray")
 	fs.StringVar(&c.Detect, "detect", "", "detector making markers: mint, motion or none (default mint for the checkerboard, none for other inputs)")
-	fs.IntVar(&c.Motion.Threshold, "motion-threshold", pipeline.DefaultMotionThreshold, "--detect motion: luma `levels` (0-255) by which a pixel of the frame's small grey copy must differ from the running background to count as changed")
+	fs.IntVar(&c.Motion.Threshold, "motion-threshold", pipeline.DefaultMotionThreshold, "--detect motion: a pixel of the frame's small grey copy that differs from the running background by more than these luma `levels` (0-255) has changed")
 	fs.IntVar(&c.Motion.MinArea, "motion-min-area", pipeline.DefaultMotionMinArea, "--detect motion: least changed area, in `pixels` of the full frame, that is motion; a marker per episode, ended by 5 still frames in a row")
 }
 

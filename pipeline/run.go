@@ -122,13 +122,14 @@ type Pipeline struct {
 // the encoder into the sink and closes the sink, so the last frames are
 // written. It returns nil when stopped by ctx or at the end of the
 // source's input, and a *SourceError alone when only the source failed.
-// The detector is made when Run starts and freed when it returns.
+// The detector is made when Run starts and freed when it returns; if it
+// cannot be made, Run closes the sink and returns at once.
 func (p *Pipeline) Run(ctx context.Context) error {
 	var det Detector
 	if p.Detector != nil {
 		var err error
 		if det, err = p.Detector(p.Source.Size()); err != nil {
-			return fmt.Errorf("pipeline: %w", err)
+			return errors.Join(fmt.Errorf("pipeline: %w", err), p.Sink.Close())
 		}
 		defer det.Close()
 	}

@@ -30,7 +30,7 @@ func newStream(c streamConfig, clk clock.Clock, store marker.Store, log *slog.Lo
 			}
 			return wrap(src), nil
 		},
-		NoDetector: c.noDetector(),
-		Clock:      clk, Store: store, Log: log,
+		Detector: c.detector(),
+		Clock:    clk, Store: store, Log: log,
 	})
 }

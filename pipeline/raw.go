@@ -72,14 +72,12 @@ type Raw struct {
 	tl    clock.Timeline
 	r     io.Reader
 	bytes int // of one picture
-	conv  *toBGR
+	in    *intake
 
 	read    chan rawPicture // pictures read, in order
 	free    chan []byte     // buffers Next is done with
 	readErr error           // why read closed: io.EOF or a read error
-	started bool
-	lastPTS clock.Ticks
-	newest  atomic.Int64 // the newest framed PTS read, once seen is set
+	newest  atomic.Int64    // the newest framed PTS read, once seen is set
 	seen    atomic.Bool
 }
 
@@ -96,11 +94,11 @@ func NewRaw(cfg RawConfig, r io.Reader, clk clock.Clock, tl clock.Timeline) (*Ra
 	if err != nil {
 		return nil, err
 	}
-	conv, err := newToBGR(cfg.Format, cfg.Size)
+	in, err := newIntake(cfg.Size, cfg.Format)
 	if err != nil {
 		return nil, err
 	}
-	return &Raw{cfg: cfg, clk: clk, tl: tl, r: r, bytes: n, conv: conv}, nil
+	return &Raw{cfg: cfg, clk: clk, tl: tl, r: r, bytes: n, in: in}, nil
 }
 
 // Size returns the pictures' size.
@@ -119,15 +117,15 @@ func (s *Raw) Newest() (clock.Ticks, bool) {
 	return clock.Ticks(s.newest.Load()), true
 }
 
-// Next waits for the next picture and converts it into f. A framed
-// picture whose PTS does not rise past the previous one's is returned as
-// an error wrapping ErrRejected, with f.PTS set to it. At the end of the
-// input, or when ctx ends, it frees its swscale context and returns io.EOF
-// or ctx's error; Next must not be called after that.
+// Next waits for the next picture and converts it into f (see intake). A
+// framed picture whose PTS does not rise past the previous one's is
+// returned as an error wrapping ErrRejected, with f.PTS set to it. At the
+// end of the input, or when ctx ends, it frees its swscale context and
+// returns io.EOF or ctx's error; Next must not be called after that.
 func (s *Raw) Next(ctx context.Context, f *Frame) (err error) {
 	defer func() {
 		if err != nil && !errors.Is(err, ErrRejected) {
-			s.conv.Close()
+			s.in.close()
 		}
 	}()
 	if s.read == nil {
@@ -150,12 +148,8 @@ func (s *Raw) Next(ctx context.Context, f *Frame) (err error) {
 			return err
 		}
 	}
-	f.PTS, f.Event = pts, 0
-	if s.started && pts <= s.lastPTS {
-		return fmt.Errorf("raw input: PTS %d does not rise past the previous frame's %d: %w", pts, s.lastPTS, ErrRejected)
-	}
-	s.started, s.lastPTS = true, pts
-	if err := s.conv.convert(pic.data, f); err != nil {
+	f.PTS, f.Event = pts, 0 // told with a rejection
+	if err := s.in.accept(f, pts, s.cfg.Format, pic.data); err != nil {
 		return fmt.Errorf("raw input: %w", err)
 	}
 	return nil
@@ -166,8 +160,8 @@ func (s *Raw) Next(ctx context.Context, f *Frame) (err error) {
 // frame's, the clock's reading once it has (as the checkerboard does).
 func (s *Raw) stamp(ctx context.Context, t time.Time) (clock.Ticks, error) {
 	pts := s.tl.PTS(t)
-	if s.started && pts <= s.lastPTS {
-		if err := s.clk.WaitUntil(ctx, s.tl.Time(s.lastPTS+1)); err != nil {
+	if s.in.rises(pts) != nil {
+		if err := s.clk.WaitUntil(ctx, s.tl.Time(s.in.last+1)); err != nil {
 			return 0, err
 		}
 		pts = s.tl.PTS(s.clk.Now())

@@ -1,0 +1,84 @@
+package pipeline
+
+import (
+	"fmt"
+
+	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/media"
+)
+
+// intake turns pictures that come with their producer's PTS into frames:
+// the one rule that Raw (framed pictures read from a pipe) and Push
+// (pictures a Go program hands over) share. A picture is accepted when its
+// PTS rises past the last accepted picture's and it is exactly one picture
+// of its format at the source's size; it is then converted into the
+// frame's BGR24 with swscale and the frame keeps its PTS, unchanged. A
+// picture refused changes nothing: not the last PTS, not the frame.
+//
+// An intake is used from one goroutine; close frees its swscale contexts.
+type intake struct {
+	size    media.Size
+	convs   map[PixelFormat]*toBGR // made on first use of each format
+	started bool
+	last    clock.Ticks // the last accepted PTS, once started
+}
+
+// newIntake returns an intake of pictures at size s, ready for format p:
+// an unknown format, or one swscale cannot convert, is an error here
+// rather than at the first picture.
+func newIntake(s media.Size, p PixelFormat) (*intake, error) {
+	in := &intake{size: s, convs: map[PixelFormat]*toBGR{}}
+	if _, err := in.converter(p); err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
+// converter returns the converter from format p, made on first use.
+func (in *intake) converter(p PixelFormat) (*toBGR, error) {
+	if c, ok := in.convs[p]; ok {
+		return c, nil
+	}
+	c, err := newToBGR(p, in.size)
+	if err != nil {
+		return nil, err
+	}
+	in.convs[p] = c
+	return c, nil
+}
+
+// rises returns an error wrapping ErrRejected if pts does not rise past
+// the last accepted PTS.
+func (in *intake) rises(pts clock.Ticks) error {
+	if in.started && pts <= in.last {
+		return fmt.Errorf("PTS %d does not rise past the previous frame's %d: %w", pts, in.last, ErrRejected)
+	}
+	return nil
+}
+
+// accept converts pic, one picture in format p, into f with PTS pts, if
+// pts rises (else an error wrapping ErrRejected) and pic is one whole
+// picture (else an error naming the sizes).
+func (in *intake) accept(f *Frame, pts clock.Ticks, p PixelFormat, pic []byte) error {
+	if err := in.rises(pts); err != nil {
+		return err
+	}
+	c, err := in.converter(p)
+	if err != nil {
+		return err
+	}
+	if err := c.convert(pic, f); err != nil {
+		return err
+	}
+	f.PTS, f.Event = pts, 0
+	in.started, in.last = true, pts
+	return nil
+}
+
+// close frees the swscale contexts. The intake must not be used after.
+func (in *intake) close() {
+	for _, c := range in.convs {
+		c.Close()
+	}
+	clear(in.convs)
+}

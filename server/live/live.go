@@ -41,8 +41,8 @@ type Stream struct {
 
 // Start starts the stream cfg describes: it opens the marker store, wires
 // the encoder, muxer, playlist and marker service, and waits for frames.
-// The stream runs until Close, or until ctx ends, which ends it as Close
-// does (the handler serves it on, ended, until Close).
+// The stream runs until End or Close, or until ctx ends, which ends it as
+// End does.
 func Start(ctx context.Context, cfg Config) (_ *Stream, err error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
@@ -97,18 +97,25 @@ func Start(ctx context.Context, cfg Config) (_ *Stream, err error) {
 	return s, nil
 }
 
-// Close ends the stream: the frames pushed are encoded, the last segment
-// is written, the playlist gets EXT-X-ENDLIST, libav's state is freed, the
-// handler's event streams end and the marker store is closed. Stop
-// serving the handler first: without the store, its marker API fails.
-// Close returns the stream's error, if it failed; later calls return the
-// same.
+// End ends the stream and returns once it has ended: the frames pushed
+// are encoded, the last segment is written, the playlist gets
+// EXT-X-ENDLIST and libav's state is freed. The handler serves the ended
+// stream and its markers on until Close; Push returns pipeline.ErrEnded.
+// It returns the stream's error, if it failed.
+func (s *Stream) End() error {
+	s.push.End()
+	<-s.done
+	return s.runErr
+}
+
+// Close ends the stream (End), ends the handler's event streams and
+// closes the marker store. Stop serving the handler first: without the
+// store, its marker API fails. Close returns the stream's error, if it
+// failed; later calls return the same.
 func (s *Stream) Close() error {
 	s.closeOnce.Do(func() {
-		s.push.End()
-		<-s.done
+		s.closeErr = s.End()
 		s.handler.Shutdown()
-		s.closeErr = s.runErr
 		if err := s.store.Close(); err != nil && s.closeErr == nil {
 			s.closeErr = fmt.Errorf("live: %w", err)
 		}

@@ -87,7 +87,8 @@ func fill(img interface {
 type decoded struct {
 	seq    media.Seq
 	pts    clock.Ticks
-	centre color.RGBA
+	centre color.RGBA // the colour of its centre pixel
+	red    int        // how many of its pixels are clearly red
 }
 
 // decodeListed decodes every segment the playlist file in dir lists,
@@ -97,14 +98,35 @@ func decodeListed(t *testing.T, dir string) (frames []decoded, ended bool) {
 	segs, ended := pipelinetest.ReadPlaylist(t, dir)
 	for _, seg := range segs {
 		if _, err := tsread.Decode(seg.Path, func(f tsread.Frame) error {
-			r, g, b, _ := f.Image.At(testSize.Width/2, testSize.Height/2).RGBA()
-			frames = append(frames, decoded{seq: seg.Seq, pts: f.PTS, centre: color.RGBA{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8), 255}})
+			b := f.Image.Bounds()
+			frames = append(frames, decoded{seq: seg.Seq, pts: f.PTS,
+				centre: rgb(f.Image.At((b.Min.X+b.Max.X)/2, (b.Min.Y+b.Max.Y)/2)), red: redPixels(f.Image)})
 			return nil
 		}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	return frames, ended
+}
+
+// rgb returns c as 8-bit red, green and blue.
+func rgb(c color.Color) color.RGBA {
+	r, g, b, _ := c.RGBA()
+	return color.RGBA{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8), 255}
+}
+
+// redPixels counts the pixels of img that are clearly red.
+func redPixels(img image.Image) int {
+	n := 0
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if c := rgb(img.At(x, y)); c.R > 150 && c.G < 90 && c.B < 90 {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // near reports whether two colours differ by at most 16 per channel (the

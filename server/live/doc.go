@@ -24,5 +24,8 @@
 // encoder's speed and no accepted frame is ever dropped. A program that
 // stops pushing makes no frames: the segment under way is written when
 // frames come again or at Close, and after three target durations without
-// a segment /readyz answers 503 (stalled) until they do.
+// a segment /readyz answers 503 (stalled) until they do. A program
+// started again on the same Data must carry on past the PTS it pushed
+// before (or use a new folder): hlsmark does not check them against an
+// earlier run yet.
 package live

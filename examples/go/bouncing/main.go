@@ -133,10 +133,10 @@ func simulate(ctx context.Context, s *live.Stream, size media.Size, fps int, sec
 
 // Colours of the scene.
 var (
-	sky   = image.NewUniform(color.RGBA{20, 30, 60, 255})
+	sky    = image.NewUniform(color.RGBA{20, 30, 60, 255})
 	ground = image.NewUniform(color.RGBA{90, 90, 90, 255})
-	white = image.NewUniform(color.RGBA{240, 240, 240, 255})
-	red   = image.NewUniform(color.RGBA{230, 30, 30, 255})
+	white  = image.NewUniform(color.RGBA{240, 240, 240, 255})
+	red    = image.NewUniform(color.RGBA{230, 30, 30, 255})
 )
 
 // render draws the sky, the floor and the ball centred at row y, red once

@@ -1,10 +1,14 @@
+//go:build cgo
+
 // Package live runs hlsmark inside a Go program: the program renders its
 // own frames and hands them over with its own PTS (Stream.Push,
 // Stream.PushImage), adds markers at the PTS of the frames where its
 // events happen (Stream.AddMarker), and mounts hlsmark's HTTP handler in
 // its own server (Stream.Handler): the same player, HLS playlist and
 // segments, marker API, Server-Sent Events and metrics as `hlsmark
-// serve`, built by the same stages (package stream, package server).
+// serve`, built by the same stages (package stream, package server). It
+// encodes with FFmpeg's libraries, so it builds with cgo only (as `make
+// test`'s run without cgo over server/... skips it).
 //
 //	s, err := live.Start(ctx, live.Config{Data: dir, Size: media.Size{Width: 640, Height: 360}})
 //	if err != nil { ... }

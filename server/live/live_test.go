@@ -359,3 +359,39 @@ func waitGoroutines(t *testing.T, before int) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestStartAgain closes a stream that never had a frame, then starts one
+// on the same folder (the marker store's lock is let go by Close) and
+// ends it after one frame: its playlist lists it and is ended. Starting a
+// second stream on a folder in use fails, naming the store. Checked to
+// fail by leaving the store open in Close.
+func TestStartAgain(t *testing.T) {
+	data := t.TempDir()
+	ctx := context.Background()
+	cfg := live.Config{Data: data, Size: testSize, Segment: 500 * time.Millisecond, Preset: "ultrafast"}
+	s, err := live.Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close with no frame: %v", err)
+	}
+	s, err = live.Start(ctx, cfg)
+	if err != nil {
+		t.Fatalf("Start again on the folder: %v", err)
+	}
+	defer s.Close()
+	if _, err := live.Start(ctx, cfg); err == nil || !strings.Contains(err.Error(), "markers.db") {
+		t.Errorf("a second stream on a folder in use: %v, want an error naming the marker store", err)
+	}
+	if err := push(ctx, s, "*image.RGBA", 90000, blue); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	frames, ended := decodeListed(t, s.Dir())
+	if len(frames) != 1 || frames[0].pts != 90000 || !ended {
+		t.Errorf("decoded %+v (ended %v), want the one frame at PTS 90000 and EXT-X-ENDLIST", frames, ended)
+	}
+}

@@ -117,7 +117,7 @@ func (m *Muxer) WritePacket(p media.Packet) error {
 		if err := m.finish(min(m.cur.lastPTS-m.cur.seg.FirstPTS+m.cur.frameGap(m.cfg.FPS), m.longest), false); err != nil {
 			return err
 		}
-	case p.Key && p.PTS-m.cur.seg.FirstPTS >= m.target:
+	case p.Key && due(m.cur.seg.FirstPTS, p.PTS, m.target):
 		d := p.PTS - m.cur.seg.FirstPTS
 		if d > m.longest {
 			d = min(m.cur.lastPTS-m.cur.seg.FirstPTS+clock.Hz/clock.Ticks(m.cfg.FPS), m.longest)

@@ -95,8 +95,10 @@ var errSinkFailed = errors.New("pipeline: the sink failed")
 // stages (source with detector and conversion, encoder, sink) on its own
 // goroutine, joined by bounded queues.
 type Pipeline struct {
-	Source  Source
-	Encoder *Encoder
+	Source Source
+	// Encoder turns the frames into packets: an *Encoder, or Passthrough
+	// for a source whose frames are packets already (Frame.Coded).
+	Encoder Coder
 	Sink    Sink
 	// OnDetection, if set, is called for every event the detector sees, in
 	// frame order, before the frame is encoded.
@@ -232,7 +234,7 @@ func (p *Pipeline) produce(ctx context.Context, free chan *Frame, frames chan<- 
 		if p.OnFrame != nil {
 			p.OnFrame(f)
 		}
-		if err := f.Convert(); err != nil {
+		if err := convert(f); err != nil {
 			p.reject(f, err)
 			free <- f // it came from free, so there is room
 			continue
@@ -249,6 +251,15 @@ func (p *Pipeline) produce(ctx context.Context, free chan *Frame, frames chan<- 
 		last = pts
 		queued++
 	}
+}
+
+// convert converts f's picture for the encoder; a frame that holds a
+// packet to pass through (Frame.Coded) has no picture to convert.
+func convert(f *Frame) error {
+	if len(f.Coded) > 0 {
+		return nil
+	}
+	return f.Convert()
 }
 
 // reject counts and reports a frame that could not be encoded.

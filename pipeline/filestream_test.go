@@ -2,6 +2,8 @@ package pipeline_test
 
 import (
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"image"
 	"image/color"
 	"io"
@@ -24,24 +26,38 @@ import (
 type fileRun struct {
 	stream *stream.Stream
 	store  *marker.Bolt
+	dir    string // the stream's folder
 	// frames are the decoded frames in order, with the sequence number
 	// of the segment each came from and whether it shows the mint box.
 	frames []decodedFrame
 	// segStart is each segment's first decoded PTS.
 	segStart map[media.Seq]clock.Ticks
+	// keyFirst is set for a segment whose first video packet is a keyframe.
+	keyFirst map[media.Seq]bool
 	ended    bool // the playlist has EXT-X-ENDLIST
+}
+
+// fileOptions are a file run's hooks; each may be nil.
+type fileOptions struct {
+	// config changes the stream's configuration before it is wired.
+	config func(*stream.Config)
+	// wired is called with the stream before it runs.
+	wired func(*stream.Stream)
 }
 
 type decodedFrame struct {
 	pts  clock.Ticks
 	seq  media.Seq
 	mint bool
+	// md5 is the MD5 of the picture's Y, Cb and Cr planes, packed: the
+	// hash the ffmpeg CLI's framemd5 gives a yuv420p frame.
+	md5 string
 }
 
 // runFileStream streams the file source made by newSource through the
 // real stream (detector, libx264, muxer, playlist, markers) to its end,
-// then decodes every segment the playlist file lists.
-func runFileStream(t *testing.T, newSource func(pipeline.Start) (pipeline.Source, error)) *fileRun {
+// then decodes every segment the playlist file lists, with opts' hooks.
+func runFileStream(t *testing.T, newSource func(pipeline.Start) (pipeline.Source, error), opts fileOptions) *fileRun {
 	t.Helper()
 	root := t.TempDir()
 	store, err := marker.OpenBolt(filepath.Join(root, "markers.db"))
@@ -50,33 +66,42 @@ func runFileStream(t *testing.T, newSource func(pipeline.Start) (pipeline.Source
 	}
 	t.Cleanup(func() { store.Close() })
 	dir := filepath.Join(root, "file")
-	st, err := stream.New(stream.Config{
+	cfg := stream.Config{
 		Name: "file", Dir: dir, Segment: time.Second, Window: time.Hour, Grace: time.Hour,
 		Encoder: pipeline.EncoderConfig{Size: fileSize, FPS: 25, Preset: "ultrafast", Tune: "zerolatency", KeyInterval: time.Second},
 		Source:  newSource,
 		Clock:   clock.NewFake(startAt, nil), Epoch: startAt.Add(-1234567 * time.Microsecond), Store: store,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	}
+	if opts.config != nil {
+		opts.config(&cfg)
+	}
+	st, err := stream.New(cfg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if opts.wired != nil {
+		opts.wired(st)
 	}
 	if err := st.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	r := &fileRun{stream: st, store: store, segStart: map[media.Seq]clock.Ticks{}}
+	r := &fileRun{stream: st, store: store, dir: dir, segStart: map[media.Seq]clock.Ticks{}, keyFirst: map[media.Seq]bool{}}
 	segs, ended := pipelinetest.ReadPlaylist(t, dir)
 	r.ended = ended
 	for _, s := range segs {
 		seq := s.Seq
-		if _, err := tsread.Decode(s.Path, func(f tsread.Frame) error {
+		file, err := tsread.Decode(s.Path, func(f tsread.Frame) error {
 			if _, ok := r.segStart[seq]; !ok {
 				r.segStart[seq] = f.PTS
 			}
-			r.frames = append(r.frames, decodedFrame{pts: f.PTS, seq: seq, mint: mintAt(f.Image, 70, 70)})
+			r.frames = append(r.frames, decodedFrame{pts: f.PTS, seq: seq, mint: mintAt(f.Image, 70, 70), md5: planesMD5(f.Image)})
 			return nil
-		}); err != nil {
+		})
+		if err != nil {
 			t.Fatal(err)
 		}
+		r.keyFirst[seq] = file.FirstPacketKey
 	}
 	return r
 }
@@ -87,6 +112,16 @@ func mintAt(img image.Image, x, y int) bool {
 	c := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
 	near := func(v, want uint8) bool { d := int(v) - int(want); return d > -40 && d < 40 }
 	return near(c.R, pipeline.Mint[0]) && near(c.G, pipeline.Mint[1]) && near(c.B, pipeline.Mint[2])
+}
+
+// planesMD5 returns the hex MD5 of a decoded picture's planes, packed.
+func planesMD5(img image.Image) string {
+	yuv := img.(*image.YCbCr)
+	h := md5.New()
+	for _, plane := range [][]byte{yuv.Y, yuv.Cb, yuv.Cr} {
+		h.Write(plane)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // pts lists the decoded frames' PTS.
@@ -108,7 +143,7 @@ func TestFileStreamExactPTSAndMarker(t *testing.T) {
 	in := testFile(t, "6", "in.mp4")
 	r := runFileStream(t, func(at pipeline.Start) (pipeline.Source, error) {
 		return pipeline.NewFileSource(pipeline.FileConfig{Input: in, Size: fileSize}, at)
-	})
+	}, fileOptions{})
 	if !r.ended {
 		t.Error("the playlist of a file streamed to its end has no EXT-X-ENDLIST")
 	}
@@ -155,7 +190,7 @@ func TestFileStreamLoops(t *testing.T) {
 	r := runFileStream(t, func(at pipeline.Start) (pipeline.Source, error) {
 		src, err := pipeline.NewFileSource(pipeline.FileConfig{Input: in, Size: fileSize, Loop: true}, at)
 		return pipeline.Limit(src, 130), err
-	})
+	}, fileOptions{})
 	if len(r.frames) != 130 {
 		t.Fatalf("decoded %d frames, want 130", len(r.frames))
 	}

@@ -1,0 +1,257 @@
+package pipeline_test
+
+import (
+	"context"
+	"errors"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hlsmark/hlsmark/marker"
+	"github.com/hlsmark/hlsmark/muxer"
+	"github.com/hlsmark/hlsmark/pipeline"
+	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/media"
+	"github.com/hlsmark/hlsmark/pipeline/pipelinetest"
+	"github.com/hlsmark/hlsmark/pipeline/stream"
+	"github.com/hlsmark/hlsmark/playlist"
+)
+
+// keyedFile makes a 9 s, 25 fps H.264 file of testsrc2 with B-frames
+// and IDRs only where keys (ffmpeg's -force_key_frames) puts them.
+func keyedFile(t *testing.T, keys, name string) string {
+	t.Helper()
+	return ffmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "9",
+		"-c:v", "libx264", "-bf", "2", "-g", "1000", "-sc_threshold", "0", "-forced-idr", "1",
+		"-force_key_frames", keys, "-pix_fmt", "yuv420p", name)
+}
+
+// probeKeyframes returns, read by ffprobe, the indices in presentation
+// order of the file's keyframes, and whether any packet has a DTS before
+// its PTS (B-frames).
+func probeKeyframes(t *testing.T, path string) (keys []int, reordered bool) {
+	t.Helper()
+	type packet struct {
+		pts int64
+		key bool
+	}
+	var pkts []packet
+	for _, line := range probe(t, path, "packet=pts,dts,flags") {
+		f := strings.Split(line, ",")
+		pts, err1 := strconv.ParseInt(f[0], 10, 64)
+		dts, err2 := strconv.ParseInt(f[1], 10, 64)
+		if err := errors.Join(err1, err2); err != nil {
+			t.Fatalf("ffprobe packet %q: %v", line, err)
+		}
+		reordered = reordered || dts < pts
+		pkts = append(pkts, packet{pts, strings.HasPrefix(f[2], "K")})
+	}
+	slices.SortFunc(pkts, func(a, b packet) int { return int(a.pts - b.pts) })
+	for i, p := range pkts {
+		if p.key {
+			keys = append(keys, i)
+		}
+	}
+	return keys, reordered
+}
+
+// probe runs ffprobe on the video stream of path and returns its CSV
+// lines of entries.
+func probe(t *testing.T, path, entries string) []string {
+	t.Helper()
+	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", entries, "-of", "csv=p=0", path).Output()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v", path, err)
+	}
+	return strings.Fields(string(out))
+}
+
+// frameMD5s returns the MD5 of every picture of path, decoded by the
+// ffmpeg CLI to yuv420p, in presentation order.
+func frameMD5s(t *testing.T, path string) []string {
+	t.Helper()
+	out, err := exec.Command("ffmpeg", "-nostdin", "-v", "error", "-i", path, "-map", "0:v", "-fps_mode", "passthrough", "-f", "framemd5", "-").Output()
+	if err != nil {
+		t.Fatalf("ffmpeg framemd5 %s: %v", path, err)
+	}
+	var sums []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if line != "" && !strings.HasPrefix(line, "#") {
+			f := strings.Split(line, ",")
+			sums = append(sums, strings.TrimSpace(f[len(f)-1]))
+		}
+	}
+	return sums
+}
+
+// copyStream is how a test streams a file with --codec copy: the file's
+// keyframes scanned, the target duration they need, the passthrough.
+func copyStream(t *testing.T, in string, segment time.Duration, loop bool) (func(pipeline.Start) (pipeline.Source, error), func(*stream.Config)) {
+	t.Helper()
+	scan, err := pipeline.ScanFile(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newSource := func(at pipeline.Start) (pipeline.Source, error) {
+		return pipeline.NewFileSource(pipeline.FileConfig{Input: in, Size: scan.Size, Loop: loop, Copy: true}, at)
+	}
+	return newSource, func(c *stream.Config) {
+		c.Copy, c.NoDetector = true, true
+		c.Segment = muxer.CopyTarget(segment, scan.Keys, scan.End)
+		c.Encoder.Size = scan.Size
+	}
+}
+
+// TestCopyStream streams files with B-frames through the real stream with
+// --codec copy and --segment 1s: one with an IDR every 2 s, one with IDRs
+// at 0, 1.2, 3.9, 5 and 7.6 s (GOPs up to 2.72 s, which cut at any target
+// from 2 s to 4 s would make segments longer than it). Read back with
+// grafov/m3u8, ffprobe, the ffmpeg CLI and libav: every segment starts
+// with a keyframe of the source's; every EXTINF, and every segment's span
+// of PTS, rounds to at most EXT-X-TARGETDURATION; the pictures decode to
+// the source's, hash for hash, at PTS 3600 ticks apart from the clock's
+// reading, with DTS before PTS where the source reorders; and a marker
+// posted through the marker service at a frame's PTS, while the stream
+// runs, names the segment and offset where decoding finds that picture.
+func TestCopyStream(t *testing.T) {
+	for _, c := range []struct {
+		name, keys string
+		target     float64 // EXT-X-TARGETDURATION
+	}{
+		{"IDR every 2 s", "expr:eq(mod(n,50),0)", 2},
+		{"irregular IDRs", "0,1.2,3.9,5,7.6", 5},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			in := keyedFile(t, c.keys, "in.mp4")
+			keys, reordered := probeKeyframes(t, in)
+			if !reordered {
+				t.Fatal("the test file has no B-frames: it would not test DTS")
+			}
+			const marked = 80 // the picture the marker is posted at, mid-GOP in both files
+			want := startPTS + marked*3600
+			var posted marker.Marker
+			var svc *marker.Service
+			newSource, setup := copyStream(t, in, time.Second, false)
+			r := runFileStream(t, newSource, fileOptions{
+				config: func(cfg *stream.Config) {
+					setup(cfg)
+					cfg.Observe.Frame = func(f *pipeline.Frame) {
+						// Posted once the source has read past the
+						// frame, as a client that saw it would.
+						if posted.ID == 0 && f.DTS > want {
+							var err error
+							if posted, err = svc.Post(context.Background(), marker.Marker{Label: "frame 80", PTS: want}); err != nil {
+								t.Errorf("post: %v", err)
+							}
+						}
+					}
+				},
+				wired: func(st *stream.Stream) { svc = st.Markers() },
+			})
+
+			src := frameMD5s(t, in)
+			if len(r.frames) != len(src) {
+				t.Fatalf("decoded %d pictures from the segments, the source has %d", len(r.frames), len(src))
+			}
+			checkSteps(t, r.pts(), startPTS, 3600)
+			for i, f := range r.frames {
+				if f.md5 != src[i] {
+					t.Fatalf("picture %d (PTS %d) decodes to %s, the source's to %s", i, f.pts, f.md5, src[i])
+				}
+			}
+
+			mp := pipelinetest.ReadMediaPlaylist(t, r.dir)
+			// grafov/m3u8 raises TargetDuration to the longest EXTINF
+			// it reads: the tag itself is read from the file.
+			target := targetTag(t, r.dir)
+			if target != c.target {
+				t.Errorf("EXT-X-TARGETDURATION %g, want %g", target, c.target)
+			}
+			segs := mp.GetAllSegments()
+			for i, s := range segs {
+				seq := media.Seq(mp.SeqNo + uint64(i))
+				first := slices.IndexFunc(r.frames, func(f decodedFrame) bool { return f.seq == seq })
+				next := len(r.frames)
+				if j := slices.IndexFunc(r.frames, func(f decodedFrame) bool { return f.seq > seq }); j >= 0 {
+					next = j
+				}
+				if !r.keyFirst[seq] || !slices.Contains(keys, first) {
+					t.Errorf("segment %d starts with picture %d (first packet a keyframe: %v); the source's keyframes are %v", seq, first, r.keyFirst[seq], keys)
+				}
+				span := float64((next-first)*3600) / clock.Hz
+				if math.Round(s.Duration) > target || math.Round(span) > target {
+					t.Errorf("segment %d: EXTINF %g, %g s of pictures, EXT-X-TARGETDURATION %g", seq, s.Duration, span, target)
+				}
+			}
+			if c.name == "irregular IDRs" && len(segs) != 2 {
+				t.Errorf("%d segments, want 2 (cut at the IDR at 5 s)", len(segs))
+			}
+
+			all := concatSegments(t, r)
+			if _, dtsFirst := probeKeyframes(t, all); !dtsFirst {
+				t.Error("no packet of the segments has a DTS before its PTS: the B-frames' DTS were lost")
+			}
+
+			if posted.ID == 0 {
+				t.Fatal("no marker was posted")
+			}
+			pos, ok := r.stream.Markers().Position(posted.PTS)
+			if !ok {
+				t.Fatalf("marker at %d has no position in the playlist", posted.PTS)
+			}
+			i := slices.IndexFunc(r.frames, func(f decodedFrame) bool {
+				return f.seq == pos.Seq && f.pts == r.segStart[pos.Seq]+pos.Offset
+			})
+			if i < 0 || r.frames[i].md5 != src[marked] {
+				t.Fatalf("marker names segment %d at offset %d: decoded picture %d there, want the source's picture %d", pos.Seq, pos.Offset, i, marked)
+			}
+		})
+	}
+}
+
+// concatSegments writes the run's segments, in playlist order, into one
+// MPEG-TS file and returns its path.
+func concatSegments(t *testing.T, r *fileRun) string {
+	t.Helper()
+	segs, _ := pipelinetest.ReadPlaylist(t, r.dir)
+	var all []byte
+	for _, s := range segs {
+		b, err := os.ReadFile(s.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, b...)
+	}
+	path := filepath.Join(t.TempDir(), "all.ts")
+	if err := os.WriteFile(path, all, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// targetTag returns the value of the EXT-X-TARGETDURATION tag of the
+// playlist in dir.
+func targetTag(t *testing.T, dir string) float64 {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, playlist.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "#EXT-X-TARGETDURATION:"); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				t.Fatalf("EXT-X-TARGETDURATION %q: %v", v, err)
+			}
+			return float64(n)
+		}
+	}
+	t.Fatalf("no EXT-X-TARGETDURATION in the playlist:\n%s", b)
+	return 0
+}

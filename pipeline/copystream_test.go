@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"context"
 	"errors"
+	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -254,4 +255,123 @@ func targetTag(t *testing.T, dir string) float64 {
 	}
 	t.Fatalf("no EXT-X-TARGETDURATION in the playlist:\n%s", b)
 	return 0
+}
+
+// TestCopyRefusesOtherCodecs: a file whose video is HEVC or MPEG-4 part 2
+// cannot be copied; the scan and the source both say which codec it is.
+func TestCopyRefusesOtherCodecs(t *testing.T) {
+	for _, codec := range []struct{ encoder, name string }{{"libx265", "hevc"}, {"mpeg4", "mpeg4"}} {
+		t.Run(codec.name, func(t *testing.T) {
+			in := ffmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "1", "-c:v", codec.encoder, "-pix_fmt", "yuv420p", "in.mkv")
+			_, scanErr := pipeline.ScanFile(in)
+			_, openErr := pipeline.NewFileSource(pipeline.FileConfig{Input: in, Size: fileSize, Copy: true},
+				pipeline.Start{Clock: clock.NewFake(startAt, nil), Timeline: clock.Timeline{Epoch: pipelinetest.Epoch}})
+			for _, err := range []error{scanErr, openErr} {
+				var notH264 *pipeline.NotH264Error
+				if !errors.As(err, &notH264) || notH264.Codec != codec.name {
+					t.Errorf("copying %s: %v, want a NotH264Error naming %s", codec.name, err, codec.name)
+				}
+			}
+		})
+	}
+}
+
+// TestCopyLoops streams a 2 s file with 1 s GOPs and B-frames, looped,
+// for 130 packets with copy: the pictures decode to the source's, pass
+// after pass, 3600 ticks apart across both loops, and each pass starts a
+// segment marked EXT-X-DISCONTINUITY.
+func TestCopyLoops(t *testing.T) {
+	in := testFile(t, "2", "in.mp4")
+	src := frameMD5s(t, in)
+	newSource, setup := copyStream(t, in, time.Second, true)
+	r := runFileStream(t, func(at pipeline.Start) (pipeline.Source, error) {
+		s, err := newSource(at)
+		return pipeline.Limit(s, 130), err
+	}, fileOptions{config: setup})
+	// The last pass stops mid-GOP: its last packets may be pictures that
+	// the B-frames after them, cut off, would have come before.
+	if len(r.frames) < 125 {
+		t.Fatalf("decoded %d pictures, want at least 125 of the 130 packets", len(r.frames))
+	}
+	checkSteps(t, r.pts()[:125], startPTS, 3600)
+	for i, f := range r.frames[:125] {
+		if f.md5 != src[i%len(src)] {
+			t.Fatalf("picture %d decodes to %s, the source's picture %d to %s", i, f.md5, i%len(src), src[i%len(src)])
+		}
+	}
+	mp := pipelinetest.ReadMediaPlaylist(t, r.dir)
+	var passes []clock.Ticks
+	for i, s := range mp.GetAllSegments() {
+		if s.Discontinuity {
+			passes = append(passes, r.segStart[media.Seq(mp.SeqNo+uint64(i))])
+		}
+	}
+	if want := []clock.Ticks{startPTS + 50*3600, startPTS + 100*3600}; !slices.Equal(passes, want) {
+		t.Errorf("discontinuous segments start at %v, want %v (each pass)", passes, want)
+	}
+}
+
+// TestCopyRunsNoDetector: a stream that copies its source's packets has
+// no pictures to run a detector on, and says so.
+func TestCopyRunsNoDetector(t *testing.T) {
+	store, err := marker.OpenBolt(filepath.Join(t.TempDir(), "markers.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	_, err = stream.New(stream.Config{Name: "copy", Dir: t.TempDir(), Copy: true,
+		Source: func(pipeline.Start) (pipeline.Source, error) { return nil, errors.New("not reached") },
+		Clock:  clock.NewFake(startAt, nil), Store: store})
+	if err == nil || !strings.Contains(err.Error(), "detector") {
+		t.Fatalf("stream.New with Copy and a detector: %v, want an error naming the detector", err)
+	}
+}
+
+// TestCopySourceStartsAtResume reads a file with B-frames (its first DTS
+// two frames before its first PTS) as packets, starting where a stream
+// can start: at its epoch, and after a run that recorded up to PTS
+// 500000, later than the clock's reading. No DTS comes before Resume (so
+// none is negative): the first is Resume itself; DTS rise packet after
+// packet; the pictures' PTS, sorted, are 3600 apart.
+func TestCopySourceStartsAtResume(t *testing.T) {
+	in := testFile(t, "2", "in.mp4")
+	for _, c := range []struct {
+		name   string
+		now    time.Time
+		resume clock.Ticks
+	}{
+		{"a new stream, at its epoch", pipelinetest.Epoch, 0},
+		{"resumed past the clock", startAt, 500000},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			src, err := pipeline.NewFileSource(pipeline.FileConfig{Input: in, Size: fileSize, Copy: true},
+				pipeline.Start{Clock: clock.NewFake(c.now, nil), Timeline: clock.Timeline{Epoch: pipelinetest.Epoch}, Resume: c.resume})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer src.Close()
+			f := pipeline.NewFrame(src.Size())
+			var pts, dts []clock.Ticks
+			for {
+				err := src.Next(context.Background(), f)
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				pts, dts = append(pts, f.PTS), append(dts, f.DTS)
+			}
+			if len(dts) != 50 || dts[0] != c.resume {
+				t.Fatalf("%d packets, the first DTS %v; want 50, the first at %d", len(dts), dts[:min(1, len(dts))], c.resume)
+			}
+			for i := 1; i < len(dts); i++ {
+				if dts[i] <= dts[i-1] {
+					t.Fatalf("packet %d: DTS %d after %d", i, dts[i], dts[i-1])
+				}
+			}
+			slices.Sort(pts)
+			checkSteps(t, pts, pts[0], 3600)
+		})
+	}
 }

@@ -73,24 +73,6 @@ func probe(t *testing.T, path, entries string) []string {
 	return strings.Fields(string(out))
 }
 
-// frameMD5s returns the MD5 of every picture of path, decoded by the
-// ffmpeg CLI to yuv420p, in presentation order.
-func frameMD5s(t *testing.T, path string) []string {
-	t.Helper()
-	out, err := exec.Command("ffmpeg", "-nostdin", "-v", "error", "-i", path, "-map", "0:v", "-fps_mode", "passthrough", "-f", "framemd5", "-").Output()
-	if err != nil {
-		t.Fatalf("ffmpeg framemd5 %s: %v", path, err)
-	}
-	var sums []string
-	for _, line := range strings.Split(string(out), "\n") {
-		if line != "" && !strings.HasPrefix(line, "#") {
-			f := strings.Split(line, ",")
-			sums = append(sums, strings.TrimSpace(f[len(f)-1]))
-		}
-	}
-	return sums
-}
-
 // copyStream is how a test streams a file with --codec copy: the file's
 // keyframes scanned, the target duration they need, the passthrough.
 func copyStream(t *testing.T, in string, segment time.Duration, loop bool) (func(pipeline.Start) (pipeline.Source, error), func(*stream.Config)) {
@@ -156,7 +138,7 @@ func TestCopyStream(t *testing.T) {
 				wired: func(st *stream.Stream) { svc = st.Markers() },
 			})
 
-			src := frameMD5s(t, in)
+			src := pipelinetest.FrameMD5s(t, in)
 			if len(r.frames) != len(src) {
 				t.Fatalf("decoded %d pictures from the segments, the source has %d", len(r.frames), len(src))
 			}
@@ -282,7 +264,7 @@ func TestCopyRefusesOtherCodecs(t *testing.T) {
 // segment marked EXT-X-DISCONTINUITY.
 func TestCopyLoops(t *testing.T) {
 	in := testFile(t, "2", "in.mp4")
-	src := frameMD5s(t, in)
+	src := pipelinetest.FrameMD5s(t, in)
 	newSource, setup := copyStream(t, in, time.Second, true)
 	r := runFileStream(t, func(at pipeline.Start) (pipeline.Source, error) {
 		s, err := newSource(at)

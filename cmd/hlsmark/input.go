@@ -32,6 +32,8 @@ type inputConfig struct {
 	Format string
 	// PixFmt is --pix-fmt, the raw frames' pixel format.
 	PixFmt pipeline.PixelFormat
+	// Codec is --codec: libx264, or copy to pass a file's H.264 through.
+	Codec string
 	// Detect is --detect: mint, none, or empty for the input's default
 	// (mint for the checkerboard, none for every other input).
 	Detect string
@@ -46,6 +48,7 @@ func inputFlags(fs *flag.FlagSet, c *inputConfig) {
 	fs.BoolVar(&c.Loop, "loop", false, "play a file --input again and again, PTS still rising")
 	fs.StringVar(&c.Format, "input-format", formatRawvideo, "raw frames on standard input: rawvideo (back to back, stamped on arrival) or framed (each after its 8-byte big-endian PTS in 90 kHz ticks)")
 	fs.StringVar((*string)(&c.PixFmt), "pix-fmt", string(pipeline.BGR24), "raw frames' pixel format: rgb24, bgr24, yuv420p or gray")
+	codecFlag(fs, c)
 	fs.StringVar(&c.Detect, "detect", "", "detector making markers: mint or none (default mint for the checkerboard, none for other inputs)")
 }
 
@@ -82,7 +85,7 @@ func (c inputConfig) validate(fs *flag.FlagSet) error {
 	if err := c.PixFmt.Validate(); err != nil {
 		return usagef("--%v", err)
 	}
-	return nil
+	return c.validateCodec(fs)
 }
 
 // noDetector reports whether the stream runs without a detector.
@@ -100,7 +103,7 @@ func (c streamConfig) openInput(at pipeline.Start, log *slog.Logger) (pipeline.S
 	case c.stdin():
 		return pipeline.NewRaw(pipeline.RawConfig{Size: c.Size, Format: c.PixFmt, Framed: c.Format == formatFramed}, c.Stdin, at)
 	case c.file():
-		src, err := pipeline.NewFileSource(pipeline.FileConfig{Input: c.Input, Size: c.Size, Loop: c.Loop, Log: log}, at)
+		src, err := pipeline.NewFileSource(pipeline.FileConfig{Input: c.Input, Size: c.Size, Loop: c.Loop, Copy: c.copies(), Log: log}, at)
 		if err != nil {
 			return nil, usagef("--input: %v", err)
 		}

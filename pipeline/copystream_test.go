@@ -75,7 +75,7 @@ func probe(t *testing.T, path, entries string) []string {
 
 // copyStream is how a test streams a file with --codec copy: the file's
 // keyframes scanned, the target duration they need, the passthrough.
-func copyStream(t *testing.T, in string, segment time.Duration, loop bool) (func(pipeline.Start) (pipeline.Source, error), func(*stream.Config)) {
+func copyStream(t testing.TB, in string, segment time.Duration, loop bool) (func(pipeline.Start) (pipeline.Source, error), func(*stream.Config)) {
 	t.Helper()
 	scan, err := pipeline.ScanFile(in)
 	if err != nil {

@@ -59,6 +59,40 @@ type decodedFrame struct {
 // then decodes every segment the playlist file lists, with opts' hooks.
 func runFileStream(t *testing.T, newSource func(pipeline.Start) (pipeline.Source, error), opts fileOptions) *fileRun {
 	t.Helper()
+	st, store, dir := streamFile(t, newSource, opts)
+	r := &fileRun{stream: st, store: store, dir: dir, segStart: map[media.Seq]clock.Ticks{}, keyFirst: map[media.Seq]bool{}}
+	segs, ended := pipelinetest.ReadPlaylist(t, dir)
+	r.ended = ended
+	for _, s := range segs {
+		seq := s.Seq
+		file, err := tsread.Decode(s.Path, func(f tsread.Frame) error {
+			if _, ok := r.segStart[seq]; !ok {
+				r.segStart[seq] = f.PTS
+			}
+			r.frames = append(r.frames, decodedFrame{pts: f.PTS, seq: seq, mint: mintAt(f.Image, 70, 70), md5: planesMD5(f.Image)})
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.keyFirst[seq] = file.FirstPacketKey
+	}
+	return r
+}
+
+// mintAt reports whether the decoded picture is mint at (x, y), within the
+// detector's tolerance of 40 a channel.
+func mintAt(img image.Image, x, y int) bool {
+	c := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
+	near := func(v, want uint8) bool { d := int(v) - int(want); return d > -40 && d < 40 }
+	return near(c.R, pipeline.Mint[0]) && near(c.G, pipeline.Mint[1]) && near(c.B, pipeline.Mint[2])
+}
+
+// streamFile wires the stream of the file source made by newSource, with
+// opts' hooks, and runs it to its end on a fake clock. It returns the
+// stream, its marker store and its folder.
+func streamFile(t testing.TB, newSource func(pipeline.Start) (pipeline.Source, error), opts fileOptions) (*stream.Stream, *marker.Bolt, string) {
+	t.Helper()
 	root := t.TempDir()
 	store, err := marker.OpenBolt(filepath.Join(root, "markers.db"))
 	if err != nil {
@@ -86,32 +120,7 @@ func runFileStream(t *testing.T, newSource func(pipeline.Start) (pipeline.Source
 	if err := st.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	r := &fileRun{stream: st, store: store, dir: dir, segStart: map[media.Seq]clock.Ticks{}, keyFirst: map[media.Seq]bool{}}
-	segs, ended := pipelinetest.ReadPlaylist(t, dir)
-	r.ended = ended
-	for _, s := range segs {
-		seq := s.Seq
-		file, err := tsread.Decode(s.Path, func(f tsread.Frame) error {
-			if _, ok := r.segStart[seq]; !ok {
-				r.segStart[seq] = f.PTS
-			}
-			r.frames = append(r.frames, decodedFrame{pts: f.PTS, seq: seq, mint: mintAt(f.Image, 70, 70), md5: planesMD5(f.Image)})
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		r.keyFirst[seq] = file.FirstPacketKey
-	}
-	return r
-}
-
-// mintAt reports whether the decoded picture is mint at (x, y), within the
-// detector's tolerance of 40 a channel.
-func mintAt(img image.Image, x, y int) bool {
-	c := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
-	near := func(v, want uint8) bool { d := int(v) - int(want); return d > -40 && d < 40 }
-	return near(c.R, pipeline.Mint[0]) && near(c.G, pipeline.Mint[1]) && near(c.B, pipeline.Mint[2])
+	return st, store, dir
 }
 
 // planesMD5 returns the hex MD5 of a decoded picture's planes, packed.

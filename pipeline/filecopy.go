@@ -1,10 +1,19 @@
 package pipeline
 
+// #cgo pkg-config: libavcodec
+// #include <libavcodec/codec_par.h>
+//
+// // hlsmark_video_delay returns how many pictures the video's decoder
+// // holds back to reorder them (go-astiav v0.16.0 has no getter for it).
+// static int hlsmark_video_delay(const AVCodecParameters *p) { return p->video_delay; }
+import "C"
+
 import (
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"unsafe"
 
 	"github.com/asticode/go-astiav"
 
@@ -87,8 +96,8 @@ func (d *fileDemuxer) nextPacket() error {
 // the next IDR, refer to it. The first packet of a loop's pass (an IDR)
 // is marked Discontinuity, so that the pass starts a segment of its own
 // and the target duration found for one pass's keyframes holds (see
-// muxer.CopyTarget). A packet without both timestamps is dropped and
-// counted; the pictures that refer to it may show it.
+// muxer.CopyTarget). A packet without a PTS is dropped and counted; the
+// pictures that refer to it may show it.
 func (s *FileSource) nextPacket(ctx context.Context, f *Frame) error {
 	for {
 		d, err := s.pass()
@@ -102,7 +111,7 @@ func (s *FileSource) nextPacket(ctx context.Context, f *Frame) error {
 			return err
 		}
 		pts, dts := d.out.Pts(), d.out.Dts()
-		if pts == noPTS || dts == noPTS {
+		if pts == noPTS {
 			s.dropped.Add(1)
 			continue
 		}
@@ -127,7 +136,8 @@ func (s *FileSource) nextPacket(ctx context.Context, f *Frame) error {
 // rise past the last packet's (a backward jump); a new mapping's base is
 // then raised, if need be, so that its DTS is at least the last DTS plus
 // one frame step (before the first packet: at least Resume), and DTS keep
-// rising. It reports whether the packet starts a loop's pass.
+// rising. A packet without a DTS gets one (guessDTS). It reports whether
+// the packet starts a loop's pass.
 func (s *FileSource) packetTimes(pts, dts int64) (clock.Ticks, clock.Ticks, bool, error) {
 	fresh := !s.mapped
 	loop := fresh && s.decoded
@@ -141,7 +151,9 @@ func (s *FileSource) packetTimes(pts, dts int64) (clock.Ticks, clock.Ticks, bool
 	if err != nil {
 		return 0, 0, false, err
 	}
-	if !fresh && d <= s.lastDTS {
+	if dts == noPTS {
+		d = s.guessDTS(p, fresh)
+	} else if !fresh && d <= s.lastDTS {
 		s.remaps.Add(1)
 		s.cfg.Log.Warn("file timestamps went back: new PTS mapping", "input", s.cfg.Input,
 			"timestamp", pts, "dts", dts, "would_be_dts", int64(d), "last_dts", int64(s.lastDTS))
@@ -170,8 +182,40 @@ func (s *FileSource) packetTimes(pts, dts int64) (clock.Ticks, clock.Ticks, bool
 	return p, d, loop, nil
 }
 
-// mapPacket maps pts and dts with the mapping under way.
+// guessDTS returns a DTS for the packet with PTS p that has none (as a
+// Matroska file's first packets, before libavformat can work them out
+// from the PTS): the first packet of a mapping gets p less one frame step
+// for every picture the decoder holds back to reorder, every other the
+// last DTS plus one frame step.
+func (s *FileSource) guessDTS(p clock.Ticks, fresh bool) clock.Ticks {
+	if fresh {
+		return p - clock.Ticks(s.d.videoDelay())*s.step
+	}
+	return s.lastDTS + s.step
+}
+
+// videoDelay returns how many pictures the video's decoder holds back to
+// reorder them: its B-frames' depth.
+func (d *fileDemuxer) videoDelay() int {
+	return int(C.hlsmark_video_delay(codecParameters(d.stream.CodecParameters())))
+}
+
+// astiav.CodecParameters must be exactly one pointer: the index is out of
+// range (or the constant overflows) and the build fails if go-astiav
+// changes it.
+var _ = [1]struct{}{}[unsafe.Sizeof(astiav.CodecParameters{})-unsafe.Sizeof(uintptr(0))]
+
+// codecParameters returns the AVCodecParameters behind cp.
+func codecParameters(cp *astiav.CodecParameters) *C.AVCodecParameters {
+	return *(**C.AVCodecParameters)(unsafe.Pointer(cp))
+}
+
+// mapPacket maps pts and dts with the mapping under way; a DTS that is
+// noPTS maps to anything (see guessDTS).
 func (s *FileSource) mapPacket(pts, dts int64) (clock.Ticks, clock.Ticks, error) {
+	if dts == noPTS {
+		dts = pts
+	}
 	p, okP := clock.FromTimeBase(pts-s.origin, s.tbNum, s.tbDen)
 	d, okD := clock.FromTimeBase(dts-s.origin, s.tbNum, s.tbDen)
 	if !okP || !okD {

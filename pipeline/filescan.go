@@ -42,7 +42,7 @@ func ScanFile(input string) (FileScan, error) {
 	p := d.stream.CodecParameters()
 	scan.Size = media.Size{Width: p.Width(), Height: p.Height()}
 	num, den := d.timeBase()
-	origin, packets := int64(0), 0
+	origin, packets, dtsSeen := int64(0), 0, false
 	var latest, lastDTS, step clock.Ticks
 	for {
 		if err := d.fc.ReadFrame(d.pkt); errors.Is(err, astiav.ErrEof) {
@@ -53,25 +53,32 @@ func ScanFile(input string) (FileScan, error) {
 		pts, dts, key := d.pkt.Pts(), d.pkt.Dts(), d.pkt.Flags().Has(astiav.PacketFlagKey)
 		ours := d.pkt.StreamIndex() == d.stream.Index()
 		d.pkt.Unref()
-		if !ours || pts == noPTS || dts == noPTS {
+		if !ours || pts == noPTS {
 			continue
 		}
 		if packets == 0 {
 			origin = pts
 		}
-		rp, okP := clock.FromTimeBase(pts-origin, num, den)
-		rd, okD := clock.FromTimeBase(dts-origin, num, den)
-		if !okP || !okD {
-			return scan, fmt.Errorf("file %s: timestamps %d, %d in %d/%d are out of range", input, pts, dts, num, den)
-		}
-		if packets > 0 {
-			step = rd - lastDTS
+		packets++
+		rp, ok := clock.FromTimeBase(pts-origin, num, den)
+		if !ok {
+			return scan, fmt.Errorf("file %s: timestamp %d in %d/%d is out of range", input, pts, num, den)
 		}
 		if key {
 			scan.Keys = append(scan.Keys, rp)
 		}
-		latest, lastDTS = max(latest, rp), rd
-		packets++
+		latest = max(latest, rp)
+		if dts == noPTS { // a Matroska file's first packets
+			continue
+		}
+		rd, ok := clock.FromTimeBase(dts-origin, num, den)
+		if !ok {
+			return scan, fmt.Errorf("file %s: timestamp %d in %d/%d is out of range", input, dts, num, den)
+		}
+		if dtsSeen {
+			step = rd - lastDTS
+		}
+		lastDTS, dtsSeen = rd, true
 	}
 	if len(scan.Keys) == 0 {
 		return scan, fmt.Errorf("file %s: no keyframe in its video", input)

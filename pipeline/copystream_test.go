@@ -363,3 +363,73 @@ func TestCopySourceStartsAtResume(t *testing.T) {
 		})
 	}
 }
+
+// TestCopyUnscannedGOPOutgrowsTarget streams a file with 2 s GOPs with
+// copy at a target of 1 s, as a source whose keyframes cannot be read
+// ahead would be: with no keyframe to cut at, the segments last their 2 s
+// (their EXTINF says so, beyond EXT-X-TARGETDURATION 1), each is counted
+// in hlsmark_segments_overlong_total, the pictures are still the source's,
+// and a marker 1.8 s into a segment, past the most a 1 s target allows,
+// still names its segment and offset.
+func TestCopyUnscannedGOPOutgrowsTarget(t *testing.T) {
+	in := keyedFile(t, "expr:eq(mod(n,50),0)", "in.mp4")
+	newSource, setup := copyStream(t, in, time.Second, false)
+	r := runFileStream(t, newSource, fileOptions{config: func(cfg *stream.Config) {
+		setup(cfg)
+		cfg.Segment = time.Second // not the 2 s the file's keyframes need
+	}})
+	if target := targetTag(t, r.dir); target != 1 {
+		t.Fatalf("EXT-X-TARGETDURATION %g, want 1", target)
+	}
+	mp := pipelinetest.ReadMediaPlaylist(t, r.dir)
+	var durations []float64
+	for _, s := range mp.GetAllSegments() {
+		durations = append(durations, s.Duration)
+	}
+	if want := []float64{2, 2, 2, 2, 1}; !slices.Equal(durations, want) {
+		t.Errorf("EXTINF %v, want %v: the GOPs' own durations", durations, want)
+	}
+	if n := counter(t, r.stream, "hlsmark_segments_overlong_total"); n != 4 {
+		t.Errorf("hlsmark_segments_overlong_total %g, want 4", n)
+	}
+	src := pipelinetest.FrameMD5s(t, in)
+	if len(r.frames) != len(src) {
+		t.Fatalf("decoded %d pictures, the source has %d", len(r.frames), len(src))
+	}
+	for i, f := range r.frames {
+		if f.md5 != src[i] {
+			t.Fatalf("picture %d decodes to %s, the source's to %s", i, f.md5, src[i])
+		}
+	}
+	const marked = 95 // 1.8 s into the segment from 2 s to 4 s
+	pts := startPTS + marked*3600
+	if _, err := r.stream.Markers().Post(context.Background(), marker.Marker{Label: "late in a long GOP", PTS: pts}); err != nil {
+		t.Fatal(err)
+	}
+	pos, ok := r.stream.Markers().Position(pts)
+	if !ok {
+		t.Fatalf("a marker at %d has no position in the playlist", pts)
+	}
+	i := slices.IndexFunc(r.frames, func(f decodedFrame) bool {
+		return f.seq == pos.Seq && f.pts == r.segStart[pos.Seq]+pos.Offset
+	})
+	if i < 0 || r.frames[i].md5 != src[marked] {
+		t.Fatalf("marker names segment %d at offset %d: decoded picture %d there, want the source's picture %d", pos.Seq, pos.Offset, i, marked)
+	}
+}
+
+// counter reads a counter of the stream's metrics.
+func counter(t *testing.T, st *stream.Stream, name string) float64 {
+	t.Helper()
+	families, err := st.Metrics().Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == name {
+			return f.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
+}

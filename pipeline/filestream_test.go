@@ -114,6 +114,7 @@ func streamFile(t testing.TB, newSource func(pipeline.Start) (pipeline.Source, e
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = st.Playlist().Flush() }) // no write left (a marker posted later) when dir goes
 	if opts.wired != nil {
 		opts.wired(st)
 	}

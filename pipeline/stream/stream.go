@@ -186,6 +186,11 @@ func New(cfg Config) (_ *Stream, err error) {
 	if s.muxer, err = muxer.New(muxer.Config{
 		Dir: cfg.Dir, Target: cfg.Segment, FirstSeq: first, Size: cfg.Encoder.Size, FPS: cfg.Encoder.FPS, Timeline: s.timeline,
 		Publish: s.publish, AtStep: cfg.Faults.SegmentStep,
+		OnOverlong: func(seq media.Seq, d clock.Ticks) {
+			s.metrics.SegmentOverlong()
+			cfg.Log.Warn("a copied GOP outlasts the target duration: no keyframe to cut the segment at",
+				"stream", cfg.Name, "seq", seq, "duration", d.Duration(), "target", cfg.Segment)
+		},
 		OnError: func(err error) {
 			s.metrics.SegmentFailed()
 			s.report("segment lost: " + err.Error())

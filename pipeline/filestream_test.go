@@ -93,6 +93,7 @@ func mintAt(img image.Image, x, y int) bool {
 // stream, its marker store and its folder.
 func streamFile(t testing.TB, newSource func(pipeline.Start) (pipeline.Source, error), opts fileOptions) (*stream.Stream, *marker.Bolt, string) {
 	t.Helper()
+	pipeline.RouteLibavLogs(slog.Default()) // libav warnings in the test output, not libx264's notices
 	root := t.TempDir()
 	store, err := marker.OpenBolt(filepath.Join(root, "markers.db"))
 	if err != nil {

@@ -5,7 +5,8 @@ import (
 	"github.com/hlsmark/hlsmark/pipeline/media"
 )
 
-// Frame is one picture and the generator timestamp it was made at. Once
+// Frame is one picture and the generator timestamp it was made at, or,
+// from a source that passes H.264 through, one encoded picture (Coded). Once
 // converted (by Convert, or by Encoder.Encode) it holds libav memory: call
 // Free when done with it. Pipeline.Run frees the frames it allocates.
 type Frame struct {

@@ -128,7 +128,7 @@ func (m *Muxer) WritePacket(p media.Packet) error {
 	case p.Key && due(m.cur.seg.FirstPTS, p.PTS, m.target):
 		d := p.PTS - m.cur.seg.FirstPTS
 		switch {
-		case d <= m.longest:
+		case d <= m.longest: // within EXT-X-TARGETDURATION
 		case m.outlasts(): // a long GOP, copied
 			m.overlong(d)
 		default: // late frames

@@ -139,7 +139,10 @@ func parseServe(args []string, lookupEnv func(string) (string, bool)) (serveConf
 	if err := c.Stream.inputConfig.validate(cl.FlagSet); err != nil {
 		return c, err
 	}
-	return c, c.Stream.validate()
+	if err := c.Stream.validate(); err != nil {
+		return c, err
+	}
+	return c, c.Stream.planCopy(cl.FlagSet)
 }
 
 // limitFlags registers the flags of what clients may cost the server.

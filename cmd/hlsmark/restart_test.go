@@ -65,9 +65,15 @@ func startServerUnder(t *testing.T, wrapper []string, data, addr string, extra .
 // read from stdin (nil: none).
 func startServerReading(t *testing.T, wrapper []string, stdin io.Reader, data, addr string, extra ...string) *childServer {
 	t.Helper()
-	s := &childServer{base: "http://" + addr, log: &bytes.Buffer{}}
 	args := append(append([]string{cliBinary(t), "serve", "--addr", addr, "--data", data}, fastStream...), extra...)
-	args = append(wrapper, args...)
+	return startCommand(t, stdin, addr, append(wrapper, args...))
+}
+
+// startCommand starts args, a command whose server listens on addr, with
+// its standard input read from stdin (nil: none).
+func startCommand(t *testing.T, stdin io.Reader, addr string, args []string) *childServer {
+	t.Helper()
+	s := &childServer{base: "http://" + addr, log: &bytes.Buffer{}}
 	s.cmd = exec.Command(args[0], args[1:]...)
 	s.cmd.Stderr, s.cmd.Stdin = s.log, stdin
 	if err := s.cmd.Start(); err != nil {

@@ -31,6 +31,7 @@ func newStream(c streamConfig, clk clock.Clock, store marker.Store, log *slog.Lo
 			return wrap(src), nil
 		},
 		Detector: c.detector(),
+		Copy:     c.copies(),
 		Clock:    clk, Store: store, Log: log,
 	})
 }

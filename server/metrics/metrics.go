@@ -35,6 +35,7 @@ type Metrics struct {
 	segmentsWritten prometheus.Counter
 	segmentsDeleted prometheus.Counter
 	segmentsFailed  prometheus.Counter
+	segmentsLong    prometheus.Counter
 	markersDetected prometheus.Counter
 	markersPosted   prometheus.Counter
 	httpRequests    *prometheus.CounterVec
@@ -89,6 +90,10 @@ func New(cfg Config) *Metrics {
 			Name: "hlsmark_segments_failed_total",
 			Help: "Segments lost because writing them to disk failed (disk full, permissions); the stream went on with a discontinuity.",
 		}),
+		segmentsLong: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hlsmark_segments_overlong_total",
+			Help: "Segments longer than EXT-X-TARGETDURATION allows: a copied GOP (--codec copy) outgrew the target, and there was no keyframe to cut at.",
+		}),
 		markersDetected: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hlsmark_markers_detected_total",
 			Help: "Markers made from events the detector saw in the frames.",
@@ -118,7 +123,7 @@ func New(cfg Config) *Metrics {
 	m.reg.MustRegister(
 		m.framesEncoded, m.framesLate, m.framesRejected, m.encodeSeconds, m.publishLatency,
 		m.segmentsWritten, m.segmentsDeleted, m.segmentsFailed, m.markersDetected, m.markersPosted,
-		m.httpRequests, m.httpBytes, m.httpLimited, m.rangesUnlisted,
+		m.httpRequests, m.httpBytes, m.httpLimited, m.rangesUnlisted, m.segmentsLong,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -174,6 +179,12 @@ func (m *Metrics) FrameRejected() {
 // SegmentFailed counts a segment lost to a failed write.
 func (m *Metrics) SegmentFailed() {
 	m.segmentsFailed.Inc()
+}
+
+// SegmentOverlong counts a segment that outlasts EXT-X-TARGETDURATION: a
+// copied GOP longer than the target.
+func (m *Metrics) SegmentOverlong() {
+	m.segmentsLong.Inc()
 }
 
 // SegmentDeleted counts a deleted segment file.

@@ -12,12 +12,14 @@ import (
 )
 
 // TestCacheFollowsTheFiles runs a stream whose playlist deletes segments as
-// soon as they leave a 3 s window: every segment still on disk is cached
-// with exactly its file's bytes, every deleted one is dropped from the
-// cache, and the cache holds nothing else.
+// soon as they leave a 3 s window (and RFC 8216's wait after it): every
+// segment still on disk is cached with exactly its file's bytes, every
+// deleted one is dropped from the cache, and the cache holds nothing
+// else. The run lasts 20 s: the source may run a few seconds ahead of the
+// muxer on the fake clock, and segments must still expire before it ends.
 func TestCacheFollowsTheFiles(t *testing.T) {
 	r := pipelinetest.Start(t, pipelinetest.Config{
-		Frames: 300, Segment: time.Second, Window: 3 * time.Second, Grace: time.Nanosecond, Cache: 64 << 20,
+		Frames: 600, Segment: time.Second, Window: 3 * time.Second, Grace: time.Nanosecond, Cache: 64 << 20,
 	})
 	cache := r.Stream.Cache()
 	var onDisk, deleted int

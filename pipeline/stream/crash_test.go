@@ -54,8 +54,16 @@ var casesKillStep = []string{"written", "synced", "renamed", "state", "playlist"
 // step at of segment crashSegment.
 func runUntilKilled(dir, at string) {
 	kill := func() { _ = syscall.Kill(os.Getpid(), syscall.SIGKILL) }
+	var st *stream.Stream
 	faults := stream.Faults{
 		SegmentStep: func(s muxer.Step, seg media.Segment) {
+			if seg.Seq == crashSegment && s == muxer.Written {
+				// The segments before are on disk, listed, before the
+				// kill: the playlist writer may lag behind the muxer on
+				// a loaded machine, and a kill before any playlist is
+				// written would test nothing.
+				_ = st.Playlist().Flush()
+			}
 			if seg.Seq == crashSegment && map[muxer.Step]string{muxer.Written: "written", muxer.Synced: "synced", muxer.Renamed: "renamed"}[s] == at {
 				kill()
 			}

@@ -93,28 +93,21 @@ type streamView struct {
 
 func (s *Server) listStreams(w http.ResponseWriter, r *http.Request) {
 	out := []streamView{}
-	for _, st := range s.cfg.Streams {
-		segs := st.Playlist.Segments()
+	for _, st := range s.cfg.Streams.All() {
 		v := streamView{
 			Name:     st.Name,
-			State:    "live",
 			Playlist: "/streams/" + st.Name + "/index.m3u8",
 			Markers:  "/api/streams/" + st.Name + "/markers",
-			Segments: len(segs),
 		}
-		for _, seg := range segs {
-			v.WindowSeconds += seg.Duration.Seconds()
-		}
-		if len(segs) > 0 {
-			v.MediaSequence = &segs[0].Seq
-		}
-		if err := st.failed(); err != nil {
-			v.State, v.Reason = "failed", err.Error()
-		} else if st.Playlist.Closed() {
-			v.State = "ended"
-		} else if st.Stalled != nil {
-			if stalled, why := st.Stalled(); stalled {
-				v.State, v.Reason = "stalled", why
+		v.State, v.Reason = st.state()
+		if st.Playlist != nil {
+			segs := st.Playlist.Segments()
+			v.Segments = len(segs)
+			for _, seg := range segs {
+				v.WindowSeconds += seg.Duration.Seconds()
+			}
+			if len(segs) > 0 {
+				v.MediaSequence = &segs[0].Seq
 			}
 		}
 		out = append(out, v)
@@ -293,7 +286,7 @@ func (s *Server) postMarker(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	if ok, wait := take(s.streamPosts[svc.Stream()], 1); !ok {
+	if ok, wait := take(s.streamPostLimiter(svc.Stream()), 1); !ok {
 		s.tooMany(w, "stream_rate", wait, fmt.Sprintf("too many markers posted to stream %s: at most %d a minute",
 			quote(svc.Stream()), s.cfg.Limits.StreamMarkersPerMinute))
 		return

@@ -23,7 +23,9 @@ import (
 	"github.com/hlsmark/hlsmark/marker"
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/stream"
 	"github.com/hlsmark/hlsmark/server"
+	"github.com/hlsmark/hlsmark/server/metrics"
 	"golang.org/x/net/netutil"
 )
 
@@ -91,11 +93,11 @@ func serve(args []string) error {
 	// its segments.
 	maxConns := connLimit(cfg.MaxConns, fileLimit)
 	ln = netutil.LimitListener(ln, maxConns)
-	if err := os.MkdirAll(cfg.Stream.Data, 0o755); err != nil {
+	if err := os.MkdirAll(cfg.Data, 0o755); err != nil {
 		ln.Close()
 		return err
 	}
-	lock, err := dirlock.Acquire(cfg.Stream.Data) // held until the process ends
+	lock, err := dirlock.Acquire(cfg.Data) // held until the process ends
 	if err != nil {
 		ln.Close()
 		var inUse *dirlock.InUseError
@@ -105,24 +107,38 @@ func serve(args []string) error {
 		return err
 	}
 	defer lock.Release()
-	store, err := marker.OpenBolt(filepath.Join(cfg.Stream.Data, "markers.db"))
+	store, err := marker.OpenBolt(filepath.Join(cfg.Data, "markers.db"))
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	defer store.Close()
-	cfg.Stream.Stdin = os.Stdin
-	st, err := newStream(cfg.Stream, clock.Real{}, store, log, nil)
-	if err != nil {
-		ln.Close()
-		return err
+	var segments []time.Duration
+	for _, c := range cfg.Streams {
+		segments = append(segments, c.Segment)
+	}
+	m := metrics.New(metrics.Config{Segments: segments})
+	var streams supervised
+	for _, c := range cfg.Streams {
+		c.Stdin = os.Stdin
+		sv := stream.NewSupervisor(c.Name, func() (*stream.Stream, error) {
+			return newServedStream(c, clock.Real{}, store, log, nil, m)
+		}, log)
+		if err := sv.Start(); err != nil {
+			for _, made := range streams {
+				made.Current().Close()
+			}
+			ln.Close()
+			return err
+		}
+		streams = append(streams, sv)
 	}
 	handler := server.New(server.Config{
-		Streams:     []*server.Stream{{Name: st.Name(), Playlist: st.Playlist(), Markers: st.Markers(), Cache: st.Cache(), Stalled: st.Stalled, Failed: st.Failed}},
+		Streams:     streams,
 		CORSOrigins: cfg.CORS,
 		Token:       cfg.Token,
 		Logger:      log,
-		Metrics:     st.Metrics(),
+		Metrics:     m,
 		// With --metrics-addr, /metrics is served there only.
 		MetricsElsewhere: cfg.MetricsAddr != "",
 		Limits:           cfg.Limits,
@@ -139,27 +155,34 @@ func serve(args []string) error {
 		mln, err := net.Listen("tcp", cfg.MetricsAddr)
 		if err != nil {
 			ln.Close()
+			for _, sv := range streams {
+				sv.Current().Close()
+			}
 			return usagef("--metrics-addr %s: %v", cfg.MetricsAddr, err)
 		}
-		servers = append(servers, &http.Server{Handler: st.Metrics().Handler(), ReadHeaderTimeout: 10 * time.Second})
+		servers = append(servers, &http.Server{Handler: m.Handler(), ReadHeaderTimeout: 10 * time.Second})
 		listeners = append(listeners, mln)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	streamDone := make(chan error, 1)
-	go func() { streamDone <- st.Run(ctx) }()
+	streamsDone := make(chan error, len(streams))
+	for _, sv := range streams {
+		go func() { streamsDone <- sv.Run(ctx) }()
+	}
 	httpDone := make(chan error, len(servers))
 	for i, s := range servers {
 		go func() { httpDone <- s.Serve(listeners[i]) }()
 	}
 	page := pageURL(ln.Addr())
-	log.Info("serving", "open", page, "playlist", page+"streams/"+st.Name()+"/index.m3u8", "data", st.Dir(), "max_conns", maxConns)
+	for _, sv := range streams {
+		log.Info("serving", "open", page, "playlist", page+"streams/"+sv.Name()+"/index.m3u8", "data", sv.Current().Dir(), "max_conns", maxConns)
+	}
 	if cfg.MetricsAddr != "" {
 		log.Info("metrics", "url", "http://"+listeners[1].Addr().String()+"/metrics")
 	}
 
-	runErr := waitForStop(ctx, stop, streamDone, httpDone, log)
+	runErr := waitForStop(ctx, stop, streamsDone, len(streams), httpDone, log)
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	for _, s := range servers {
@@ -175,39 +198,45 @@ func serve(args []string) error {
 }
 
 // waitForStop waits for SIGINT or SIGTERM (ctx), or for an HTTP server to
-// fail, and returns once the stream has stopped, with its error or the
-// server's. A stream whose input ends or fails before that has closed
-// its playlist with ENDLIST: its segments and markers are served on until
-// the process is stopped. A failed input is the stream's state (logged by
-// the stream, told by /api/streams), not an error: the stop is graceful.
-// Any other error of the stream, logged at once, is returned then.
-func waitForStop(ctx context.Context, stop func(), streamDone, httpDone <-chan error, log *slog.Logger) error {
-	var streamErr error
-	for streamDone != nil {
+// fail, and returns once the n streams have stopped, with their errors or
+// the server's. A stream whose input ends before that has closed its
+// playlist with ENDLIST: its segments and markers are served on until the
+// process is stopped. A stream that fails is made again by its supervisor:
+// its failure is its state (logged, told by /api/streams), not an error.
+func waitForStop(ctx context.Context, stop func(), streamsDone <-chan error, n int, httpDone <-chan error, log *slog.Logger) error {
+	var errs []error
+	running := n
+	// drain waits for the streams still running, which ctx has stopped.
+	drain := func() error {
+		for ; running > 0; running-- {
+			if err := <-streamsDone; err != nil {
+				errs = append(errs, err)
+			}
+		}
+		return errors.Join(errs...)
+	}
+	for {
+		done := streamsDone
+		if running == 0 {
+			done = nil // every input ended: serve until stopped
+		}
 		select {
 		case <-ctx.Done():
 			log.Info("stopping")
-			return <-streamDone
-		case streamErr = <-streamDone:
-			streamDone = nil
-			if streamErr != nil {
-				log.Error("the stream stopped; serving what it has until stopped", "err", streamErr)
-			} else {
-				log.Info("the input ended; serving the stream until stopped")
-			}
+			return drain()
 		case err := <-httpDone:
 			stop()
-			<-streamDone
-			return err
+			errs = append(errs, err)
+			return drain()
+		case err := <-done:
+			running--
+			if err != nil {
+				log.Error("a stream stopped; serving what it has until stopped", "err", err)
+				errs = append(errs, err)
+			} else {
+				log.Info("an input ended; serving its stream until stopped")
+			}
 		}
-	}
-	select {
-	case <-ctx.Done():
-		log.Info("stopping")
-		return streamErr
-	case err := <-httpDone:
-		stop()
-		return errors.Join(streamErr, err)
 	}
 }
 

@@ -95,7 +95,7 @@ func rejectedFrames(t *testing.T, s *childServer) string {
 	t.Helper()
 	_, b := s.get("/metrics")
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "hlsmark_frames_rejected_total "); ok {
+		if v, ok := strings.CutPrefix(line, `hlsmark_frames_rejected_total{stream="demo"} `); ok {
 			return v
 		}
 	}

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/hlsmark/hlsmark/pipeline/stream"
+	"github.com/hlsmark/hlsmark/server"
+)
+
+// supervised is the server's streams, each run by its supervisor: the
+// server sees the stream each one made last.
+type supervised []*stream.Supervisor
+
+// Stream returns the stream called name, once it has been made.
+func (s supervised) Stream(name string) (*server.Stream, bool) {
+	for _, sv := range s {
+		if sv.Name() == name {
+			v := serverView(sv)
+			return v, v.Playlist != nil
+		}
+	}
+	return nil, false
+}
+
+// All returns every stream, by name; one not made yet has only its name
+// and state.
+func (s supervised) All() []*server.Stream {
+	out := make([]*server.Stream, 0, len(s))
+	for _, sv := range s {
+		out = append(out, serverView(sv))
+	}
+	slices.SortFunc(out, func(a, b *server.Stream) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// serverView is the stream sv made last, as the server serves it.
+func serverView(sv *stream.Supervisor) *server.Stream {
+	v := &server.Stream{Name: sv.Name(), State: sv.State}
+	if cur := sv.Current(); cur != nil {
+		v.Playlist, v.Markers, v.Cache, v.Stalled, v.Failed = cur.Playlist(), cur.Markers(), cur.Cache(), cur.Stalled, cur.Failed
+	}
+	return v
+}

@@ -110,8 +110,11 @@ func (sv *Supervisor) Run(ctx context.Context) error {
 	wait := FirstRetry
 	for {
 		started := time.Now()
-		err := sv.runOnce(ctx)
+		ran, err := sv.runOnce(ctx)
 		if ctx.Err() != nil {
+			if !ran {
+				err = nil // not made: a state, not an error of the stop
+			}
 			return sv.end(err)
 		}
 		if err == nil {
@@ -134,8 +137,9 @@ func (sv *Supervisor) Run(ctx context.Context) error {
 
 // runOnce makes the stream and runs it. It returns nil if the input
 // ended or failed (the stream ended then, its failure kept for State),
-// and why the stream failed otherwise.
-func (sv *Supervisor) runOnce(ctx context.Context) error {
+// and why the stream failed otherwise; ran says whether it was made and
+// run.
+func (sv *Supervisor) runOnce(ctx context.Context) (ran bool, _ error) {
 	st, err := sv.first, error(nil)
 	if st == nil {
 		st, err = sv.make()
@@ -143,23 +147,23 @@ func (sv *Supervisor) runOnce(ctx context.Context) error {
 	sv.first = nil
 	if err != nil {
 		sv.failed(err)
-		return err
+		return false, err
 	}
 	sv.mu.Lock()
 	sv.cur, sv.lastErr = st, nil
 	sv.mu.Unlock()
 	if err = st.Run(ctx); err != nil {
 		sv.failed(err)
-		return err
+		return true, err
 	}
 	if ferr := st.Failed(); ferr != nil {
 		sv.failed(ferr)
-		return nil
+		return true, nil
 	}
 	sv.mu.Lock()
 	sv.ended = true
 	sv.mu.Unlock()
-	return nil
+	return true, nil
 }
 
 // failed records why the stream failed.

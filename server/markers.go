@@ -88,7 +88,11 @@ type streamView struct {
 	WindowSeconds float64    `json:"window_seconds"`
 	// Reason says why a stalled stream is stalled, when known, and why a
 	// failed one failed.
-	Reason string `json:"reason,omitempty"`
+	Reason   string    `json:"reason,omitempty"`
+	Input    string    `json:"input,omitempty"`
+	Size     string    `json:"size,omitempty"`
+	FPS      int       `json:"fps,omitempty"`
+	Counters *Counters `json:"counters,omitempty"`
 }
 
 func (s *Server) listStreams(w http.ResponseWriter, r *http.Request) {
@@ -98,8 +102,15 @@ func (s *Server) listStreams(w http.ResponseWriter, r *http.Request) {
 			Name:     st.Name,
 			Playlist: "/streams/" + st.Name + "/index.m3u8",
 			Markers:  "/api/streams/" + st.Name + "/markers",
+			Input:    st.Input,
+			Size:     st.Size,
+			FPS:      st.FPS,
 		}
 		v.State, v.Reason = st.state()
+		if st.Counters != nil {
+			c := st.Counters()
+			v.Counters = &c
+		}
 		if st.Playlist != nil {
 			segs := st.Playlist.Segments()
 			v.Segments = len(segs)

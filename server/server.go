@@ -43,6 +43,23 @@ type Stream struct {
 	// stream is starting, or failed and will be made again). Without it,
 	// the state is read from Failed, the playlist and Stalled.
 	State func() (state, reason string)
+	// Input, Size and FPS describe what the stream shows, for GET
+	// /api/streams: its input as given (a URL's password hidden), its
+	// frame size ("WxH") and its nominal frame rate.
+	Input string
+	Size  string
+	FPS   int
+	// Counters, if set, returns the stream's running totals.
+	Counters func() Counters
+}
+
+// Counters are a stream's running totals since it was last made, as GET
+// /api/streams shows them.
+type Counters struct {
+	FramesEncoded   uint64 `json:"frames_encoded"`
+	FramesLate      uint64 `json:"frames_late"`
+	FramesRejected  uint64 `json:"frames_rejected"`
+	SegmentsWritten uint64 `json:"segments_written"`
 }
 
 // state returns the stream's state and why, for GET /api/streams and

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"strings"
 
@@ -83,6 +84,18 @@ func (c inputConfig) validate(fs *flag.FlagSet) error {
 		return usagef("--%v", err)
 	}
 	return nil
+}
+
+// describe returns the input as /api/streams shows it: as given, with
+// the password of a URL hidden.
+func (c inputConfig) describe() string {
+	if c.Input == "" {
+		return inputCheckerboard
+	}
+	if u, err := url.Parse(c.Input); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return c.Input
 }
 
 // noDetector reports whether the stream runs without a detector.

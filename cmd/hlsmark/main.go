@@ -131,7 +131,7 @@ func serve(args []string) error {
 			ln.Close()
 			return err
 		}
-		streams = append(streams, sv)
+		streams = append(streams, &supervisedStream{Supervisor: sv, config: c})
 	}
 	handler := server.New(server.Config{
 		Streams:     streams,

@@ -79,8 +79,22 @@ streams:
 			t.Errorf("stream %s lists the posted markers %q, want only its own", name, own)
 		}
 	}
-	if states := streamStates(t, s); len(states) != 3 || states["small"] != "live" || states["big"] != "live" || states["clip"] != "live" {
-		t.Fatalf("/api/streams: %v, want three live streams", states)
+	listed := listStreams(t, s)
+	if len(listed) != 3 {
+		t.Fatalf("/api/streams lists %d streams, want 3", len(listed))
+	}
+	for name, want := range map[string]listedStream{
+		"small": {State: "live", Input: "checkerboard", Size: "320x240", FPS: 30},
+		"big":   {State: "live", Input: "checkerboard", Size: "480x272", FPS: 30},
+		"clip":  {State: "live", Input: clip, Size: "320x240", FPS: 25},
+	} {
+		got := listed[name]
+		if got.State != want.State || got.Input != want.Input || got.Size != want.Size || got.FPS != want.FPS {
+			t.Errorf("/api/streams lists %s as %+v, want %+v", name, got, want)
+		}
+		if got.Counters.FramesEncoded == 0 || got.Counters.SegmentsWritten < 2 {
+			t.Errorf("/api/streams counts for %s: %+v, want frames and segments", name, got.Counters)
+		}
 	}
 
 	// The file goes: its stream fails at its next loop; the others go on.
@@ -112,19 +126,29 @@ streams:
 	}
 }
 
-// streamStates returns every stream's state from /api/streams, by name.
-func streamStates(t *testing.T, s *childServer) map[string]string {
+// listedStream is a stream as GET /api/streams lists it.
+type listedStream struct {
+	Name, State, Input, Size string
+	FPS                      int
+	Counters                 struct {
+		FramesEncoded   uint64 `json:"frames_encoded"`
+		SegmentsWritten uint64 `json:"segments_written"`
+	}
+}
+
+// listStreams returns the streams GET /api/streams lists, by name.
+func listStreams(t *testing.T, s *childServer) map[string]listedStream {
 	t.Helper()
 	code, b := s.get("/api/streams")
-	var out struct{ Streams []struct{ Name, State string } }
+	var out struct{ Streams []listedStream }
 	if code != 200 || json.Unmarshal(b, &out) != nil {
 		t.Fatalf("/api/streams: %d %s", code, b)
 	}
-	states := map[string]string{}
+	byName := map[string]listedStream{}
 	for _, st := range out.Streams {
-		states[st.Name] = st.State
+		byName[st.Name] = st
 	}
-	return states
+	return byName
 }
 
 // probeSize returns the WxH of the video at url, as ffprobe reads it.

@@ -10,7 +10,14 @@ import (
 
 // supervised is the server's streams, each run by its supervisor: the
 // server sees the stream each one made last.
-type supervised []*stream.Supervisor
+type supervised []*supervisedStream
+
+// supervisedStream is one stream of the server: its supervisor, and what
+// its configuration says of it.
+type supervisedStream struct {
+	*stream.Supervisor
+	config streamConfig
+}
 
 // Stream returns the stream called name, once it has been made.
 func (s supervised) Stream(name string) (*server.Stream, bool) {
@@ -35,10 +42,12 @@ func (s supervised) All() []*server.Stream {
 }
 
 // serverView is the stream sv made last, as the server serves it.
-func serverView(sv *stream.Supervisor) *server.Stream {
-	v := &server.Stream{Name: sv.Name(), State: sv.State}
+func serverView(sv *supervisedStream) *server.Stream {
+	c := sv.config
+	v := &server.Stream{Name: sv.Name(), State: sv.State, Input: c.describe(), Size: c.Size.String(), FPS: c.FPS}
 	if cur := sv.Current(); cur != nil {
 		v.Playlist, v.Markers, v.Cache, v.Stalled, v.Failed = cur.Playlist(), cur.Markers(), cur.Cache(), cur.Stalled, cur.Failed
+		v.Counters = func() server.Counters { return server.Counters(cur.Counters()) }
 	}
 	return v
 }

@@ -110,6 +110,7 @@ type Stream struct {
 	stallTime   time.Duration
 	lastFrame   atomic.Int64           // when the last frame came, as ns since the epoch
 	lastSegment atomic.Int64           // when the last segment was listed (or the stream made), likewise
+	segments    atomic.Uint64          // segments listed
 	problem     atomic.Pointer[string] // the latest thing that went wrong
 	failure     atomic.Pointer[pipeline.SourceError]
 }
@@ -236,6 +237,7 @@ func (s *Stream) publish(seg media.Segment) error {
 		s.cfg.Log.Error("playlist", "stream", s.cfg.Name, "err", err)
 	}
 	s.lastSegment.Store(s.sinceEpoch())
+	s.segments.Add(1)
 	s.counts.SegmentPublished(seg.Start, time.Now())
 	s.markers.Published(seg)
 	if s.cfg.Observe.Segment != nil {
@@ -365,6 +367,21 @@ func (s *Stream) Metrics() *metrics.Metrics { return s.metrics }
 // Timeline returns the stream's timeline: its epoch is the wall-clock time
 // of PTS 0.
 func (s *Stream) Timeline() clock.Timeline { return s.timeline }
+
+// Counters are a stream's running totals since it was made.
+type Counters struct {
+	FramesEncoded, FramesLate, FramesRejected, SegmentsWritten uint64
+}
+
+// Counters returns the stream's running totals.
+func (s *Stream) Counters() Counters {
+	return Counters{
+		FramesEncoded:   s.pipeline.Stats.Frames.Load(),
+		FramesLate:      s.source.Late(),
+		FramesRejected:  s.pipeline.Stats.Rejected.Load(),
+		SegmentsWritten: s.segments.Load(),
+	}
+}
 
 // Stats returns the pipeline's counters.
 func (s *Stream) Stats() *pipeline.Stats { return &s.pipeline.Stats }

@@ -111,3 +111,19 @@ func TestConfigFileBad(t *testing.T) {
 		})
 	}
 }
+
+// TestExampleConfig: the config file the README shows parses, into its
+// three streams.
+func TestExampleConfig(t *testing.T) {
+	c, err := parseServe([]string{"--config", filepath.Join("..", "..", "examples", "hlsmark.yaml")}, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, st := range c.Streams {
+		names = append(names, st.Name)
+	}
+	if strings.Join(names, " ") != "demo small motion" {
+		t.Fatalf("examples/hlsmark.yaml makes streams %q", names)
+	}
+}

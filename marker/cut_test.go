@@ -78,7 +78,7 @@ func TestRestoreCutsMarkerLeftOpen(t *testing.T) {
 	ctx := context.Background()
 	first := r.Segments[0]
 	open, err := r.Store.Add(ctx, pipelinetest.Stream, marker.Marker{
-		Label: marker.DetectorLabel, PTS: first.FirstPTS + 3000, Source: marker.FromDetector, Data: json.RawMessage(`{"x":1}`),
+		Label: "mint square", PTS: first.FirstPTS + 3000, Source: marker.FromDetector, Data: json.RawMessage(`{"x":1}`),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -15,9 +15,6 @@ import (
 	"github.com/hlsmark/hlsmark/playlist"
 )
 
-// DetectorLabel is the label of markers made by the mint-square detector.
-const DetectorLabel = "mint square"
-
 // queueDepth bounds the detections and segment publications waiting for
 // the service. Both are rare (events come seconds apart, segments every
 // couple of seconds), so a full queue means the store is stuck; the
@@ -168,7 +165,7 @@ func (s *Service) detected(ctx context.Context, d media.Detection) error {
 	switch d.Kind {
 	case media.Opened:
 		data, _ := json.Marshal(map[string]int{"x": d.Box.Min.X, "y": d.Box.Min.Y, "width": d.Box.Dx(), "height": d.Box.Dy()})
-		m, err := s.add(ctx, Marker{Label: DetectorLabel, PTS: d.Start, Source: FromDetector, Data: data})
+		m, err := s.add(ctx, Marker{Label: d.Label, PTS: d.Start, Source: FromDetector, Data: data})
 		if err != nil {
 			return err
 		}

@@ -134,27 +134,44 @@ func BenchmarkCheckerboard(b *testing.B) {
 	}
 }
 
-// BenchmarkDetector inspects frames with and without a mint square.
+// casesBenchDetector are the detectors benchmarked: the mint square's, and
+// motion's at the defaults of --detect motion.
+var casesBenchDetector = []struct {
+	name string
+	new  pipeline.NewDetector
+}{
+	{"mint", pipeline.NewMintDetector},
+	{"motion", pipeline.MotionConfig{Threshold: pipeline.DefaultMotionThreshold, MinArea: pipeline.DefaultMotionMinArea}.New},
+}
+
+// BenchmarkDetector inspects 3 s of the rolling checkerboard, with one
+// mint square, with each detector.
 func BenchmarkDetector(b *testing.B) {
-	for _, c := range casesBenchSize {
-		b.Run(c.name, func(b *testing.B) {
-			src := newBenchSource(b, c.size)
-			frames := make([]*pipeline.Frame, 90) // 3 s: one event
-			for i := range frames {
-				frames[i] = pipeline.NewFrame(c.size)
-				if err := src.Next(context.Background(), frames[i]); err != nil {
+	for _, d := range casesBenchDetector {
+		for _, c := range casesBenchSize {
+			b.Run(d.name+"/"+c.name, func(b *testing.B) {
+				src := newBenchSource(b, c.size)
+				frames := make([]*pipeline.Frame, 90) // 3 s: one event
+				for i := range frames {
+					frames[i] = pipeline.NewFrame(c.size)
+					if err := src.Next(context.Background(), frames[i]); err != nil {
+						b.Fatal(err)
+					}
+				}
+				det, err := d.new(c.size)
+				if err != nil {
 					b.Fatal(err)
 				}
-			}
-			var det pipeline.Detector
-			b.ReportAllocs()
-			for b.Loop() {
-				for _, f := range frames {
-					det.Inspect(f)
+				defer det.Close()
+				b.ReportAllocs()
+				for b.Loop() {
+					for _, f := range frames {
+						det.Inspect(f)
+					}
 				}
-			}
-			reportFPS(b, b.N*len(frames))
-		})
+				reportFPS(b, b.N*len(frames))
+			})
+		}
 	}
 }
 

@@ -1,110 +1,23 @@
 package pipeline
 
 import (
-	"image"
-
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 	"github.com/hlsmark/hlsmark/pipeline/media"
 )
 
-// mintTolerance is how far each channel may be from Mint and still count:
-// wide enough for a scaled or lightly compressed picture, far from black,
-// white and every grey of the checkerboard.
-const mintTolerance = 40
-
-// detectorStep is the spacing, in pixels, of the grid the detector samples
-// to find mint: a mint square narrower or shorter than this can be missed.
-// A found square's edges are then traced pixel by pixel, so the box is
-// exact whatever the step.
-const detectorStep = 16
-
-// Detector finds mint squares in frames by their pixels alone. It keeps the
+// Detector finds events in a stream's frames, one frame after the other:
+// the mint square (MintDetector) or motion (MotionDetector). It keeps the
 // state of the event in progress; use one detector per stream.
-type Detector struct {
-	open  bool
-	start clock.Ticks
+type Detector interface {
+	// Inspect looks at one frame and reports whether an event opened or
+	// closed with it.
+	Inspect(f *Frame) (media.Detection, bool)
+	// Stop reports the event in progress, if any, as Closed. Call it when
+	// the frames stop for good; end is the end of the last frame.
+	Stop(end clock.Ticks) (media.Detection, bool)
+	// Close frees what the detector holds.
+	Close()
 }
 
-// Stop reports the event in progress, if any, as Closed and Cut at end:
-// the end of the last frame. Call it when the frames stop for good.
-func (d *Detector) Stop(end clock.Ticks) (media.Detection, bool) {
-	if !d.open {
-		return media.Detection{}, false
-	}
-	d.open = false
-	return media.Detection{Kind: media.Closed, Start: d.start, End: max(end, d.start), Cut: true}, true
-}
-
-// Inspect looks at one frame and reports whether an event opened or closed
-// with it.
-func (d *Detector) Inspect(f *Frame) (media.Detection, bool) {
-	box, seen := findMint(f)
-	switch {
-	case seen && !d.open:
-		d.open, d.start = true, f.PTS
-		return media.Detection{Kind: media.Opened, Start: f.PTS, Box: box}, true
-	case !seen && d.open:
-		d.open = false
-		return media.Detection{Kind: media.Closed, Start: d.start, End: f.PTS}, true
-	}
-	return media.Detection{}, false
-}
-
-// findMint samples f on a detectorStep grid. If a sample is mint, it
-// returns the bounds of the mint samples, each edge then moved out pixel by
-// pixel along the row and the column of the first mint sample to where the
-// mint ends: for a mint rectangle, its exact bounds.
-func findMint(f *Frame) (image.Rectangle, bool) {
-	var box image.Rectangle
-	var first image.Point
-	seen := false
-	stride := f.Size.Width * 3
-	for y := 0; y < f.Size.Height; y += detectorStep {
-		row := f.BGR[y*stride : (y+1)*stride]
-		for i := 0; i+2 < len(row); i += 3 * detectorStep {
-			if !isMint(row[i+2], row[i+1], row[i]) {
-				continue
-			}
-			x := i / 3
-			if !seen {
-				first, seen = image.Pt(x, y), true
-				box = image.Rect(x, y, x+1, y+1)
-				continue
-			}
-			box.Min.X, box.Max.X = min(box.Min.X, x), max(box.Max.X, x+1)
-			box.Max.Y = y + 1 // rows are scanned top to bottom
-		}
-	}
-	if !seen {
-		return box, false
-	}
-	for box.Min.X > 0 && mintAt(f, box.Min.X-1, first.Y) {
-		box.Min.X--
-	}
-	for box.Max.X < f.Size.Width && mintAt(f, box.Max.X, first.Y) {
-		box.Max.X++
-	}
-	for box.Min.Y > 0 && mintAt(f, first.X, box.Min.Y-1) {
-		box.Min.Y--
-	}
-	for box.Max.Y < f.Size.Height && mintAt(f, first.X, box.Max.Y) {
-		box.Max.Y++
-	}
-	return box, true
-}
-
-// mintAt reports whether the pixel at (x, y) is mint.
-func mintAt(f *Frame, x, y int) bool {
-	i := (y*f.Size.Width + x) * 3
-	return isMint(f.BGR[i+2], f.BGR[i+1], f.BGR[i])
-}
-
-func isMint(r, g, b byte) bool {
-	return near(r, Mint[0]) && near(g, Mint[1]) && near(b, Mint[2])
-}
-
-// near reports whether v is within mintTolerance of want, with one
-// unsigned comparison.
-func near(v, want byte) bool {
-	return uint(int(v)-int(want)+mintTolerance) <= 2*mintTolerance
-}
+// NewDetector makes a stream's detector for frames of size s.
+type NewDetector func(s media.Size) (Detector, error)

@@ -39,9 +39,9 @@ type decodedFrame struct {
 }
 
 // runFileStream streams the file source made by newSource through the
-// real stream (detector, libx264, muxer, playlist, markers) to its end,
-// then decodes every segment the playlist file lists.
-func runFileStream(t *testing.T, newSource func(pipeline.Start) (pipeline.Source, error)) *fileRun {
+// real stream (the detector det makes, libx264, muxer, playlist, markers)
+// to its end, then decodes every segment the playlist file lists.
+func runFileStream(t *testing.T, det pipeline.NewDetector, newSource func(pipeline.Start) (pipeline.Source, error)) *fileRun {
 	t.Helper()
 	root := t.TempDir()
 	store, err := marker.OpenBolt(filepath.Join(root, "markers.db"))
@@ -52,9 +52,10 @@ func runFileStream(t *testing.T, newSource func(pipeline.Start) (pipeline.Source
 	dir := filepath.Join(root, "file")
 	st, err := stream.New(stream.Config{
 		Name: "file", Dir: dir, Segment: time.Second, Window: time.Hour, Grace: time.Hour,
-		Encoder: pipeline.EncoderConfig{Size: fileSize, FPS: 25, Preset: "ultrafast", Tune: "zerolatency", KeyInterval: time.Second},
-		Source:  newSource,
-		Clock:   clock.NewFake(startAt, nil), Epoch: startAt.Add(-1234567 * time.Microsecond), Store: store,
+		Encoder:  pipeline.EncoderConfig{Size: fileSize, FPS: 25, Preset: "ultrafast", Tune: "zerolatency", KeyInterval: time.Second},
+		Source:   newSource,
+		Detector: det,
+		Clock:    clock.NewFake(startAt, nil), Epoch: startAt.Add(-1234567 * time.Microsecond), Store: store,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
@@ -106,7 +107,7 @@ func (r *fileRun) pts() []clock.Ticks {
 // marker's position names the segment holding that frame, at its offset.
 func TestFileStreamExactPTSAndMarker(t *testing.T) {
 	in := testFile(t, "6", "in.mp4")
-	r := runFileStream(t, func(at pipeline.Start) (pipeline.Source, error) {
+	r := runFileStream(t, pipeline.NewMintDetector, func(at pipeline.Start) (pipeline.Source, error) {
 		return pipeline.NewFileSource(pipeline.FileConfig{Input: in, Size: fileSize}, at)
 	})
 	if !r.ended {
@@ -152,7 +153,7 @@ func TestFileStreamExactPTSAndMarker(t *testing.T) {
 // ends of the file.
 func TestFileStreamLoops(t *testing.T) {
 	in := testFile(t, "2", "in.mp4")
-	r := runFileStream(t, func(at pipeline.Start) (pipeline.Source, error) {
+	r := runFileStream(t, nil, func(at pipeline.Start) (pipeline.Source, error) {
 		src, err := pipeline.NewFileSource(pipeline.FileConfig{Input: in, Size: fileSize, Loop: true}, at)
 		return pipeline.Limit(src, 130), err
 	})

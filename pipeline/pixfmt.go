@@ -1,27 +1,12 @@
 package pipeline
 
-// #cgo pkg-config: libswscale libavutil
-// #include <libswscale/swscale.h>
+// #cgo pkg-config: libavutil
 // #include <libavutil/imgutils.h>
-//
-// // hlsmark_to_bgr converts one picture of format fmt, packed in src with
-// // no padding (libav's alignment 1), to packed BGR24 in dst, with swscale.
-// static int hlsmark_to_bgr(struct SwsContext *sws, const uint8_t *src, enum AVPixelFormat fmt, int width, int height, uint8_t *dst) {
-//     uint8_t *planes[4];
-//     int strides[4];
-//     int ret = av_image_fill_arrays(planes, strides, src, fmt, width, height, 1);
-//     if (ret < 0) return ret;
-//     uint8_t *out[4] = {dst, NULL, NULL, NULL};
-//     const int outStride[4] = {width * 3, 0, 0, 0};
-//     return sws_scale(sws, (const uint8_t *const *)planes, strides, 0, height, out, outStride);
-// }
 import "C"
 
 import (
-	"errors"
 	"fmt"
 	"strings"
-	"unsafe"
 
 	"github.com/asticode/go-astiav"
 
@@ -82,7 +67,7 @@ func (p PixelFormat) FrameBytes(s media.Size) (int, error) {
 type toBGR struct {
 	format PixelFormat
 	size   media.Size
-	sws    *C.struct_SwsContext // nil for BGR24: a copy
+	sc     *scaler // nil for BGR24: a copy
 }
 
 // newToBGR returns a converter from pictures in format p at size s.
@@ -94,10 +79,9 @@ func newToBGR(p PixelFormat, s media.Size) (*toBGR, error) {
 	if p == BGR24 {
 		return c, nil
 	}
-	w, h := C.int(s.Width), C.int(s.Height)
-	c.sws = C.sws_getContext(w, h, avPixelFormats[p], w, h, C.AV_PIX_FMT_BGR24, C.SWS_BILINEAR, nil, nil, nil)
-	if c.sws == nil {
-		return nil, errors.New("convert: swscale cannot convert " + string(p) + " to BGR24 at " + s.String())
+	var err error
+	if c.sc, err = newScaler(p, s, BGR24, s, bilinear); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
@@ -113,22 +97,17 @@ func (c *toBGR) convert(pic []byte, f *Frame) error {
 		return fmt.Errorf("convert: frame is %s, want %s", f.Size, c.size)
 	case len(pic) != want:
 		return fmt.Errorf("convert: %s picture at %s is %d bytes, want %d", c.format, c.size, len(pic), want)
-	case c.sws == nil:
+	case c.sc == nil:
 		copy(f.BGR, pic)
 		return nil
 	}
-	ret := C.hlsmark_to_bgr(c.sws, (*C.uint8_t)(unsafe.Pointer(&pic[0])), avPixelFormats[c.format],
-		C.int(c.size.Width), C.int(c.size.Height), (*C.uint8_t)(unsafe.Pointer(&f.BGR[0])))
-	if ret < 0 {
-		return fmt.Errorf("convert %s to BGR24: %w", c.format, astiav.Error(ret))
-	}
-	return nil
+	return c.sc.scale(pic, f.BGR)
 }
 
 // Close frees the swscale context.
 func (c *toBGR) Close() {
-	if c.sws != nil {
-		C.sws_freeContext(c.sws)
-		c.sws = nil
+	if c.sc != nil {
+		c.sc.Close()
+		c.sc = nil
 	}
 }

@@ -98,11 +98,12 @@ type Pipeline struct {
 	Source  Source
 	Encoder *Encoder
 	Sink    Sink
+	// Detector, if set, makes the detector that looks at every frame;
+	// nil runs none: markers come only from the API.
+	Detector NewDetector
 	// OnDetection, if set, is called for every event the detector sees, in
 	// frame order, before the frame is encoded.
 	OnDetection func(media.Detection)
-	// NoDetector, if set, runs no detector: markers come only from the API.
-	NoDetector bool
 	// OnFrame, if set, is called with every frame after detection.
 	OnFrame func(*Frame)
 	// OnReject, if set, is told of each frame that the source rejected
@@ -121,7 +122,17 @@ type Pipeline struct {
 // the encoder into the sink and closes the sink, so the last frames are
 // written. It returns nil when stopped by ctx or at the end of the
 // source's input, and a *SourceError alone when only the source failed.
+// The detector is made when Run starts and freed when it returns; if it
+// cannot be made, Run closes the sink and returns at once.
 func (p *Pipeline) Run(ctx context.Context) error {
+	var det Detector
+	if p.Detector != nil {
+		var err error
+		if det, err = p.Detector(p.Source.Size()); err != nil {
+			return errors.Join(fmt.Errorf("pipeline: %w", err), p.Sink.Close())
+		}
+		defer det.Close()
+	}
 	frames := make(chan *Frame, queueDepth)
 	free := make(chan *Frame, queueDepth+1)
 	pool := make([]*Frame, queueDepth+1)
@@ -143,7 +154,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	go func() {
 		defer wg.Done()
 		defer close(frames)
-		srcErr = p.produce(ctx, free, frames)
+		srcErr = p.produce(ctx, det, free, frames)
 	}()
 
 	packets := make(chan *queuedPacket, sinkDepth)
@@ -196,16 +207,18 @@ func (e *SourceError) Error() string { return "source: " + e.Err.Error() }
 // Unwrap returns the source's error.
 func (e *SourceError) Unwrap() error { return e.Err }
 
-// produce renders frames, runs the detector on them and converts them to
-// YUV420P: work that overlaps the encoding of the frames before. When it
-// stops, an event still showing is reported closed at the end of the last
-// frame queued for the encoder (Detection.Cut).
-func (p *Pipeline) produce(ctx context.Context, free chan *Frame, frames chan<- *Frame) error {
-	var det Detector
+// produce renders frames, runs det (if not nil) on them and converts them
+// to YUV420P: work that overlaps the encoding of the frames before. When
+// it stops, det reports an event still in progress closed, the end of the
+// last frame queued for the encoder being the end of the stream.
+func (p *Pipeline) produce(ctx context.Context, det Detector, free chan *Frame, frames chan<- *Frame) error {
 	var last, gap clock.Ticks // the last queued frame's PTS, and the gap before it
 	queued := 0
 	defer func() {
-		if d, ok := det.Stop(last + gap); ok && p.OnDetection != nil && queued > 0 {
+		if det == nil || queued == 0 {
+			return
+		}
+		if d, ok := det.Stop(last + gap); ok && p.OnDetection != nil {
 			p.OnDetection(d)
 		}
 	}()
@@ -224,7 +237,7 @@ func (p *Pipeline) produce(ctx context.Context, free chan *Frame, frames chan<- 
 		} else if err != nil {
 			return err
 		}
-		if !p.NoDetector {
+		if det != nil {
 			if d, ok := det.Inspect(f); ok && p.OnDetection != nil {
 				p.OnDetection(d)
 			}

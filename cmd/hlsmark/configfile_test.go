@@ -65,7 +65,7 @@ streams:
 	if a.Grace != 31*time.Second {
 		t.Errorf("streams[0] grace %s, want the least: window + segment = 31s", a.Grace)
 	}
-	if b.Name != "sim_2" || b.Size != (media.Size{Width: 320, Height: 240}) || !b.noDetector() || b.FPS != 30 || b.Segment != 2*time.Second {
+	if b.Name != "sim_2" || b.Size != (media.Size{Width: 320, Height: 240}) || b.detector() != nil || b.FPS != 30 || b.Segment != 2*time.Second {
 		t.Errorf("streams[1] = %+v (unset keys take the flags' defaults: 30 fps, 2s segments)", b)
 	}
 }

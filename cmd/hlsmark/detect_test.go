@@ -18,7 +18,8 @@ import (
 
 // casesDetect are the inputs and --detect values whose detector markers
 // TestDetectFlag counts: framed frames with a mint square in frames 20 to
-// 39, and the checkerboard with an event every 2 s.
+// 39, and the checkerboard with an event every 2 s. Motion sees two
+// episodes in the framed frames: the square appearing, and leaving.
 var casesDetect = []struct {
 	name   string
 	input  string
@@ -27,6 +28,7 @@ var casesDetect = []struct {
 }{
 	{"framed input: none by default", inputStdin, "", 0},
 	{"framed input: --detect mint", inputStdin, "mint", 1},
+	{"framed input: --detect motion", inputStdin, "motion", 2},
 	{"checkerboard: mint by default", inputCheckerboard, "", -1},
 	{"checkerboard: --detect none", inputCheckerboard, "none", 0},
 }
@@ -52,15 +54,19 @@ func mintFrames(n, first, last int) (data []byte, pts []clock.Ticks) {
 // TestDetectFlag runs each case's stream to its end on a fake clock and
 // counts the detector's markers: --detect none and a raw input's default
 // run no detector; mint finds the square in raw frames at the exact PTS
-// of the first frame showing it, and lasting until the first without it.
-// Checked to fail by ignoring NoDetector in the pipeline.
+// of the first frame showing it, and lasting until the first without it;
+// motion, at its defaults, opens an episode labelled motion at the frame
+// the square appears (20), and another at the frame it leaves (40).
+// Checked to fail by making --detect motion run the mint detector, and
+// --detect none the mint detector too.
 func TestDetectFlag(t *testing.T) {
 	for _, c := range casesDetect {
 		t.Run(c.name, func(t *testing.T) {
 			frames, pts := mintFrames(60, 20, 40)
 			cfg := streamConfig{
-				inputConfig: inputConfig{Input: c.input, Format: formatFramed, PixFmt: pipeline.RGB24, Detect: c.detect, Stdin: bytes.NewReader(frames)},
-				Data:        t.TempDir(), Name: "demo", Size: media.Size{Width: rawW, Height: rawH}, FPS: 25,
+				inputConfig: inputConfig{Input: c.input, Format: formatFramed, PixFmt: pipeline.RGB24, Detect: c.detect, Stdin: bytes.NewReader(frames),
+					Motion: pipeline.MotionConfig{Threshold: pipeline.DefaultMotionThreshold, MinArea: pipeline.DefaultMotionMinArea}},
+				Data: t.TempDir(), Name: "demo", Size: media.Size{Width: rawW, Height: rawH}, FPS: 25,
 				Segment: time.Second, Window: time.Minute, Preset: "ultrafast", Tune: "zerolatency",
 				EventEvery: 2 * time.Second, EventDuration: 500 * time.Millisecond, EventFixed: true, Seed: 1,
 			}
@@ -93,9 +99,12 @@ func TestDetectFlag(t *testing.T) {
 				t.Fatal("no detector marker, want some")
 			case c.want >= 0 && len(detected) != c.want:
 				t.Fatalf("%d detector markers %+v, want %d", len(detected), detected, c.want)
-			case c.want == 1 && (detected[0].PTS != pts[20] || detected[0].Duration != pts[40]-pts[20]):
+			case c.detect == "mint" && (detected[0].PTS != pts[20] || detected[0].Duration != pts[40]-pts[20]):
 				t.Errorf("marker at PTS %d lasting %d, want %d lasting %d (frames 20 to 39)",
 					detected[0].PTS, detected[0].Duration, pts[20], pts[40]-pts[20])
+			case c.detect == "motion" && (detected[0].PTS != pts[20] || detected[1].PTS != pts[40] ||
+				detected[0].Label != pipeline.MotionLabel || detected[1].Label != pipeline.MotionLabel):
+				t.Errorf("markers %+v, want two labelled %q at PTS %d and %d (frames 20 and 40)", detected, pipeline.MotionLabel, pts[20], pts[40])
 			}
 		})
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/hlsmark/hlsmark/pipeline"
 )
 
-// The names --input and --input-format take.
+// The names --input, --input-format and --detect take.
 const (
 	inputCheckerboard = "checkerboard"
 	inputStdin        = "-"
@@ -20,6 +20,10 @@ const (
 
 	formatRawvideo = "rawvideo"
 	formatFramed   = "framed"
+
+	detectMint   = "mint"
+	detectMotion = "motion"
+	detectNone   = "none"
 )
 
 // inputConfig is what --input names and how to read it.
@@ -33,9 +37,12 @@ type inputConfig struct {
 	Format string
 	// PixFmt is --pix-fmt, the raw frames' pixel format.
 	PixFmt pipeline.PixelFormat
-	// Detect is --detect: mint, none, or empty for the input's default
-	// (mint for the checkerboard, none for every other input).
+	// Detect is --detect: mint, motion, none, or empty for the input's
+	// default (mint for the checkerboard, none for every other input).
 	Detect string
+	// Motion is --motion-threshold and --motion-min-area, for --detect
+	// motion.
+	Motion pipeline.MotionConfig
 	// Stdin is where - and pipe:0 read: os.Stdin for serve, a pipe in
 	// tests.
 	Stdin io.Reader
@@ -47,7 +54,9 @@ func inputFlags(fs *flag.FlagSet, c *inputConfig) {
 	fs.BoolVar(&c.Loop, "loop", false, "play a file --input again and again, PTS still rising")
 	fs.StringVar(&c.Format, "input-format", formatRawvideo, "raw frames on standard input: rawvideo (back to back, stamped on arrival) or framed (each after its 8-byte big-endian PTS in 90 kHz ticks)")
 	fs.StringVar((*string)(&c.PixFmt), "pix-fmt", string(pipeline.BGR24), "raw frames' pixel format: rgb24, bgr24, yuv420p or gray")
-	fs.StringVar(&c.Detect, "detect", "", "detector making markers: mint or none (default mint for the checkerboard, none for other inputs)")
+	fs.StringVar(&c.Detect, "detect", "", "detector making markers: mint, motion or none (default mint for the checkerboard, none for other inputs)")
+	fs.IntVar(&c.Motion.Threshold, "motion-threshold", pipeline.DefaultMotionThreshold, "--detect motion: a pixel of the frame's small grey copy that differs from the running background by more than these luma `levels` (0-255) has changed")
+	fs.IntVar(&c.Motion.MinArea, "motion-min-area", pipeline.DefaultMotionMinArea, "--detect motion: least changed area, in `pixels` of the full frame, that is motion; a marker per episode, ended by 5 still frames in a row")
 }
 
 // stdin reports whether the input is raw frames on standard input.
@@ -72,13 +81,22 @@ func (c inputConfig) validate(fs *flag.FlagSet) error {
 		f.Close()
 	case c.Format != formatRawvideo && c.Format != formatFramed:
 		return usagef("--input-format %q: want rawvideo or framed", c.Format)
-	case c.Detect != "" && c.Detect != "mint" && c.Detect != "none":
-		return usagef("--detect %q: want mint or none", c.Detect)
+	}
+	if c.Detect != "" && c.Detect != detectMint && c.Detect != detectMotion && c.Detect != detectNone {
+		return usagef("--detect %q: want mint, motion or none", c.Detect)
 	}
 	for _, name := range []string{"input-format", "pix-fmt"} {
 		if isSet(fs, name) && !c.stdin() {
 			return usagef("--%s: only for raw frames on standard input (--input - or pipe:0), not --input %s", name, c.Input)
 		}
+	}
+	for _, name := range []string{"motion-threshold", "motion-min-area"} {
+		if isSet(fs, name) && c.Detect != detectMotion {
+			return usagef("--%s: only with --detect motion", name)
+		}
+	}
+	if err := c.Motion.Validate(); err != nil {
+		return usagef("--%v", err)
 	}
 	if err := c.PixFmt.Validate(); err != nil {
 		return usagef("--%v", err)
@@ -98,12 +116,22 @@ func (c inputConfig) describe() string {
 	return c.Input
 }
 
-// noDetector reports whether the stream runs without a detector.
-func (c inputConfig) noDetector() bool {
-	if c.Detect == "" {
-		return c.Input != "" && c.Input != inputCheckerboard
+// detector returns what makes the stream's detector, nil for none.
+func (c inputConfig) detector() pipeline.NewDetector {
+	detect := c.Detect
+	if detect == "" {
+		detect = detectNone
+		if c.Input == "" || c.Input == inputCheckerboard {
+			detect = detectMint
+		}
 	}
-	return c.Detect == "none"
+	switch detect {
+	case detectMint:
+		return pipeline.NewMintDetector
+	case detectMotion:
+		return c.Motion.New
+	}
+	return nil
 }
 
 // openInput returns the source of the stream c describes, paced by clk on

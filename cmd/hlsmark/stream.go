@@ -39,8 +39,8 @@ func newServedStream(c streamConfig, clk clock.Clock, store marker.Store, log *s
 			}
 			return wrap(src), nil
 		},
-		NoDetector: c.noDetector(),
-		Clock:      clk, Store: store, Log: log,
+		Detector: c.detector(),
+		Clock:    clk, Store: store, Log: log,
 		Metrics: m, Supervised: m != nil,
 	})
 }

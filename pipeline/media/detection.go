@@ -19,14 +19,18 @@ const (
 // first frame it is gone from (Closed).
 type Detection struct {
 	Kind DetectionKind
+	// Label names what the detector saw ("mint square", "motion"): the
+	// label of the marker the event makes.
+	Label string
 	// Start is the PTS of the first frame showing the event.
 	Start clock.Ticks
 	// End is the PTS of the first frame no longer showing it (Closed only).
 	End clock.Ticks
 	// Cut is set on a Closed detection made because the frames stopped
-	// while the event showed (see Detector.Stop): End is then where the
-	// stream ends.
+	// while the event showed (see pipeline.Detector's Stop): End is then
+	// where the stream ends.
 	Cut bool
-	// Box bounds the mint samples in the first frame, in pixels.
+	// Box bounds what the detector saw in the event's first frame, in the
+	// frame's pixels (Opened only).
 	Box image.Rectangle
 }

@@ -110,7 +110,8 @@ func Start(t testing.TB, cfg Config) *Run {
 			r.Source = src
 			return pipeline.Limit(src, cfg.Frames), err
 		},
-		Clock: r.Clock, Epoch: Epoch, Store: r.Store,
+		Detector: pipeline.NewMintDetector,
+		Clock:    r.Clock, Epoch: Epoch, Store: r.Store,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Observe: stream.Observer{
 			Frame: func(f *pipeline.Frame) { r.PTS = append(r.PTS, f.PTS) },

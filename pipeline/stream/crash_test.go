@@ -95,7 +95,8 @@ func crashStream(dir string, start time.Time, frames int, faults stream.Faults, 
 			}, clk, tl)
 			return pipeline.Limit(src, frames), err
 		},
-		Clock: clock.NewFake(start, nil), Epoch: crashEpoch, Store: store,
+		Detector: pipeline.NewMintDetector,
+		Clock:    clock.NewFake(start, nil), Epoch: crashEpoch, Store: store,
 		Log:     slog.New(slog.NewTextHandler(log, nil)),
 		Faults:  faults,
 		Observe: stream.Observer{Segment: made},

@@ -76,8 +76,7 @@ func TestSourceFailsMidStream(t *testing.T) {
 			return pipeline.NewRaw(pipeline.RawConfig{Size: size, Format: pipeline.Gray, Framed: true},
 				&failingReader{r: &input, err: broken}, at)
 		},
-		NoDetector: true,
-		Clock:      clock.NewFake(epoch, nil), Epoch: epoch, Store: store,
+		Clock: clock.NewFake(epoch, nil), Epoch: epoch, Store: store,
 		Log: slog.New(slog.NewTextHandler(&logged, nil)),
 	})
 	if err != nil {

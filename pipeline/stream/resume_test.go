@@ -40,8 +40,7 @@ func runFramed(t *testing.T, dir string, store marker.Store, first clock.Ticks, 
 		Source: func(at pipeline.Start) (pipeline.Source, error) {
 			return pipeline.NewRaw(pipeline.RawConfig{Size: size, Format: pipeline.Gray, Framed: true}, &input, at)
 		},
-		NoDetector: true,
-		Clock:      clock.NewFake(epoch, nil), Epoch: epoch, Store: store,
+		Clock: clock.NewFake(epoch, nil), Epoch: epoch, Store: store,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {

@@ -44,9 +44,10 @@ type Config struct {
 	// from the folder, or new) and where its recorded segments end are
 	// known.
 	Source func(pipeline.Start) (pipeline.Source, error)
-	// NoDetector runs no detector on the frames: markers come only from
-	// the API.
-	NoDetector bool
+	// Detector makes the detector that looks at the frames
+	// (pipeline.NewMintDetector, a pipeline.MotionConfig's New); nil runs
+	// none: markers come only from the API.
+	Detector pipeline.NewDetector
 	// Clock is the generator clock the source and the marker service read.
 	Clock clock.Clock
 	// Epoch is the wall-clock time of PTS 0 for a stream whose folder has
@@ -205,8 +206,8 @@ func New(cfg Config) (_ *Stream, err error) {
 		Source:      s.source,
 		Encoder:     s.encoder,
 		Sink:        s.muxer,
+		Detector:    cfg.Detector,
 		OnDetection: s.markers.Detected,
-		NoDetector:  cfg.NoDetector,
 		OnFrame:     s.onFrame(),
 		OnEncoded:   func(_ *pipeline.Frame, took time.Duration) { s.counts.FrameEncoded(took) },
 		OnReject: func(f *pipeline.Frame, err error) {

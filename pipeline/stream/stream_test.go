@@ -82,7 +82,8 @@ func TestPipelineDoesNotWaitOnMarkers(t *testing.T) {
 			source = src
 			return pipeline.Limit(src, frames), err
 		},
-		Clock: clk, Epoch: epoch, Store: store,
+		Detector: pipeline.NewMintDetector,
+		Clock:    clk, Epoch: epoch, Store: store,
 		Observe: stream.Observer{Segment: func(s media.Segment) {
 			mu.Lock()
 			defer mu.Unlock()

@@ -25,7 +25,7 @@ func TestDetectorMatchesGroundTruth(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := pipeline.NewFrame(size)
-	var det pipeline.Detector
+	var det pipeline.MintDetector
 	var got []media.Detection
 	for range 20 * 30 {
 		if err := src.Next(context.Background(), f); err != nil {

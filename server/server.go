@@ -124,6 +124,9 @@ func (st *Stream) failed() error {
 type Config struct {
 	// Streams are the streams served.
 	Streams Streams
+	// Changes, if set, changes Streams for PUT and DELETE
+	// /api/streams/{stream} (with a Token only); nil refuses them.
+	Changes StreamChanges
 	// CORSOrigins are the origins allowed to read the API and the stream
 	// from other sites; "*" allows every origin (without credentials).
 	// Empty allows none: the embedded player is same-origin.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -199,34 +200,23 @@ func (f *configFile) streams(data string) ([]streamConfig, error) {
 	named := map[string]int{}
 	stdin := -1 // the stream reading standard input, if any
 	for i, e := range f.entries {
-		cl := newCommandLine("stream", "")
-		var a streamArgs
-		streamFlags(cl, &a)
-		lines := map[string]int{}
-		for _, s := range e.settings {
-			name := s.flag()
-			if s.key == "stream" || cl.Lookup(name) == nil {
-				return nil, f.errorf(s.line, "streams[%d]: key %s: unknown (keys are a stream's long flag names with '_' for '-', and name)", i, s.key)
-			}
-			if err := cl.Set(name, s.value); err != nil {
-				return nil, f.errorf(s.line, "streams[%d]: key %s: invalid value %q: %v", i, s.key, s.value, err)
-			}
-			lines[name] = s.line
-		}
-		if _, ok := lines["stream"]; !ok {
-			return nil, f.errorf(e.line, "streams[%d]: no name", i)
-		}
-		st, err := a.resolve(cl.FlagSet, data)
-		if err != nil {
-			return nil, f.asKey(err, fmt.Sprintf("streams[%d] (%s)", i, a.Name), lines, e.line)
+		st, err := parseStream(e.settings, data)
+		var ke *keyError
+		switch {
+		case errors.As(err, &ke) && st.Name != "":
+			return nil, f.errorf(cmp.Or(ke.line, e.line), "streams[%d] (%s): %s", i, st.Name, ke.msg)
+		case errors.As(err, &ke):
+			return nil, f.errorf(cmp.Or(ke.line, e.line), "streams[%d]: %s", i, ke.msg)
+		case err != nil:
+			return nil, err
 		}
 		if first, dup := named[st.Name]; dup {
-			return nil, f.errorf(lines["stream"], "streams[%d]: name %s: taken by streams[%d]", i, st.Name, first)
+			return nil, f.errorf(e.lineOf("name"), "streams[%d]: name %s: taken by streams[%d]", i, st.Name, first)
 		}
 		named[st.Name] = i
 		if st.stdin() {
 			if stdin >= 0 {
-				return nil, f.errorf(lines["input"], "streams[%d] (%s): key input: standard input is streams[%d]'s already", i, st.Name, stdin)
+				return nil, f.errorf(e.lineOf("input"), "streams[%d] (%s): key input: standard input is streams[%d]'s already", i, st.Name, stdin)
 			}
 			stdin = i
 		}
@@ -235,31 +225,67 @@ func (f *configFile) streams(data string) ([]streamConfig, error) {
 	return out, nil
 }
 
-// flagInMessage finds the flag a usage message starts with.
-var flagInMessage = regexp.MustCompile(`^--([a-z0-9-]+)`)
+// lineOf returns the line of the entry's key, or the entry's own line.
+func (e streamEntry) lineOf(key string) int {
+	for _, s := range e.settings {
+		if s.key == key {
+			return s.line
+		}
+	}
+	return e.line
+}
 
-// asKey rewrites a stream's usage error, which names a flag (--size), to
-// name the file, the line and the key (size) instead: the key's line if
-// the entry sets it, else the entry's.
-func (f *configFile) asKey(err error, where string, lines map[string]int, entryLine int) error {
+// keyError is a stream's setting refused: msg names its key, line is
+// where it is (0 when it comes from no file, or the key is missing).
+type keyError struct {
+	line int
+	msg  string
+}
+
+func (e *keyError) Error() string { return e.msg }
+
+// parseStream returns the stream that settings (a config file's entry, or
+// the body of PUT /api/streams/NAME) describe, its folder under data,
+// checked as its flags would be. An error is a *keyError naming the key.
+// The returned stream's Name is set as soon as the settings give it.
+func parseStream(settings []setting, data string) (streamConfig, error) {
+	cl := newCommandLine("stream", "")
+	var a streamArgs
+	streamFlags(cl, &a)
+	lines := map[string]int{}
+	for _, s := range settings {
+		name := s.flag()
+		if s.key == "stream" || cl.Lookup(name) == nil {
+			return a.streamConfig, &keyError{s.line, fmt.Sprintf("key %s: unknown (keys are a stream's long flag names with '_' for '-', and name)", s.key)}
+		}
+		if err := cl.Set(name, s.value); err != nil {
+			return a.streamConfig, &keyError{s.line, fmt.Sprintf("key %s: invalid value %q: %v", s.key, s.value, err)}
+		}
+		lines[name] = s.line
+	}
+	if _, ok := lines["stream"]; !ok {
+		a.Name = ""
+		return a.streamConfig, &keyError{0, "no name"}
+	}
+	st, err := a.resolve(cl.FlagSet, data)
 	var ue usageError
 	if !errors.As(err, &ue) {
-		return err
+		return st, err
 	}
+	// The check names a flag (--size): name the key (size) instead.
 	m := flagInMessage.FindStringSubmatch(ue.msg)
 	if m == nil {
-		return f.errorf(entryLine, "%s: %s", where, ue.msg)
+		return st, &keyError{0, ue.msg}
 	}
 	key := strings.ReplaceAll(m[1], "-", "_")
 	if m[1] == "stream" {
 		key = "name"
 	}
-	line, ok := lines[m[1]]
-	if !ok {
-		line = entryLine
-	}
-	return f.errorf(line, "%s: key %s%s", where, key, ue.msg[len(m[0]):])
+	return st, &keyError{lines[m[1]], "key " + key + ue.msg[len(m[0]):]}
 }
+
+// flagInMessage finds the flag a usage message starts with.
+var flagInMessage = regexp.MustCompile(`^--([a-z0-9-]+)`)
 
 // errorf returns a usage error naming the file and the line.
 func (f *configFile) errorf(line int, format string, args ...any) error {

@@ -78,13 +78,13 @@ func TestConfigFileBad(t *testing.T) {
 		args       []string
 		want       string // what the message must hold after "FILE:"
 	}{
-		{"unknown stream key", "streams:\n  - name: a\n    colour: red\n", nil, `:3: streams[0]: key colour: unknown`},
+		{"unknown stream key", "streams:\n  - name: a\n    colour: red\n", nil, `:3: streams[0] (a): key colour: unknown`},
 		{"unknown top-level key", "adress: x\nstreams:\n  - name: a\n", nil, `:1: key adress: unknown`},
 		{"stream key at the top", "size: 640x480\nstreams:\n  - name: a\n", nil, `:1: key size: a stream's setting`},
 		{"duplicate name", "streams:\n  - name: a\n  - name: b\n  - name: a\n", nil, `:4: streams[2]: name a: taken by streams[0]`},
 		{"key given twice", "streams:\n  - name: a\n    fps: 25\n    fps: 30\n", nil, `:4: key fps: given twice (first on line 3)`},
 		{"bad size", "streams:\n  - name: a\n    size: big\n", nil, `:3: streams[0] (a): key size`},
-		{"bad number", "streams:\n  - name: a\n    fps: fast\n", nil, `:3: streams[0]: key fps: invalid value "fast"`},
+		{"bad number", "streams:\n  - name: a\n    fps: fast\n", nil, `:3: streams[0] (a): key fps: invalid value "fast"`},
 		{"bad duration", "streams:\n  - name: a\n    segment: 50ms\n", nil, `:3: streams[0] (a): key segment 50ms: must be from 100ms to 1m`},
 		{"upper-case name", "streams:\n  - name: Cam\n", nil, `:2: streams[0] (Cam): key name "Cam"`},
 		{"no name", "streams:\n  - fps: 25\n", nil, `:2: streams[0]: no name`},

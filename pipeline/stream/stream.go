@@ -306,9 +306,10 @@ func (s *Stream) Run(ctx context.Context) error {
 			err = nil // a state of the stream (Failed), not a failure of Run
 		}
 	}
-	// A supervised stream whose pipeline failed is made again: its
-	// playlist goes on.
-	if err == nil || !s.cfg.Supervised || ctx.Err() != nil {
+	// A supervised stream whose pipeline failed is made again, and a
+	// replaced one goes on as its replacement: their playlist goes on.
+	replaced := errors.Is(context.Cause(ctx), ErrReplaced)
+	if keepOpen := replaced || s.cfg.Supervised && err != nil && ctx.Err() == nil; !keepOpen {
 		if cerr := s.playlist.Close(); cerr != nil && err == nil {
 			err = cerr
 		}
@@ -324,6 +325,11 @@ func (s *Stream) Run(ctx context.Context) error {
 	}
 	return nil
 }
+
+// ErrReplaced is the cause to cancel a stream's context with when another
+// stream takes over its folder (context.WithCancelCause): the stream stops
+// without ending its playlist, which the next one goes on with.
+var ErrReplaced = errors.New("stream replaced")
 
 // Close frees the stream's libav state. Run does it when it ends; call
 // Close for a stream that will not run. (The muxer, closed by the pipeline

@@ -105,7 +105,8 @@ func (sv *Supervisor) State() (state, reason string) {
 
 // Run makes and runs the stream until ctx ends or its input does. When
 // ctx ends, the stream's playlist is ended with EXT-X-ENDLIST, also if it
-// was waiting to be made again.
+// was waiting to be made again, unless ctx was cancelled with cause
+// ErrReplaced.
 func (sv *Supervisor) Run(ctx context.Context) error {
 	wait := FirstRetry
 	for {
@@ -115,7 +116,7 @@ func (sv *Supervisor) Run(ctx context.Context) error {
 			if !ran {
 				err = nil // not made: a state, not an error of the stop
 			}
-			return sv.end(err)
+			return sv.end(ctx, err)
 		}
 		if err == nil {
 			return nil // the input ended, or failed for good
@@ -128,7 +129,7 @@ func (sv *Supervisor) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return sv.end(nil)
+			return sv.end(ctx, nil)
 		case <-t.C:
 		}
 		wait = min(2*wait, LastRetry)
@@ -174,10 +175,12 @@ func (sv *Supervisor) failed(err error) {
 }
 
 // end ends the playlist of a stream stopped while failed: its last
-// stream left it open for the next, which will not come.
-func (sv *Supervisor) end(err error) error {
+// stream left it open for the next, which will not come. A stream
+// replaced (ctx's cause is ErrReplaced) leaves it open for its
+// replacement.
+func (sv *Supervisor) end(ctx context.Context, err error) error {
 	cur := sv.Current()
-	if cur == nil || cur.Playlist().Closed() {
+	if cur == nil || cur.Playlist().Closed() || errors.Is(context.Cause(ctx), ErrReplaced) {
 		return err
 	}
 	return errors.Join(err, cur.Playlist().Close())

@@ -132,6 +132,9 @@ func (s *Server) canChangeStreams(w http.ResponseWriter) bool {
 // decodeSettings reads a JSON object of a stream's settings: each value a
 // string, a number or a boolean, as a config file's stream entry has them.
 func decodeSettings(body []byte) ([]Setting, error) {
+	if !json.Valid(body) {
+		return nil, errors.New("body: not valid JSON")
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	tok, err := dec.Token()

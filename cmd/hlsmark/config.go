@@ -59,6 +59,8 @@ type serveConfig struct {
 	// Streams are the streams to run: one from the flags, or those of
 	// the --config file's streams: list.
 	Streams []streamConfig
+	// file is the --config file, nil without one.
+	file *configFile
 }
 
 // encodingFlags registers the flags that shape the encoded video, shared
@@ -194,6 +196,7 @@ func parseServe(args []string, lookupEnv func(string) (string, bool)) (serveConf
 		return c, err
 	}
 	c.Streams, err = file.streams(c.Data)
+	c.file = file
 	return c, err
 }
 

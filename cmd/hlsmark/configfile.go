@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/hlsmark/hlsmark/pipeline/durable"
 )
 
 // configFile is a --config file as read: its top-level settings and its
@@ -20,6 +22,11 @@ type configFile struct {
 	path    string
 	server  []setting
 	entries []streamEntry
+	// doc is the file as parsed, and list its streams: sequence, which
+	// changes made through the API edit before the file is written back
+	// (comments and the other entries kept).
+	doc  yaml.Node
+	list *yaml.Node
 }
 
 // streamEntry is one entry of the streams: list.
@@ -51,9 +58,9 @@ func readConfigFile(path string) (*configFile, error) {
 	if err != nil {
 		return nil, usagef("--config: %v", errors.Unwrap(err))
 	}
-	var doc yaml.Node
 	f := &configFile{path: path}
-	if err := yaml.Unmarshal(b, &doc); err != nil {
+	doc := &f.doc
+	if err := yaml.Unmarshal(b, doc); err != nil {
 		msg := strings.TrimPrefix(err.Error(), "yaml: ")
 		if m := yamlLine.FindStringSubmatch(msg); m != nil {
 			return nil, usagef("%s:%s: %s", path, m[1], msg[len(m[0]):])
@@ -83,6 +90,7 @@ func readConfigFile(path string) (*configFile, error) {
 		if kv.value.Kind != yaml.SequenceNode || len(kv.value.Content) == 0 {
 			return nil, f.errorf(kv.key.Line, "key streams: want a list of streams, each a mapping")
 		}
+		f.list = kv.value
 		for _, entry := range kv.value.Content {
 			if entry.Kind != yaml.MappingNode {
 				return nil, f.errorf(entry.Line, "streams: each stream is a mapping of its settings")
@@ -290,4 +298,60 @@ var flagInMessage = regexp.MustCompile(`^--([a-z0-9-]+)`)
 // errorf returns a usage error naming the file and the line.
 func (f *configFile) errorf(line int, format string, args ...any) error {
 	return usagef("%s:%d: %s", f.path, line, fmt.Sprintf(format, args...))
+}
+
+// putEntry sets the entry of the stream called name to settings: in place
+// of the entry of that name, or at the end of the list.
+func (f *configFile) putEntry(name string, settings []setting) {
+	entry := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+	scalar := func(v string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v} }
+	entry.Content = append(entry.Content, scalar("name"), scalar(name))
+	for _, s := range settings {
+		if s.key != "name" {
+			entry.Content = append(entry.Content, scalar(s.key), scalar(s.value))
+		}
+	}
+	if i := f.entryIndex(name); i >= 0 {
+		entry.HeadComment = f.list.Content[i].HeadComment
+		f.list.Content[i] = entry
+		return
+	}
+	f.list.Content = append(f.list.Content, entry)
+}
+
+// dropEntry removes the entry of the stream called name, if any.
+func (f *configFile) dropEntry(name string) {
+	if i := f.entryIndex(name); i >= 0 {
+		f.list.Content = append(f.list.Content[:i], f.list.Content[i+1:]...)
+	}
+}
+
+// entryIndex returns the index in the streams: list of the entry whose
+// name is name, or -1.
+func (f *configFile) entryIndex(name string) int {
+	for i, entry := range f.list.Content {
+		for j := 0; j+1 < len(entry.Content); j += 2 {
+			if entry.Content[j].Value == "name" && entry.Content[j+1].Value == name {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// save writes the file back, durably: a crash leaves the old file or the
+// new one, whole.
+func (f *configFile) save() error {
+	b, err := yaml.Marshal(&f.doc)
+	if err != nil {
+		return fmt.Errorf("config %s: %w", f.path, err)
+	}
+	mode := os.FileMode(0o644)
+	if fi, err := os.Stat(f.path); err == nil {
+		mode = fi.Mode().Perm()
+	}
+	if err := durable.WriteFile(f.path, b, mode); err != nil {
+		return fmt.Errorf("config %s: %w", f.path, err)
+	}
+	return nil
 }

@@ -118,23 +118,26 @@ func serve(args []string) error {
 		segments = append(segments, c.Segment)
 	}
 	m := metrics.New(metrics.Config{Segments: segments})
-	var streams supervised
-	for _, c := range cfg.Streams {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	streams := newStreamSet(ctx, cfg.Data, cfg.file, store, m, log, func(c streamConfig) (*stream.Stream, error) {
 		c.Stdin = os.Stdin
-		sv := stream.NewSupervisor(c.Name, func() (*stream.Stream, error) {
-			return newServedStream(c, clock.Real{}, store, log, nil, m)
-		}, log)
-		if err := sv.Start(); err != nil {
-			for _, made := range streams {
-				made.Current().Close()
-			}
+		return newServedStream(c, clock.Real{}, store, log, nil, m)
+	})
+	for _, c := range cfg.Streams {
+		if err := streams.start(c, true); err != nil {
 			ln.Close()
-			return err
+			stop()
+			return errors.Join(err, streams.wait())
 		}
-		streams = append(streams, &supervisedStream{Supervisor: sv, config: c})
+	}
+	var changes server.StreamChanges
+	if cfg.file != nil {
+		changes = streams
 	}
 	handler := server.New(server.Config{
 		Streams:     streams,
+		Changes:     changes,
 		CORSOrigins: cfg.CORS,
 		Token:       cfg.Token,
 		Logger:      log,
@@ -155,34 +158,26 @@ func serve(args []string) error {
 		mln, err := net.Listen("tcp", cfg.MetricsAddr)
 		if err != nil {
 			ln.Close()
-			for _, sv := range streams {
-				sv.Current().Close()
-			}
-			return usagef("--metrics-addr %s: %v", cfg.MetricsAddr, err)
+			stop()
+			return errors.Join(usagef("--metrics-addr %s: %v", cfg.MetricsAddr, err), streams.wait())
 		}
 		servers = append(servers, &http.Server{Handler: m.Handler(), ReadHeaderTimeout: 10 * time.Second})
 		listeners = append(listeners, mln)
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	streamsDone := make(chan error, len(streams))
-	for _, sv := range streams {
-		go func() { streamsDone <- sv.Run(ctx) }()
-	}
 	httpDone := make(chan error, len(servers))
 	for i, s := range servers {
 		go func() { httpDone <- s.Serve(listeners[i]) }()
 	}
 	page := pageURL(ln.Addr())
-	for _, sv := range streams {
-		log.Info("serving", "open", page, "playlist", page+"streams/"+sv.Name()+"/index.m3u8", "data", sv.Current().Dir(), "max_conns", maxConns)
+	for _, c := range cfg.Streams {
+		log.Info("serving", "open", page, "playlist", page+"streams/"+c.Name+"/index.m3u8", "data", filepath.Join(cfg.Data, c.Name), "max_conns", maxConns)
 	}
 	if cfg.MetricsAddr != "" {
 		log.Info("metrics", "url", "http://"+listeners[1].Addr().String()+"/metrics")
 	}
 
-	runErr := waitForStop(ctx, stop, streamsDone, len(streams), httpDone, log)
+	runErr := waitForStop(ctx, stop, streams, httpDone, log)
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	for _, s := range servers {
@@ -198,46 +193,21 @@ func serve(args []string) error {
 }
 
 // waitForStop waits for SIGINT or SIGTERM (ctx), or for an HTTP server to
-// fail, and returns once the n streams have stopped, with their errors or
+// fail, and returns once every stream has stopped, with their errors or
 // the server's. A stream whose input ends before that has closed its
 // playlist with ENDLIST: its segments and markers are served on until the
-// process is stopped. A stream that fails is made again by its supervisor:
-// its failure is its state (logged, told by /api/streams), not an error.
-func waitForStop(ctx context.Context, stop func(), streamsDone <-chan error, n int, httpDone <-chan error, log *slog.Logger) error {
-	var errs []error
-	running := n
-	// drain waits for the streams still running, which ctx has stopped.
-	drain := func() error {
-		for ; running > 0; running-- {
-			if err := <-streamsDone; err != nil {
-				errs = append(errs, err)
-			}
-		}
-		return errors.Join(errs...)
+// process is stopped. A stream that fails is made again by its supervisor,
+// or stays failed: its failure is its state (logged, told by
+// /api/streams), not an error.
+func waitForStop(ctx context.Context, stop func(), streams *streamSet, httpDone <-chan error, log *slog.Logger) error {
+	var httpErr error
+	select {
+	case <-ctx.Done():
+		log.Info("stopping")
+	case httpErr = <-httpDone:
+		stop()
 	}
-	for {
-		done := streamsDone
-		if running == 0 {
-			done = nil // every input ended: serve until stopped
-		}
-		select {
-		case <-ctx.Done():
-			log.Info("stopping")
-			return drain()
-		case err := <-httpDone:
-			stop()
-			errs = append(errs, err)
-			return drain()
-		case err := <-done:
-			running--
-			if err != nil {
-				log.Error("a stream stopped; serving what it has until stopped", "err", err)
-				errs = append(errs, err)
-			} else {
-				log.Info("an input ended; serving its stream until stopped")
-			}
-		}
-	}
+	return errors.Join(streams.wait(), httpErr)
 }
 
 // newLogger returns the process's logger, with libav's log lines in it.

@@ -17,10 +17,13 @@ ARG RUNTIME_IMAGE=debian:bookworm-slim
 FROM ${GO_IMAGE} AS build
 ARG DEBIAN_FRONTEND=noninteractive
 
-# FFmpeg build dependencies (dpkg-dev unpacks the Debian source package)
+# FFmpeg build dependencies (dpkg-dev unpacks the Debian source package;
+# libc6-dev brings linux-libc-dev, whose linux/videodev2.h the v4l2 input
+# needs)
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      ca-certificates dpkg-dev gcc libc6-dev make nasm pkg-config libx264-dev \
+      ca-certificates dpkg-dev gcc libc6-dev make nasm pkg-config \
+      libx264-dev libgnutls28-dev libsrt-gnutls-dev \
  && rm -rf /var/lib/apt/lists/*
 
 # Only the script is copied here, so this (slow) layer stays cached until the
@@ -56,16 +59,19 @@ COPY . .
 RUN make web
 RUN go build -trimpath -ldflags='-s -w' -o /out/hlsmark ./cmd/hlsmark \
  && mkdir -p /out/lib \
- && cp -a /opt/ffmpeg/lib/lib*.so.* /out/lib/
+ && cp -a /opt/ffmpeg/lib/lib*.so.* /out/lib/ \
+ && cat /usr/share/ca-certificates/mozilla/*.crt > /out/ca-certificates.crt
 
 # ---------------------------------------------------------------------------
 FROM ${RUNTIME_IMAGE}
 ARG DEBIAN_FRONTEND=noninteractive
 
-# libx264's runtime library (the only non-libc dependency of the FFmpeg libs)
-# and the unprivileged user that owns /data.
+# The FFmpeg libs' runtime libraries: libx264 and libsrt (srt://). GnuTLS
+# (https, rtsps) is in the slim image already (apt uses it); naming it here
+# would add a second copy when the mirror has a newer one. Then the
+# unprivileged user that owns /data.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libx264-164 \
+ && apt-get install -y --no-install-recommends libx264-164 libsrt1.5-gnutls \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/apt/* /var/log/dpkg.log \
  && groupadd --system --gid 10001 hlsmark \
  && useradd --system --uid 10001 --gid hlsmark --home-dir /data --no-create-home \
@@ -74,6 +80,10 @@ RUN apt-get update \
  && chown hlsmark:hlsmark /data
 
 COPY --from=build /out/lib/ /opt/ffmpeg/lib/
+# The public CAs (Debian's Mozilla bundle; not the build machine's own, see
+# docs/DOCKER.md) where GnuTLS looks for the system's trust, for libav's TLS
+# (tls_verify). ca-certificates itself would pull in openssl.
+COPY --from=build /out/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 RUN echo /opt/ffmpeg/lib > /etc/ld.so.conf.d/hlsmark-ffmpeg.conf && ldconfig
 
 COPY --from=build /out/hlsmark /usr/local/bin/hlsmark

@@ -39,6 +39,13 @@ type Config struct {
 	// number, so the stream goes on when the disk recovers and no playlist
 	// ever lists a segment that was not written.
 	OnError func(error)
+	// OnOverlong, if set, is told of every segment whose own pictures
+	// outlast Longest(Target): a GOP longer than the target, copied from
+	// a source (--codec copy) whose keyframes could not be read ahead to
+	// set the target (see CopyTarget). Without a keyframe there is no
+	// cut: the segment keeps its true duration, d, which breaks
+	// EXT-X-TARGETDURATION.
+	OnOverlong func(seq media.Seq, d clock.Ticks)
 	// AtStep, if set, is told of each step of every segment's path to disk
 	// (see Step), before Publish: tests stop the process there.
 	AtStep func(Step, media.Segment)
@@ -104,8 +111,9 @@ func Longest(target time.Duration) clock.Ticks {
 // the current segment's start finishes that segment and starts the next.
 // If frames came so late that the segment would last longer than Longest,
 // it ends with its last frame instead, and the next one, which starts at
-// the late IDR, is a discontinuity: no segment ever outgrows
-// EXT-X-TARGETDURATION. A packet marked Discontinuity finishes the
+// the late IDR, is a discontinuity: no segment of encoded frames ever
+// outgrows EXT-X-TARGETDURATION. (Copied pictures can: see
+// Config.OnOverlong.) A packet marked Discontinuity finishes the
 // current segment whatever its length (its last frame lasting as long as
 // the gap before it) and starts a discontinuous one. Packets before the
 // first IDR are dropped: no segment can start with them.
@@ -114,12 +122,16 @@ func (m *Muxer) WritePacket(p media.Packet) error {
 	case m.cur == nil:
 	case p.Discontinuity:
 		m.jump = true
-		if err := m.finish(min(m.cur.lastPTS-m.cur.seg.FirstPTS+m.cur.frameGap(m.cfg.FPS), m.longest), false); err != nil {
+		if err := m.finish(m.lastDuration(), false); err != nil {
 			return err
 		}
-	case p.Key && p.PTS-m.cur.seg.FirstPTS >= m.target:
+	case p.Key && due(m.cur.seg.FirstPTS, p.PTS, m.target):
 		d := p.PTS - m.cur.seg.FirstPTS
-		if d > m.longest {
+		switch {
+		case d <= m.longest: // within EXT-X-TARGETDURATION
+		case m.outlasts(): // a long GOP, copied
+			m.overlong(d)
+		default: // late frames
 			d = min(m.cur.lastPTS-m.cur.seg.FirstPTS+clock.Hz/clock.Ticks(m.cfg.FPS), m.longest)
 			m.jump = true
 		}
@@ -189,8 +201,33 @@ func (m *Muxer) Close() error {
 	if m.cur == nil {
 		return nil
 	}
-	f := m.cur
-	return m.finish(min(f.lastPTS-f.seg.FirstPTS+f.frameGap(m.cfg.FPS), m.longest), true)
+	return m.finish(m.lastDuration(), true)
+}
+
+// lastDuration returns the duration of the current segment ending with
+// the last picture written: to that picture's end, at most Longest unless
+// the segment's pictures outlast it.
+func (m *Muxer) lastDuration() clock.Ticks {
+	d := m.cur.lastPTS - m.cur.seg.FirstPTS + m.cur.frameGap(m.cfg.FPS)
+	if d > m.longest && m.outlasts() {
+		m.overlong(d)
+		return d
+	}
+	return min(d, m.longest)
+}
+
+// outlasts reports whether the current segment's last picture starts at
+// or after Longest: no encoded segment does (the encoder puts an IDR
+// where the target ends), a copied GOP longer than the target does.
+func (m *Muxer) outlasts() bool {
+	return m.cur.lastPTS-m.cur.seg.FirstPTS >= m.longest
+}
+
+// overlong tells Config.OnOverlong of the current segment, which lasts d.
+func (m *Muxer) overlong(d clock.Ticks) {
+	if m.cfg.OnOverlong != nil {
+		m.cfg.OnOverlong(m.cur.seg.Seq, d)
+	}
 }
 
 // NextSeq returns the sequence number of the segment being written, or of

@@ -39,25 +39,50 @@ import (
 // noPTS is libav's AV_NOPTS_VALUE: a frame without a timestamp.
 const noPTS = math.MinInt64
 
-// fileDemuxer is one pass over a media file: its demuxer, the decoder of
-// its best video stream, and the scaler to BGR24. Every libav object it
-// holds is freed by close.
+// fileDemuxer is one pass over a media file: its demuxer and, for the
+// video stream it reads (the best one), either the decoder and the scaler
+// to BGR24, or, to pass the H.264 through (--codec copy), the bitstream
+// filter that makes its packets Annex B. Every libav object it holds is
+// freed by close.
 type fileDemuxer struct {
 	fc      *astiav.FormatContext
 	cc      *astiav.CodecContext
-	pkt     *astiav.Packet
+	bsf     *astiav.BitStreamFilterContext
+	pkt     *astiav.Packet // read from the file
+	out     *astiav.Packet // out of the bitstream filter
 	frame   *astiav.Frame
 	stream  *astiav.Stream
 	sws     *C.struct_SwsContext
-	flushed bool // the decoder was sent its end of stream
+	flushed bool // the decoder or filter was sent its end of stream
 }
 
 // openFile opens input (a path or any URL libavformat reads, such as
-// file:) and the decoder of its best video stream: the one with the most
-// pixels, the first of them on a tie.
-func openFile(input string) (_ *fileDemuxer, err error) {
-	d := &fileDemuxer{fc: astiav.AllocFormatContext(), pkt: astiav.AllocPacket(), frame: astiav.AllocFrame()}
-	if d.fc == nil || d.pkt == nil || d.frame == nil {
+// file:) and its best video stream: the one with the most pixels, the
+// first of them on a tie. Its packets go to a decoder, or with copy to
+// the h264_mp4toannexb bitstream filter; a stream that is not H.264
+// cannot be copied (*NotH264Error).
+func openFile(input string, copyH264 bool) (_ *fileDemuxer, err error) {
+	d, err := openDemuxer(input)
+	if err != nil {
+		return nil, err
+	}
+	if copyH264 {
+		err = d.openFilter()
+	} else {
+		err = d.openDecoder()
+	}
+	if err != nil {
+		d.close()
+		return nil, fmt.Errorf("file %s: %w", input, err)
+	}
+	return d, nil
+}
+
+// openDemuxer opens input and finds its best video stream, without
+// opening anything to read its packets with.
+func openDemuxer(input string) (_ *fileDemuxer, err error) {
+	d := &fileDemuxer{fc: astiav.AllocFormatContext(), pkt: astiav.AllocPacket()}
+	if d.fc == nil || d.pkt == nil {
 		d.close()
 		return nil, errors.New("file: allocate demuxer")
 	}
@@ -87,20 +112,29 @@ func openFile(input string) (_ *fileDemuxer, err error) {
 	if d.stream == nil {
 		return nil, fmt.Errorf("file %s: no video stream", input)
 	}
-	codec := astiav.FindDecoder(d.stream.CodecParameters().CodecID())
+	return d, nil
+}
+
+// openDecoder opens the video stream's decoder.
+func (d *fileDemuxer) openDecoder() error {
+	id := d.stream.CodecParameters().CodecID()
+	codec := astiav.FindDecoder(id)
 	if codec == nil {
-		return nil, fmt.Errorf("file %s: no decoder for %s", input, d.stream.CodecParameters().CodecID())
+		return fmt.Errorf("no decoder for %s", id)
+	}
+	if d.frame = astiav.AllocFrame(); d.frame == nil {
+		return errors.New("allocate frame")
 	}
 	if d.cc = astiav.AllocCodecContext(codec); d.cc == nil {
-		return nil, fmt.Errorf("file %s: allocate %s decoder", input, codec.Name())
+		return fmt.Errorf("allocate %s decoder", codec.Name())
 	}
 	if err := d.stream.CodecParameters().ToCodecContext(d.cc); err != nil {
-		return nil, fmt.Errorf("file %s: %s decoder parameters: %w", input, codec.Name(), err)
+		return fmt.Errorf("%s decoder parameters: %w", codec.Name(), err)
 	}
 	if err := d.cc.Open(codec, nil); err != nil {
-		return nil, fmt.Errorf("file %s: open %s decoder: %w", input, codec.Name(), err)
+		return fmt.Errorf("open %s decoder: %w", codec.Name(), err)
 	}
-	return d, nil
+	return nil
 }
 
 // timeBase returns the video stream's time base as num/den seconds.
@@ -135,17 +169,17 @@ func (d *fileDemuxer) next() (int64, error) {
 		case !errors.Is(err, astiav.ErrEagain):
 			return 0, fmt.Errorf("file: decode: %w", err)
 		}
-		if err := d.feed(); err != nil {
+		if err := d.feed(d.cc); err != nil {
 			return 0, err
 		}
 	}
 }
 
-// feed sends the decoder the stream's next packet, or its end of stream
-// once the file has no more.
-func (d *fileDemuxer) feed() error {
+// feed sends to (the decoder, or the bitstream filter) the stream's next
+// packet, or its end of stream once the file has no more.
+func (d *fileDemuxer) feed(to interface{ SendPacket(*astiav.Packet) error }) error {
 	if d.flushed {
-		return io.ErrUnexpectedEOF // the decoder wants input after its end: never, by libavcodec's contract
+		return io.ErrUnexpectedEOF // input wanted after its end: never, by libavcodec's contract
 	}
 	for {
 		if err := d.fc.ReadFrame(d.pkt); err != nil {
@@ -153,8 +187,8 @@ func (d *fileDemuxer) feed() error {
 				return fmt.Errorf("file: read: %w", err)
 			}
 			d.flushed = true
-			if err := d.cc.SendPacket(nil); err != nil && !errors.Is(err, astiav.ErrEof) {
-				return fmt.Errorf("file: flush decoder: %w", err)
+			if err := to.SendPacket(nil); err != nil && !errors.Is(err, astiav.ErrEof) {
+				return fmt.Errorf("file: flush: %w", err)
 			}
 			return nil
 		}
@@ -162,7 +196,7 @@ func (d *fileDemuxer) feed() error {
 			d.pkt.Unref()
 			continue
 		}
-		err := d.cc.SendPacket(d.pkt)
+		err := to.SendPacket(d.pkt)
 		d.pkt.Unref()
 		if err != nil {
 			return fmt.Errorf("file: decode: %w", err)
@@ -194,12 +228,18 @@ func (d *fileDemuxer) close() {
 	if d.cc != nil {
 		d.cc.Free()
 	}
+	if d.bsf != nil {
+		d.bsf.Free()
+	}
 	if d.fc != nil {
 		d.fc.CloseInput()
 		d.fc.Free()
 	}
 	if d.pkt != nil {
 		d.pkt.Free()
+	}
+	if d.out != nil {
+		d.out.Free()
 	}
 	if d.frame != nil {
 		d.frame.Free()

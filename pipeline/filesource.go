@@ -20,6 +20,10 @@ type FileConfig struct {
 	Size media.Size
 	// Loop plays the file again and again instead of ending.
 	Loop bool
+	// Copy hands out the file's H.264 packets (Frame.Coded) instead of
+	// decoded pictures, for the Passthrough coder (--codec copy). A file
+	// whose video is not H.264 is refused (*NotH264Error).
+	Copy bool
 	// Log receives the source's notices (a new timestamp mapping); nil
 	// means slog.Default().
 	Log *slog.Logger
@@ -44,6 +48,11 @@ const defaultFrameStep clock.Ticks = clock.Hz / 25
 // The frame step is the last gap between two consecutive frames, or the
 // container's frame rate before there is one. A forward leap is kept: the
 // stream waits, as the file says. Frames without a timestamp are dropped.
+//
+// Copying (FileConfig.Copy), the source hands out the file's H.264
+// packets in decode order instead, their PTS and DTS mapped with one
+// offset by the same rule (origin is a packet's PTS, a backward jump is a
+// DTS that does not rise; see packetTimes), paced by their DTS.
 type FileSource struct {
 	cfg      FileConfig
 	clk      clock.Clock
@@ -55,9 +64,10 @@ type FileSource struct {
 	mapped       bool        // origin and base hold a mapping for this pass
 	origin       int64       // the timestamp, in the time base, that maps to base
 	base         clock.Ticks // the PTS origin maps to
-	prev         clock.Ticks // the PTS of the last decoded frame, sent or not
+	prev         clock.Ticks // the PTS of the last decoded frame, sent or not (copying: the latest PTS)
 	decoded      bool        // prev is set
 	step         clock.Ticks
+	lastDTS      clock.Ticks // copying: the DTS of the last packet read (before the first, Resume)
 
 	late    atomic.Uint64
 	remaps  atomic.Uint64
@@ -74,7 +84,7 @@ func NewFileSource(cfg FileConfig, at Start) (*FileSource, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	d, err := openFile(cfg.Input)
+	d, err := openFile(cfg.Input, cfg.Copy)
 	if err != nil {
 		return nil, err
 	}
@@ -90,6 +100,7 @@ func NewFileSource(cfg FileConfig, at Start) (*FileSource, error) {
 		}
 	}
 	s.base = max(at.Timeline.PTS(at.Clock.Now()), at.Resume)
+	s.lastDTS = at.Resume
 	return s, nil
 }
 
@@ -119,27 +130,24 @@ func (s *FileSource) Close() {
 
 // Next waits until the next frame's PTS on the clock, then converts it
 // into f. A frame found more than catchUp late is dropped and counted.
-// It returns io.EOF at the end of the file, unless the source loops.
+// Copying (FileConfig.Copy), it waits until the next packet's DTS and
+// puts the packet in f instead (see nextPacket). It returns io.EOF at the
+// end of the file, unless the source loops.
 func (s *FileSource) Next(ctx context.Context, f *Frame) error {
+	if s.cfg.Copy {
+		return s.nextPacket(ctx, f)
+	}
 	if f.Size != s.cfg.Size {
 		return errors.New("file: frame size differs from source size")
 	}
 	for {
-		if s.done {
-			return io.EOF
+		d, err := s.pass()
+		if err != nil {
+			return err
 		}
-		if s.d == nil {
-			d, err := openFile(s.cfg.Input)
-			if err != nil {
-				return err
-			}
-			s.d, s.mapped = d, false
-		}
-		ts, err := s.d.next()
+		ts, err := d.next()
 		if errors.Is(err, io.EOF) {
-			s.d.close()
-			s.d = nil
-			s.done = !s.cfg.Loop
+			s.endPass()
 			continue
 		}
 		if err != nil {
@@ -161,12 +169,36 @@ func (s *FileSource) Next(ctx context.Context, f *Frame) error {
 			s.late.Add(1)
 			continue
 		}
-		if err := s.d.toBGR(f.BGR, s.cfg.Size); err != nil {
+		if err := d.toBGR(f.BGR, s.cfg.Size); err != nil {
 			return err
 		}
 		f.PTS, f.Event = pts, 0
 		return nil
 	}
+}
+
+// pass returns the demuxer of the pass over the file under way, opening
+// the next one after a loop. It returns io.EOF once the source has ended.
+func (s *FileSource) pass() (*fileDemuxer, error) {
+	if s.done {
+		return nil, io.EOF
+	}
+	if s.d == nil {
+		d, err := openFile(s.cfg.Input, s.cfg.Copy)
+		if err != nil {
+			return nil, err
+		}
+		s.d, s.mapped = d, false
+	}
+	return s.d, nil
+}
+
+// endPass closes the pass that reached the file's end: the source ends,
+// unless it loops.
+func (s *FileSource) endPass() {
+	s.d.close()
+	s.d = nil
+	s.done = !s.cfg.Loop
 }
 
 // pts maps the timestamp ts of the frame just decoded to its PTS, starting

@@ -28,7 +28,7 @@ const mintBox = "hue=s=0,drawbox=x=40:y=40:w=60:h=60:color=0x00FFC8@1:t=fill:ena
 
 // ffmpeg runs the ffmpeg CLI with args in dir and returns the path of the
 // file it made, the last argument. A missing ffmpeg fails the test.
-func ffmpeg(t *testing.T, args ...string) string {
+func ffmpeg(t testing.TB, args ...string) string {
 	t.Helper()
 	bin, err := exec.LookPath("ffmpeg")
 	if err != nil {

@@ -2,6 +2,8 @@ package pipeline_test
 
 import (
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"image"
 	"image/color"
 	"io"
@@ -24,60 +26,58 @@ import (
 type fileRun struct {
 	stream *stream.Stream
 	store  *marker.Bolt
+	dir    string // the stream's folder
 	// frames are the decoded frames in order, with the sequence number
 	// of the segment each came from and whether it shows the mint box.
 	frames []decodedFrame
 	// segStart is each segment's first decoded PTS.
 	segStart map[media.Seq]clock.Ticks
+	// keyFirst is set for a segment whose first video packet is a keyframe.
+	keyFirst map[media.Seq]bool
 	ended    bool // the playlist has EXT-X-ENDLIST
+}
+
+// fileOptions are a file run's detector and hooks; each may be nil.
+type fileOptions struct {
+	// detector makes the stream's detector; nil runs none.
+	detector pipeline.NewDetector
+	// config changes the stream's configuration before it is wired.
+	config func(*stream.Config)
+	// wired is called with the stream before it runs.
+	wired func(*stream.Stream)
 }
 
 type decodedFrame struct {
 	pts  clock.Ticks
 	seq  media.Seq
 	mint bool
+	// md5 is the MD5 of the picture's Y, Cb and Cr planes, packed: the
+	// hash the ffmpeg CLI's framemd5 gives a yuv420p frame.
+	md5 string
 }
 
 // runFileStream streams the file source made by newSource through the
-// real stream (the detector det makes, libx264, muxer, playlist, markers)
-// to its end, then decodes every segment the playlist file lists.
-func runFileStream(t *testing.T, det pipeline.NewDetector, newSource func(pipeline.Start) (pipeline.Source, error)) *fileRun {
+// real stream (detector, libx264, muxer, playlist, markers) to its end,
+// then decodes every segment the playlist file lists, with opts' hooks.
+func runFileStream(t *testing.T, newSource func(pipeline.Start) (pipeline.Source, error), opts fileOptions) *fileRun {
 	t.Helper()
-	root := t.TempDir()
-	store, err := marker.OpenBolt(filepath.Join(root, "markers.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	dir := filepath.Join(root, "file")
-	st, err := stream.New(stream.Config{
-		Name: "file", Dir: dir, Segment: time.Second, Window: time.Hour, Grace: time.Hour,
-		Encoder:  pipeline.EncoderConfig{Size: fileSize, FPS: 25, Preset: "ultrafast", Tune: "zerolatency", KeyInterval: time.Second},
-		Source:   newSource,
-		Detector: det,
-		Clock:    clock.NewFake(startAt, nil), Epoch: startAt.Add(-1234567 * time.Microsecond), Store: store,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	r := &fileRun{stream: st, store: store, segStart: map[media.Seq]clock.Ticks{}}
+	st, store, dir := streamFile(t, newSource, opts)
+	r := &fileRun{stream: st, store: store, dir: dir, segStart: map[media.Seq]clock.Ticks{}, keyFirst: map[media.Seq]bool{}}
 	segs, ended := pipelinetest.ReadPlaylist(t, dir)
 	r.ended = ended
 	for _, s := range segs {
 		seq := s.Seq
-		if _, err := tsread.Decode(s.Path, func(f tsread.Frame) error {
+		file, err := tsread.Decode(s.Path, func(f tsread.Frame) error {
 			if _, ok := r.segStart[seq]; !ok {
 				r.segStart[seq] = f.PTS
 			}
-			r.frames = append(r.frames, decodedFrame{pts: f.PTS, seq: seq, mint: mintAt(f.Image, 70, 70)})
+			r.frames = append(r.frames, decodedFrame{pts: f.PTS, seq: seq, mint: mintAt(f.Image, 70, 70), md5: planesMD5(f.Image)})
 			return nil
-		}); err != nil {
+		})
+		if err != nil {
 			t.Fatal(err)
 		}
+		r.keyFirst[seq] = file.FirstPacketKey
 	}
 	return r
 }
@@ -88,6 +88,54 @@ func mintAt(img image.Image, x, y int) bool {
 	c := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
 	near := func(v, want uint8) bool { d := int(v) - int(want); return d > -40 && d < 40 }
 	return near(c.R, pipeline.Mint[0]) && near(c.G, pipeline.Mint[1]) && near(c.B, pipeline.Mint[2])
+}
+
+// streamFile wires the stream of the file source made by newSource, with
+// opts' hooks, and runs it to its end on a fake clock. It returns the
+// stream, its marker store and its folder.
+func streamFile(t testing.TB, newSource func(pipeline.Start) (pipeline.Source, error), opts fileOptions) (*stream.Stream, *marker.Bolt, string) {
+	t.Helper()
+	pipeline.RouteLibavLogs(slog.Default()) // libav warnings in the test output, not libx264's notices
+	root := t.TempDir()
+	store, err := marker.OpenBolt(filepath.Join(root, "markers.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	dir := filepath.Join(root, "file")
+	cfg := stream.Config{
+		Name: "file", Dir: dir, Segment: time.Second, Window: time.Hour, Grace: time.Hour,
+		Encoder:  pipeline.EncoderConfig{Size: fileSize, FPS: 25, Preset: "ultrafast", Tune: "zerolatency", KeyInterval: time.Second},
+		Source:   newSource,
+		Detector: opts.detector,
+		Clock:    clock.NewFake(startAt, nil), Epoch: startAt.Add(-1234567 * time.Microsecond), Store: store,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	if opts.config != nil {
+		opts.config(&cfg)
+	}
+	st, err := stream.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Playlist().Flush() }) // no write left (a marker posted later) when dir goes
+	if opts.wired != nil {
+		opts.wired(st)
+	}
+	if err := st.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return st, store, dir
+}
+
+// planesMD5 returns the hex MD5 of a decoded picture's planes, packed.
+func planesMD5(img image.Image) string {
+	yuv := img.(*image.YCbCr)
+	h := md5.New()
+	for _, plane := range [][]byte{yuv.Y, yuv.Cb, yuv.Cr} {
+		h.Write(plane)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // pts lists the decoded frames' PTS.
@@ -107,9 +155,9 @@ func (r *fileRun) pts() []clock.Ticks {
 // marker's position names the segment holding that frame, at its offset.
 func TestFileStreamExactPTSAndMarker(t *testing.T) {
 	in := testFile(t, "6", "in.mp4")
-	r := runFileStream(t, pipeline.NewMintDetector, func(at pipeline.Start) (pipeline.Source, error) {
+	r := runFileStream(t, func(at pipeline.Start) (pipeline.Source, error) {
 		return pipeline.NewFileSource(pipeline.FileConfig{Input: in, Size: fileSize}, at)
-	})
+	}, fileOptions{detector: pipeline.NewMintDetector})
 	if !r.ended {
 		t.Error("the playlist of a file streamed to its end has no EXT-X-ENDLIST")
 	}
@@ -153,10 +201,10 @@ func TestFileStreamExactPTSAndMarker(t *testing.T) {
 // ends of the file.
 func TestFileStreamLoops(t *testing.T) {
 	in := testFile(t, "2", "in.mp4")
-	r := runFileStream(t, nil, func(at pipeline.Start) (pipeline.Source, error) {
+	r := runFileStream(t, func(at pipeline.Start) (pipeline.Source, error) {
 		src, err := pipeline.NewFileSource(pipeline.FileConfig{Input: in, Size: fileSize, Loop: true}, at)
 		return pipeline.Limit(src, 130), err
-	})
+	}, fileOptions{})
 	if len(r.frames) != 130 {
 		t.Fatalf("decoded %d frames, want 130", len(r.frames))
 	}

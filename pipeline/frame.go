@@ -5,7 +5,8 @@ import (
 	"github.com/hlsmark/hlsmark/pipeline/media"
 )
 
-// Frame is one picture and the generator timestamp it was made at. Once
+// Frame is one picture and the generator timestamp it was made at, or,
+// from a source that passes H.264 through, one encoded picture (Coded). Once
 // converted (by Convert, or by Encoder.Encode) it holds libav memory: call
 // Free when done with it. Pipeline.Run frees the frames it allocates.
 type Frame struct {
@@ -27,6 +28,16 @@ type Frame struct {
 	// EXT-X-DISCONTINUITY. Sources set it on that frame only; the pipeline
 	// clears it before asking for the next.
 	Discontinuity bool
+	// Coded, for a source that passes encoded video through (--codec
+	// copy), is the frame's H.264 access unit, Annex B with SPS and PPS
+	// in front of every IDR, in decode order: the Passthrough encoder
+	// forwards it, and BGR is not used. It is empty for a picture.
+	Coded []byte
+	// DTS is Coded's decode timestamp, mapped with the same offset as
+	// PTS; PTS is its presentation timestamp.
+	DTS clock.Ticks
+	// Key marks Coded as a keyframe (an IDR), where a segment may start.
+	Key bool
 
 	yuv *picture // set by Convert, released by Free
 }

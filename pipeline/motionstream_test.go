@@ -44,9 +44,9 @@ func TestFileStreamMotion(t *testing.T) {
 		"-f", "lavfi", "-i", "color=c=white:size=60x60:rate=25", "-filter_complex", movingBox,
 		"-c:v", "libx264", "-bf", "2", "-g", "25", "-pix_fmt", "yuv420p", "motion.mp4")
 	motion := pipeline.MotionConfig{Threshold: pipeline.DefaultMotionThreshold, MinArea: pipeline.DefaultMotionMinArea}
-	r := runFileStream(t, motion.New, func(at pipeline.Start) (pipeline.Source, error) {
+	r := runFileStream(t, func(at pipeline.Start) (pipeline.Source, error) {
 		return pipeline.NewFileSource(pipeline.FileConfig{Input: in, Size: fileSize}, at)
-	})
+	}, fileOptions{detector: motion.New})
 	if len(r.frames) != 150 {
 		t.Fatalf("decoded %d frames, want the file's 150", len(r.frames))
 	}

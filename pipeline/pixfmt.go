@@ -6,6 +6,7 @@ import "C"
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/asticode/go-astiav"
@@ -26,6 +27,12 @@ const (
 	Gray    PixelFormat = "gray"
 )
 
+// RGBA is packed 8-bit red, green, blue and alpha, as Go's image.RGBA and
+// image.NRGBA hold it: the layout a Go program's images are pushed in
+// (Push), the alpha ignored. It is not one of PixelFormats: raw inputs do
+// not carry it.
+const RGBA PixelFormat = "rgba"
+
 // PixelFormats lists the pixel formats a raw input may carry.
 var PixelFormats = []PixelFormat{RGB24, BGR24, YUV420P, Gray}
 
@@ -35,11 +42,12 @@ var avPixelFormats = map[PixelFormat]C.enum_AVPixelFormat{
 	BGR24:   C.AV_PIX_FMT_BGR24,
 	YUV420P: C.AV_PIX_FMT_YUV420P,
 	Gray:    C.AV_PIX_FMT_GRAY8,
+	RGBA:    C.AV_PIX_FMT_RGBA,
 }
 
 // Validate reports whether p is one of PixelFormats.
 func (p PixelFormat) Validate() error {
-	if _, ok := avPixelFormats[p]; !ok {
+	if !slices.Contains(PixelFormats, p) {
 		names := make([]string, len(PixelFormats))
 		for i, f := range PixelFormats {
 			names[i] = string(f)
@@ -50,12 +58,14 @@ func (p PixelFormat) Validate() error {
 }
 
 // FrameBytes returns how many bytes one picture of size s takes in format
-// p, packed with no padding, as libav computes it.
+// p (one of PixelFormats, or RGBA), packed with no padding, as libav
+// computes it.
 func (p PixelFormat) FrameBytes(s media.Size) (int, error) {
-	if err := p.Validate(); err != nil {
-		return 0, err
+	av, ok := avPixelFormats[p]
+	if !ok {
+		return 0, p.Validate()
 	}
-	n := C.av_image_get_buffer_size(avPixelFormats[p], C.int(s.Width), C.int(s.Height), 1)
+	n := C.av_image_get_buffer_size(av, C.int(s.Width), C.int(s.Height), 1)
 	if n < 0 {
 		return 0, fmt.Errorf("pix-fmt %s at %s: %w", p, s, astiav.Error(n))
 	}
@@ -70,10 +80,11 @@ type toBGR struct {
 	sc     *scaler // nil for BGR24: a copy
 }
 
-// newToBGR returns a converter from pictures in format p at size s.
+// newToBGR returns a converter from pictures in format p (one of
+// PixelFormats, or RGBA) at size s.
 func newToBGR(p PixelFormat, s media.Size) (*toBGR, error) {
-	if err := p.Validate(); err != nil {
-		return nil, err
+	if _, ok := avPixelFormats[p]; !ok {
+		return nil, p.Validate()
 	}
 	c := &toBGR{format: p, size: s}
 	if p == BGR24 {

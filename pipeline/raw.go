@@ -67,22 +67,17 @@ type Stamped interface {
 // process's standard input), converted to BGR24 with swscale. It ends
 // (io.EOF) at the end of the stream, a picture cut short included.
 type Raw struct {
-	cfg RawConfig
-	clk clock.Clock
-	tl  clock.Timeline
-	// resume is where the stream's earlier runs ended: a framed PTS below
-	// it would go back in the stream.
-	resume clock.Ticks
-	r      io.Reader
-	bytes  int // of one picture
-	conv   *toBGR
+	cfg   RawConfig
+	clk   clock.Clock
+	tl    clock.Timeline
+	r     io.Reader
+	bytes int // of one picture
+	in    *intake
 
 	read    chan rawPicture // pictures read, in order
 	free    chan []byte     // buffers Next is done with
 	readErr error           // why read closed: io.EOF or a read error
-	started bool
-	lastPTS clock.Ticks
-	newest  atomic.Int64 // the newest framed PTS read, once seen is set
+	newest  atomic.Int64    // the newest framed PTS read, once seen is set
 	seen    atomic.Bool
 }
 
@@ -99,11 +94,11 @@ func NewRaw(cfg RawConfig, r io.Reader, at Start) (*Raw, error) {
 	if err != nil {
 		return nil, err
 	}
-	conv, err := newToBGR(cfg.Format, cfg.Size)
+	in, err := newIntake(cfg.Size, cfg.Format, at.Resume)
 	if err != nil {
 		return nil, err
 	}
-	return &Raw{cfg: cfg, clk: at.Clock, tl: at.Timeline, resume: at.Resume, r: r, bytes: n, conv: conv}, nil
+	return &Raw{cfg: cfg, clk: at.Clock, tl: at.Timeline, r: r, bytes: n, in: in}, nil
 }
 
 // Size returns the pictures' size.
@@ -122,15 +117,15 @@ func (s *Raw) Newest() (clock.Ticks, bool) {
 	return clock.Ticks(s.newest.Load()), true
 }
 
-// Next waits for the next picture and converts it into f. A framed
-// picture whose PTS does not rise past the previous one's is returned as
-// an error wrapping ErrRejected, with f.PTS set to it. At the end of the
-// input, or when ctx ends, it frees its swscale context and returns io.EOF
-// or ctx's error; Next must not be called after that.
+// Next waits for the next picture and converts it into f (see intake). A
+// framed picture whose PTS does not rise past the previous one's is
+// returned as an error wrapping ErrRejected, with f.PTS set to it. At the
+// end of the input, or when ctx ends, it frees its swscale context and
+// returns io.EOF or ctx's error; Next must not be called after that.
 func (s *Raw) Next(ctx context.Context, f *Frame) (err error) {
 	defer func() {
 		if err != nil && !errors.Is(err, ErrRejected) {
-			s.conv.Close()
+			s.in.close()
 		}
 	}()
 	if s.read == nil {
@@ -153,17 +148,8 @@ func (s *Raw) Next(ctx context.Context, f *Frame) (err error) {
 			return err
 		}
 	}
-	f.PTS, f.Event = pts, 0
-	if !s.started && pts < s.resume {
-		// A producer started again from its first PTS on a stream that
-		// already went past it: every frame would be refused, one by one.
-		return fmt.Errorf("raw input: framed PTS %d comes before %d, where the stream's recorded segments end: a producer restarted on the same stream must go on from its last PTS (or stream under a new name or --data)", pts, s.resume)
-	}
-	if s.started && pts <= s.lastPTS {
-		return fmt.Errorf("raw input: PTS %d does not rise past the previous frame's %d: %w", pts, s.lastPTS, ErrRejected)
-	}
-	s.started, s.lastPTS = true, pts
-	if err := s.conv.convert(pic.data, f); err != nil {
+	f.PTS, f.Event = pts, 0 // told with a rejection
+	if err := s.in.accept(f, pts, s.cfg.Format, pic.data); err != nil {
 		return fmt.Errorf("raw input: %w", err)
 	}
 	return nil
@@ -174,8 +160,8 @@ func (s *Raw) Next(ctx context.Context, f *Frame) (err error) {
 // frame's, the clock's reading once it has (as the checkerboard does).
 func (s *Raw) stamp(ctx context.Context, t time.Time) (clock.Ticks, error) {
 	pts := s.tl.PTS(t)
-	if s.started && pts <= s.lastPTS {
-		if err := s.clk.WaitUntil(ctx, s.tl.Time(s.lastPTS+1)); err != nil {
+	if s.in.rises(pts) != nil {
+		if err := s.clk.WaitUntil(ctx, s.tl.Time(s.in.last+1)); err != nil {
 			return 0, err
 		}
 		pts = s.tl.PTS(s.clk.Now())

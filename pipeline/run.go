@@ -95,8 +95,10 @@ var errSinkFailed = errors.New("pipeline: the sink failed")
 // stages (source with detector and conversion, encoder, sink) on its own
 // goroutine, joined by bounded queues.
 type Pipeline struct {
-	Source  Source
-	Encoder *Encoder
+	Source Source
+	// Encoder turns the frames into packets: an *Encoder, or Passthrough
+	// for a source whose frames are packets already (Frame.Coded).
+	Encoder Coder
 	Sink    Sink
 	// Detector, if set, makes the detector that looks at every frame;
 	// nil runs none: markers come only from the API.
@@ -245,7 +247,7 @@ func (p *Pipeline) produce(ctx context.Context, det Detector, free chan *Frame, 
 		if p.OnFrame != nil {
 			p.OnFrame(f)
 		}
-		if err := f.Convert(); err != nil {
+		if err := convert(f); err != nil {
 			p.reject(f, err)
 			free <- f // it came from free, so there is room
 			continue
@@ -262,6 +264,15 @@ func (p *Pipeline) produce(ctx context.Context, det Detector, free chan *Frame, 
 		last = pts
 		queued++
 	}
+}
+
+// convert converts f's picture for the encoder; a frame that holds a
+// packet to pass through (Frame.Coded) has no picture to convert.
+func convert(f *Frame) error {
+	if len(f.Coded) > 0 {
+		return nil
+	}
+	return f.Convert()
 }
 
 // reject counts and reports a frame that could not be encoded.

@@ -101,6 +101,27 @@ func decodeMarker(req markerRequest, tl clock.Timeline, lim Limits) (marker.Mark
 	return m, nil
 }
 
+// CheckMarker checks a marker that a Go program adds (see server/live) as
+// a POST's body is checked: its label (returned trimmed), its duration and
+// its data (a JSON object, or none), within lim (zero fields take
+// DefaultLimits). Every error names the field at fault.
+func CheckMarker(m marker.Marker, lim Limits) (marker.Marker, error) {
+	var err error
+	if m.Label, err = checkLabel(&m.Label); err != nil {
+		return m, err
+	}
+	if m.Duration < 0 || m.Duration.Duration() > maxDuration {
+		return m, fmt.Errorf("duration: must be from 0 to %s, got %s", maxDuration, m.Duration.Duration())
+	}
+	if len(m.Data) == 0 {
+		return m, nil
+	}
+	if !json.Valid(m.Data) {
+		return m, errors.New("data: must be valid JSON")
+	}
+	return m, checkData(m.Data, lim.withDefaults())
+}
+
 // errDataLimit marks a data object refused for its size or depth.
 type errDataLimit struct {
 	limit string // as in hlsmark_http_limited_total

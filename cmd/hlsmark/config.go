@@ -157,7 +157,10 @@ func (a streamArgs) resolve(fs *flag.FlagSet, data string) (streamConfig, error)
 	if err := c.inputConfig.validate(fs); err != nil {
 		return c, err
 	}
-	return c, c.validate()
+	if err := c.validate(); err != nil {
+		return c, err
+	}
+	return c, c.planCopy(fs)
 }
 
 // parseServe parses the arguments of `hlsmark serve`, and the --config

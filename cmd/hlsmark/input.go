@@ -37,6 +37,8 @@ type inputConfig struct {
 	Format string
 	// PixFmt is --pix-fmt, the raw frames' pixel format.
 	PixFmt pipeline.PixelFormat
+	// Codec is --codec: libx264, or copy to pass a file's H.264 through.
+	Codec string
 	// Detect is --detect: mint, motion, none, or empty for the input's
 	// default (mint for the checkerboard, none for every other input).
 	Detect string
@@ -54,6 +56,7 @@ func inputFlags(fs *flag.FlagSet, c *inputConfig) {
 	fs.BoolVar(&c.Loop, "loop", false, "play a file --input again and again, PTS still rising")
 	fs.StringVar(&c.Format, "input-format", formatRawvideo, "raw frames on standard input: rawvideo (back to back, stamped on arrival) or framed (each after its 8-byte big-endian PTS in 90 kHz ticks)")
 	fs.StringVar((*string)(&c.PixFmt), "pix-fmt", string(pipeline.BGR24), "raw frames' pixel format: rgb24, bgr24, yuv420p or gray")
+	codecFlag(fs, c)
 	fs.StringVar(&c.Detect, "detect", "", "detector making markers: mint, motion or none (default mint for the checkerboard, none for other inputs)")
 	fs.IntVar(&c.Motion.Threshold, "motion-threshold", pipeline.DefaultMotionThreshold, "--detect motion: a pixel of the frame's small grey copy that differs from the running background by more than these luma `levels` (0-255) has changed")
 	fs.IntVar(&c.Motion.MinArea, "motion-min-area", pipeline.DefaultMotionMinArea, "--detect motion: least changed area, in `pixels` of the full frame, that is motion; a marker per episode, ended by 5 still frames in a row")
@@ -101,7 +104,7 @@ func (c inputConfig) validate(fs *flag.FlagSet) error {
 	if err := c.PixFmt.Validate(); err != nil {
 		return usagef("--%v", err)
 	}
-	return nil
+	return c.validateCodec(fs)
 }
 
 // describe returns the input as /api/streams shows it: as given, with
@@ -141,7 +144,7 @@ func (c streamConfig) openInput(at pipeline.Start, log *slog.Logger) (pipeline.S
 	case c.stdin():
 		return pipeline.NewRaw(pipeline.RawConfig{Size: c.Size, Format: c.PixFmt, Framed: c.Format == formatFramed}, c.Stdin, at)
 	case c.file():
-		src, err := pipeline.NewFileSource(pipeline.FileConfig{Input: c.Input, Size: c.Size, Loop: c.Loop, Log: log}, at)
+		src, err := pipeline.NewFileSource(pipeline.FileConfig{Input: c.Input, Size: c.Size, Loop: c.Loop, Copy: c.copies(), Log: log}, at)
 		if err != nil {
 			return nil, usagef("--input: %v", err)
 		}

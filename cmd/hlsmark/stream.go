@@ -40,6 +40,7 @@ func newServedStream(c streamConfig, clk clock.Clock, store marker.Store, log *s
 			return wrap(src), nil
 		},
 		Detector: c.detector(),
+		Copy:     c.copies(),
 		Clock:    clk, Store: store, Log: log,
 		Metrics: m, Supervised: m != nil,
 	})

@@ -38,8 +38,15 @@ type Config struct {
 	// CacheBytes bounds the memory that holds the newest segments' bytes
 	// for the server to answer from (see Cache); 0 holds none.
 	CacheBytes int64
-	// Encoder configures libx264.
+	// Encoder configures libx264. With Copy, only its Size and FPS are
+	// read: they describe the video to the muxer.
 	Encoder pipeline.EncoderConfig
+	// Copy passes the source's H.264 through (--codec copy): the source
+	// hands out packets (pipeline.Frame.Coded), pipeline.Passthrough
+	// forwards them, and segments start at the source's keyframes, so
+	// Segment must fit its GOPs (muxer.CopyTarget). No detector can run:
+	// Detector must be nil.
+	Copy bool
 	// Source makes the stream's source, once the stream's timeline (read
 	// from the folder, or new) and where its recorded segments end are
 	// known.
@@ -98,7 +105,7 @@ type Stream struct {
 	cfg      Config
 	timeline clock.Timeline
 	source   pipeline.Source
-	encoder  *pipeline.Encoder
+	encoder  pipeline.Coder
 	muxer    *muxer.Muxer
 	playlist *playlist.Playlist
 	pipeline *pipeline.Pipeline
@@ -120,6 +127,9 @@ type Stream struct {
 func New(cfg Config) (_ *Stream, err error) {
 	if cfg.Source == nil || cfg.Clock == nil || cfg.Store == nil {
 		return nil, errors.New("stream: Source, Clock and Store are required")
+	}
+	if cfg.Copy && cfg.Detector != nil {
+		return nil, errors.New("stream: a detector needs pictures, and Copy passes packets through")
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
@@ -163,7 +173,7 @@ func New(cfg Config) (_ *Stream, err error) {
 	if s.source, err = cfg.Source(pipeline.Start{Clock: cfg.Clock, Timeline: s.timeline, Resume: s.playlist.End()}); err != nil {
 		return nil, err
 	}
-	if s.encoder, err = pipeline.NewEncoder(cfg.Encoder); err != nil {
+	if s.encoder, err = newCoder(cfg); err != nil {
 		s.closeSource()
 		return nil, err
 	}
@@ -191,6 +201,11 @@ func New(cfg Config) (_ *Stream, err error) {
 	if s.muxer, err = muxer.New(muxer.Config{
 		Dir: cfg.Dir, Target: cfg.Segment, FirstSeq: first, Size: cfg.Encoder.Size, FPS: cfg.Encoder.FPS, Timeline: s.timeline,
 		Publish: s.publish, AtStep: cfg.Faults.SegmentStep,
+		OnOverlong: func(seq media.Seq, d clock.Ticks) {
+			s.counts.SegmentOverlong()
+			cfg.Log.Warn("a copied GOP outlasts the target duration: no keyframe to cut the segment at",
+				"stream", cfg.Name, "seq", seq, "duration", d.Duration(), "target", cfg.Segment)
+		},
 		OnError: func(err error) {
 			s.counts.SegmentFailed()
 			s.report("segment lost: " + err.Error())
@@ -217,6 +232,19 @@ func New(cfg Config) (_ *Stream, err error) {
 		},
 	}
 	return s, nil
+}
+
+// newCoder returns the stream's encoding stage: libx264, or with Copy the
+// passthrough of the source's packets.
+func newCoder(cfg Config) (pipeline.Coder, error) {
+	if cfg.Copy {
+		return pipeline.Passthrough{}, nil
+	}
+	enc, err := pipeline.NewEncoder(cfg.Encoder)
+	if err != nil {
+		return nil, err
+	}
+	return enc, nil
 }
 
 // present returns the marker service's Present for src: the newest PTS of

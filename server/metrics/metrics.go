@@ -38,6 +38,7 @@ type Metrics struct {
 	segmentsWritten *prometheus.CounterVec
 	segmentsDeleted *prometheus.CounterVec
 	segmentsFailed  *prometheus.CounterVec
+	segmentsLong    *prometheus.CounterVec
 	markersDetected *prometheus.CounterVec
 	markersPosted   *prometheus.CounterVec
 	rangesUnlisted  *prometheus.CounterVec
@@ -76,6 +77,7 @@ func New(cfg Config) *Metrics {
 		segmentsWritten: counter("hlsmark_segments_written_total", "MPEG-TS segments written and listed in the playlist."),
 		segmentsDeleted: counter("hlsmark_segments_deleted_total", "Segment files deleted after leaving the DVR window and its grace period."),
 		segmentsFailed:  counter("hlsmark_segments_failed_total", "Segments lost because writing them to disk failed (disk full, permissions); the stream went on with a discontinuity."),
+		segmentsLong:    counter("hlsmark_segments_overlong_total", "Segments longer than EXT-X-TARGETDURATION allows: a copied GOP (--codec copy) outgrew the target, and there was no keyframe to cut at."),
 		markersDetected: counter("hlsmark_markers_detected_total", "Markers made from events the detector saw in the frames."),
 		markersPosted:   counter("hlsmark_markers_posted_total", "Markers added through the HTTP API."),
 		rangesUnlisted:  counter("hlsmark_dateranges_unlisted_total", "Markers stored but not listed as EXT-X-DATERANGE, because the playlist listed as many as it may (--max-dateranges)."),
@@ -96,7 +98,7 @@ func New(cfg Config) *Metrics {
 	m.reg.MustRegister(
 		m.framesEncoded, m.framesLate, m.framesRejected, m.encodeSeconds, m.publishLatency,
 		m.segmentsWritten, m.segmentsDeleted, m.segmentsFailed, m.markersDetected, m.markersPosted,
-		m.rangesUnlisted, m.httpRequests, m.httpBytes, m.httpLimited,
+		m.rangesUnlisted, m.segmentsLong, m.httpRequests, m.httpBytes, m.httpLimited,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -118,6 +120,7 @@ func (m *Metrics) Stream(name string) *Stream {
 		segmentsWritten: m.segmentsWritten.With(l),
 		segmentsDeleted: m.segmentsDeleted.With(l),
 		segmentsFailed:  m.segmentsFailed.With(l),
+		segmentsLong:    m.segmentsLong.With(l),
 		markersDetected: m.markersDetected.With(l),
 		markersPosted:   m.markersPosted.With(l),
 		rangesUnlisted:  m.rangesUnlisted.With(l),
@@ -130,7 +133,7 @@ func (m *Metrics) Forget(name string) {
 	l := prometheus.Labels{"stream": name}
 	for _, v := range []interface{ Delete(prometheus.Labels) bool }{
 		m.framesEncoded, m.framesLate, m.framesRejected, m.encodeSeconds, m.publishLatency,
-		m.segmentsWritten, m.segmentsDeleted, m.segmentsFailed, m.markersDetected, m.markersPosted, m.rangesUnlisted,
+		m.segmentsWritten, m.segmentsDeleted, m.segmentsFailed, m.segmentsLong, m.markersDetected, m.markersPosted, m.rangesUnlisted,
 	} {
 		v.Delete(l)
 	}
@@ -146,6 +149,7 @@ type Stream struct {
 	segmentsWritten prometheus.Counter
 	segmentsDeleted prometheus.Counter
 	segmentsFailed  prometheus.Counter
+	segmentsLong    prometheus.Counter
 	markersDetected prometheus.Counter
 	markersPosted   prometheus.Counter
 	rangesUnlisted  prometheus.Counter
@@ -208,6 +212,12 @@ func (m *Stream) FrameRejected() {
 // SegmentFailed counts a segment lost to a failed write.
 func (m *Stream) SegmentFailed() {
 	m.segmentsFailed.Inc()
+}
+
+// SegmentOverlong counts a segment that outlasts EXT-X-TARGETDURATION: a
+// copied GOP longer than the target.
+func (m *Stream) SegmentOverlong() {
+	m.segmentsLong.Inc()
 }
 
 // SegmentDeleted counts a deleted segment file.

@@ -221,5 +221,19 @@ func (b *Bolt) Rev(_ context.Context, stream string) (Rev, error) {
 	return r, err
 }
 
+// Purge implements Store.
+func (b *Bolt) Purge(_ context.Context, stream string) error {
+	err := b.db.Update(func(tx *bolt.Tx) error {
+		if tx.Bucket([]byte(stream)) == nil {
+			return nil
+		}
+		return tx.DeleteBucket([]byte(stream))
+	})
+	if err != nil {
+		return fmt.Errorf("marker store: purge %s: %w", stream, err)
+	}
+	return nil
+}
+
 // Close implements Store.
 func (b *Bolt) Close() error { return b.db.Close() }

@@ -166,3 +166,42 @@ func TestBoltSurvivesKill(t *testing.T) {
 		t.Fatalf("only %d acknowledged writes: the test did not exercise the store", len(acked))
 	}
 }
+
+// TestBoltPurge deletes one stream's markers, across a reopen, and leaves
+// another stream's alone; the purged stream numbers from 1 again.
+func TestBoltPurge(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "markers.db")
+	s := openStore(t, path)
+	for _, stream := range []string{"gone", "kept"} {
+		for i := range 3 {
+			if _, err := s.Add(ctx, stream, marker.Marker{Label: stream + strconv.Itoa(i), Source: marker.FromAPI}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := s.Purge(ctx, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Purge(ctx, "never-was"); err != nil {
+		t.Fatalf("purging a stream without markers: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openStore(t, path)
+	defer s.Close()
+	if ms, err := s.List(ctx, "gone", 0, 100); err != nil || len(ms) != 0 {
+		t.Fatalf("the purged stream lists %d markers (err %v)", len(ms), err)
+	}
+	if rev, err := s.Rev(ctx, "gone"); err != nil || rev != 0 {
+		t.Fatalf("the purged stream's revision is %d (err %v), want 0", rev, err)
+	}
+	if ms, err := s.List(ctx, "kept", 0, 100); err != nil || len(ms) != 3 {
+		t.Fatalf("the other stream lists %d markers (err %v), want its 3", len(ms), err)
+	}
+	m, err := s.Add(ctx, "gone", marker.Marker{Label: "again", Source: marker.FromAPI})
+	if err != nil || m.ID != 1 {
+		t.Fatalf("a marker added after the purge has ID %d (err %v), want 1", m.ID, err)
+	}
+}

@@ -20,6 +20,9 @@ type Store interface {
 	Changes(ctx context.Context, stream string, after Rev, limit int) ([]Marker, error)
 	// Rev returns the stream's latest revision (0 if it has none).
 	Rev(ctx context.Context, stream string) (Rev, error)
+	// Purge deletes every marker of the stream, and its revisions: a
+	// stream made again under the name starts from ID 1.
+	Purge(ctx context.Context, stream string) error
 	// Close releases the store.
 	Close() error
 }

@@ -72,7 +72,7 @@ func (f *hlsFixture) serve(t *testing.T, cfg server.Config) *httptest.Server {
 // stream, answering segments from cache (nil: from their files).
 func (f *hlsFixture) serveWith(t *testing.T, cfg server.Config, cache *segcache.Cache) *httptest.Server {
 	t.Helper()
-	cfg.Streams = []*server.Stream{{Name: streamName, Playlist: f.run.Playlist, Cache: cache}}
+	cfg.Streams = server.Fixed{{Name: streamName, Playlist: f.run.Playlist, Cache: cache}}
 	ts := httptest.NewServer(server.New(cfg))
 	t.Cleanup(ts.Close)
 	return ts

@@ -81,11 +81,11 @@ func newHostileFixture(tb testing.TB) *hostileFixture {
 		tb.Fatalf("%d segments listed, want at least 3", len(run.Playlist.Segments()))
 	}
 	fx.srv = server.New(server.Config{
-		Streams:     []*server.Stream{{Name: pipelinetest.Stream, Playlist: run.Playlist, Markers: run.Markers}},
+		Streams:     server.Fixed{{Name: pipelinetest.Stream, Playlist: run.Playlist, Markers: run.Markers}},
 		CORSOrigins: []string{hostileOrigin},
 		Token:       hostileToken,
 		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Metrics:     metrics.New(metrics.Config{Segment: time.Second}),
+		Metrics:     metrics.New(metrics.Config{Segments: []time.Duration{time.Second}}),
 		Limits:      server.RoomyLimits,
 	})
 	return fx

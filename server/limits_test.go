@@ -29,7 +29,7 @@ func newLimitServer(t *testing.T, lim Limits, token string) (*httptest.Server, *
 	t.Helper()
 	r := pipelinetest.Start(t, pipelinetest.Config{Frames: 60, Seed: 3})
 	ts := httptest.NewServer(New(Config{
-		Streams: []*Stream{{Name: pipelinetest.Stream, Playlist: r.Playlist, Markers: r.Markers}},
+		Streams: Fixed{{Name: pipelinetest.Stream, Playlist: r.Playlist, Markers: r.Markers}},
 		Limits:  lim,
 		Token:   token,
 	}))

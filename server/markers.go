@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -75,6 +74,8 @@ func (s *Server) routeMarkers(r *mux.Router) {
 	r.Handle("/api/streams/{stream}/markers", s.requireToken(http.HandlerFunc(s.postMarker))).Methods(http.MethodPost)
 	r.HandleFunc("/api/streams/{stream}/markers/events", s.markerEvents).Methods(http.MethodGet)
 	r.HandleFunc("/api/streams/{stream}/markers/{id}", s.getMarker).Methods(http.MethodGet)
+	r.Handle("/api/streams/{stream}", s.requireToken(http.HandlerFunc(s.putStream))).Methods(http.MethodPut)
+	r.Handle("/api/streams/{stream}", s.requireToken(http.HandlerFunc(s.deleteStream))).Methods(http.MethodDelete)
 }
 
 // streamView is a stream as GET /api/streams lists it.
@@ -88,38 +89,47 @@ type streamView struct {
 	WindowSeconds float64    `json:"window_seconds"`
 	// Reason says why a stalled stream is stalled, when known, and why a
 	// failed one failed.
-	Reason string `json:"reason,omitempty"`
+	Reason   string    `json:"reason,omitempty"`
+	Input    string    `json:"input,omitempty"`
+	Size     string    `json:"size,omitempty"`
+	FPS      int       `json:"fps,omitempty"`
+	Counters *Counters `json:"counters,omitempty"`
 }
 
 func (s *Server) listStreams(w http.ResponseWriter, r *http.Request) {
 	out := []streamView{}
-	for _, st := range s.cfg.Streams {
+	for _, st := range s.cfg.Streams.All() {
+		out = append(out, streamViewOf(st))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"streams": out})
+}
+
+// streamViewOf returns st as GET /api/streams lists it.
+func streamViewOf(st *Stream) streamView {
+	v := streamView{
+		Name:     st.Name,
+		Playlist: "/streams/" + st.Name + "/index.m3u8",
+		Markers:  "/api/streams/" + st.Name + "/markers",
+		Input:    st.Input,
+		Size:     st.Size,
+		FPS:      st.FPS,
+	}
+	v.State, v.Reason = st.state()
+	if st.Counters != nil {
+		c := st.Counters()
+		v.Counters = &c
+	}
+	if st.Playlist != nil {
 		segs := st.Playlist.Segments()
-		v := streamView{
-			Name:     st.Name,
-			State:    "live",
-			Playlist: "/streams/" + st.Name + "/index.m3u8",
-			Markers:  "/api/streams/" + st.Name + "/markers",
-			Segments: len(segs),
-		}
+		v.Segments = len(segs)
 		for _, seg := range segs {
 			v.WindowSeconds += seg.Duration.Seconds()
 		}
 		if len(segs) > 0 {
 			v.MediaSequence = &segs[0].Seq
 		}
-		if err := st.failed(); err != nil {
-			v.State, v.Reason = "failed", err.Error()
-		} else if st.Playlist.Closed() {
-			v.State = "ended"
-		} else if st.Stalled != nil {
-			if stalled, why := st.Stalled(); stalled {
-				v.State, v.Reason = "stalled", why
-			}
-		}
-		out = append(out, v)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"streams": out})
+	return v
 }
 
 // markers returns the stream's marker service, or answers 404.
@@ -253,12 +263,7 @@ func (s *Server) postMarker(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	// A JSON Content-Type is required: a browser sends one cross-site only
-	// after a CORS preflight, so no other site's page can post markers
-	// (without one, fetch's no-cors mode and sendBeacon could).
-	if ct := r.Header.Get("Content-Type"); !isJSON(ct) {
-		w.Header().Set("Connection", "close")
-		writeError(w, http.StatusUnsupportedMediaType, "Content-Type: must be application/json, got "+quote(ct))
+	if !s.requireJSON(w, r) {
 		return
 	}
 	if ok, wait := s.posts.allow(r, 1); !ok {
@@ -266,20 +271,8 @@ func (s *Server) postMarker(w http.ResponseWriter, r *http.Request) {
 			s.cfg.Limits.PostRate, s.cfg.Limits.PostBurst))
 		return
 	}
-	body, err := readBody(w, r)
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		var timeout net.Error
-		switch {
-		case errors.As(err, &tooBig):
-			writeError(w, http.StatusRequestEntityTooLarge, "body: larger than "+strconv.Itoa(maxBody)+" bytes")
-		case errors.As(err, &timeout) && timeout.Timeout():
-			s.limited("body_timeout")
-			w.Header().Set("Connection", "close")
-			writeError(w, http.StatusRequestTimeout, "body: not received within "+s.cfg.Limits.BodyTimeout.String())
-		default:
-			writeError(w, http.StatusBadRequest, "body: "+err.Error())
-		}
+	body, ok := s.readBody(w, r)
+	if !ok {
 		return
 	}
 	m, byPTS, err := decodeMarkerRequest(body, svc.Timeline(), s.cfg.Limits)
@@ -293,7 +286,7 @@ func (s *Server) postMarker(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	if ok, wait := take(s.streamPosts[svc.Stream()], 1); !ok {
+	if ok, wait := take(s.streamPostLimiter(svc.Stream()), 1); !ok {
 		s.tooMany(w, "stream_rate", wait, fmt.Sprintf("too many markers posted to stream %s: at most %d a minute",
 			quote(svc.Stream()), s.cfg.Limits.StreamMarkersPerMinute))
 		return

@@ -37,7 +37,7 @@ func newMarkerServerFrom(t *testing.T, token string, cfg pipelinetest.Config) *m
 	t.Helper()
 	r := pipelinetest.Start(t, cfg)
 	srv := New(Config{
-		Streams: []*Stream{{Name: pipelinetest.Stream, Playlist: r.Playlist, Markers: r.Markers}},
+		Streams: Fixed{{Name: pipelinetest.Stream, Playlist: r.Playlist, Markers: r.Markers}},
 		Token:   token,
 		Limits:  RoomyLimits,
 	})

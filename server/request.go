@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -240,6 +241,42 @@ func jsonKind(k string) string {
 // readBody reads a request body of at most maxBody bytes.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	return io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+}
+
+// requireJSON answers 415 unless the request's Content-Type is JSON. A
+// browser sends one cross-site only after a CORS preflight, so no other
+// site's page can write (without one, fetch's no-cors mode and sendBeacon
+// could).
+func (s *Server) requireJSON(w http.ResponseWriter, r *http.Request) bool {
+	if ct := r.Header.Get("Content-Type"); !isJSON(ct) {
+		w.Header().Set("Connection", "close")
+		writeError(w, http.StatusUnsupportedMediaType, "Content-Type: must be application/json, got "+quote(ct))
+		return false
+	}
+	return true
+}
+
+// readBody reads the request's body, answering 413 for one too large,
+// 408 for one too slow to come (see Limits.BodyTimeout) and 400 for any
+// other failure.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := readBody(w, r)
+	if err == nil {
+		return body, true
+	}
+	var tooBig *http.MaxBytesError
+	var timeout net.Error
+	switch {
+	case errors.As(err, &tooBig):
+		writeError(w, http.StatusRequestEntityTooLarge, "body: larger than "+strconv.Itoa(maxBody)+" bytes")
+	case errors.As(err, &timeout) && timeout.Timeout():
+		s.limited("body_timeout")
+		w.Header().Set("Connection", "close")
+		writeError(w, http.StatusRequestTimeout, "body: not received within "+s.cfg.Limits.BodyTimeout.String())
+	default:
+		writeError(w, http.StatusBadRequest, "body: "+err.Error())
+	}
+	return nil, false
 }
 
 // isJSON reports whether a Content-Type is JSON.

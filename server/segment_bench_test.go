@@ -45,7 +45,7 @@ func BenchmarkSegment(b *testing.B) {
 	}{{"memory", run.Stream.Cache()}, {"file", nil}} {
 		b.Run(c.name, func(b *testing.B) {
 			srv := server.New(server.Config{
-				Streams: []*server.Stream{{Name: streamName, Playlist: run.Playlist, Cache: c.cache}},
+				Streams: server.Fixed{{Name: streamName, Playlist: run.Playlist, Cache: c.cache}},
 				Metrics: run.Stream.Metrics(),
 			})
 			req := httptest.NewRequest(http.MethodGet, "/streams/"+streamName+"/"+newest.Name(), nil)

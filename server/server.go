@@ -3,6 +3,8 @@ package server
 import (
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,6 +38,78 @@ type Stream struct {
 	// or nil. A failed stream is served on (with EXT-X-ENDLIST) but makes
 	// the server not ready (/readyz).
 	Failed func() error
+	// State, if set, tells the stream's state and why, as GET /api/streams
+	// lists it (a supervisor knows more than Failed and Stalled: that the
+	// stream is starting, or failed and will be made again). Without it,
+	// the state is read from Failed, the playlist and Stalled.
+	State func() (state, reason string)
+	// Input, Size and FPS describe what the stream shows, for GET
+	// /api/streams: its input as given (a URL's password hidden), its
+	// frame size ("WxH") and its nominal frame rate.
+	Input string
+	Size  string
+	FPS   int
+	// Counters, if set, returns the stream's running totals.
+	Counters func() Counters
+}
+
+// Counters are a stream's running totals since it was last made, as GET
+// /api/streams shows them.
+type Counters struct {
+	FramesEncoded   uint64 `json:"frames_encoded"`
+	FramesLate      uint64 `json:"frames_late"`
+	FramesRejected  uint64 `json:"frames_rejected"`
+	SegmentsWritten uint64 `json:"segments_written"`
+}
+
+// state returns the stream's state and why, for GET /api/streams and
+// /readyz.
+func (st *Stream) state() (state, reason string) {
+	if st.State != nil {
+		return st.State()
+	}
+	if err := st.failed(); err != nil {
+		return "failed", err.Error()
+	}
+	if st.Playlist.Closed() {
+		return "ended", ""
+	}
+	if st.Stalled != nil {
+		if stalled, why := st.Stalled(); stalled {
+			return "stalled", why
+		}
+	}
+	return "live", ""
+}
+
+// Streams is the set of streams a server serves. It may change while the
+// server runs (a supervisor makes a failed stream again, with a new
+// playlist and marker service): the server asks it at every request.
+type Streams interface {
+	// Stream returns the stream called name, as it is now.
+	Stream(name string) (*Stream, bool)
+	// All returns every stream as it is now, by name.
+	All() []*Stream
+}
+
+// Fixed is a set of streams that never changes.
+type Fixed []*Stream
+
+// Stream returns the stream called name.
+func (f Fixed) Stream(name string) (*Stream, bool) {
+	for _, st := range f {
+		if st.Name == name {
+			return st, true
+		}
+	}
+	return nil, false
+}
+
+// All returns the streams, by name.
+func (f Fixed) All() []*Stream {
+	out := slices.Clone(f)
+	slices.SortFunc(out, func(a, b *Stream) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }
 
 // failed returns st.Failed's answer, nil if it is not set.
@@ -48,7 +122,11 @@ func (st *Stream) failed() error {
 
 // Config configures the HTTP handler.
 type Config struct {
-	Streams []*Stream
+	// Streams are the streams served.
+	Streams Streams
+	// Changes, if set, changes Streams for PUT and DELETE
+	// /api/streams/{stream} (with a Token only); nil refuses them.
+	Changes StreamChanges
 	// CORSOrigins are the origins allowed to read the API and the stream
 	// from other sites; "*" allows every origin (without credentials).
 	// Empty allows none: the embedded player is same-origin.
@@ -75,15 +153,30 @@ type Config struct {
 // Server routes hlsmark's HTTP requests.
 type Server struct {
 	cfg      Config
-	streams  map[string]*Stream
 	router   *mux.Router
 	handler  http.Handler
 	stopping chan struct{} // closed by Shutdown
 	stopOnce sync.Once
 
-	posts       *clientLimiter           // marker POSTs per client
-	reads       *clientLimiter           // markers listed or replayed per client
-	streamPosts map[string]*rate.Limiter // markers posted per stream
+	posts *clientLimiter // marker POSTs per client
+	reads *clientLimiter // markers listed or replayed per client
+
+	postsMu     sync.Mutex
+	streamPosts map[string]*rate.Limiter // markers posted per stream, made at its first post
+}
+
+// streamPostLimiter returns the limiter of the markers posted to the
+// stream called name.
+func (s *Server) streamPostLimiter(name string) *rate.Limiter {
+	s.postsMu.Lock()
+	defer s.postsMu.Unlock()
+	l, ok := s.streamPosts[name]
+	if !ok {
+		perMinute := s.cfg.Limits.StreamMarkersPerMinute
+		l = rate.NewLimiter(rate.Every(time.Minute/time.Duration(perMinute)), perMinute)
+		s.streamPosts[name] = l
+	}
+	return l
 }
 
 // Shutdown ends the event streams, which would otherwise keep an
@@ -105,15 +198,13 @@ func New(cfg Config) *Server {
 		cfg.EventWriteTimeout = 10 * time.Second
 	}
 	cfg.Limits = cfg.Limits.withDefaults()
-	s := &Server{cfg: cfg, streams: map[string]*Stream{}, router: mux.NewRouter(), stopping: make(chan struct{}),
+	if cfg.Streams == nil {
+		cfg.Streams = Fixed{}
+	}
+	s := &Server{cfg: cfg, router: mux.NewRouter(), stopping: make(chan struct{}),
 		posts:       newClientLimiter(cfg.Limits.PostRate, cfg.Limits.PostBurst),
 		reads:       newClientLimiter(cfg.Limits.ListRate, cfg.Limits.ListBurst),
 		streamPosts: map[string]*rate.Limiter{}}
-	perMinute := cfg.Limits.StreamMarkersPerMinute
-	for _, st := range cfg.Streams {
-		s.streams[st.Name] = st
-		s.streamPosts[st.Name] = rate.NewLimiter(rate.Every(time.Minute/time.Duration(perMinute)), perMinute)
-	}
 	r := s.router
 	// No path cleaning: gorilla would answer a dot-segment path with a
 	// redirect to its cleaned form, which may leave /streams/ or (for an
@@ -169,7 +260,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // stream returns the stream named in the route, or answers 404.
 func (s *Server) stream(w http.ResponseWriter, r *http.Request) (*Stream, bool) {
 	name := mux.Vars(r)["stream"]
-	st, ok := s.streams[name]
+	st, ok := s.cfg.Streams.Stream(name)
 	if !ok {
 		writeError(w, http.StatusNotFound, "unknown stream "+quote(name))
 	}
@@ -191,22 +282,18 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// ready is the readiness check: 503 while any stream is stalled or its
-// source has failed, naming the streams and why. The status is "failed"
-// if any stream failed, else "stalled".
+// ready is the readiness check: 503 while any stream is stalled or has
+// failed, naming the streams and why. The status is "failed" if any
+// stream failed, else "stalled".
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	unready := map[string]string{}
 	status := "stalled"
-	for _, st := range s.cfg.Streams {
-		if err := st.failed(); err != nil {
-			unready[st.Name] = "the source failed: " + err.Error()
+	for _, st := range s.cfg.Streams.All() {
+		switch state, why := st.state(); state {
+		case "failed":
+			unready[st.Name] = why
 			status = "failed"
-			continue
-		}
-		if st.Stalled == nil || st.Playlist.Closed() {
-			continue
-		}
-		if ok, why := st.Stalled(); ok {
+		case "stalled":
 			unready[st.Name] = why
 		}
 	}

@@ -24,7 +24,7 @@ func newSlowServer(t *testing.T) (*httptest.Server, *pipelinetest.Run) {
 	t.Helper()
 	r := pipelinetest.Start(t, pipelinetest.Config{Frames: 90, Seed: 5, EventEvery: 2 * time.Second, EventDuration: 500 * time.Millisecond})
 	ts := httptest.NewServer(New(Config{
-		Streams:           []*Stream{{Name: pipelinetest.Stream, Playlist: r.Playlist, Markers: r.Markers}},
+		Streams:           Fixed{{Name: pipelinetest.Stream, Playlist: r.Playlist, Markers: r.Markers}},
 		MaxSubscribers:    3,
 		EventWriteTimeout: 500 * time.Millisecond,
 		Limits:            RoomyLimits,
@@ -65,7 +65,7 @@ func (l smallBuffers) Accept() (net.Conn, error) {
 func TestSlowReaderTiesUpOnlyItsConnection(t *testing.T) {
 	r := pipelinetest.Start(t, pipelinetest.Config{Size: media.Size{Width: 640, Height: 480}, Frames: 90, Seed: 5})
 	ts := httptest.NewUnstartedServer(New(Config{
-		Streams: []*Stream{{Name: pipelinetest.Stream, Playlist: r.Playlist, Markers: r.Markers}},
+		Streams: Fixed{{Name: pipelinetest.Stream, Playlist: r.Playlist, Markers: r.Markers}},
 	}))
 	ts.Listener = smallBuffers{ts.Listener}
 	var mu sync.Mutex

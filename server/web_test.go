@@ -38,7 +38,7 @@ func TestWebRoutes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(server.New(server.Config{Streams: []*server.Stream{{Name: streamName, Playlist: pl}}}))
+	ts := httptest.NewServer(server.New(server.Config{Streams: server.Fixed{{Name: streamName, Playlist: pl}}}))
 	t.Cleanup(ts.Close)
 	for _, c := range casesWebRoutes {
 		t.Run(c.name, func(t *testing.T) {

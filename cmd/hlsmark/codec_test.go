@@ -61,7 +61,7 @@ func TestServeCodecCopy(t *testing.T) {
 	data := t.TempDir()
 	addr := freeAddr(t)
 	// Not startServer: its flags set the encoder, which copy refuses.
-	s := startCommand(t, nil, addr, []string{cliBinary(t), "serve", "--addr", addr, "--data", data,
+	s := startChild(t, nil, addr, []string{cliBinary(t), "serve", "--addr", addr, "--data", data,
 		"--input", in, "--codec", "copy", "--segment", "1s", "--fps", "25"})
 	pl := endedPlaylist(t, s, data)
 	b, err := os.ReadFile(filepath.Join(data, "demo", "index.m3u8"))

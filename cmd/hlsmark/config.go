@@ -12,9 +12,10 @@ import (
 	"github.com/hlsmark/hlsmark/server"
 )
 
-// streamName is what a stream may be called: it appears in URLs and as a
-// folder name, so it is kept to letters, digits, '-' and '_'.
-var streamName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
+// streamName is what a stream may be called: it appears in URLs, in
+// metric labels and as a folder name, so it is kept to lower-case
+// letters, digits, '-' and '_'.
+var streamName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 
 // streamConfig is everything that shapes one stream.
 type streamConfig struct {
@@ -42,6 +43,10 @@ type streamConfig struct {
 
 // serveConfig is the configuration of `hlsmark serve`.
 type serveConfig struct {
+	// Config is --config: the YAML file the settings below were read
+	// from, with the flags given over it; empty for flags alone.
+	Config      string
+	Data        string
 	Addr        string
 	MetricsAddr string
 	CORS        []string
@@ -51,7 +56,11 @@ type serveConfig struct {
 	// descriptor limit (see connLimit).
 	MaxConns int
 	Limits   server.Limits
-	Stream   streamConfig
+	// Streams are the streams to run: one from the flags, or those of
+	// the --config file's streams: list.
+	Streams []streamConfig
+	// file is the --config file, nil without one.
+	file *configFile
 }
 
 // encodingFlags registers the flags that shape the encoded video, shared
@@ -80,15 +89,27 @@ func eventFlags(fs *flag.FlagSet, c *streamConfig) {
 // checked and turned into a serveConfig.
 type serveArgs struct {
 	serveConfig
-	size, cors string
-	token      tokenArgs
+	cors   string
+	token  tokenArgs
+	stream streamArgs
+}
+
+// streamArgs are the flags of one stream as typed: on the command line,
+// or the keys of one entry of a config file's streams: list.
+type streamArgs struct {
+	streamConfig
+	size string
 }
 
 // serveFlags returns the flag set of `hlsmark serve`, bound to a.
 func serveFlags(a *serveArgs) *commandLine {
 	c := &a.serveConfig
-	cl := newCommandLine("serve", "Streams the checkerboard, or a video file (--input), as live HLS.\nSIGINT or SIGTERM stops it: the last segment is written and the playlist ended.")
+	cl := newCommandLine("serve", "Streams the checkerboard, a video file or a camera (--input), or several streams (--config), as live HLS.\nSIGINT or SIGTERM stops it: the last segments are written and the playlists ended.")
 	cl.notes = tokenNotes
+	cl.group("Server", func(fs *flag.FlagSet) {
+		fs.StringVar(&c.Config, "config", "", "YAML `file` of settings and streams (see README, \"Many streams\"); a flag given with it overrides the file's top-level key of the same name")
+		fs.StringVar(&c.Data, "data", "./data", "`folder` for segments, playlists and markers, a subfolder per stream")
+	})
 	cl.group("HTTP", func(fs *flag.FlagSet) {
 		fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "`host:port` to listen on (0.0.0.0:port: every interface)")
 		fs.StringVar(&a.cors, "cors-origin", "", "`origins` allowed cross-origin access, comma-separated, or *")
@@ -97,32 +118,71 @@ func serveFlags(a *serveArgs) *commandLine {
 	})
 	cl.group("Limits", func(fs *flag.FlagSet) { limitFlags(fs, &c.Limits, &c.MaxConns) })
 	cl.group("Marker writes", func(fs *flag.FlagSet) { a.token.register(fs) })
-	cl.group("Stream", func(fs *flag.FlagSet) {
-		fs.StringVar(&c.Stream.Data, "data", "./data", "`folder` for segments, playlists and markers")
-		fs.StringVar(&c.Stream.Name, "stream", "demo", "stream `name`, in its URLs and its folder")
-		fs.DurationVar(&c.Stream.Window, "window", 2*time.Minute, "DVR window a viewer can seek back in")
-		fs.IntVar(&c.Stream.MaxDateRanges, "max-dateranges", playlist.DefaultMaxDateRanges, "most markers listed as EXT-X-DATERANGE in the playlist at once (the API has them all)")
-		fs.DurationVar(&c.Stream.Grace, "grace", 0, "how long segments stay on disk after leaving the window (default and least: the window plus the target duration, RFC 8216 section 6.2.2)")
-		fs.Int64Var(&c.Stream.SegmentCache, "segment-cache", 64<<20, "`bytes` of the newest segments kept in memory to answer from (64 MiB = 67108864); 0: every segment from its file")
-	})
-	cl.group("Input", func(fs *flag.FlagSet) { inputFlags(fs, &c.Stream.inputConfig) })
-	cl.group("Encoding", func(fs *flag.FlagSet) { encodingFlags(fs, &c.Stream, &a.size) })
-	cl.group("Events", func(fs *flag.FlagSet) { eventFlags(fs, &c.Stream) })
+	streamFlags(cl, &a.stream)
 	return cl
 }
 
-// parseServe parses the arguments of `hlsmark serve`, taking the bearer
-// token from HLSMARK_TOKEN through lookupEnv when no flag gives one.
+// streamFlags registers the flags of one stream, bound to a: on the
+// command line of serve, and for each entry of a config file's streams:
+// list, whose keys are these flags' names.
+func streamFlags(cl *commandLine, a *streamArgs) {
+	c := &a.streamConfig
+	cl.group("Stream", func(fs *flag.FlagSet) {
+		fs.StringVar(&c.Name, "stream", "demo", "stream `name`, in its URLs and its folder: 1 to 64 of a-z, 0-9, '-' and '_' (in a config file: name)")
+		fs.DurationVar(&c.Window, "window", 2*time.Minute, "DVR window a viewer can seek back in")
+		fs.IntVar(&c.MaxDateRanges, "max-dateranges", playlist.DefaultMaxDateRanges, "most markers listed as EXT-X-DATERANGE in the playlist at once (the API has them all)")
+		fs.DurationVar(&c.Grace, "grace", 0, "how long segments stay on disk after leaving the window (default and least: the window plus the target duration, RFC 8216 section 6.2.2)")
+		fs.Int64Var(&c.SegmentCache, "segment-cache", 64<<20, "`bytes` of the newest segments kept in memory to answer from (64 MiB = 67108864); 0: every segment from its file")
+	})
+	cl.group("Input", func(fs *flag.FlagSet) { inputFlags(fs, &c.inputConfig) })
+	cl.group("Encoding", func(fs *flag.FlagSet) { encodingFlags(fs, c, &a.size) })
+	cl.group("Events", func(fs *flag.FlagSet) { eventFlags(fs, c) })
+}
+
+// resolve checks the stream's flags as set in fs and returns the stream
+// they describe, its folder under data.
+func (a streamArgs) resolve(fs *flag.FlagSet, data string) (streamConfig, error) {
+	c := a.streamConfig
+	c.Data = data
+	if !isSet(fs, "grace") {
+		c.Grace = c.minGrace()
+	}
+	var err error
+	if c.Size, err = media.ParseSize(a.size); err != nil {
+		return c, usagef("--%v", err)
+	}
+	if c.MaxDateRanges < 1 {
+		return c, usagef("--max-dateranges %d: must be at least 1", c.MaxDateRanges)
+	}
+	if err := c.inputConfig.validate(fs); err != nil {
+		return c, err
+	}
+	if err := c.validate(); err != nil {
+		return c, err
+	}
+	return c, c.planCopy(fs)
+}
+
+// parseServe parses the arguments of `hlsmark serve`, and the --config
+// file they name, taking the bearer token from HLSMARK_TOKEN through
+// lookupEnv when neither gives one.
 func parseServe(args []string, lookupEnv func(string) (string, bool)) (serveConfig, error) {
 	var a serveArgs
 	cl := serveFlags(&a)
 	if err := cl.parse(args); err != nil {
 		return a.serveConfig, err
 	}
-	c := a.serveConfig
-	if !isSet(cl.FlagSet, "grace") {
-		c.Stream.Grace = c.Stream.minGrace()
+	var file *configFile
+	if a.Config != "" {
+		var err error
+		if file, err = readConfigFile(a.Config); err != nil {
+			return a.serveConfig, err
+		}
+		if err := file.applyServer(cl); err != nil {
+			return a.serveConfig, err
+		}
 	}
+	c := a.serveConfig
 	if a.cors != "" {
 		c.CORS = strings.Split(a.cors, ",")
 	}
@@ -130,19 +190,17 @@ func parseServe(args []string, lookupEnv func(string) (string, bool)) (serveConf
 	if c.Token, err = a.token.resolve(cl.FlagSet, lookupEnv); err != nil {
 		return c, err
 	}
-	if c.Stream.Size, err = media.ParseSize(a.size); err != nil {
-		return c, usagef("--%v", err)
-	}
 	if err := validateLimits(c); err != nil {
 		return c, err
 	}
-	if err := c.Stream.inputConfig.validate(cl.FlagSet); err != nil {
+	if file == nil {
+		st, err := a.stream.resolve(cl.FlagSet, c.Data)
+		c.Streams = []streamConfig{st}
 		return c, err
 	}
-	if err := c.Stream.validate(); err != nil {
-		return c, err
-	}
-	return c, c.Stream.planCopy(cl.FlagSet)
+	c.Streams, err = file.streams(c.Data)
+	c.file = file
+	return c, err
 }
 
 // limitFlags registers the flags of what clients may cost the server.
@@ -187,8 +245,6 @@ func validateLimits(c serveConfig) error {
 		return usagef("--list-bytes %d: must be at least 4096", l.ListBytes)
 	case l.BodyTimeout <= 0:
 		return usagef("--body-timeout %s: must be positive", l.BodyTimeout)
-	case c.Stream.MaxDateRanges < 1:
-		return usagef("--max-dateranges %d: must be at least 1", c.Stream.MaxDateRanges)
 	}
 	return nil
 }
@@ -210,7 +266,7 @@ func (c streamConfig) minGrace() time.Duration {
 func (c streamConfig) validate() error {
 	switch {
 	case c.Name != "" && !streamName.MatchString(c.Name):
-		return usagef("--stream %q: use 1 to 64 letters, digits, '-' or '_'", c.Name)
+		return usagef("--stream %q: use 1 to 64 of a-z, 0-9, '-' and '_', starting with a letter or digit", c.Name)
 	case c.Segment < 100*time.Millisecond || c.Segment > time.Minute:
 		return usagef("--segment %s: must be from 100ms to 1m", c.Segment)
 	case c.Window != 0 && c.Window < c.Segment:

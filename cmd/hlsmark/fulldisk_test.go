@@ -53,12 +53,17 @@ func (s *childServer) streamState() (string, string) {
 		return "", ""
 	}
 	var out struct {
-		Streams []struct{ State, Reason string }
+		Streams []struct{ Name, State, Reason string }
 	}
-	if json.Unmarshal(b, &out) != nil || len(out.Streams) != 1 {
+	if json.Unmarshal(b, &out) != nil {
 		return "", ""
 	}
-	return out.Streams[0].State, out.Streams[0].Reason
+	for _, st := range out.Streams {
+		if st.Name == s.name() {
+			return st.State, st.Reason
+		}
+	}
+	return "", ""
 }
 
 // TestFullDisk fills the file system under a running stream: it shows as

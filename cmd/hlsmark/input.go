@@ -5,6 +5,7 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"strings"
 
@@ -104,6 +105,18 @@ func (c inputConfig) validate(fs *flag.FlagSet) error {
 		return usagef("--%v", err)
 	}
 	return c.validateCodec(fs)
+}
+
+// describe returns the input as /api/streams shows it: as given, with
+// the password of a URL hidden.
+func (c inputConfig) describe() string {
+	if c.Input == "" {
+		return inputCheckerboard
+	}
+	if u, err := url.Parse(c.Input); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return c.Input
 }
 
 // detector returns what makes the stream's detector, nil for none.

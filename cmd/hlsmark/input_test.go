@@ -103,3 +103,19 @@ func TestServeBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestDescribeHidesPasswords: /api/streams names a camera's URL without
+// its password, and every other input as given.
+func TestDescribeHidesPasswords(t *testing.T) {
+	for in, want := range map[string]string{
+		"rtsp://admin:hunter2@10.0.0.5:554/stream1": "rtsp://admin:xxxxx@10.0.0.5:554/stream1",
+		"rtsp://10.0.0.5/live":                      "rtsp://10.0.0.5/live",
+		"/videos/a b.mp4":                           "/videos/a b.mp4",
+		"":                                          "checkerboard",
+		"-":                                         "-",
+	} {
+		if got := (inputConfig{Input: in}).describe(); got != want {
+			t.Errorf("describe(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -23,7 +23,9 @@ import (
 	"github.com/hlsmark/hlsmark/marker"
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/stream"
 	"github.com/hlsmark/hlsmark/server"
+	"github.com/hlsmark/hlsmark/server/metrics"
 	"golang.org/x/net/netutil"
 )
 
@@ -91,11 +93,11 @@ func serve(args []string) error {
 	// its segments.
 	maxConns := connLimit(cfg.MaxConns, fileLimit)
 	ln = netutil.LimitListener(ln, maxConns)
-	if err := os.MkdirAll(cfg.Stream.Data, 0o755); err != nil {
+	if err := os.MkdirAll(cfg.Data, 0o755); err != nil {
 		ln.Close()
 		return err
 	}
-	lock, err := dirlock.Acquire(cfg.Stream.Data) // held until the process ends
+	lock, err := dirlock.Acquire(cfg.Data) // held until the process ends
 	if err != nil {
 		ln.Close()
 		var inUse *dirlock.InUseError
@@ -105,24 +107,41 @@ func serve(args []string) error {
 		return err
 	}
 	defer lock.Release()
-	store, err := marker.OpenBolt(filepath.Join(cfg.Stream.Data, "markers.db"))
+	store, err := marker.OpenBolt(filepath.Join(cfg.Data, "markers.db"))
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	defer store.Close()
-	cfg.Stream.Stdin = os.Stdin
-	st, err := newStream(cfg.Stream, clock.Real{}, store, log, nil)
-	if err != nil {
-		ln.Close()
-		return err
+	var segments []time.Duration
+	for _, c := range cfg.Streams {
+		segments = append(segments, c.Segment)
+	}
+	m := metrics.New(metrics.Config{Segments: segments})
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	streams := newStreamSet(ctx, cfg.Data, cfg.file, store, m, log, func(c streamConfig) (*stream.Stream, error) {
+		c.Stdin = os.Stdin
+		return newServedStream(c, clock.Real{}, store, log, nil, m)
+	})
+	for _, c := range cfg.Streams {
+		if err := streams.start(c, true); err != nil {
+			ln.Close()
+			stop()
+			return errors.Join(err, streams.wait())
+		}
+	}
+	var changes server.StreamChanges
+	if cfg.file != nil {
+		changes = streams
 	}
 	handler := server.New(server.Config{
-		Streams:     []*server.Stream{{Name: st.Name(), Playlist: st.Playlist(), Markers: st.Markers(), Cache: st.Cache(), Stalled: st.Stalled, Failed: st.Failed}},
+		Streams:     streams,
+		Changes:     changes,
 		CORSOrigins: cfg.CORS,
 		Token:       cfg.Token,
 		Logger:      log,
-		Metrics:     st.Metrics(),
+		Metrics:     m,
 		// With --metrics-addr, /metrics is served there only.
 		MetricsElsewhere: cfg.MetricsAddr != "",
 		Limits:           cfg.Limits,
@@ -139,27 +158,26 @@ func serve(args []string) error {
 		mln, err := net.Listen("tcp", cfg.MetricsAddr)
 		if err != nil {
 			ln.Close()
-			return usagef("--metrics-addr %s: %v", cfg.MetricsAddr, err)
+			stop()
+			return errors.Join(usagef("--metrics-addr %s: %v", cfg.MetricsAddr, err), streams.wait())
 		}
-		servers = append(servers, &http.Server{Handler: st.Metrics().Handler(), ReadHeaderTimeout: 10 * time.Second})
+		servers = append(servers, &http.Server{Handler: m.Handler(), ReadHeaderTimeout: 10 * time.Second})
 		listeners = append(listeners, mln)
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	streamDone := make(chan error, 1)
-	go func() { streamDone <- st.Run(ctx) }()
 	httpDone := make(chan error, len(servers))
 	for i, s := range servers {
 		go func() { httpDone <- s.Serve(listeners[i]) }()
 	}
 	page := pageURL(ln.Addr())
-	log.Info("serving", "open", page, "playlist", page+"streams/"+st.Name()+"/index.m3u8", "data", st.Dir(), "max_conns", maxConns)
+	for _, c := range cfg.Streams {
+		log.Info("serving", "open", page, "playlist", page+"streams/"+c.Name+"/index.m3u8", "data", filepath.Join(cfg.Data, c.Name), "max_conns", maxConns)
+	}
 	if cfg.MetricsAddr != "" {
 		log.Info("metrics", "url", "http://"+listeners[1].Addr().String()+"/metrics")
 	}
 
-	runErr := waitForStop(ctx, stop, streamDone, httpDone, log)
+	runErr := waitForStop(ctx, stop, streams, httpDone, log)
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	for _, s := range servers {
@@ -175,40 +193,21 @@ func serve(args []string) error {
 }
 
 // waitForStop waits for SIGINT or SIGTERM (ctx), or for an HTTP server to
-// fail, and returns once the stream has stopped, with its error or the
-// server's. A stream whose input ends or fails before that has closed
-// its playlist with ENDLIST: its segments and markers are served on until
-// the process is stopped. A failed input is the stream's state (logged by
-// the stream, told by /api/streams), not an error: the stop is graceful.
-// Any other error of the stream, logged at once, is returned then.
-func waitForStop(ctx context.Context, stop func(), streamDone, httpDone <-chan error, log *slog.Logger) error {
-	var streamErr error
-	for streamDone != nil {
-		select {
-		case <-ctx.Done():
-			log.Info("stopping")
-			return <-streamDone
-		case streamErr = <-streamDone:
-			streamDone = nil
-			if streamErr != nil {
-				log.Error("the stream stopped; serving what it has until stopped", "err", streamErr)
-			} else {
-				log.Info("the input ended; serving the stream until stopped")
-			}
-		case err := <-httpDone:
-			stop()
-			<-streamDone
-			return err
-		}
-	}
+// fail, and returns once every stream has stopped, with their errors or
+// the server's. A stream whose input ends before that has closed its
+// playlist with ENDLIST: its segments and markers are served on until the
+// process is stopped. A stream that fails is made again by its supervisor,
+// or stays failed: its failure is its state (logged, told by
+// /api/streams), not an error.
+func waitForStop(ctx context.Context, stop func(), streams *streamSet, httpDone <-chan error, log *slog.Logger) error {
+	var httpErr error
 	select {
 	case <-ctx.Done():
 		log.Info("stopping")
-		return streamErr
-	case err := <-httpDone:
+	case httpErr = <-httpDone:
 		stop()
-		return errors.Join(streamErr, err)
 	}
+	return errors.Join(streams.wait(), httpErr)
 }
 
 // newLogger returns the process's logger, with libav's log lines in it.

@@ -56,7 +56,7 @@ func TestMetricsScrape(t *testing.T) {
 	}
 
 	srv := httptest.NewServer(server.New(server.Config{
-		Streams: []*server.Stream{{Name: st.Name(), Playlist: st.Playlist(), Markers: st.Markers()}},
+		Streams: server.Fixed{{Name: st.Name(), Playlist: st.Playlist(), Markers: st.Markers()}},
 		Logger:  log,
 		Metrics: st.Metrics(),
 	}))
@@ -103,22 +103,24 @@ func TestMetricsScrape(t *testing.T) {
 		t.Fatalf("no series %s%v", name, labels)
 		return 0
 	}
-	written := value("hlsmark_segments_written_total", nil)
+	// Every stream's series carries its name.
+	byStream := map[string]string{"stream": "test"}
+	written := value("hlsmark_segments_written_total", byStream)
 	for _, c := range []struct {
 		name   string
 		labels map[string]string
 		ok     func(float64) bool
 	}{
-		{"hlsmark_frames_encoded_total", nil, func(v float64) bool { return v == frames }},
-		{"hlsmark_frames_late_total", nil, func(v float64) bool { return v == 0 }},
-		{"hlsmark_encode_seconds", nil, func(v float64) bool { return v == frames }},
-		{"hlsmark_segments_written_total", nil, func(v float64) bool { return v >= 4 }},
-		{"hlsmark_segment_publish_latency_seconds", nil, func(v float64) bool { return v == written }},
-		{"hlsmark_segments_deleted_total", nil, func(v float64) bool { return v >= 1 }},
-		{"hlsmark_markers_detected_total", nil, func(v float64) bool { return v == events && v >= 1 }},
-		{"hlsmark_markers_posted_total", nil, func(v float64) bool { return v == 1 }},
-		{"hlsmark_frames_rejected_total", nil, func(v float64) bool { return v == 0 }},
-		{"hlsmark_segments_failed_total", nil, func(v float64) bool { return v == 0 }},
+		{"hlsmark_frames_encoded_total", byStream, func(v float64) bool { return v == frames }},
+		{"hlsmark_frames_late_total", byStream, func(v float64) bool { return v == 0 }},
+		{"hlsmark_encode_seconds", byStream, func(v float64) bool { return v == frames }},
+		{"hlsmark_segments_written_total", byStream, func(v float64) bool { return v >= 4 }},
+		{"hlsmark_segment_publish_latency_seconds", byStream, func(v float64) bool { return v == written }},
+		{"hlsmark_segments_deleted_total", byStream, func(v float64) bool { return v >= 1 }},
+		{"hlsmark_markers_detected_total", byStream, func(v float64) bool { return v == events && v >= 1 }},
+		{"hlsmark_markers_posted_total", byStream, func(v float64) bool { return v == 1 }},
+		{"hlsmark_frames_rejected_total", byStream, func(v float64) bool { return v == 0 }},
+		{"hlsmark_segments_failed_total", byStream, func(v float64) bool { return v == 0 }},
 		{"hlsmark_http_requests_total", map[string]string{"route": "/streams/{stream}/index.m3u8", "code": "200"}, func(v float64) bool { return v == 1 }},
 		{"hlsmark_http_requests_total", map[string]string{"route": "/streams/{stream}/{segment}", "code": "200"}, func(v float64) bool { return v == 1 }},
 		{"hlsmark_http_requests_total", map[string]string{"route": "unmatched", "code": "404"}, func(v float64) bool { return v == 1 }},

@@ -78,9 +78,15 @@ func endedPlaylist(t *testing.T, s *childServer, data string) *m3u8.MediaPlaylis
 // returns each one's frames' PTS in order, by media sequence number.
 func decodedPTS(t *testing.T, pl *m3u8.MediaPlaylist, data string) map[uint64][]clock.Ticks {
 	t.Helper()
+	return decodedPTSIn(t, pl, filepath.Join(data, "demo"))
+}
+
+// decodedPTSIn is decodedPTS for the stream whose folder is dir.
+func decodedPTSIn(t *testing.T, pl *m3u8.MediaPlaylist, dir string) map[uint64][]clock.Ticks {
+	t.Helper()
 	out := map[uint64][]clock.Ticks{}
 	for _, seg := range segments(pl) {
-		if _, err := tsread.Decode(filepath.Join(data, "demo", seg.URI), func(f tsread.Frame) error {
+		if _, err := tsread.Decode(filepath.Join(dir, seg.URI), func(f tsread.Frame) error {
 			out[seg.SeqId] = append(out[seg.SeqId], f.PTS)
 			return nil
 		}); err != nil {
@@ -95,7 +101,7 @@ func rejectedFrames(t *testing.T, s *childServer) string {
 	t.Helper()
 	_, b := s.get("/metrics")
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "hlsmark_frames_rejected_total "); ok {
+		if v, ok := strings.CutPrefix(line, `hlsmark_frames_rejected_total{stream="demo"} `); ok {
 			return v
 		}
 	}

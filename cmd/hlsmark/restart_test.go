@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -31,7 +32,20 @@ type childServer struct {
 	cmd  *exec.Cmd
 	base string
 	log  *bytes.Buffer
+	// stream is the stream playlist, markers and post read and write:
+	// "demo", the default, when empty.
+	stream string
 }
+
+// on returns s reading and writing the stream called name.
+func (s *childServer) on(name string) *childServer {
+	c := *s
+	c.stream = name
+	return &c
+}
+
+// name returns the name of the stream s reads and writes.
+func (s *childServer) name() string { return cmp.Or(s.stream, "demo") }
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
@@ -66,12 +80,13 @@ func startServerUnder(t *testing.T, wrapper []string, data, addr string, extra .
 func startServerReading(t *testing.T, wrapper []string, stdin io.Reader, data, addr string, extra ...string) *childServer {
 	t.Helper()
 	args := append(append([]string{cliBinary(t), "serve", "--addr", addr, "--data", data}, fastStream...), extra...)
-	return startCommand(t, stdin, addr, append(wrapper, args...))
+	return startChild(t, stdin, addr, append(wrapper, args...))
 }
 
-// startCommand starts args, a command whose server listens on addr, with
-// its standard input read from stdin (nil: none).
-func startCommand(t *testing.T, stdin io.Reader, addr string, args []string) *childServer {
+// startChild starts the command args (hlsmark serving on addr, or a
+// wrapper running it) reading stdin (nil: none), and kills it at the end
+// of the test if it is still running.
+func startChild(t *testing.T, stdin io.Reader, addr string, args []string) *childServer {
 	t.Helper()
 	s := &childServer{base: "http://" + addr, log: &bytes.Buffer{}}
 	s.cmd = exec.Command(args[0], args[1:]...)
@@ -126,7 +141,7 @@ func (s *childServer) get(path string) (int, []byte) {
 // (yet), an error if what it serves does not parse. It may be called from
 // any goroutine.
 func (s *childServer) playlist() (*m3u8.MediaPlaylist, error) {
-	code, b := s.get("/streams/demo/index.m3u8")
+	code, b := s.get("/streams/" + s.name() + "/index.m3u8")
 	if code != http.StatusOK {
 		return nil, nil
 	}
@@ -158,7 +173,7 @@ type apiMarker struct {
 }
 
 func (s *childServer) markers(t *testing.T) []apiMarker {
-	code, b := s.get("/api/streams/demo/markers?limit=1000")
+	code, b := s.get("/api/streams/" + s.name() + "/markers?limit=1000")
 	if code != http.StatusOK {
 		return nil
 	}
@@ -174,7 +189,7 @@ func (s *childServer) postMarker(label string, pts int64) (int, apiMarker) {
 }
 
 func (s *childServer) post(body string) (int, apiMarker) {
-	resp, err := http.Post(s.base+"/api/streams/demo/markers", "application/json", strings.NewReader(body))
+	resp, err := http.Post(s.base+"/api/streams/"+s.name()+"/markers", "application/json", strings.NewReader(body))
 	if err != nil {
 		return 0, apiMarker{}
 	}

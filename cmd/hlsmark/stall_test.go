@@ -72,7 +72,7 @@ func startInProcess(t *testing.T, c streamConfig, wrap func(pipeline.Source) pip
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- st.Run(ctx) }()
-	ts := httptest.NewServer(server.New(server.Config{Streams: []*server.Stream{
+	ts := httptest.NewServer(server.New(server.Config{Streams: server.Fixed{
 		{Name: st.Name(), Playlist: st.Playlist(), Markers: st.Markers(), Stalled: st.Stalled},
 	}}))
 	t.Cleanup(func() {

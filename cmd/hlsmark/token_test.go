@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -68,21 +67,8 @@ func TestTokenSource(t *testing.T) {
 // Authorization header for "", and returns the status.
 func postWithToken(t *testing.T, s *childServer, token string, pts int64) int {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, s.base+"/api/streams/demo/markers",
-		strings.NewReader(fmt.Sprintf(`{"label":"token test","pts":%d}`, pts)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
+	code, _ := s.request(t, http.MethodPost, "/api/streams/demo/markers", token, fmt.Sprintf(`{"label":"token test","pts":%d}`, pts))
+	return code
 }
 
 // TestBadTokenSource refuses a token file that is missing, empty, a

@@ -129,7 +129,7 @@ func TestSourceFailsMidStream(t *testing.T) {
 	}
 
 	// What the server says of it.
-	ts := httptest.NewServer(server.New(server.Config{Streams: []*server.Stream{{
+	ts := httptest.NewServer(server.New(server.Config{Streams: server.Fixed{{
 		Name: "demo", Playlist: st.Playlist(), Markers: st.Markers(), Stalled: st.Stalled, Failed: st.Failed}}}))
 	defer ts.Close()
 	var list struct {

@@ -63,6 +63,9 @@ type Config struct {
 	Epoch time.Time
 	// Store keeps the markers; it may be shared by several streams.
 	Store marker.Store
+	// Metrics, if set, is where the stream counts, under its name (shared
+	// by the streams of a server); nil makes the stream its own.
+	Metrics *metrics.Metrics
 	// Log receives the stream's log lines; nil means slog.Default().
 	Log *slog.Logger
 	// Observe, if set, is told of what the stream makes, for tests and
@@ -70,6 +73,11 @@ type Config struct {
 	Observe Observer
 	// Faults, if set, are where tests break the stream's path to disk.
 	Faults Faults
+	// Supervised leaves the playlist open (no EXT-X-ENDLIST) when the
+	// pipeline fails (the encoder, the path to disk): a Supervisor makes
+	// the stream again, and the playlist goes on. An input that ends or
+	// fails, and a stop, still end the playlist.
+	Supervised bool
 }
 
 // Faults are hooks on the stream's path to disk, for tests that stop the
@@ -103,12 +111,14 @@ type Stream struct {
 	pipeline *pipeline.Pipeline
 	markers  *marker.Service
 	metrics  *metrics.Metrics
+	counts   *metrics.Stream // the stream's series in metrics
 	cache    *segcache.Cache
 
 	freeOnce    sync.Once
 	stallTime   time.Duration
 	lastFrame   atomic.Int64           // when the last frame came, as ns since the epoch
 	lastSegment atomic.Int64           // when the last segment was listed (or the stream made), likewise
+	segments    atomic.Uint64          // segments listed
 	problem     atomic.Pointer[string] // the latest thing that went wrong
 	failure     atomic.Pointer[pipeline.SourceError]
 }
@@ -124,8 +134,12 @@ func New(cfg Config) (_ *Stream, err error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.New(metrics.Config{Segments: []time.Duration{cfg.Segment}})
+	}
 	s := &Stream{cfg: cfg,
-		metrics:   metrics.New(metrics.Config{Segment: cfg.Segment}),
+		metrics:   cfg.Metrics,
+		counts:    cfg.Metrics.Stream(cfg.Name),
 		cache:     segcache.New(cfg.CacheBytes),
 		stallTime: max(time.Second, 5*time.Second/time.Duration(max(cfg.Encoder.FPS, 1)))}
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
@@ -138,7 +152,7 @@ func New(cfg Config) (_ *Stream, err error) {
 	s.lastSegment.Store(s.sinceEpoch())
 	if s.playlist, err = playlist.New(playlist.Config{Dir: cfg.Dir, Window: cfg.Window, Grace: cfg.Grace, Target: cfg.Segment, Now: cfg.Clock.Now,
 		MaxDateRanges: cfg.MaxDateRanges, WriteFile: cfg.Faults.WriteFile,
-		Deleted: func(seg media.Segment) { s.cache.Drop(seg.Seq); s.metrics.SegmentDeleted() }}); err != nil {
+		Deleted: func(seg media.Segment) { s.cache.Drop(seg.Seq); s.counts.SegmentDeleted() }}); err != nil {
 		return nil, err
 	}
 	swept, err := muxer.Sweep(cfg.Dir, func(seq media.Seq) bool { _, ok := s.playlist.Segment(seq); return ok })
@@ -177,23 +191,23 @@ func New(cfg Config) (_ *Stream, err error) {
 		Present: present(s.source),
 		OnAdded: func(m marker.Marker) {
 			if m.Source == marker.FromDetector {
-				s.metrics.MarkerDetected()
+				s.counts.MarkerDetected()
 			} else {
-				s.metrics.MarkerPosted()
+				s.counts.MarkerPosted()
 			}
 		},
-		OnUnlisted: s.metrics.DateRangeUnlisted,
+		OnUnlisted: s.counts.DateRangeUnlisted,
 	})
 	if s.muxer, err = muxer.New(muxer.Config{
 		Dir: cfg.Dir, Target: cfg.Segment, FirstSeq: first, Size: cfg.Encoder.Size, FPS: cfg.Encoder.FPS, Timeline: s.timeline,
 		Publish: s.publish, AtStep: cfg.Faults.SegmentStep,
 		OnOverlong: func(seq media.Seq, d clock.Ticks) {
-			s.metrics.SegmentOverlong()
+			s.counts.SegmentOverlong()
 			cfg.Log.Warn("a copied GOP outlasts the target duration: no keyframe to cut the segment at",
 				"stream", cfg.Name, "seq", seq, "duration", d.Duration(), "target", cfg.Segment)
 		},
 		OnError: func(err error) {
-			s.metrics.SegmentFailed()
+			s.counts.SegmentFailed()
 			s.report("segment lost: " + err.Error())
 			cfg.Log.Error("segment lost", "stream", cfg.Name, "err", err)
 		},
@@ -210,9 +224,9 @@ func New(cfg Config) (_ *Stream, err error) {
 		Detector:    cfg.Detector,
 		OnDetection: s.markers.Detected,
 		OnFrame:     s.onFrame(),
-		OnEncoded:   func(_ *pipeline.Frame, took time.Duration) { s.metrics.FrameEncoded(took) },
+		OnEncoded:   func(_ *pipeline.Frame, took time.Duration) { s.counts.FrameEncoded(took) },
 		OnReject: func(f *pipeline.Frame, err error) {
-			s.metrics.FrameRejected()
+			s.counts.FrameRejected()
 			s.report("frame rejected: " + err.Error())
 			cfg.Log.Error("frame rejected", "stream", cfg.Name, "pts", int64(f.PTS), "err", err)
 		},
@@ -252,7 +266,8 @@ func (s *Stream) publish(seg media.Segment) error {
 		s.cfg.Log.Error("playlist", "stream", s.cfg.Name, "err", err)
 	}
 	s.lastSegment.Store(s.sinceEpoch())
-	s.metrics.SegmentPublished(seg.Start, time.Now())
+	s.segments.Add(1)
+	s.counts.SegmentPublished(seg.Start, time.Now())
 	s.markers.Published(seg)
 	if s.cfg.Observe.Segment != nil {
 		s.cfg.Observe.Segment(seg)
@@ -286,7 +301,7 @@ func (s *Stream) onFrame() func(*pipeline.Frame) {
 	return func(f *pipeline.Frame) {
 		s.lastFrame.Store(s.sinceEpoch())
 		n := s.source.Late()
-		s.metrics.FramesLate(n - seen)
+		s.counts.FramesLate(n - seen)
 		seen = n
 		if s.cfg.Observe.Frame != nil {
 			s.cfg.Observe.Frame(f)
@@ -299,7 +314,9 @@ func (s *Stream) onFrame() func(*pipeline.Frame) {
 // waits for the playlist's last writes, and frees the encoder. Call it
 // once. A source that fails (a read or decode error) ends the stream the
 // same way: the failure is logged and kept for Failed, and Run returns
-// nil unless the encoder, the sink or the playlist failed too.
+// nil unless the encoder, the sink or the playlist failed too. A
+// Supervised stream whose pipeline fails leaves its playlist open for the
+// stream its Supervisor makes next.
 func (s *Stream) Run(ctx context.Context) error {
 	defer s.Close()
 	mctx, stopMarkers := context.WithCancel(context.WithoutCancel(ctx))
@@ -317,8 +334,13 @@ func (s *Stream) Run(ctx context.Context) error {
 			err = nil // a state of the stream (Failed), not a failure of Run
 		}
 	}
-	if cerr := s.playlist.Close(); cerr != nil && err == nil {
-		err = cerr
+	// A supervised stream whose pipeline failed is made again, and a
+	// replaced one goes on as its replacement: their playlist goes on.
+	replaced := errors.Is(context.Cause(ctx), ErrReplaced)
+	if keepOpen := replaced || s.cfg.Supervised && err != nil && ctx.Err() == nil; !keepOpen {
+		if cerr := s.playlist.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
 	}
 	stopMarkers()
 	<-markersDone
@@ -331,6 +353,11 @@ func (s *Stream) Run(ctx context.Context) error {
 	}
 	return nil
 }
+
+// ErrReplaced is the cause to cancel a stream's context with when another
+// stream takes over its folder (context.WithCancelCause): the stream stops
+// without ending its playlist, which the next one goes on with.
+var ErrReplaced = errors.New("stream replaced")
 
 // Close frees the stream's libav state. Run does it when it ends; call
 // Close for a stream that will not run. (The muxer, closed by the pipeline
@@ -368,12 +395,28 @@ func (s *Stream) Markers() *marker.Service { return s.markers }
 // Config.CacheBytes is 0.
 func (s *Stream) Cache() *segcache.Cache { return s.cache }
 
-// Metrics returns the stream's metrics.
+// Metrics returns the metrics the stream counts in: Config.Metrics, or
+// its own.
 func (s *Stream) Metrics() *metrics.Metrics { return s.metrics }
 
 // Timeline returns the stream's timeline: its epoch is the wall-clock time
 // of PTS 0.
 func (s *Stream) Timeline() clock.Timeline { return s.timeline }
+
+// Counters are a stream's running totals since it was made.
+type Counters struct {
+	FramesEncoded, FramesLate, FramesRejected, SegmentsWritten uint64
+}
+
+// Counters returns the stream's running totals.
+func (s *Stream) Counters() Counters {
+	return Counters{
+		FramesEncoded:   s.pipeline.Stats.Frames.Load(),
+		FramesLate:      s.source.Late(),
+		FramesRejected:  s.pipeline.Stats.Rejected.Load(),
+		SegmentsWritten: s.segments.Load(),
+	}
+}
 
 // Stats returns the pipeline's counters.
 func (s *Stream) Stats() *pipeline.Stats { return &s.pipeline.Stats }

@@ -94,7 +94,7 @@ func TestPipelineDoesNotWaitOnMarkers(t *testing.T) {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(server.New(server.Config{
-		Streams: []*server.Stream{{Name: "demo", Playlist: st.Playlist(), Markers: st.Markers()}},
+		Streams: server.Fixed{{Name: "demo", Playlist: st.Playlist(), Markers: st.Markers()}},
 		Limits:  server.Limits{PostRate: 1e6, PostBurst: 1 << 20, StreamMarkersPerMinute: 1 << 20},
 	}))
 	defer ts.Close()

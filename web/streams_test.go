@@ -79,6 +79,7 @@ type streamPage struct {
 }
 
 const streamPageJS = `(() => {
+  if (!document.getElementById('stream-name')) return {}; // not the player page (yet)
   const v = document.querySelector('video');
   const n = document.getElementById('notice');
   const nav = document.querySelector('[data-stream-picker]');
@@ -253,6 +254,7 @@ func TestManyStreamsInBrowser(t *testing.T) {
 		}
 
 		b.click(t, "click the second stream's tile", `[data-stream-tile="second"] a`)
+		b.do(t, "the player page", 30*time.Second, chromedp.WaitReady(chromedp.CSS("#stream-name")))
 		waitFor(t, b, "the player on the second stream", 60*time.Second, streamPageJS, func(p streamPage) bool {
 			return playsStream("second")(p) && p.Search == "?stream=second"
 		})

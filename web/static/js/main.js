@@ -272,8 +272,8 @@ async function main() {
     showNotice('');
   }
 
-  /** play starts showing stream: its video, and its markers from the API, then as they change. */
-  function play(stream) {
+  /** start shows stream: its video, and its markers from the API, then as they change. */
+  function start(stream) {
     current = stream;
     missing = null;
     document.title = `${stream.name} · hlsmark`;
@@ -305,7 +305,7 @@ async function main() {
     stop();
     if (push && name != null) history.pushState({ stream: name }, '', playerURL(name));
     if (choice.stream) {
-      play(choice.stream);
+      start(choice.stream);
       return;
     }
     missing = name;

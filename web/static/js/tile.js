@@ -18,7 +18,6 @@ const TILE_HLS = {
   maxMaxBufferLength: 8,
   maxBufferSize: 8 * 1000 * 1000,
   backBufferLength: 0,
-  capLevelToPlayerSize: true,
   enableWorker: true,
 };
 
@@ -66,7 +65,7 @@ export class Tile {
     this.meta.textContent = [stream.size, stream.fps ? `${stream.fps} fps` : '', stream.input]
       .filter(Boolean)
       .join(' · ');
-    this.link.setAttribute('aria-label', `${stream.name}, ${state.toLowerCase()}: open in the player`);
+    this.link.title = `Open ${stream.name} in the player`;
     if (!this.video.readyState) {
       this.showWait(stream.state === 'starting' ? 'Starting…' : stream.state === 'failed' ? 'Failed' : 'Loading…');
     }

@@ -26,6 +26,7 @@ var casesWebRoutes = []struct {
 	{"page picks the first stream", http.MethodGet, "/", http.StatusOK, "text/html", "<video"},
 	{"page of one stream", http.MethodGet, "/streams/" + streamName, http.StatusOK, "text/html", "<video"},
 	{"page head", http.MethodHead, "/streams/" + streamName, http.StatusOK, "text/html", ""},
+	{"overview", http.MethodGet, "/overview", http.StatusOK, "text/html", "data-overview"},
 	{"page of an unknown stream", http.MethodGet, "/streams/nope", http.StatusNotFound, "application/json", "unknown stream"},
 	{"script", http.MethodGet, "/static/js/player.js", http.StatusOK, "text/javascript", "seekToMarker"},
 	{"missing static file", http.MethodGet, "/static/js/nope.js", http.StatusNotFound, "", ""},

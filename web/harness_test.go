@@ -184,8 +184,16 @@ func (s *server) getJSON(t *testing.T, path string, v any) {
 	}
 }
 
-// waitMarkers waits until the API lists n markers with a stream position.
+// waitMarkers waits until the API lists n markers with a stream position
+// on the stream demo.
 func (s *server) waitMarkers(t *testing.T, n int, timeout time.Duration) {
+	t.Helper()
+	s.waitStreamMarkers(t, "demo", n, timeout)
+}
+
+// waitStreamMarkers waits until the API lists n markers with a stream
+// position on stream.
+func (s *server) waitStreamMarkers(t *testing.T, stream string, n int, timeout time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -194,7 +202,7 @@ func (s *server) waitMarkers(t *testing.T, n int, timeout time.Duration) {
 				Sequence *int `json:"sequence"`
 			} `json:"markers"`
 		}
-		s.getJSON(t, "/api/streams/demo/markers", &body)
+		s.getJSON(t, "/api/streams/"+stream+"/markers", &body)
 		placed := 0
 		for _, m := range body.Markers {
 			if m.Sequence != nil {
@@ -205,7 +213,7 @@ func (s *server) waitMarkers(t *testing.T, n int, timeout time.Duration) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the API lists %d markers with a stream position after %s, want %d", placed, timeout, n)
+			t.Fatalf("the API lists %d markers with a stream position on %s after %s, want %d", placed, stream, timeout, n)
 		}
 		time.Sleep(200 * time.Millisecond) // polling the server; no event to wait on
 	}
@@ -225,9 +233,12 @@ type browser struct {
 // sentRequest is a request the page made: its URL, and its headers as
 // sent over the wire (which the browser reports apart from the request,
 // and which hold what the network stack added, such as Last-Event-ID).
+// Canceled says the page gave it up before its answer ended (an
+// EventSource closed, a fetch aborted).
 type sentRequest struct {
-	URL     string
-	Headers network.Headers
+	URL      string
+	Headers  network.Headers
+	Canceled bool
 }
 
 // request returns the record of request id, making it if it is new.
@@ -292,7 +303,21 @@ func newBrowser(t *testing.T) *browser {
 	logs := chromedp.Events(ctx, log.EntryAdded)
 	sent := chromedp.Events(ctx, network.RequestWillBeSent)
 	wire := chromedp.Events(ctx, network.RequestWillBeSentExtraInfo)
-	wg.Add(5)
+	failed := chromedp.Events(ctx, network.LoadingFailed)
+	wg.Add(6)
+	go func() {
+		defer wg.Done()
+		for ev, err := range failed {
+			if err != nil {
+				return
+			}
+			if ev.Canceled {
+				b.mu.Lock()
+				b.request(ev.RequestID).Canceled = true
+				b.mu.Unlock()
+			}
+		}
+	}()
 	go func() {
 		defer wg.Done()
 		for ev, err := range sent {
@@ -391,12 +416,29 @@ func (b *browser) requestsTo(part string) []sentRequest {
 	var out []sentRequest
 	for _, r := range b.requests {
 		if strings.Contains(r.URL, part) {
-			c := sentRequest{URL: r.URL, Headers: network.Headers{}}
+			c := sentRequest{URL: r.URL, Headers: network.Headers{}, Canceled: r.Canceled}
 			for k, v := range r.Headers {
 				c.Headers[k] = v
 			}
 			out = append(out, c)
 		}
+	}
+	return out
+}
+
+// requestsAfter returns the page's requests whose URL contains part and
+// that it made after its first request whose URL contains first (none if
+// it made no such request), as copies.
+func (b *browser) requestsAfter(first, part string) []sentRequest {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []sentRequest
+	seen := false
+	for _, r := range b.requests {
+		if seen && strings.Contains(r.URL, part) {
+			out = append(out, sentRequest{URL: r.URL, Canceled: r.Canceled})
+		}
+		seen = seen || strings.Contains(r.URL, first)
 	}
 	return out
 }

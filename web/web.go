@@ -98,11 +98,20 @@ func serveAsset(w http.ResponseWriter, r *http.Request, name string) {
 }
 
 // Page returns the handler of the player page. The same page serves every
-// stream: its script reads the stream name from the URL (/streams/{name}),
-// or plays the first stream the API lists when the URL names none.
+// stream: its script reads the stream name from the URL (/?stream=NAME, or
+// /streams/NAME), or plays the first stream the API lists when the URL
+// names none, and switches streams without loading again.
 func Page() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		serveAsset(w, r, "index.html")
+	})
+}
+
+// Overview returns the handler of the overview page: a tile per stream,
+// each a muted live player with the stream's state and latest markers.
+func Overview() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		serveAsset(w, r, "overview.html")
 	})
 }
 

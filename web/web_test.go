@@ -104,20 +104,22 @@ var (
 // embedded (hls.js only once `make web` has run), and that no file of ours
 // loads anything from another host: the player works offline.
 func TestFilesResolve(t *testing.T) {
-	page, err := fs.ReadFile(FS, "index.html")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range pageRefs.FindAllStringSubmatch(string(page), -1) {
-		name := strings.TrimPrefix(m[1], "/static/")
-		if name == HLSJSPath && !HasHLSJS() {
-			continue
+	for _, html := range []string{"index.html", "overview.html"} {
+		page, err := fs.ReadFile(FS, html)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if _, err := fs.Stat(FS, name); err != nil {
-			t.Errorf("index.html loads %s, which is not embedded", m[1])
+		for _, m := range pageRefs.FindAllStringSubmatch(string(page), -1) {
+			name := strings.TrimPrefix(m[1], "/static/")
+			if name == HLSJSPath && !HasHLSJS() {
+				continue
+			}
+			if _, err := fs.Stat(FS, name); err != nil {
+				t.Errorf("%s loads %s, which is not embedded", html, m[1])
+			}
 		}
 	}
-	err = fs.WalkDir(FS, ".", func(name string, d fs.DirEntry, err error) error {
+	err := fs.WalkDir(FS, ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || strings.HasPrefix(name, "vendor/") {
 			return err
 		}
@@ -142,20 +144,27 @@ func TestFilesResolve(t *testing.T) {
 }
 
 // TestSameHeadersOnEveryRoute serves the page through each route that
-// reaches it, and one of its files: each answer carries the page's
-// security headers, byte for byte the same.
+// reaches it, the overview, and some of their files: each answer carries
+// the page's security headers, byte for byte the same.
 func TestSameHeadersOnEveryRoute(t *testing.T) {
 	page := httptest.NewRecorder()
 	Page().ServeHTTP(page, httptest.NewRequest(http.MethodGet, "/", nil))
-	for _, path := range []string{"/index.html", "/js/main.js", "/css/player.css"} {
+	answers := map[string]*httptest.ResponseRecorder{}
+	for _, path := range []string{"/index.html", "/overview.html", "/js/main.js", "/js/overview.js", "/css/player.css"} {
 		rec := httptest.NewRecorder()
 		Static().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		answers["/static"+path] = rec
+	}
+	overview := httptest.NewRecorder()
+	Overview().ServeHTTP(overview, httptest.NewRequest(http.MethodGet, "/overview", nil))
+	answers["/overview"] = overview
+	for path, rec := range answers {
 		if rec.Code != http.StatusOK {
-			t.Fatalf("/static%s: status %d", path, rec.Code)
+			t.Fatalf("%s: status %d", path, rec.Code)
 		}
 		for _, h := range []string{"Content-Security-Policy", "Referrer-Policy", "X-Content-Type-Options"} {
 			if got, want := rec.Header().Get(h), page.Header().Get(h); got != want || want == "" {
-				t.Errorf("/static%s: %s %q, the page's %q", path, h, got, want)
+				t.Errorf("%s: %s %q, the page's %q", path, h, got, want)
 			}
 		}
 	}

@@ -83,13 +83,20 @@ export class MarkerFeed {
     this.again = false; // read the list once more when it is done
     this.retry = 0;
     this.timer = 0;
+    this.closed = false;
   }
 
   start() {
     this.open();
   }
 
+  /**
+   * close ends the event stream and any retry for good. A list read under
+   * way finishes, but hands nothing on: the page may already show another
+   * stream.
+   */
   close() {
+    this.closed = true;
     clearTimeout(this.timer);
     if (this.source) this.source.close();
     this.source = null;
@@ -102,6 +109,7 @@ export class MarkerFeed {
   }
 
   open() {
+    if (this.closed) return;
     this.onStatus('connecting');
     const es = new EventSource(this.eventsURL());
     this.source = es;
@@ -164,16 +172,16 @@ export class MarkerFeed {
       do {
         this.again = false;
         try {
-          const last = await fetchMarkersAfter(this.url, this.lastId, (page) =>
-            this.onMarkers(page, { live: false }),
-          );
+          const last = await fetchMarkersAfter(this.url, this.lastId, (page) => {
+            if (!this.closed) this.onMarkers(page, { live: false });
+          });
           // Events may have brought higher ids meanwhile.
           this.lastId = Math.max(this.lastId, last);
           this.loaded = true;
         } catch (err) {
-          this.onError(err);
+          if (!this.closed) this.onError(err);
         }
-      } while (this.again);
+      } while (this.again && !this.closed);
     })();
     await this.syncing;
     this.syncing = null;

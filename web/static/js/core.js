@@ -362,3 +362,71 @@ export function loadingView({ started, fatal, error, window: w, empty }) {
   else if (w) detail = 'Loading the first segment…';
   return { state: 'waiting', title: 'Waiting for the stream…', detail };
 }
+
+// ---- streams ----
+
+/** STREAM_NAME is what a stream's name may be (the server's rule). */
+export const STREAM_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+/**
+ * streamFromURL returns the stream a page URL names: ?stream=NAME, or the
+ * path /streams/NAME (the older form); null when it names none. The query
+ * wins over the path. A name is returned as given, valid or not: the page
+ * says there is no such stream rather than playing another.
+ */
+export function streamFromURL(pathname, search) {
+  const q = new URLSearchParams(search).get('stream');
+  if (q !== null && q !== '') return q;
+  const m = /^\/streams\/([^/]+)\/?$/.exec(pathname);
+  if (!m) return null;
+  try {
+    return decodeURIComponent(m[1]);
+  } catch {
+    return m[1]; // a malformed escape: named as it stands
+  }
+}
+
+/** playerURL returns the player page's URL for a stream: /?stream=NAME. */
+export function playerURL(name) {
+  return `/?${new URLSearchParams({ stream: name })}`;
+}
+
+/**
+ * chooseStream picks the stream to play from the API's list: the one named
+ * wanted, or the first when wanted is null. It returns {stream}, or
+ * {error} saying for a person why there is none.
+ */
+export function chooseStream(streams, wanted) {
+  if (wanted == null) {
+    return streams.length ? { stream: streams[0] } : { error: 'This server has no streams yet.' };
+  }
+  const stream = streams.find((s) => s.name === wanted);
+  if (stream) return { stream };
+  if (!STREAM_NAME.test(wanted)) return { error: `“${wanted}” is not a stream name (a-z, 0-9, - and _, up to 64).` };
+  return { error: `There is no stream called “${wanted}”.` };
+}
+
+const STATE_TEXT = {
+  starting: 'Starting',
+  live: 'Live',
+  stalled: 'Stalled',
+  reconnecting: 'Reconnecting',
+  ended: 'Ended',
+  failed: 'Failed',
+};
+
+/** stateText names a stream's state (as /api/streams gives it) for a person. */
+export function stateText(state) {
+  return STATE_TEXT[state] || String(state || 'unknown');
+}
+
+/**
+ * keepLatest merges incoming markers into kept (both any order) and
+ * returns the newest n by id, newest first; an incoming marker replaces
+ * the kept one with its id.
+ */
+export function keepLatest(kept, incoming, n) {
+  const byId = new Map(kept.map((m) => [m.id, m]));
+  for (const m of incoming) if (m && typeof m.id === 'number') byId.set(m.id, m);
+  return [...byId.values()].sort((a, b) => b.id - a.id).slice(0, Math.max(0, n));
+}

@@ -1,10 +1,19 @@
 // hlsmark's player page: wires the player, the timeline, the marker list,
-// and the marker feed together.
+// the marker feed and the stream picker together. The page shows one
+// stream at a time and switches between them without loading again.
 
 import { MarkerFeed, fetchStreams } from './api.js';
-import { currentMarker as markerAt, formatBehind, formatClock, loadingView } from './core.js';
-import { el } from './dom.js';
+import {
+  chooseStream,
+  currentMarker as markerAt,
+  formatBehind,
+  formatClock,
+  loadingView,
+  playerURL,
+  streamFromURL,
+} from './core.js';
 import { MarkerList, MarkerStore } from './markers.js';
+import { StreamPicker } from './picker.js';
 import { Player } from './player.js';
 import { Timeline } from './timeline.js';
 
@@ -36,53 +45,29 @@ function showLoading(view) {
   loading.querySelector('.loading-detail').textContent = view.detail;
 }
 
-/** streamFromPath returns the stream named by /streams/{name}, or null. */
-function streamFromPath() {
-  const m = /^\/streams\/([^/]+)\/?$/.exec(location.pathname);
-  return m ? decodeURIComponent(m[1]) : null;
-}
-
-function renderNav(streams, current) {
-  const nav = $('stream-nav');
-  nav.replaceChildren(
-    ...streams.map((s) => {
-      const a = el('a', { href: `/streams/${encodeURIComponent(s.name)}`, textContent: s.name });
-      if (s.name === current) a.setAttribute('aria-current', 'page');
-      return a;
-    }),
-  );
-  nav.hidden = streams.length < 2;
-}
-
 async function main() {
-  const wanted = streamFromPath();
-  let streams;
-  try {
-    streams = await fetchStreams();
-  } catch (err) {
-    $('stream-name').textContent = wanted || 'hlsmark';
-    showLoading(null);
-    showNotice(`Cannot list the streams: ${err.message}`, 'error');
-    return;
-  }
-  const stream = wanted ? streams.find((s) => s.name === wanted) : streams[0];
-  if (!stream) {
-    $('stream-name').textContent = wanted || 'hlsmark';
-    showLoading(null);
-    showNotice(wanted ? `There is no stream called “${wanted}”.` : 'This server has no streams yet.', 'error');
-    return;
-  }
-  document.title = `${stream.name} · hlsmark`;
-  $('stream-name').textContent = stream.name;
-  renderNav(streams, stream.name);
-
   const player = new Player(video);
   // The store keeps the latest markers and those the timeline can draw.
   const store = new MarkerStore({ drawable: (m) => player.reach(m) !== 'gone' });
   const pick = (id) => goToMarker(id);
   const list = new MarkerList($('markers'), store, player, { onPick: pick });
   const timeline = new Timeline($('timeline'), store, player, { onPick: pick });
-  window.hlsmark = { player, store, get hls() { return player.hls; } };
+  const picker = new StreamPicker($('stream-nav'), { onPick: (name) => show(name, { push: true }) });
+
+  let streams = []; // the API's list, as last read
+  let current = null; // the stream shown, from that list; null while none is
+  let missing = null; // the name asked for that the server does not have
+  let feed = null; // the current stream's marker feed
+  window.hlsmark = {
+    player,
+    store,
+    get hls() {
+      return player.hls;
+    },
+    get stream() {
+      return current ? current.name : null;
+    },
+  };
 
   let pickedNote = '';
   async function goToMarker(id) {
@@ -116,18 +101,26 @@ async function main() {
 
   let stateText = '';
   // The server knows when the source stops delivering frames: the API
-  // calls the stream stalled. Ask now and then, and show it.
+  // calls the stream stalled. Ask now and then, show it, and bring the
+  // picker's list and states up to date.
   let sourceStalled = false;
   setInterval(async () => {
     try {
-      const s = (await fetchStreams()).find((x) => x.name === stream.name);
-      sourceStalled = !!s && s.state === 'stalled';
-      schedule();
+      streams = await fetchStreams();
     } catch {
-      // a server that went away is the player's to report
+      return; // a server that went away is the player's to report
     }
+    picker.render(streams, current && current.name);
+    if (missing && streams.some((s) => s.name === missing)) {
+      show(missing, { push: false }); // the stream asked for has come
+      return;
+    }
+    const s = current && streams.find((x) => x.name === current.name);
+    sourceStalled = !!s && s.state === 'stalled';
+    schedule();
   }, STATE_POLL_MS);
   function renderControls() {
+    if (!current) return;
     // Before the first frame the position means nothing: no time, no LIVE.
     const w = player.started ? player.window() : null;
     const play = $('play');
@@ -152,13 +145,21 @@ async function main() {
       if (w) note = video.paused && pickedNote ? `Paused at “${pickedNote}”` : 'Recording';
     }
     $('clock-note').textContent = note;
-    const state = player.fatal ? 'failed' : player.error ? 'retrying' : !w ? 'loading' : w.live ? 'live' : 'ended';
+    let state = player.fatal ? 'failed' : player.error ? 'retrying' : !w ? 'loading' : w.live ? 'live' : 'ended';
+    if (state === 'live' && sourceStalled) state = 'stalled';
     if (state !== stateText) {
       stateText = state;
       const badge = $('stream-state');
       badge.hidden = false;
       badge.dataset.state = state;
-      badge.textContent = { live: 'Live', ended: 'Ended', loading: 'Connecting', retrying: 'Reconnecting', failed: 'Unavailable' }[state];
+      badge.textContent = {
+        live: 'Live',
+        stalled: 'Stalled',
+        ended: 'Ended',
+        loading: 'Connecting',
+        retrying: 'Reconnecting',
+        failed: 'Unavailable',
+      }[state];
     }
     const view = loadingView({
       started: player.started,
@@ -212,21 +213,12 @@ async function main() {
     schedule();
   }, 1000);
 
-  // Markers: the list from the API, then every change from the event stream.
   const feedState = $('feed-state');
-  const feed = new MarkerFeed(stream.markers, {
-    onMarkers: (markers, { live }) => store.upsert(markers, { live }),
-    onStatus: (s) => {
-      feedState.dataset.state = s;
-      feedState.textContent = { connecting: 'connecting', open: 'live updates', retrying: 'reconnecting' }[s];
-    },
-    onError: (err) => {
-      feedState.dataset.state = 'retrying';
-      feedState.textContent = 'markers unavailable';
-      feedState.title = err.message;
-    },
-  });
-  feed.start();
+  function setFeedState(state, text, title = '') {
+    feedState.dataset.state = state;
+    feedState.textContent = text;
+    feedState.title = title || 'Marker feed';
+  }
 
   // An ended stream may restart under the same name, and a server that
   // went away may come back: ask now and then, and load the stream anew
@@ -234,7 +226,7 @@ async function main() {
   let watchTimer = 0;
   function watchEnded() {
     const w = player.window();
-    const away = player.error || (!!w && !w.live);
+    const away = !!current && (player.error || (!!w && !w.live));
     if (!away) {
       clearInterval(watchTimer);
       watchTimer = 0;
@@ -243,7 +235,7 @@ async function main() {
     if (watchTimer) return;
     watchTimer = setInterval(async () => {
       try {
-        const s = (await fetchStreams()).find((x) => x.name === stream.name);
+        const s = current && (await fetchStreams()).find((x) => x.name === current.name);
         if (s && s.state === 'live') {
           clearInterval(watchTimer);
           watchTimer = 0;
@@ -255,12 +247,87 @@ async function main() {
     }, ENDED_POLL_MS);
   }
 
-  wireControls(player, store, goToMarker);
-  try {
-    player.load(stream.playlist);
-  } catch (err) {
-    showNotice(err.message, 'error');
+  /**
+   * stop lets go of the stream shown: its marker feed closed, hls.js
+   * destroyed, its markers, ticks and state cleared.
+   */
+  function stop() {
+    if (feed) feed.close();
+    feed = null;
+    current = null;
+    clearInterval(watchTimer);
+    watchTimer = 0;
+    player.unload();
+    store.clear();
+    timeline.clear();
+    list.setCurrent(null);
+    pickedNote = '';
+    sourceStalled = false;
+    stateText = '';
+    $('stream-state').hidden = true;
+    $('live').hidden = true;
+    $('clock-time').textContent = '--:--:--';
+    $('clock-note').textContent = '';
+    setFeedState('', '');
+    showNotice('');
   }
+
+  /** start shows stream: its video, and its markers from the API, then as they change. */
+  function start(stream) {
+    current = stream;
+    missing = null;
+    document.title = `${stream.name} · hlsmark`;
+    $('stream-name').textContent = stream.name;
+    picker.render(streams, stream.name);
+    feed = new MarkerFeed(stream.markers, {
+      onMarkers: (markers, { live }) => store.upsert(markers, { live }),
+      onStatus: (s) => setFeedState(s, { connecting: 'connecting', open: 'live updates', retrying: 'reconnecting' }[s]),
+      onError: (err) => setFeedState('retrying', 'markers unavailable', err.message),
+    });
+    feed.start();
+    try {
+      player.load(stream.playlist);
+    } catch (err) {
+      showNotice(err.message, 'error');
+    }
+    schedule();
+  }
+
+  /**
+   * show switches the page to the stream called name (the first listed
+   * for null), without loading the page again; push adds the stream's URL
+   * to the history. A name the server does not have is said so, with the
+   * picker to choose another.
+   */
+  function show(name, { push }) {
+    const choice = chooseStream(streams, name);
+    if (choice.stream && current && choice.stream.name === current.name) return;
+    stop();
+    if (push && name != null) history.pushState({ stream: name }, '', playerURL(name));
+    if (choice.stream) {
+      start(choice.stream);
+      return;
+    }
+    missing = name;
+    document.title = 'hlsmark';
+    $('stream-name').textContent = name || 'hlsmark';
+    showLoading(null);
+    showNotice(choice.error, 'error');
+    picker.render(streams, null);
+  }
+
+  window.addEventListener('popstate', () => show(streamFromURL(location.pathname, location.search), { push: false }));
+  wireControls(player, store, goToMarker);
+
+  try {
+    streams = await fetchStreams();
+  } catch (err) {
+    $('stream-name').textContent = streamFromURL(location.pathname, location.search) || 'hlsmark';
+    showLoading(null);
+    showNotice(`Cannot list the streams: ${err.message}`, 'error');
+    return;
+  }
+  show(streamFromURL(location.pathname, location.search), { push: false });
 }
 
 /** wireControls connects the buttons and the keyboard. */

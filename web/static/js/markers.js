@@ -59,6 +59,14 @@ export class MarkerStore extends EventTarget {
     return true;
   }
 
+  /** clear forgets every marker (the page switched streams), and tells listeners. */
+  clear() {
+    this.byId.clear();
+    this.fresh.clear();
+    this.sorted = null;
+    this.changed();
+  }
+
   /** windowMoved prunes after the window moved, and tells listeners if markers went. */
   windowMoved() {
     if (this.prune()) this.changed();

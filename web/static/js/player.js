@@ -44,6 +44,7 @@ export class Player extends EventTarget {
     this.lastMarkerSeek = null;
     this.retryTimer = 0;
     this.retries = 0;
+    this.onNativeError = null; // the native player's error listener
     video.addEventListener('loadeddata', () => {
       this.started = true;
       this.changed();
@@ -73,18 +74,15 @@ export class Player extends EventTarget {
       this.attachHls(url);
     } else if (support === 'native') {
       this.native = true;
-      this.video.addEventListener(
-        'error',
-        () => {
-          // Some browsers claim native HLS and then cannot parse the stream.
-          const why = (this.video.error && this.video.error.message) || 'media error';
-          this.fatal = window.Hls
-            ? `This browser could not play the stream (${why}).`
-            : `${MISSING_HLSJS} This browser's own HLS playback failed (${why}).`;
-          this.changed();
-        },
-        { once: true },
-      );
+      this.onNativeError = () => {
+        // Some browsers claim native HLS and then cannot parse the stream.
+        const why = (this.video.error && this.video.error.message) || 'media error';
+        this.fatal = window.Hls
+          ? `This browser could not play the stream (${why}).`
+          : `${MISSING_HLSJS} This browser's own HLS playback failed (${why}).`;
+        this.changed();
+      };
+      this.video.addEventListener('error', this.onNativeError, { once: true });
       this.video.src = url;
       this.play();
     } else {
@@ -105,6 +103,37 @@ export class Player extends EventTarget {
       this.hls = null;
     }
     this.load(this.url);
+  }
+
+  /**
+   * unload stops playing the stream, to load another: hls.js is destroyed
+   * (its requests aborted, its worker ended), the video emptied, a marker
+   * seek under way cancelled, and nothing of the old stream kept.
+   */
+  unload() {
+    this.seekToken++;
+    clearTimeout(this.retryTimer);
+    this.retries = 0;
+    if (this.hls) {
+      this.hls.destroy();
+      this.hls = null;
+    }
+    if (this.native) {
+      this.video.removeEventListener('error', this.onNativeError);
+      this.video.removeAttribute('src');
+      this.video.load();
+      this.native = false;
+    }
+    this.url = '';
+    this.origins = [];
+    this.listed = new Map();
+    this.ended = false;
+    this.error = '';
+    this.fatal = '';
+    this.started = false;
+    this.empty = false;
+    this.lastMarkerSeek = null;
+    this.changed();
   }
 
   attachHls(url) {

@@ -142,6 +142,21 @@ export class Timeline {
     label.classList.toggle('at-right', side === 'at-right');
   }
 
+  /** clear removes every tick and gap (the page switched streams). */
+  clear() {
+    for (const tick of this.tickEls.values()) {
+      tick.range.remove();
+      tick.remove();
+    }
+    this.tickEls.clear();
+    for (const span of this.gapEls.values()) span.remove();
+    this.gapEls.clear();
+    this.gaps = [];
+    this.drawn = '';
+    this.frozen = null;
+    this.tip.hidden = true;
+  }
+
   /** refresh makes the next render draw the ticks again (their highlights age). */
   refresh() {
     this.drawn = '';

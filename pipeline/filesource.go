@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"sync/atomic"
@@ -25,39 +24,27 @@ type FileConfig struct {
 	Log *slog.Logger
 }
 
-// defaultFrameStep is the frame step assumed before a file's second frame
-// when its container gives no frame rate: 25 fps.
-const defaultFrameStep clock.Ticks = clock.Hz / 25
-
 // FileSource decodes a media file's best video stream, frame by frame in
 // presentation order, paced in real time by the file's own timestamps.
 //
-// PTS mapping: a frame's PTS is base + FromTimeBase(ts − origin, time
-// base), where ts is the frame's best-effort timestamp in the stream's
-// time base and the rounding is FromTimeBase's floor. For the first
-// mapping, origin is the file's first timestamp and base the stream's
-// clock reading (Timeline.PTS) when the source is made, so PTS continue
-// the stream's timeline and the file's frame spacing is kept tick for
-// tick. A new mapping (origin = the frame's ts, base = the last PTS plus
-// one frame step) starts when the file loops and when a timestamp does
-// not rise past the last frame's (a backward jump): PTS never go back.
-// The frame step is the last gap between two consecutive frames, or the
-// container's frame rate before there is one. A forward leap is kept: the
-// stream waits, as the file says. Frames without a timestamp are dropped.
+// PTS mapping (ptsMap): a frame's PTS is base + FromTimeBase(ts − origin,
+// time base), where ts is the frame's best-effort timestamp in the
+// stream's time base and the rounding is FromTimeBase's floor. For the
+// first mapping, origin is the file's first timestamp and base the
+// stream's clock reading (Timeline.PTS) when the source is made, so PTS
+// continue the stream's timeline and the file's frame spacing is kept
+// tick for tick. A new mapping (origin = the frame's ts, base = the last
+// PTS plus one frame step) starts when the file loops and when a
+// timestamp does not rise past the last frame's (a backward jump): PTS
+// never go back. A forward leap is kept: the stream waits, as the file
+// says. Frames without a timestamp are dropped.
 type FileSource struct {
 	cfg      FileConfig
 	clk      clock.Clock
 	timeline clock.Timeline
-	d        *fileDemuxer // the current pass, nil between passes
+	d        *demuxer // the current pass, nil between passes
 	done     bool
-
-	tbNum, tbDen int64
-	mapped       bool        // origin and base hold a mapping for this pass
-	origin       int64       // the timestamp, in the time base, that maps to base
-	base         clock.Ticks // the PTS origin maps to
-	prev         clock.Ticks // the PTS of the last decoded frame, sent or not
-	decoded      bool        // prev is set
-	step         clock.Ticks
+	m        ptsMap
 
 	late    atomic.Uint64
 	remaps  atomic.Uint64
@@ -74,23 +61,26 @@ func NewFileSource(cfg FileConfig, at Start) (*FileSource, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	d, err := openFile(cfg.Input)
-	if err != nil {
+	s := &FileSource{cfg: cfg, clk: at.Clock, timeline: at.Timeline, m: ptsMap{input: "file " + cfg.Input}}
+	if err := s.open(context.Background(), max(at.Timeline.PTS(at.Clock.Now()), at.Resume)); err != nil {
 		return nil, err
 	}
-	s := &FileSource{cfg: cfg, clk: at.Clock, timeline: at.Timeline, d: d, step: defaultFrameStep}
-	s.tbNum, s.tbDen = d.timeBase()
-	if s.tbNum <= 0 || s.tbDen <= 0 {
-		d.close()
-		return nil, fmt.Errorf("file %s: time base %d/%d", cfg.Input, s.tbNum, s.tbDen)
-	}
-	if num, den := d.frameRate(); num > 0 && den > 0 {
-		if step, ok := clock.FromTimeBase(1, den, num); ok && step > 0 {
-			s.step = step
-		}
-	}
-	s.base = max(at.Timeline.PTS(at.Clock.Now()), at.Resume)
 	return s, nil
+}
+
+// open starts a pass over the file whose first frame maps to base, or
+// follows the last pass's last frame.
+func (s *FileSource) open(ctx context.Context, base clock.Ticks) error {
+	d, err := openDemuxer(ctx, demuxInput{URL: s.cfg.Input, Name: s.m.input})
+	if err != nil {
+		return err
+	}
+	if err := d.begin(&s.m, base); err != nil {
+		d.close()
+		return err
+	}
+	s.d = d
+	return nil
 }
 
 // Size returns the frame size.
@@ -129,13 +119,11 @@ func (s *FileSource) Next(ctx context.Context, f *Frame) error {
 			return io.EOF
 		}
 		if s.d == nil {
-			d, err := openFile(s.cfg.Input)
-			if err != nil {
+			if err := s.open(ctx, 0); err != nil { // a loop: one frame step after the last
 				return err
 			}
-			s.d, s.mapped = d, false
 		}
-		ts, err := s.d.next()
+		ts, err := s.d.next(ctx)
 		if errors.Is(err, io.EOF) {
 			s.d.close()
 			s.d = nil
@@ -149,9 +137,13 @@ func (s *FileSource) Next(ctx context.Context, f *Frame) error {
 			s.dropped.Add(1)
 			continue
 		}
-		pts, err := s.pts(ts)
+		pts, remapped, err := s.m.pts(ts, 0, 0)
 		if err != nil {
 			return err
+		}
+		if remapped {
+			s.remaps.Add(1)
+			s.cfg.Log.Warn("file timestamps went back: new PTS mapping", "input", s.cfg.Input, "timestamp", ts, "pts", int64(pts))
 		}
 		due := s.timeline.Time(pts)
 		if err := s.clk.WaitUntil(ctx, due); err != nil {
@@ -167,32 +159,4 @@ func (s *FileSource) Next(ctx context.Context, f *Frame) error {
 		f.PTS, f.Event = pts, 0
 		return nil
 	}
-}
-
-// pts maps the timestamp ts of the frame just decoded to its PTS, starting
-// a new mapping at a pass's first frame and when ts does not rise.
-func (s *FileSource) pts(ts int64) (clock.Ticks, error) {
-	if !s.mapped {
-		s.mapped, s.origin = true, ts
-		if s.decoded {
-			s.base = s.prev + s.step // a loop: one frame after the last
-		}
-	}
-	rel, ok := clock.FromTimeBase(ts-s.origin, s.tbNum, s.tbDen)
-	if !ok {
-		return 0, fmt.Errorf("file %s: timestamp %d in %d/%d is out of range", s.cfg.Input, ts, s.tbNum, s.tbDen)
-	}
-	pts := s.base + rel
-	if s.decoded && pts <= s.prev {
-		s.remaps.Add(1)
-		s.cfg.Log.Warn("file timestamps went back: new PTS mapping", "input", s.cfg.Input,
-			"timestamp", ts, "would_be_pts", int64(pts), "last_pts", int64(s.prev), "pts", int64(s.prev+s.step))
-		s.origin, s.base = ts, s.prev+s.step
-		pts = s.base
-	}
-	if s.decoded {
-		s.step = pts - s.prev
-	}
-	s.prev, s.decoded = pts, true
-	return pts, nil
 }

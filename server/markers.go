@@ -86,8 +86,8 @@ type streamView struct {
 	MediaSequence *media.Seq `json:"media_sequence"`
 	Segments      int        `json:"segments"`
 	WindowSeconds float64    `json:"window_seconds"`
-	// Reason says why a stalled stream is stalled, when known, and why a
-	// failed one failed.
+	// Reason says why a stalled stream is stalled, when known, why a
+	// failed one failed, and why a reconnecting one lost its input.
 	Reason string `json:"reason,omitempty"`
 }
 
@@ -97,7 +97,6 @@ func (s *Server) listStreams(w http.ResponseWriter, r *http.Request) {
 		segs := st.Playlist.Segments()
 		v := streamView{
 			Name:     st.Name,
-			State:    "live",
 			Playlist: "/streams/" + st.Name + "/index.m3u8",
 			Markers:  "/api/streams/" + st.Name + "/markers",
 			Segments: len(segs),
@@ -108,15 +107,7 @@ func (s *Server) listStreams(w http.ResponseWriter, r *http.Request) {
 		if len(segs) > 0 {
 			v.MediaSequence = &segs[0].Seq
 		}
-		if err := st.failed(); err != nil {
-			v.State, v.Reason = "failed", err.Error()
-		} else if st.Playlist.Closed() {
-			v.State = "ended"
-		} else if st.Stalled != nil {
-			if stalled, why := st.Stalled(); stalled {
-				v.State, v.Reason = "stalled", why
-			}
-		}
+		v.State, v.Reason = st.state()
 		out = append(out, v)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"streams": out})

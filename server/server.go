@@ -36,6 +36,10 @@ type Stream struct {
 	// or nil. A failed stream is served on (with EXT-X-ENDLIST) but makes
 	// the server not ready (/readyz).
 	Failed func() error
+	// Reconnecting, if set, returns why the stream's input was lost while
+	// it is being reconnected, or nil. A reconnecting stream makes the
+	// server not ready (/readyz).
+	Reconnecting func() error
 }
 
 // failed returns st.Failed's answer, nil if it is not set.
@@ -44,6 +48,49 @@ func (st *Stream) failed() error {
 		return nil
 	}
 	return st.Failed()
+}
+
+// reconnecting returns st.Reconnecting's answer, nil if it is not set.
+func (st *Stream) reconnecting() error {
+	if st.Reconnecting == nil {
+		return nil
+	}
+	return st.Reconnecting()
+}
+
+// A stream's states, as /api/streams shows them.
+const (
+	stateLive         = "live"
+	stateEnded        = "ended"
+	stateFailed       = "failed"
+	stateStalled      = "stalled"
+	stateReconnecting = "reconnecting"
+)
+
+// unreadiness ranks the states that make the server not ready (/readyz),
+// the worst highest; the others are 0.
+var unreadiness = map[string]int{stateReconnecting: 1, stateStalled: 2, stateFailed: 3}
+
+// state returns the stream's state and, when known, why it is in it: its
+// input failed, it ended, its input is being reconnected (a reconnecting
+// stream lists no segment for a while: it is not also called stalled), it
+// stalled, or it is live.
+func (st *Stream) state() (state, reason string) {
+	if err := st.failed(); err != nil {
+		return stateFailed, err.Error()
+	}
+	if st.Playlist.Closed() {
+		return stateEnded, ""
+	}
+	if err := st.reconnecting(); err != nil {
+		return stateReconnecting, err.Error()
+	}
+	if st.Stalled != nil {
+		if stalled, why := st.Stalled(); stalled {
+			return stateStalled, why
+		}
+	}
+	return stateLive, ""
 }
 
 // Config configures the HTTP handler.
@@ -191,23 +238,26 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// ready is the readiness check: 503 while any stream is stalled or its
-// source has failed, naming the streams and why. The status is "failed"
-// if any stream failed, else "stalled".
+// ready is the readiness check: 503 while any stream is stalled, its
+// input is being reconnected, or its source has failed, naming the
+// streams and why. The status is the worst of their states: failed, then
+// stalled, then reconnecting.
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	unready := map[string]string{}
-	status := "stalled"
+	status := ""
 	for _, st := range s.cfg.Streams {
-		if err := st.failed(); err != nil {
-			unready[st.Name] = "the source failed: " + err.Error()
-			status = "failed"
+		state, why := st.state()
+		if unreadiness[state] == 0 {
 			continue
 		}
-		if st.Stalled == nil || st.Playlist.Closed() {
-			continue
+		if state == stateFailed {
+			why = "the source failed: " + why
+		} else if state == stateReconnecting {
+			why = "reconnecting: " + why
 		}
-		if ok, why := st.Stalled(); ok {
-			unready[st.Name] = why
+		unready[st.Name] = why
+		if unreadiness[state] > unreadiness[status] {
+			status = state
 		}
 	}
 	if len(unready) > 0 {

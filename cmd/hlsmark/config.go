@@ -136,7 +136,7 @@ func parseServe(args []string, lookupEnv func(string) (string, bool)) (serveConf
 	if err := validateLimits(c); err != nil {
 		return c, err
 	}
-	if err := c.Stream.inputConfig.validate(cl.FlagSet); err != nil {
+	if err := c.Stream.inputConfig.validate(cl.FlagSet, c.Stream.Size); err != nil {
 		return c, err
 	}
 	return c, c.Stream.validate()

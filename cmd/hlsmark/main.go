@@ -118,7 +118,7 @@ func serve(args []string) error {
 		return err
 	}
 	handler := server.New(server.Config{
-		Streams:     []*server.Stream{{Name: st.Name(), Playlist: st.Playlist(), Markers: st.Markers(), Cache: st.Cache(), Stalled: st.Stalled, Failed: st.Failed}},
+		Streams:     []*server.Stream{{Name: st.Name(), Playlist: st.Playlist(), Markers: st.Markers(), Cache: st.Cache(), Stalled: st.Stalled, Failed: st.Failed, Reconnecting: st.Reconnecting}},
 		CORSOrigins: cfg.CORS,
 		Token:       cfg.Token,
 		Logger:      log,

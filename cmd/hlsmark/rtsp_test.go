@@ -28,9 +28,13 @@ type listedSegment struct {
 	discontinuity bool
 }
 
-// listed returns the playlist's segments with their sequence numbers.
+// listed returns the playlist's segments with their sequence numbers,
+// none for no playlist.
 func listed(pl *m3u8.MediaPlaylist) []listedSegment {
 	var out []listedSegment
+	if pl == nil {
+		return nil
+	}
 	for _, s := range segments(pl) {
 		out = append(out, listedSegment{seq: s.SeqId, uri: s.URI, discontinuity: s.Discontinuity})
 	}

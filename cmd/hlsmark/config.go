@@ -87,7 +87,7 @@ type serveArgs struct {
 // serveFlags returns the flag set of `hlsmark serve`, bound to a.
 func serveFlags(a *serveArgs) *commandLine {
 	c := &a.serveConfig
-	cl := newCommandLine("serve", "Streams the checkerboard, or a video file (--input), as live HLS.\nSIGINT or SIGTERM stops it: the last segment is written and the playlist ended.")
+	cl := newCommandLine("serve", "Streams the checkerboard, a video file, a network stream or a camera (--input), as live HLS.\nSIGINT or SIGTERM stops it: the last segment is written and the playlist ended.")
 	cl.notes = tokenNotes
 	cl.group("HTTP", func(fs *flag.FlagSet) {
 		fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "`host:port` to listen on (0.0.0.0:port: every interface)")

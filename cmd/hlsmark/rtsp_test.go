@@ -124,4 +124,3 @@ func TestRTSPReconnects(t *testing.T) {
 	}
 	s.stop(t, syscall.SIGTERM)
 }
-

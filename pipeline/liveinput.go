@@ -18,7 +18,6 @@ import "C"
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -80,6 +79,17 @@ type DeviceConfig struct {
 	PixFmt string
 }
 
+// flag returns the name of the flag of the first field set, if any.
+func (d DeviceConfig) flag() string {
+	switch {
+	case d.Size != (media.Size{}):
+		return "input-size"
+	case d.FPS != "":
+		return "input-fps"
+	}
+	return "input-pix-fmt"
+}
+
 // LiveConfig configures a live source: a network input or a camera.
 type LiveConfig struct {
 	// Input is the network input's URL (see IsNetworkInput) or the
@@ -128,10 +138,8 @@ func (c LiveConfig) Validate() error {
 		if !hasInputProtocol(networkSchemes[scheme]) {
 			return fmt.Errorf("input %s: this FFmpeg build has no %s protocol", redact(c.Input), networkSchemes[scheme])
 		}
-		for name, set := range map[string]bool{"input-size": c.Device.Size != (media.Size{}), "input-fps": c.Device.FPS != "", "input-pix-fmt": c.Device.PixFmt != ""} {
-			if set {
-				return fmt.Errorf("%s: only for a camera input (/dev/videoN or v4l2:PATH), not %s", name, redact(c.Input))
-			}
+		if c.Device != (DeviceConfig{}) {
+			return fmt.Errorf("%s: only for a camera input (/dev/videoN or v4l2:PATH), not %s", c.Device.flag(), redact(c.Input))
 		}
 		return nil
 	}
@@ -198,6 +206,3 @@ func redact(input string) string {
 	}
 	return u.Redacted()
 }
-
-// errInputEnded is why a live input that ended is reconnected.
-var errInputEnded = errors.New("the input ended")

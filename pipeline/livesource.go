@@ -17,6 +17,9 @@ import (
 // mapping) rather than a frame that came early (and is held until due).
 const liveLead = clock.Ticks(clock.Hz)
 
+// errInputEnded is why a live input that ended is reconnected.
+var errInputEnded = errors.New("the input ended")
+
 // Reconnector is a source that can lose its input and connect again.
 type Reconnector interface {
 	// Reconnecting returns why the source lost its input while it waits
@@ -82,7 +85,8 @@ func (s *LiveSource) Size() media.Size { return s.cfg.Size }
 // Late returns 0: a live source hands out every frame it decodes.
 func (s *LiveSource) Late() uint64 { return 0 }
 
-// Reconnects returns how many times the source lost its input.
+// Reconnects returns how many times a connection failed, ended or fell
+// silent.
 func (s *LiveSource) Reconnects() uint64 { return s.reconnects.Load() }
 
 // Remaps returns how many times a timestamp that did not rise, or leapt
@@ -134,8 +138,8 @@ func (s *LiveSource) Next(ctx context.Context, f *Frame) error {
 		f.PTS, f.Event, f.Discontinuity = pts, 0, s.pending
 		if s.since.IsZero() {
 			s.since = s.clk.Now()
-			if s.pending {
-				s.log.Info("input reconnected", "input", s.in.Name, "pts", int64(pts))
+			if s.lost.Load() != nil {
+				s.log.Info("input connected again", "input", s.in.Name, "pts", int64(pts))
 			}
 		}
 		s.pending = false

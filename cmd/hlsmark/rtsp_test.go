@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -42,8 +44,8 @@ func listed(pl *m3u8.MediaPlaylist) []listedSegment {
 }
 
 // TestRTSPReconnects pulls a real RTSP server's stream (gortsplib, fed by
-// the ffmpeg CLI in real time), then stops the server and its publisher:
-// /api/streams says reconnecting, with the error, and /readyz answers
+// the ffmpeg CLI in real time; the media over TCP, then over UDP), then
+// stops the server and its publisher: /api/streams says reconnecting, with the error, and /readyz answers
 // 503; the server and publisher start again on the same port and the
 // stream goes on. The playlist marks the first segment after the break,
 // and only it, EXT-X-DISCONTINUITY; sequence numbers are consecutive,
@@ -52,10 +54,43 @@ func listed(pl *m3u8.MediaPlaylist) []listedSegment {
 // 3600 ticks a frame within each connection and rise across the break.
 func TestRTSPReconnects(t *testing.T) {
 	clip := cameraClip(t)
-	rtspAddr := freeAddr(t)
-	relay := startRelay(t, rtspAddr, clip)
+	for _, transport := range []string{"tcp", "udp"} {
+		t.Run(transport, func(t *testing.T) { testRTSPReconnects(t, clip, transport) })
+	}
+}
+
+// freeUDPPair returns two loopback UDP addresses free a moment ago, on an
+// even port and the next: RTP's and RTCP's.
+func freeUDPPair(t *testing.T) (rtp, rtcp string) {
+	t.Helper()
+	for range 100 {
+		a, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := a.LocalAddr().(*net.UDPAddr).Port
+		b, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port+1))
+		a.Close()
+		if err == nil {
+			b.Close()
+			if port%2 == 0 {
+				return fmt.Sprintf("127.0.0.1:%d", port), fmt.Sprintf("127.0.0.1:%d", port+1)
+			}
+		}
+	}
+	t.Fatal("no free pair of UDP ports")
+	return "", ""
+}
+
+// testRTSPReconnects is TestRTSPReconnects with the media over transport.
+func testRTSPReconnects(t *testing.T, clip, transport string) {
+	addrs := relayAddrs{rtsp: freeAddr(t)}
+	if transport == "udp" {
+		addrs.rtp, addrs.rtcp = freeUDPPair(t)
+	}
+	relay := startRelay(t, addrs, clip)
 	data := t.TempDir()
-	s := startServer(t, data, freeAddr(t), "--input", "rtsp://"+rtspAddr+"/cam", "--fps", "25")
+	s := startServer(t, data, freeAddr(t), "--input", "rtsp://"+addrs.rtsp+"/cam", "--rtsp-transport", transport, "--fps", "25")
 	pollUntil(t, "three segments from the camera", time.Minute, func() bool {
 		pl := s.mustPlaylist(t)
 		return pl != nil && len(segments(pl)) >= 3
@@ -72,7 +107,7 @@ func TestRTSPReconnects(t *testing.T) {
 	before := listed(s.mustPlaylist(t))
 	beforeFrames := decodedPTS(t, s.mustPlaylist(t), data)
 
-	startRelay(t, rtspAddr, clip)
+	startRelay(t, addrs, clip)
 	pollUntil(t, "three more segments", 2*time.Minute, func() bool {
 		return len(segments(s.mustPlaylist(t))) >= len(before)+3
 	})

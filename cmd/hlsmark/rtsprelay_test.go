@@ -14,8 +14,8 @@ import (
 
 // rtspRelay is a real RTSP server on loopback (gortsplib) that takes one
 // publisher's stream (ANNOUNCE, RECORD) and serves it to readers
-// (DESCRIBE, SETUP, PLAY), over TCP only, with the ffmpeg CLI publishing
-// a file to it in a loop, in real time: an IP camera as hlsmark sees one.
+// (DESCRIBE, SETUP, PLAY), with the ffmpeg CLI publishing a file to it
+// in a loop, in real time: an IP camera as hlsmark sees one.
 type rtspRelay struct {
 	srv       *gortsplib.Server
 	publisher *exec.Cmd
@@ -25,14 +25,21 @@ type rtspRelay struct {
 	from   *gortsplib.ServerSession
 }
 
-// startRelay starts the server on addr and ffmpeg publishing clip to
-// rtsp://addr/cam. The test's cleanup stops both if the test has not.
-func startRelay(t *testing.T, addr, clip string) *rtspRelay {
+// relayAddrs are where a relay listens: RTSP (TCP), and for readers that
+// take their media over UDP, RTP and RTCP (an even port and the next); no
+// UDP addresses: media over TCP only.
+type relayAddrs struct{ rtsp, rtp, rtcp string }
+
+// startRelay starts the server on a's addresses and ffmpeg publishing
+// clip to rtsp://a.rtsp/cam, over TCP. The test's cleanup stops both if
+// the test has not.
+func startRelay(t *testing.T, a relayAddrs, clip string) *rtspRelay {
 	t.Helper()
 	r := &rtspRelay{}
-	r.srv = &gortsplib.Server{Handler: r, RTSPAddress: addr}
+	r.srv = &gortsplib.Server{Handler: r, RTSPAddress: a.rtsp, UDPRTPAddress: a.rtp, UDPRTCPAddress: a.rtcp}
+	addr := a.rtsp
 	if err := r.srv.Start(); err != nil {
-		t.Fatalf("rtsp server on %s: %v", addr, err)
+		t.Fatalf("rtsp server on %+v: %v", a, err)
 	}
 	bin, err := exec.LookPath("ffmpeg")
 	if err != nil {

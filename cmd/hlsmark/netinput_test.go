@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -151,6 +152,60 @@ func TestServeBadLiveInput(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			args := append([]string{"serve", "--addr", freeAddr(t), "--data", t.TempDir()}, c.args...)
 			checkUsageError(t, runCLI(t, t.TempDir(), args...), c.names)
+		})
+	}
+}
+
+// TestPushedMPEGTS streams MPEG-TS that the ffmpeg CLI sends in real time,
+// looping a clip: to hlsmark listening on a UDP port, and from an SRT
+// listener hlsmark calls. Decoded, the segments' frames are 3600 ticks
+// apart, frame after frame, with no discontinuity.
+func TestPushedMPEGTS(t *testing.T) {
+	clip := cameraClip(t)
+	for _, c := range []struct {
+		name  string
+		input func(port string) (hlsmark, ffmpeg string)
+	}{
+		{"udp", func(port string) (string, string) {
+			return "udp://127.0.0.1:" + port, "udp://127.0.0.1:" + port + "?pkt_size=1316"
+		}},
+		{"srt", func(port string) (string, string) {
+			return "srt://127.0.0.1:" + port, "srt://127.0.0.1:" + port + "?mode=listener"
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, port, _ := net.SplitHostPort(freeAddr(t))
+			in, out := c.input(port)
+			bin, err := exec.LookPath("ffmpeg")
+			if err != nil {
+				t.Fatalf("ffmpeg is required (Debian package ffmpeg): %v", err)
+			}
+			sender := exec.Command(bin, "-nostdin", "-v", "error", "-re", "-stream_loop", "-1", "-i", clip,
+				"-c", "copy", "-f", "mpegts", out)
+			if err := sender.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = sender.Process.Kill(); _ = sender.Wait() })
+			data := t.TempDir()
+			s := startServer(t, data, freeAddr(t), "--input", in, "--fps", "25")
+			pollUntil(t, "four segments", time.Minute, func() bool {
+				return len(listed(s.mustPlaylist(t))) >= 4
+			})
+			pl := s.mustPlaylist(t)
+			decoded := decodedPTS(t, pl, data)
+			var pts []clock.Ticks
+			for _, seg := range listed(pl) {
+				if seg.discontinuity {
+					t.Fatalf("segment %d is marked EXT-X-DISCONTINUITY: the input was lost\n%s", seg.seq, s.log)
+				}
+				pts = append(pts, decoded[seg.seq]...)
+			}
+			for i := 1; i < len(pts); i++ {
+				if pts[i]-pts[i-1] != 3600 {
+					t.Fatalf("frame %d: PTS %d after %d, want a step of 3600", i, pts[i], pts[i-1])
+				}
+			}
+			s.stop(t, syscall.SIGTERM)
 		})
 	}
 }

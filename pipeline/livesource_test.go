@@ -149,3 +149,37 @@ func TestLiveSourceCameraErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestLiveSourceEndsWhileConnecting connects to an RTSP server that
+// accepts the connection and never answers, with no deadline to speak of
+// (an hour), and ends the context once the connection is made: Next
+// returns the context's error, libav's blocked open interrupted through
+// its interrupt callback. (Without the callback it would wait the hour.)
+func TestLiveSourceEndsWhileConnecting(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	src, err := pipeline.NewLiveSource(pipeline.LiveConfig{Input: "rtsp://" + ln.Addr().String() + "/cam", Size: liveSize, Timeout: time.Hour},
+		pipeline.Start{Clock: clock.Real{}, Timeline: clock.Timeline{Epoch: time.Now()}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- src.Next(ctx, pipeline.NewFrame(liveSize)) }()
+	conn, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Next: %v, want the context's end", err)
+	}
+	if lost := src.Reconnecting(); lost != nil {
+		t.Errorf("Reconnecting: %v, want nil: the source was stopped, not lost", lost)
+	}
+}

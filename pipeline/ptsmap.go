@@ -19,9 +19,12 @@ const defaultFrameStep clock.Ticks = clock.Hz / 25
 // its ts and maps to the base the pass began with, or to one frame step
 // after the last PTS if that is later. A timestamp that does not rise
 // past the last frame's (a backward jump) starts a new mapping: origin is
-// its ts and base the last PTS plus one frame step. PTS never go back.
-// The frame step is the last gap between two consecutive frames of one
-// mapping, or the input's frame rate before there is one.
+// its ts and base the last PTS plus one frame step. For a live input, a
+// PTS more than a lead ahead of the clock (a leap of the input's
+// timestamps) starts one too, at the clock's reading or one frame step
+// after the last PTS, whichever is later. PTS never go back. The frame
+// step is the last gap between two consecutive frames of one mapping, or
+// the input's frame rate before there is one.
 type ptsMap struct {
 	input        string // the input's name, for errors
 	tbNum, tbDen int64

@@ -113,7 +113,7 @@ func (c inputConfig) validate(fs *flag.FlagSet, size media.Size) error {
 		// there or cannot be read.
 		f, err := os.Open(strings.TrimPrefix(c.Input, "file:"))
 		if err != nil {
-			return usagef("--input %q: %v (want checkerboard, - or pipe:0, or a video file)", c.Input, errors.Unwrap(err))
+			return usagef("--input %q: %v (want checkerboard, - or pipe:0, a video file, a network URL or a camera)", c.Input, errors.Unwrap(err))
 		}
 		f.Close()
 	case c.Format != formatRawvideo && c.Format != formatFramed:

@@ -33,7 +33,7 @@ func (e *NotH264Error) Error() string {
 }
 
 // checkH264 returns a *NotH264Error unless the video stream is H.264.
-func (d *fileDemuxer) checkH264() error {
+func (d *demuxer) checkH264() error {
 	if id := d.stream.CodecParameters().CodecID(); id != astiav.CodecIDH264 {
 		return &NotH264Error{Codec: id.Name()}
 	}
@@ -44,7 +44,7 @@ func (d *fileDemuxer) checkH264() error {
 // turns MP4 and Matroska packets (length-prefixed NAL units, SPS and PPS
 // in the container's extradata) into Annex B with SPS and PPS in front of
 // every IDR, and passes Annex B input (MPEG-TS) through as it is.
-func (d *fileDemuxer) openFilter() error {
+func (d *demuxer) openFilter() error {
 	if err := d.checkH264(); err != nil {
 		return err
 	}
@@ -69,10 +69,24 @@ func (d *fileDemuxer) openFilter() error {
 	return nil
 }
 
+// openPackets opens in and, for its best video stream (see openInput),
+// the bitstream filter that hands out its H.264 packets (openFilter).
+func openPackets(ctx context.Context, in demuxInput) (*demuxer, error) {
+	d, err := openInput(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.openFilter(); err != nil {
+		d.close()
+		return nil, fmt.Errorf("%s: %w", in.Name, err)
+	}
+	return d, nil
+}
+
 // nextPacket reads the video stream's next packet, in decode order, into
 // d.out, Annex B and in the stream's time base. It stays there until the
 // next call. It returns io.EOF once the filter has given its last packet.
-func (d *fileDemuxer) nextPacket() error {
+func (d *demuxer) nextPacket(ctx context.Context) error {
 	for {
 		d.out.Unref()
 		err := d.bsf.ReceivePacket(d.out)
@@ -82,9 +96,9 @@ func (d *fileDemuxer) nextPacket() error {
 		case errors.Is(err, astiav.ErrEof):
 			return io.EOF
 		case !errors.Is(err, astiav.ErrEagain):
-			return fmt.Errorf("file: h264_mp4toannexb: %w", err)
+			return fmt.Errorf("%s: h264_mp4toannexb: %w", d.in.Name, err)
 		}
-		if err := d.feed(d.bsf); err != nil {
+		if err := d.feed(ctx, d.bsf); err != nil {
 			return err
 		}
 	}
@@ -100,11 +114,11 @@ func (d *fileDemuxer) nextPacket() error {
 // pictures that refer to it may show it.
 func (s *FileSource) nextPacket(ctx context.Context, f *Frame) error {
 	for {
-		d, err := s.pass()
+		d, err := s.pass(ctx)
 		if err != nil {
 			return err
 		}
-		if err := d.nextPacket(); errors.Is(err, io.EOF) {
+		if err := d.nextPacket(ctx); errors.Is(err, io.EOF) {
 			s.endPass()
 			continue
 		} else if err != nil {
@@ -139,13 +153,11 @@ func (s *FileSource) nextPacket(ctx context.Context, f *Frame) error {
 // rising. A packet without a DTS gets one (guessDTS). It reports whether
 // the packet starts a loop's pass.
 func (s *FileSource) packetTimes(pts, dts int64) (clock.Ticks, clock.Ticks, bool, error) {
-	fresh := !s.mapped
-	loop := fresh && s.decoded
+	m := &s.m
+	fresh := !m.mapped
+	loop := fresh && m.decoded // the pass began one frame step after the last (ptsMap.begin)
 	if fresh {
-		s.mapped, s.origin = true, pts
-		if s.decoded {
-			s.base = s.prev + s.step // a loop: one frame after the last
-		}
+		m.mapped, m.origin = true, pts
 	}
 	p, d, err := s.mapPacket(pts, dts)
 	if err != nil {
@@ -157,28 +169,28 @@ func (s *FileSource) packetTimes(pts, dts int64) (clock.Ticks, clock.Ticks, bool
 		s.remaps.Add(1)
 		s.cfg.Log.Warn("file timestamps went back: new PTS mapping", "input", s.cfg.Input,
 			"timestamp", pts, "dts", dts, "would_be_dts", int64(d), "last_dts", int64(s.lastDTS))
-		s.origin, s.base, fresh = pts, s.prev+s.step, true
+		m.origin, m.base, fresh = pts, m.prev+m.step, true
 		if p, d, err = s.mapPacket(pts, dts); err != nil {
 			return 0, 0, false, err
 		}
 	}
 	if fresh {
 		least := s.lastDTS
-		if s.decoded {
-			least += s.step
+		if m.decoded {
+			least += m.step
 		}
 		if d < least {
-			s.base += least - d
+			m.base += least - d
 			p, d = p+least-d, least
 		}
 	}
-	if s.decoded {
-		s.step = d - s.lastDTS
-		s.prev = max(s.prev, p)
+	if m.decoded {
+		m.step = d - s.lastDTS
+		m.prev = max(m.prev, p)
 	} else {
-		s.prev = p
+		m.prev = p
 	}
-	s.lastDTS, s.decoded = d, true
+	s.lastDTS, m.decoded = d, true
 	return p, d, loop, nil
 }
 
@@ -189,14 +201,14 @@ func (s *FileSource) packetTimes(pts, dts int64) (clock.Ticks, clock.Ticks, bool
 // last DTS plus one frame step.
 func (s *FileSource) guessDTS(p clock.Ticks, fresh bool) clock.Ticks {
 	if fresh {
-		return p - clock.Ticks(s.d.videoDelay())*s.step
+		return p - clock.Ticks(s.d.videoDelay())*s.m.step
 	}
-	return s.lastDTS + s.step
+	return s.lastDTS + s.m.step
 }
 
 // videoDelay returns how many pictures the video's decoder holds back to
 // reorder them: its B-frames' depth.
-func (d *fileDemuxer) videoDelay() int {
+func (d *demuxer) videoDelay() int {
 	return int(C.hlsmark_video_delay(codecParameters(d.stream.CodecParameters())))
 }
 
@@ -216,10 +228,11 @@ func (s *FileSource) mapPacket(pts, dts int64) (clock.Ticks, clock.Ticks, error)
 	if dts == noPTS {
 		dts = pts
 	}
-	p, okP := clock.FromTimeBase(pts-s.origin, s.tbNum, s.tbDen)
-	d, okD := clock.FromTimeBase(dts-s.origin, s.tbNum, s.tbDen)
+	m := &s.m
+	p, okP := clock.FromTimeBase(pts-m.origin, m.tbNum, m.tbDen)
+	d, okD := clock.FromTimeBase(dts-m.origin, m.tbNum, m.tbDen)
 	if !okP || !okD {
-		return 0, 0, fmt.Errorf("file %s: timestamps %d, %d in %d/%d are out of range", s.cfg.Input, pts, dts, s.tbNum, s.tbDen)
+		return 0, 0, fmt.Errorf("%s: timestamps %d, %d in %d/%d are out of range", m.input, pts, dts, m.tbNum, m.tbDen)
 	}
-	return s.base + p, s.base + d, nil
+	return m.base + p, m.base + d, nil
 }

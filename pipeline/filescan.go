@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -31,7 +32,7 @@ type FileScan struct {
 // refused with a *NotH264Error.
 func ScanFile(input string) (FileScan, error) {
 	var scan FileScan
-	d, err := openDemuxer(input)
+	d, err := openInput(context.Background(), demuxInput{URL: input, Name: "file " + input})
 	if err != nil {
 		return scan, err
 	}
@@ -41,7 +42,8 @@ func ScanFile(input string) (FileScan, error) {
 	}
 	p := d.stream.CodecParameters()
 	scan.Size = media.Size{Width: p.Width(), Height: p.Height()}
-	num, den := d.timeBase()
+	tb := d.stream.TimeBase()
+	num, den := int64(tb.Num()), int64(tb.Den())
 	origin, packets, dtsSeen := int64(0), 0, false
 	var latest, lastDTS, step clock.Ticks
 	for {

@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"sync/atomic"
@@ -29,25 +28,20 @@ type FileConfig struct {
 	Log *slog.Logger
 }
 
-// defaultFrameStep is the frame step assumed before a file's second frame
-// when its container gives no frame rate: 25 fps.
-const defaultFrameStep clock.Ticks = clock.Hz / 25
-
 // FileSource decodes a media file's best video stream, frame by frame in
 // presentation order, paced in real time by the file's own timestamps.
 //
-// PTS mapping: a frame's PTS is base + FromTimeBase(ts − origin, time
-// base), where ts is the frame's best-effort timestamp in the stream's
-// time base and the rounding is FromTimeBase's floor. For the first
-// mapping, origin is the file's first timestamp and base the stream's
-// clock reading (Timeline.PTS) when the source is made, so PTS continue
-// the stream's timeline and the file's frame spacing is kept tick for
-// tick. A new mapping (origin = the frame's ts, base = the last PTS plus
-// one frame step) starts when the file loops and when a timestamp does
-// not rise past the last frame's (a backward jump): PTS never go back.
-// The frame step is the last gap between two consecutive frames, or the
-// container's frame rate before there is one. A forward leap is kept: the
-// stream waits, as the file says. Frames without a timestamp are dropped.
+// PTS mapping (ptsMap): a frame's PTS is base + FromTimeBase(ts − origin,
+// time base), where ts is the frame's best-effort timestamp in the
+// stream's time base and the rounding is FromTimeBase's floor. For the
+// first mapping, origin is the file's first timestamp and base the
+// stream's clock reading (Timeline.PTS) when the source is made, so PTS
+// continue the stream's timeline and the file's frame spacing is kept
+// tick for tick. A new mapping (origin = the frame's ts, base = the last
+// PTS plus one frame step) starts when the file loops and when a
+// timestamp does not rise past the last frame's (a backward jump): PTS
+// never go back. A forward leap is kept: the stream waits, as the file
+// says. Frames without a timestamp are dropped.
 //
 // Copying (FileConfig.Copy), the source hands out the file's H.264
 // packets in decode order instead, their PTS and DTS mapped with one
@@ -57,17 +51,10 @@ type FileSource struct {
 	cfg      FileConfig
 	clk      clock.Clock
 	timeline clock.Timeline
-	d        *fileDemuxer // the current pass, nil between passes
+	d        *demuxer // the current pass, nil between passes
 	done     bool
-
-	tbNum, tbDen int64
-	mapped       bool        // origin and base hold a mapping for this pass
-	origin       int64       // the timestamp, in the time base, that maps to base
-	base         clock.Ticks // the PTS origin maps to
-	prev         clock.Ticks // the PTS of the last decoded frame, sent or not (copying: the latest PTS)
-	decoded      bool        // prev is set
-	step         clock.Ticks
-	lastDTS      clock.Ticks // copying: the DTS of the last packet read (before the first, Resume)
+	m        ptsMap
+	lastDTS  clock.Ticks // copying: the DTS of the last packet read (before the first, Resume)
 
 	late    atomic.Uint64
 	remaps  atomic.Uint64
@@ -84,24 +71,33 @@ func NewFileSource(cfg FileConfig, at Start) (*FileSource, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	d, err := openFile(cfg.Input, cfg.Copy)
-	if err != nil {
+	s := &FileSource{cfg: cfg, clk: at.Clock, timeline: at.Timeline, m: ptsMap{input: "file " + cfg.Input}, lastDTS: at.Resume}
+	if err := s.open(context.Background(), max(at.Timeline.PTS(at.Clock.Now()), at.Resume)); err != nil {
 		return nil, err
 	}
-	s := &FileSource{cfg: cfg, clk: at.Clock, timeline: at.Timeline, d: d, step: defaultFrameStep}
-	s.tbNum, s.tbDen = d.timeBase()
-	if s.tbNum <= 0 || s.tbDen <= 0 {
-		d.close()
-		return nil, fmt.Errorf("file %s: time base %d/%d", cfg.Input, s.tbNum, s.tbDen)
-	}
-	if num, den := d.frameRate(); num > 0 && den > 0 {
-		if step, ok := clock.FromTimeBase(1, den, num); ok && step > 0 {
-			s.step = step
-		}
-	}
-	s.base = max(at.Timeline.PTS(at.Clock.Now()), at.Resume)
-	s.lastDTS = at.Resume
 	return s, nil
+}
+
+// open starts a pass over the file whose first frame maps to base, or
+// follows the last pass's last frame.
+func (s *FileSource) open(ctx context.Context, base clock.Ticks) error {
+	in := demuxInput{URL: s.cfg.Input, Name: s.m.input}
+	var d *demuxer
+	var err error
+	if s.cfg.Copy {
+		d, err = openPackets(ctx, in)
+	} else {
+		d, err = openDemuxer(ctx, in)
+	}
+	if err != nil {
+		return err
+	}
+	if err := d.begin(&s.m, base); err != nil {
+		d.close()
+		return err
+	}
+	s.d = d
+	return nil
 }
 
 // Size returns the frame size.
@@ -141,11 +137,11 @@ func (s *FileSource) Next(ctx context.Context, f *Frame) error {
 		return errors.New("file: frame size differs from source size")
 	}
 	for {
-		d, err := s.pass()
+		d, err := s.pass(ctx)
 		if err != nil {
 			return err
 		}
-		ts, err := d.next()
+		ts, err := d.next(ctx)
 		if errors.Is(err, io.EOF) {
 			s.endPass()
 			continue
@@ -157,9 +153,13 @@ func (s *FileSource) Next(ctx context.Context, f *Frame) error {
 			s.dropped.Add(1)
 			continue
 		}
-		pts, err := s.pts(ts)
+		pts, remapped, err := s.m.pts(ts, 0, 0)
 		if err != nil {
 			return err
+		}
+		if remapped {
+			s.remaps.Add(1)
+			s.cfg.Log.Warn("file timestamps went back: new PTS mapping", "input", s.cfg.Input, "timestamp", ts, "pts", int64(pts))
 		}
 		due := s.timeline.Time(pts)
 		if err := s.clk.WaitUntil(ctx, due); err != nil {
@@ -178,17 +178,16 @@ func (s *FileSource) Next(ctx context.Context, f *Frame) error {
 }
 
 // pass returns the demuxer of the pass over the file under way, opening
-// the next one after a loop. It returns io.EOF once the source has ended.
-func (s *FileSource) pass() (*fileDemuxer, error) {
+// the next one after a loop (one frame step after the last PTS). It
+// returns io.EOF once the source has ended.
+func (s *FileSource) pass(ctx context.Context) (*demuxer, error) {
 	if s.done {
 		return nil, io.EOF
 	}
 	if s.d == nil {
-		d, err := openFile(s.cfg.Input, s.cfg.Copy)
-		if err != nil {
+		if err := s.open(ctx, 0); err != nil {
 			return nil, err
 		}
-		s.d, s.mapped = d, false
 	}
 	return s.d, nil
 }
@@ -199,32 +198,4 @@ func (s *FileSource) endPass() {
 	s.d.close()
 	s.d = nil
 	s.done = !s.cfg.Loop
-}
-
-// pts maps the timestamp ts of the frame just decoded to its PTS, starting
-// a new mapping at a pass's first frame and when ts does not rise.
-func (s *FileSource) pts(ts int64) (clock.Ticks, error) {
-	if !s.mapped {
-		s.mapped, s.origin = true, ts
-		if s.decoded {
-			s.base = s.prev + s.step // a loop: one frame after the last
-		}
-	}
-	rel, ok := clock.FromTimeBase(ts-s.origin, s.tbNum, s.tbDen)
-	if !ok {
-		return 0, fmt.Errorf("file %s: timestamp %d in %d/%d is out of range", s.cfg.Input, ts, s.tbNum, s.tbDen)
-	}
-	pts := s.base + rel
-	if s.decoded && pts <= s.prev {
-		s.remaps.Add(1)
-		s.cfg.Log.Warn("file timestamps went back: new PTS mapping", "input", s.cfg.Input,
-			"timestamp", ts, "would_be_pts", int64(pts), "last_pts", int64(s.prev), "pts", int64(s.prev+s.step))
-		s.origin, s.base = ts, s.prev+s.step
-		pts = s.base
-	}
-	if s.decoded {
-		s.step = pts - s.prev
-	}
-	s.prev, s.decoded = pts, true
-	return pts, nil
 }

@@ -87,8 +87,8 @@ type streamView struct {
 	MediaSequence *media.Seq `json:"media_sequence"`
 	Segments      int        `json:"segments"`
 	WindowSeconds float64    `json:"window_seconds"`
-	// Reason says why a stalled stream is stalled, when known, and why a
-	// failed one failed.
+	// Reason says why a stalled stream is stalled, when known, why a
+	// failed one failed, and why a reconnecting one lost its input.
 	Reason   string    `json:"reason,omitempty"`
 	Input    string    `json:"input,omitempty"`
 	Size     string    `json:"size,omitempty"`

@@ -38,10 +38,15 @@ type Stream struct {
 	// or nil. A failed stream is served on (with EXT-X-ENDLIST) but makes
 	// the server not ready (/readyz).
 	Failed func() error
+	// Reconnecting, if set, returns why the stream's input was lost while
+	// it is being reconnected, or nil. A reconnecting stream makes the
+	// server not ready (/readyz).
+	Reconnecting func() error
 	// State, if set, tells the stream's state and why, as GET /api/streams
 	// lists it (a supervisor knows more than Failed and Stalled: that the
 	// stream is starting, or failed and will be made again). Without it,
-	// the state is read from Failed, the playlist and Stalled.
+	// the state is read from Failed, the playlist, Reconnecting and
+	// Stalled.
 	State func() (state, reason string)
 	// Input, Size and FPS describe what the stream shows, for GET
 	// /api/streams: its input as given (a URL's password hidden), its
@@ -60,26 +65,6 @@ type Counters struct {
 	FramesLate      uint64 `json:"frames_late"`
 	FramesRejected  uint64 `json:"frames_rejected"`
 	SegmentsWritten uint64 `json:"segments_written"`
-}
-
-// state returns the stream's state and why, for GET /api/streams and
-// /readyz.
-func (st *Stream) state() (state, reason string) {
-	if st.State != nil {
-		return st.State()
-	}
-	if err := st.failed(); err != nil {
-		return "failed", err.Error()
-	}
-	if st.Playlist.Closed() {
-		return "ended", ""
-	}
-	if st.Stalled != nil {
-		if stalled, why := st.Stalled(); stalled {
-			return "stalled", why
-		}
-	}
-	return "live", ""
 }
 
 // Streams is the set of streams a server serves. It may change while the
@@ -118,6 +103,52 @@ func (st *Stream) failed() error {
 		return nil
 	}
 	return st.Failed()
+}
+
+// reconnecting returns st.Reconnecting's answer, nil if it is not set.
+func (st *Stream) reconnecting() error {
+	if st.Reconnecting == nil {
+		return nil
+	}
+	return st.Reconnecting()
+}
+
+// A stream's states, as /api/streams shows them.
+const (
+	stateLive         = "live"
+	stateEnded        = "ended"
+	stateFailed       = "failed"
+	stateStalled      = "stalled"
+	stateReconnecting = "reconnecting"
+)
+
+// unreadiness ranks the states that make the server not ready (/readyz),
+// the worst highest; the others are 0.
+var unreadiness = map[string]int{stateReconnecting: 1, stateStalled: 2, stateFailed: 3}
+
+// state returns the stream's state and, when known, why it is in it: as
+// its State says, or else its input failed, it ended, its input is being
+// reconnected (a reconnecting stream lists no segment for a while: it is
+// not also called stalled), it stalled, or it is live.
+func (st *Stream) state() (state, reason string) {
+	if st.State != nil {
+		return st.State()
+	}
+	if err := st.failed(); err != nil {
+		return stateFailed, err.Error()
+	}
+	if st.Playlist.Closed() {
+		return stateEnded, ""
+	}
+	if err := st.reconnecting(); err != nil {
+		return stateReconnecting, err.Error()
+	}
+	if st.Stalled != nil {
+		if stalled, why := st.Stalled(); stalled {
+			return stateStalled, why
+		}
+	}
+	return stateLive, ""
 }
 
 // Config configures the HTTP handler.
@@ -282,19 +313,26 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// ready is the readiness check: 503 while any stream is stalled or has
-// failed, naming the streams and why. The status is "failed" if any
-// stream failed, else "stalled".
+// ready is the readiness check: 503 while any stream is stalled, its
+// input is being reconnected, or its source has failed, naming the
+// streams and why. The status is the worst of their states: failed, then
+// stalled, then reconnecting.
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	unready := map[string]string{}
-	status := "stalled"
+	status := ""
 	for _, st := range s.cfg.Streams.All() {
-		switch state, why := st.state(); state {
-		case "failed":
-			unready[st.Name] = why
-			status = "failed"
-		case "stalled":
-			unready[st.Name] = why
+		state, why := st.state()
+		if unreadiness[state] == 0 {
+			continue
+		}
+		if state == stateFailed {
+			why = "the source failed: " + why
+		} else if state == stateReconnecting {
+			why = "reconnecting: " + why
+		}
+		unready[st.Name] = why
+		if unreadiness[state] > unreadiness[status] {
+			status = state
 		}
 	}
 	if len(unready) > 0 {

@@ -104,7 +104,7 @@ type streamArgs struct {
 // serveFlags returns the flag set of `hlsmark serve`, bound to a.
 func serveFlags(a *serveArgs) *commandLine {
 	c := &a.serveConfig
-	cl := newCommandLine("serve", "Streams the checkerboard, a video file or a camera (--input), or several streams (--config), as live HLS.\nSIGINT or SIGTERM stops it: the last segments are written and the playlists ended.")
+	cl := newCommandLine("serve", "Streams the checkerboard, a video file, a network stream or a camera (--input), or several streams (--config), as live HLS.\nSIGINT or SIGTERM stops it: the last segments are written and the playlists ended.")
 	cl.notes = tokenNotes
 	cl.group("Server", func(fs *flag.FlagSet) {
 		fs.StringVar(&c.Config, "config", "", "YAML `file` of settings and streams (see README, \"Many streams\"); a flag given with it overrides the file's top-level key of the same name")
@@ -154,7 +154,7 @@ func (a streamArgs) resolve(fs *flag.FlagSet, data string) (streamConfig, error)
 	if c.MaxDateRanges < 1 {
 		return c, usagef("--max-dateranges %d: must be at least 1", c.MaxDateRanges)
 	}
-	if err := c.inputConfig.validate(fs); err != nil {
+	if err := c.inputConfig.validate(fs, c.Size); err != nil {
 		return c, err
 	}
 	if err := c.validate(); err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/hlsmark/hlsmark/pipeline"
+	"github.com/hlsmark/hlsmark/pipeline/media"
 )
 
 // The names --input, --input-format and --detect take.
@@ -29,7 +31,9 @@ const (
 // inputConfig is what --input names and how to read it.
 type inputConfig struct {
 	// Input is --input: checkerboard (also when empty), - and pipe:0 for
-	// raw frames on Stdin, or else a video file's path or file: URL.
+	// raw frames on Stdin, a network URL (rtsp, rtsps, http, https, udp,
+	// srt), a camera (/dev/videoN, v4l2:PATH), or else a video file's path
+	// or file: URL.
 	Input string
 	// Loop is --loop: play a file again and again.
 	Loop bool
@@ -45,6 +49,11 @@ type inputConfig struct {
 	// Motion is --motion-threshold and --motion-min-area, for --detect
 	// motion.
 	Motion pipeline.MotionConfig
+	// RTSPTransport is --rtsp-transport: tcp or udp, for an rtsp input.
+	RTSPTransport string
+	// InputSize, InputFPS and InputPixFmt are --input-size, --input-fps
+	// and --input-pix-fmt: what a camera is asked for.
+	InputSize, InputFPS, InputPixFmt string
 	// Stdin is where - and pipe:0 read: os.Stdin for serve, a pipe in
 	// tests.
 	Stdin io.Reader
@@ -52,7 +61,11 @@ type inputConfig struct {
 
 // inputFlags registers the flags of what the stream shows.
 func inputFlags(fs *flag.FlagSet, c *inputConfig) {
-	fs.StringVar(&c.Input, "input", inputCheckerboard, "what to stream: checkerboard; - (also pipe:0) for raw frames on standard input; or a video file's `path` or file: URL (paced by its own timestamps; the playlist ends when it does)")
+	fs.StringVar(&c.Input, "input", inputCheckerboard, "what to stream: checkerboard; - (also pipe:0) for raw frames on standard input; a video file's `path` or file: URL (paced by its own timestamps; the playlist ends when it does); a network URL, rtsp://, rtsps://, http(s)://, udp:// or srt:// (reconnected when lost); or a camera, /dev/videoN or v4l2:PATH")
+	fs.StringVar(&c.RTSPTransport, "rtsp-transport", "", "how an rtsp:// input's media come: tcp or udp (default tcp)")
+	fs.StringVar(&c.InputSize, "input-size", "", "picture size a camera --input is asked for, `WxH` (default: the camera's)")
+	fs.StringVar(&c.InputFPS, "input-fps", "", "frame rate a camera --input is asked for, `rate` N, N.M or N/D (default: the camera's)")
+	fs.StringVar(&c.InputPixFmt, "input-pix-fmt", "", "pixel or compressed format a camera --input is asked for, as FFmpeg names it: yuyv422, mjpeg... (default: the camera's)")
 	fs.BoolVar(&c.Loop, "loop", false, "play a file --input again and again, PTS still rising")
 	fs.StringVar(&c.Format, "input-format", formatRawvideo, "raw frames on standard input: rawvideo (back to back, stamped on arrival) or framed (each after its 8-byte big-endian PTS in 90 kHz ticks)")
 	fs.StringVar((*string)(&c.PixFmt), "pix-fmt", string(pipeline.BGR24), "raw frames' pixel format: rgb24, bgr24, yuv420p or gray")
@@ -65,33 +78,45 @@ func inputFlags(fs *flag.FlagSet, c *inputConfig) {
 // stdin reports whether the input is raw frames on standard input.
 func (c inputConfig) stdin() bool { return c.Input == inputStdin || c.Input == inputPipe0 }
 
+// live reports whether the input is a network input or a camera.
+func (c inputConfig) live() bool {
+	return pipeline.IsNetworkInput(c.Input) || pipeline.IsDeviceInput(c.Input)
+}
+
 // file reports whether the input is a video file.
-func (c inputConfig) file() bool { return c.Input != "" && c.Input != inputCheckerboard && !c.stdin() }
+func (c inputConfig) file() bool {
+	return c.Input != "" && c.Input != inputCheckerboard && !c.stdin() && !c.live()
+}
+
+// liveConfig returns the live source's configuration, at the stream's
+// size; bad --input-size fails.
+func (c inputConfig) liveConfig(size media.Size) (pipeline.LiveConfig, error) {
+	lc := pipeline.LiveConfig{Input: c.Input, Size: size, RTSPTransport: c.RTSPTransport,
+		Device: pipeline.DeviceConfig{FPS: c.InputFPS, PixFmt: c.InputPixFmt}}
+	if c.InputSize != "" {
+		s, err := media.ParseSize(c.InputSize)
+		if err != nil {
+			return lc, usagef("--input-%v", err)
+		}
+		lc.Device.Size = s
+	}
+	return lc, nil
+}
 
 // validate checks the input flags, naming the flag at fault; fs tells
-// which were given.
-func (c inputConfig) validate(fs *flag.FlagSet) error {
-	switch {
-	case c.Loop && !c.file():
-		return usagef("--loop: only for a file --input")
-	case c.file():
-		// Refused before anything is made in --data: a file that is not
-		// there or cannot be read.
-		f, err := os.Open(strings.TrimPrefix(c.Input, "file:"))
-		if err != nil {
-			return usagef("--input %q: %v (want checkerboard, - or pipe:0, or a video file)", c.Input, errors.Unwrap(err))
-		}
-		f.Close()
-	case c.Format != formatRawvideo && c.Format != formatFramed:
-		return usagef("--input-format %q: want rawvideo or framed", c.Format)
+// which were given, size is the stream's frame size.
+func (c inputConfig) validate(fs *flag.FlagSet, size media.Size) error {
+	var err error
+	if c.live() {
+		err = c.validateLive(fs, size)
+	} else {
+		err = c.validateLocal(fs)
+	}
+	if err != nil {
+		return err
 	}
 	if c.Detect != "" && c.Detect != detectMint && c.Detect != detectMotion && c.Detect != detectNone {
 		return usagef("--detect %q: want mint, motion or none", c.Detect)
-	}
-	for _, name := range []string{"input-format", "pix-fmt"} {
-		if isSet(fs, name) && !c.stdin() {
-			return usagef("--%s: only for raw frames on standard input (--input - or pipe:0), not --input %s", name, c.Input)
-		}
 	}
 	for _, name := range []string{"motion-threshold", "motion-min-area"} {
 		if isSet(fs, name) && c.Detect != detectMotion {
@@ -101,10 +126,68 @@ func (c inputConfig) validate(fs *flag.FlagSet) error {
 	if err := c.Motion.Validate(); err != nil {
 		return usagef("--%v", err)
 	}
+	return c.validateCodec(fs)
+}
+
+// validateLocal checks the flags of an input that is neither a network
+// input nor a camera: the checkerboard, raw frames or a file.
+func (c inputConfig) validateLocal(fs *flag.FlagSet) error {
+	for _, name := range []string{"rtsp-transport", "input-size", "input-fps", "input-pix-fmt"} {
+		if isSet(fs, name) {
+			what := "a camera --input (/dev/videoN or v4l2:PATH)"
+			if name == "rtsp-transport" {
+				what = "an rtsp:// or rtsps:// --input"
+			}
+			return usagef("--%s: only for %s, not --input %s", name, what, cmp.Or(c.Input, inputCheckerboard))
+		}
+	}
+	switch {
+	case c.Loop && !c.file():
+		return usagef("--loop: only for a file --input")
+	case c.file():
+		// Refused before anything is made in --data: a file that is not
+		// there or cannot be read.
+		f, err := os.Open(strings.TrimPrefix(c.Input, "file:"))
+		if err != nil {
+			return usagef("--input %q: %v (want checkerboard, - or pipe:0, a video file, a network URL or a camera)", c.Input, errors.Unwrap(err))
+		}
+		f.Close()
+	case c.Format != formatRawvideo && c.Format != formatFramed:
+		return usagef("--input-format %q: want rawvideo or framed", c.Format)
+	}
+	for _, name := range []string{"input-format", "pix-fmt"} {
+		if isSet(fs, name) && !c.stdin() {
+			return usagef("--%s: only for raw frames on standard input (--input - or pipe:0), not --input %s", name, c.Input)
+		}
+	}
 	if err := c.PixFmt.Validate(); err != nil {
 		return usagef("--%v", err)
 	}
-	return c.validateCodec(fs)
+	return nil
+}
+
+// validateLive checks a network or camera input's flags: what libav
+// knows, what the camera can be asked for, and that a camera's device is
+// there.
+func (c inputConfig) validateLive(fs *flag.FlagSet, size media.Size) error {
+	for _, name := range []string{"loop", "input-format", "pix-fmt"} {
+		if isSet(fs, name) {
+			return usagef("--%s: not for a network or camera --input (%s)", name, c.Input)
+		}
+	}
+	lc, err := c.liveConfig(size)
+	if err != nil {
+		return err
+	}
+	if err := lc.Validate(); err != nil {
+		return usagef("--%v", err)
+	}
+	if pipeline.IsDeviceInput(c.Input) {
+		if _, err := os.Stat(pipeline.DevicePath(c.Input)); err != nil {
+			return usagef("--input %q: %v (no such camera)", c.Input, errors.Unwrap(err))
+		}
+	}
+	return nil
 }
 
 // describe returns the input as /api/streams shows it: as given, with
@@ -143,6 +226,12 @@ func (c streamConfig) openInput(at pipeline.Start, log *slog.Logger) (pipeline.S
 	switch {
 	case c.stdin():
 		return pipeline.NewRaw(pipeline.RawConfig{Size: c.Size, Format: c.PixFmt, Framed: c.Format == formatFramed}, c.Stdin, at)
+	case c.live():
+		lc, err := c.liveConfig(c.Size)
+		if err != nil {
+			return nil, err
+		}
+		return pipeline.NewLiveSource(lc, at, log)
 	case c.file():
 		src, err := pipeline.NewFileSource(pipeline.FileConfig{Input: c.Input, Size: c.Size, Loop: c.Loop, Copy: c.copies(), Log: log}, at)
 		if err != nil {

@@ -453,6 +453,16 @@ func (s *Stream) Failed() error {
 	return nil
 }
 
+// Reconnecting returns why the stream's source lost its input while it
+// reconnects (a network input or a camera, see pipeline.Reconnector), nil
+// while it delivers frames and for a source that never reconnects.
+func (s *Stream) Reconnecting() error {
+	if r, ok := s.source.(pipeline.Reconnector); ok {
+		return r.Reconnecting()
+	}
+	return nil
+}
+
 // report keeps what went wrong, for Stalled to tell.
 func (s *Stream) report(what string) {
 	s.problem.Store(&what)

@@ -20,8 +20,11 @@ const (
 	Starting = "starting" // made, no segment listed yet
 	Live     = "live"     // listing segments
 	Stalled  = "stalled"  // no segment listed for three target durations
-	Ended    = "ended"    // its input ended: served on, with EXT-X-ENDLIST
-	Failed   = "failed"   // failed; made again after a pause
+	// Reconnecting: the source lost its (network or camera) input and is
+	// getting it back.
+	Reconnecting = "reconnecting"
+	Ended        = "ended"  // its input ended: served on, with EXT-X-ENDLIST
+	Failed       = "failed" // failed; made again after a pause
 )
 
 // Supervisor runs one stream for as long as it is wanted. It makes the
@@ -93,6 +96,9 @@ func (sv *Supervisor) State() (state, reason string) {
 		return Starting, ""
 	case ended || cur.Playlist().Closed():
 		return Ended, ""
+	}
+	if err := cur.Reconnecting(); err != nil {
+		return Reconnecting, err.Error()
 	}
 	if stalled, why := cur.Stalled(); stalled {
 		return Stalled, why

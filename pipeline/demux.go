@@ -25,30 +25,55 @@ package pipeline
 import "C"
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"time"
 	"unsafe"
 
 	"github.com/asticode/go-astiav"
 
+	"github.com/hlsmark/hlsmark/pipeline/clock"
 	"github.com/hlsmark/hlsmark/pipeline/media"
 )
 
 // noPTS is libav's AV_NOPTS_VALUE: a frame without a timestamp.
 const noPTS = math.MinInt64
 
-// fileDemuxer is one pass over a media file: its demuxer and, for the
-// video stream it reads (the best one), either the decoder and the scaler
-// to BGR24, or, to pass the H.264 through (--codec copy), the bitstream
-// filter that makes its packets Annex B. Every libav object it holds is
-// freed by close.
-type fileDemuxer struct {
+// demuxInput names what a demuxer opens, and how.
+type demuxInput struct {
+	// URL is a path or any URL libavformat reads (file:, rtsp:, http:, a
+	// device's path...).
+	URL string
+	// Name is how errors name the input: its kind and its URL without a
+	// password.
+	Name string
+	// Format is the libav input format to open URL with (v4l2 for a
+	// camera); empty lets libav probe.
+	Format string
+	// Options are the demuxer's and protocol's options (rtsp_transport,
+	// video_size...).
+	Options map[string]string
+	// Timeout bounds each blocking call (the open, the stream probe, every
+	// read) through libav's interrupt callback; 0: no bound but the
+	// context's end.
+	Timeout time.Duration
+}
+
+// demuxer is one pass over an input: its demuxer and, for the video
+// stream it reads (the best one), either the decoder and the scaler to
+// BGR24, or, to pass the H.264 through (--codec copy), the bitstream
+// filter that makes its packets Annex B (see openPackets). Every libav
+// object it holds is freed by close.
+type demuxer struct {
+	in      demuxInput
 	fc      *astiav.FormatContext
+	wd      *watchdog
 	cc      *astiav.CodecContext
 	bsf     *astiav.BitStreamFilterContext
-	pkt     *astiav.Packet // read from the file
+	pkt     *astiav.Packet // read from the input
 	out     *astiav.Packet // out of the bitstream filter
 	frame   *astiav.Frame
 	stream  *astiav.Stream
@@ -56,51 +81,61 @@ type fileDemuxer struct {
 	flushed bool // the decoder or filter was sent its end of stream
 }
 
-// openFile opens input (a path or any URL libavformat reads, such as
-// file:) and its best video stream: the one with the most pixels, the
-// first of them on a tie. Its packets go to a decoder, or with copy to
-// the h264_mp4toannexb bitstream filter; a stream that is not H.264
-// cannot be copied (*NotH264Error).
-func openFile(input string, copyH264 bool) (_ *fileDemuxer, err error) {
-	d, err := openDemuxer(input)
+// openDemuxer opens in and the decoder of its best video stream (see
+// openInput).
+func openDemuxer(ctx context.Context, in demuxInput) (*demuxer, error) {
+	d, err := openInput(ctx, in)
 	if err != nil {
 		return nil, err
 	}
-	if copyH264 {
-		err = d.openFilter()
-	} else {
-		err = d.openDecoder()
-	}
-	if err != nil {
+	if err := d.openDecoder(); err != nil {
 		d.close()
-		return nil, fmt.Errorf("file %s: %w", input, err)
+		return nil, fmt.Errorf("%s: %w", in.Name, err)
 	}
 	return d, nil
 }
 
-// openDemuxer opens input and finds its best video stream, without
-// opening anything to read its packets with.
-func openDemuxer(input string) (_ *fileDemuxer, err error) {
-	d := &fileDemuxer{fc: astiav.AllocFormatContext(), pkt: astiav.AllocPacket()}
+// openInput opens in and finds its best video stream, the one with the
+// most pixels (the first of them on a tie), without opening anything to
+// read its packets with. The open and the stream probe give up when ctx
+// ends or after in.Timeout each.
+func openInput(ctx context.Context, in demuxInput) (_ *demuxer, err error) {
+	d := &demuxer{in: in, fc: astiav.AllocFormatContext(), pkt: astiav.AllocPacket()}
 	if d.fc == nil || d.pkt == nil {
 		d.close()
-		return nil, errors.New("file: allocate demuxer")
+		return nil, fmt.Errorf("%s: allocate demuxer", in.Name)
 	}
-	if err := d.fc.OpenInput(input, nil, nil); err != nil {
+	d.wd = newWatchdog(d.fc)
+	var format *astiav.InputFormat
+	if in.Format != "" {
+		if format = astiav.FindInputFormat(in.Format); format == nil {
+			d.close()
+			return nil, fmt.Errorf("%s: this FFmpeg build has no %s input", in.Name, in.Format)
+		}
+	}
+	opts := astiav.NewDictionary()
+	defer opts.Free()
+	for k, v := range in.Options {
+		if err := opts.Set(k, v, 0); err != nil {
+			d.close()
+			return nil, fmt.Errorf("%s: option %s=%s: %w", in.Name, k, v, err)
+		}
+	}
+	if err := d.guard(ctx, "open", func() error { return d.fc.OpenInput(in.URL, format, opts) }); err != nil {
 		// avformat_open_input frees the context when it fails: only
 		// the Go side is left to let go of.
 		d.fc.Free()
 		d.fc = nil
 		d.close()
-		return nil, fmt.Errorf("file %s: open: %w", input, err)
+		return nil, err
 	}
 	defer func() {
 		if err != nil {
 			d.close()
 		}
 	}()
-	if err := d.fc.FindStreamInfo(nil); err != nil {
-		return nil, fmt.Errorf("file %s: read stream info: %w", input, err)
+	if err := d.guard(ctx, "read stream info", func() error { return d.fc.FindStreamInfo(nil) }); err != nil {
+		return nil, err
 	}
 	best := 0
 	for _, s := range d.fc.Streams() {
@@ -110,13 +145,13 @@ func openDemuxer(input string) (_ *fileDemuxer, err error) {
 		}
 	}
 	if d.stream == nil {
-		return nil, fmt.Errorf("file %s: no video stream", input)
+		return nil, fmt.Errorf("%s: no video stream", in.Name)
 	}
 	return d, nil
 }
 
 // openDecoder opens the video stream's decoder.
-func (d *fileDemuxer) openDecoder() error {
+func (d *demuxer) openDecoder() error {
 	id := d.stream.CodecParameters().CodecID()
 	codec := astiav.FindDecoder(id)
 	if codec == nil {
@@ -137,27 +172,41 @@ func (d *fileDemuxer) openDecoder() error {
 	return nil
 }
 
-// timeBase returns the video stream's time base as num/den seconds.
-func (d *fileDemuxer) timeBase() (num, den int64) {
-	tb := d.stream.TimeBase()
-	return int64(tb.Num()), int64(tb.Den())
+// guard runs call, one of libav's blocking calls, under the watchdog and
+// names what it was doing in its error: the context's error if ctx
+// ended, a timeout if the deadline passed.
+func (d *demuxer) guard(ctx context.Context, what string, call func() error) error {
+	disarm := d.wd.arm(ctx, d.in.Timeout)
+	err := call()
+	timedOut := disarm()
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case timedOut:
+		return fmt.Errorf("%s: %s: nothing for %s", d.in.Name, what, d.in.Timeout)
+	case errors.Is(err, astiav.ErrEof):
+		return io.EOF
+	}
+	return fmt.Errorf("%s: %s: %w", d.in.Name, what, err)
 }
 
-// frameRate returns the video stream's average frame rate as num/den
-// frames a second, or 0/0 when the container does not know it.
-func (d *fileDemuxer) frameRate() (num, den int64) {
-	r := d.stream.AvgFrameRate()
-	if r.Num() <= 0 || r.Den() <= 0 {
-		r = d.stream.RFrameRate()
+// begin starts m's pass over this input (see ptsMap.begin) with the
+// video stream's time base and frame rate.
+func (d *demuxer) begin(m *ptsMap, base clock.Ticks) error {
+	tb, rate := d.stream.TimeBase(), d.stream.AvgFrameRate()
+	if rate.Num() <= 0 || rate.Den() <= 0 {
+		rate = d.stream.RFrameRate()
 	}
-	return int64(r.Num()), int64(r.Den())
+	return m.begin(int64(tb.Num()), int64(tb.Den()), int64(rate.Num()), int64(rate.Den()), base)
 }
 
 // next decodes the next picture, in presentation order, and returns its
 // best-effort timestamp in the stream's time base (noPTS if it has none).
 // The picture stays in d until the next call. It returns io.EOF once the
 // decoder has given its last picture.
-func (d *fileDemuxer) next() (int64, error) {
+func (d *demuxer) next(ctx context.Context) (int64, error) {
 	for {
 		d.frame.Unref()
 		err := d.cc.ReceiveFrame(d.frame)
@@ -167,28 +216,28 @@ func (d *fileDemuxer) next() (int64, error) {
 		case errors.Is(err, astiav.ErrEof):
 			return 0, io.EOF
 		case !errors.Is(err, astiav.ErrEagain):
-			return 0, fmt.Errorf("file: decode: %w", err)
+			return 0, fmt.Errorf("%s: decode: %w", d.in.Name, err)
 		}
-		if err := d.feed(d.cc); err != nil {
+		if err := d.feed(ctx, d.cc); err != nil {
 			return 0, err
 		}
 	}
 }
 
 // feed sends to (the decoder, or the bitstream filter) the stream's next
-// packet, or its end of stream once the file has no more.
-func (d *fileDemuxer) feed(to interface{ SendPacket(*astiav.Packet) error }) error {
+// packet, or its end of stream once the input has no more.
+func (d *demuxer) feed(ctx context.Context, to interface{ SendPacket(*astiav.Packet) error }) error {
 	if d.flushed {
 		return io.ErrUnexpectedEOF // input wanted after its end: never, by libavcodec's contract
 	}
 	for {
-		if err := d.fc.ReadFrame(d.pkt); err != nil {
-			if !errors.Is(err, astiav.ErrEof) {
-				return fmt.Errorf("file: read: %w", err)
+		if err := d.guard(ctx, "read", func() error { return d.fc.ReadFrame(d.pkt) }); err != nil {
+			if !errors.Is(err, io.EOF) {
+				return err
 			}
 			d.flushed = true
 			if err := to.SendPacket(nil); err != nil && !errors.Is(err, astiav.ErrEof) {
-				return fmt.Errorf("file: flush: %w", err)
+				return fmt.Errorf("%s: flush: %w", d.in.Name, err)
 			}
 			return nil
 		}
@@ -199,7 +248,7 @@ func (d *fileDemuxer) feed(to interface{ SendPacket(*astiav.Packet) error }) err
 		err := to.SendPacket(d.pkt)
 		d.pkt.Unref()
 		if err != nil {
-			return fmt.Errorf("file: decode: %w", err)
+			return fmt.Errorf("%s: decode: %w", d.in.Name, err)
 		}
 		return nil
 	}
@@ -207,20 +256,20 @@ func (d *fileDemuxer) feed(to interface{ SendPacket(*astiav.Packet) error }) err
 
 // toBGR scales and converts the picture next returned into dst, packed
 // BGR24 of size s.
-func (d *fileDemuxer) toBGR(dst []byte, s media.Size) error {
+func (d *demuxer) toBGR(dst []byte, s media.Size) error {
 	if len(dst) < s.Width*s.Height*3 {
-		return fmt.Errorf("file: frame buffer of %d bytes is too small for %s", len(dst), s)
+		return fmt.Errorf("%s: frame buffer of %d bytes is too small for %s", d.in.Name, len(dst), s)
 	}
 	ret := C.hlsmark_frame_to_bgr(&d.sws, (*C.AVFrame)(d.frame.UnsafePointer()),
 		(*C.uint8_t)(unsafe.Pointer(&dst[0])), C.int(s.Width), C.int(s.Height))
 	if ret < 0 {
-		return fmt.Errorf("file: convert %dx%d %s to BGR24 %s: %w", d.frame.Width(), d.frame.Height(), d.frame.PixelFormat(), s, astiav.Error(ret))
+		return fmt.Errorf("%s: convert %dx%d %s to BGR24 %s: %w", d.in.Name, d.frame.Width(), d.frame.Height(), d.frame.PixelFormat(), s, astiav.Error(ret))
 	}
 	return nil
 }
 
 // close frees every libav object of the pass.
-func (d *fileDemuxer) close() {
+func (d *demuxer) close() {
 	if d.sws != nil {
 		C.sws_freeContext(d.sws)
 		d.sws = nil

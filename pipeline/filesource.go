@@ -28,6 +28,11 @@ type FileConfig struct {
 	Log *slog.Logger
 }
 
+// leap is the longest gap between two frames of a file that is still
+// the file playing on: a longer one is a leap of its timestamps (a
+// recording paused, two recordings joined).
+const leap = clock.Hz
+
 // FileSource decodes a media file's best video stream, frame by frame in
 // presentation order, paced in real time by the file's own timestamps.
 //
@@ -41,7 +46,9 @@ type FileConfig struct {
 // PTS plus one frame step) starts when the file loops and when a
 // timestamp does not rise past the last frame's (a backward jump): PTS
 // never go back. A forward leap is kept: the stream waits, as the file
-// says. Frames without a timestamp are dropped.
+// says, and a leap of more than a second (see leap) marks the next frame
+// Discontinuity, so the segment after it is EXT-X-DISCONTINUITY. Frames
+// without a timestamp are dropped.
 //
 // Copying (FileConfig.Copy), the source hands out the file's H.264
 // packets in decode order instead, their PTS and DTS mapped with one
@@ -55,6 +62,7 @@ type FileSource struct {
 	done     bool
 	m        ptsMap
 	lastDTS  clock.Ticks // copying: the DTS of the last packet read (before the first, Resume)
+	leapt    bool        // the file's timestamps leapt: the next frame handed out is marked Discontinuity
 
 	late    atomic.Uint64
 	remaps  atomic.Uint64
@@ -153,6 +161,7 @@ func (s *FileSource) Next(ctx context.Context, f *Frame) error {
 			s.dropped.Add(1)
 			continue
 		}
+		prev, had := s.m.prev, s.m.decoded
 		pts, remapped, err := s.m.pts(ts, 0, 0)
 		if err != nil {
 			return err
@@ -160,6 +169,11 @@ func (s *FileSource) Next(ctx context.Context, f *Frame) error {
 		if remapped {
 			s.remaps.Add(1)
 			s.cfg.Log.Warn("file timestamps went back: new PTS mapping", "input", s.cfg.Input, "timestamp", ts, "pts", int64(pts))
+		}
+		if had && !remapped && pts-prev > leap {
+			s.leapt = true
+			s.cfg.Log.Info("file timestamps leap: the stream pauses, the next segment is discontinuous", "input", s.cfg.Input,
+				"gap", (pts - prev).Duration(), "pts", int64(pts))
 		}
 		due := s.timeline.Time(pts)
 		if err := s.clk.WaitUntil(ctx, due); err != nil {
@@ -172,7 +186,8 @@ func (s *FileSource) Next(ctx context.Context, f *Frame) error {
 		if err := d.toBGR(f.BGR, s.cfg.Size); err != nil {
 			return err
 		}
-		f.PTS, f.Event = pts, 0
+		f.PTS, f.Event, f.Discontinuity = pts, 0, s.leapt
+		s.leapt = false
 		return nil
 	}
 }

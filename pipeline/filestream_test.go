@@ -8,6 +8,7 @@ import (
 	"image/color"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -209,4 +210,56 @@ func TestFileStreamLoops(t *testing.T) {
 		t.Fatalf("decoded %d frames, want 130", len(r.frames))
 	}
 	checkSteps(t, r.pts(), startPTS, 3600)
+}
+
+// TestFileStreamLeapIsDiscontinuity streams two MPEG-TS recordings joined
+// byte for byte, the second's timestamps 1.14 s after the first's last
+// frame: a leap the file says to wait out, short enough that the muxer's
+// own rule (a segment outgrowing EXT-X-TARGETDURATION) would not mark it.
+// The stream waits, keeping the file's timestamps (a step of 102600
+// ticks there, 3600 elsewhere), and the first frame after the leap opens
+// a segment marked EXT-X-DISCONTINUITY.
+func TestFileStreamLeapIsDiscontinuity(t *testing.T) {
+	// The first part ends with an IDR (its 26th frame, 1 s in), so a
+	// segment starts 0.04 s before the leap.
+	first := ffmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-frames:v", "26",
+		"-c:v", "libx264", "-bf", "0", "-g", "25", "-pix_fmt", "yuv420p", "first.ts")
+	second := ffmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-frames:v", "25",
+		"-c:v", "libx264", "-bf", "0", "-g", "25", "-pix_fmt", "yuv420p", "-output_ts_offset", "2.14", "second.ts")
+	var joined []byte
+	for _, part := range []string{first, second} {
+		b, err := os.ReadFile(part)
+		if err != nil {
+			t.Fatal(err)
+		}
+		joined = append(joined, b...)
+	}
+	in := filepath.Join(t.TempDir(), "joined.ts")
+	if err := os.WriteFile(in, joined, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runFileStream(t, func(at pipeline.Start) (pipeline.Source, error) {
+		return pipeline.NewFileSource(pipeline.FileConfig{Input: in, Size: fileSize}, at)
+	}, fileOptions{})
+	if len(r.frames) != 51 {
+		t.Fatalf("decoded %d frames, want the 51 of both parts", len(r.frames))
+	}
+	for i := 1; i < len(r.frames); i++ {
+		want := clock.Ticks(3600)
+		if i == 26 {
+			want = 102600 // 1.14 s: from 1.0 s to 2.14 s
+		}
+		if step := r.frames[i].pts - r.frames[i-1].pts; step != want {
+			t.Fatalf("frame %d: PTS step %d, want %d", i, step, want)
+		}
+	}
+	after := r.frames[26]
+	if r.segStart[after.seq] != after.pts {
+		t.Fatalf("the first frame after the leap (PTS %d) is inside segment %d, which starts at %d", after.pts, after.seq, r.segStart[after.seq])
+	}
+	for _, seg := range r.stream.Playlist().Segments() {
+		if want := seg.Seq == after.seq; seg.Discontinuity != want {
+			t.Errorf("segment %d: discontinuity %v, want %v", seg.Seq, seg.Discontinuity, want)
+		}
+	}
 }

@@ -80,6 +80,11 @@ func NewFileSource(cfg FileConfig, at Start) (*FileSource, error) {
 		cfg.Log = slog.Default()
 	}
 	s := &FileSource{cfg: cfg, clk: at.Clock, timeline: at.Timeline, m: ptsMap{input: "file " + cfg.Input}, lastDTS: at.Resume}
+	if !cfg.Copy {
+		if err := s.m.keepIn(at.Dir, at.Resume); err != nil {
+			cfg.Log.Warn("a new timestamp mapping, not the kept one", "input", cfg.Input, "err", err)
+		}
+	}
 	if err := s.open(context.Background(), max(at.Timeline.PTS(at.Clock.Now()), at.Resume)); err != nil {
 		return nil, err
 	}

@@ -75,8 +75,12 @@ func NewLiveSource(cfg LiveConfig, at Start, log *slog.Logger) (*LiveSource, err
 		log = slog.Default()
 	}
 	in := cfg.demuxInput()
-	return &LiveSource{cfg: cfg, in: in, log: log, clk: at.Clock, timeline: at.Timeline, resume: at.Resume,
-		m: ptsMap{input: in.Name}}, nil
+	s := &LiveSource{cfg: cfg, in: in, log: log, clk: at.Clock, timeline: at.Timeline, resume: at.Resume,
+		m: ptsMap{input: in.Name}}
+	if err := s.m.keepIn(at.Dir, at.Resume); err != nil {
+		log.Warn("a new timestamp mapping, not the kept one", "input", in.Name, "err", err)
+	}
+	return s, nil
 }
 
 // Size returns the frame size.

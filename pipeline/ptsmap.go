@@ -25,6 +25,12 @@ const defaultFrameStep clock.Ticks = clock.Hz / 25
 // after the last PTS, whichever is later. PTS never go back. The frame
 // step is the last gap between two consecutive frames of one mapping, or
 // the input's frame rate before there is one.
+//
+// A mapping kept by an earlier run of the stream (keepIn) is taken for the
+// first frame instead of a new one if it puts that frame within
+// resumeSlack of the new one's base: an input whose timestamps ran on
+// across the restart (MPEG-TS over UDP or SRT with a running clock) keeps
+// its exact mapping, and the restart costs only the frames it missed.
 type ptsMap struct {
 	input        string // the input's name, for errors
 	tbNum, tbDen int64
@@ -34,6 +40,12 @@ type ptsMap struct {
 	prev         clock.Ticks // the PTS of the last frame mapped
 	decoded      bool        // prev is set
 	step         clock.Ticks
+	// kept is the mapping an earlier run kept, tried for the first frame
+	// if that frame's PTS is at least floor.
+	kept  *keptMapping
+	floor clock.Ticks
+	// keep, if set, is given every new mapping, to keep for a restart.
+	keep func(keptMapping) error
 }
 
 // begin starts a pass over an input whose stream has the time base
@@ -75,6 +87,12 @@ func (m *ptsMap) pts(ts int64, now, lead clock.Ticks) (pts clock.Ticks, remapped
 		return 0, false, fmt.Errorf("%s: timestamp %d in %d/%d is out of range", m.input, ts, m.tbNum, m.tbDen)
 	}
 	pts = m.base + rel
+	if first && m.kept != nil {
+		if p, ok := m.resumed(ts); ok {
+			m.origin, m.base, pts = m.kept.Origin, m.kept.Base, p
+		}
+		m.kept = nil
+	}
 	switch {
 	case m.decoded && pts <= m.prev:
 		m.origin, m.base = ts, m.prev+m.step
@@ -90,5 +108,29 @@ func (m *ptsMap) pts(ts int64, now, lead clock.Ticks) (pts clock.Ticks, remapped
 		m.step = pts - m.prev // a gap within one mapping: the input's own
 	}
 	m.prev, m.decoded = pts, true
+	if (first || remapped) && m.keep != nil {
+		if err := m.keep(keptMapping{Input: m.input, TBNum: m.tbNum, TBDen: m.tbDen, Origin: m.origin, Base: m.base}); err != nil {
+			return 0, false, fmt.Errorf("%s: keep the timestamp mapping: %w", m.input, err)
+		}
+	}
 	return pts, remapped, nil
+}
+
+// resumed returns the PTS the kept mapping gives the timestamp ts, and
+// whether to take it: same time base, after the last PTS if any, and
+// within resumeSlack of the base a new mapping would start at.
+func (m *ptsMap) resumed(ts int64) (clock.Ticks, bool) {
+	k := m.kept
+	if k.TBNum != m.tbNum || k.TBDen != m.tbDen {
+		return 0, false
+	}
+	rel, ok := clock.FromTimeBase(ts-k.Origin, k.TBNum, k.TBDen)
+	if !ok {
+		return 0, false
+	}
+	p := k.Base + rel
+	if m.decoded && p <= m.prev {
+		return 0, false
+	}
+	return p, p >= m.base-resumeSlack && p <= m.base+resumeSlack && p >= m.floor
 }

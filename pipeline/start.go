@@ -12,4 +12,8 @@ type Start struct {
 	// end, 0 for a new stream: no frame may come before it, so that PTS
 	// never go back across a restart.
 	Resume clock.Ticks
+	// Dir is the stream's folder, where a source keeps what a restart
+	// goes on from (a decoded input's timestamp mapping: MappingFile);
+	// empty keeps nothing.
+	Dir string
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 )
 
@@ -207,5 +208,60 @@ func TestPushedMPEGTS(t *testing.T) {
 			}
 			s.stop(t, syscall.SIGTERM)
 		})
+	}
+}
+
+// TestRestartKeepsInputClock: an MPEG-TS over UDP whose timestamps run on
+// (the ffmpeg CLI sends it in real time, looping) is streamed, the server
+// stops and starts again on the same folder while the input goes on. The
+// restarted stream takes the timestamp mapping the first kept in the
+// stream's folder: every frame, before and after the restart, is a whole
+// number of the input's 3600-tick steps from the first, so PTS keep
+// following the input's own clock, across an EXT-X-DISCONTINUITY. (A new
+// mapping would start at the clock's reading: a whole number of steps
+// from the old one once in 3600 restarts.)
+func TestRestartKeepsInputClock(t *testing.T) {
+	clip := cameraClip(t)
+	_, port, _ := net.SplitHostPort(freeAddr(t))
+	bin, err := exec.LookPath("ffmpeg")
+	if err != nil {
+		t.Fatalf("ffmpeg is required (Debian package ffmpeg): %v", err)
+	}
+	sender := exec.Command(bin, "-nostdin", "-v", "error", "-re", "-stream_loop", "-1", "-i", clip,
+		"-c", "copy", "-f", "mpegts", "udp://127.0.0.1:"+port+"?pkt_size=1316")
+	if err := sender.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sender.Process.Kill(); _ = sender.Wait() })
+	data, addr := t.TempDir(), freeAddr(t)
+	in := "udp://127.0.0.1:" + port
+	s := startServer(t, data, addr, "--input", in, "--fps", "25")
+	pollUntil(t, "three segments", time.Minute, func() bool { return len(listed(s.mustPlaylist(t))) >= 3 })
+	s.stop(t, syscall.SIGTERM)
+	before := len(listedOnDisk(t, filepath.Join(data, "demo")))
+	if _, err := os.Stat(filepath.Join(data, "demo", pipeline.MappingFile)); err != nil {
+		t.Fatalf("the stream kept no timestamp mapping: %v", err)
+	}
+
+	s = startServer(t, data, addr, "--input", in, "--fps", "25")
+	pollUntil(t, "three more segments", time.Minute, func() bool { return len(listed(s.mustPlaylist(t))) >= before+3 })
+	pl := s.mustPlaylist(t)
+	s.stop(t, syscall.SIGTERM)
+	decoded := decodedPTS(t, pl, data)
+	var pts []clock.Ticks
+	resumedAt := -1
+	for i, seg := range listed(pl) {
+		if seg.discontinuity {
+			resumedAt = i
+		}
+		pts = append(pts, decoded[seg.seq]...)
+	}
+	if resumedAt < before {
+		t.Fatalf("no EXT-X-DISCONTINUITY at the restart (segment %d of %d)", resumedAt, len(listed(pl)))
+	}
+	for i := 1; i < len(pts); i++ {
+		if d := pts[i] - pts[i-1]; d <= 0 || d%3600 != 0 {
+			t.Fatalf("frame %d: PTS %d after %d: a gap of %d ticks, not a whole number of the input's 3600-tick steps", i, pts[i], pts[i-1], d)
+		}
 	}
 }

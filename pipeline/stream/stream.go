@@ -170,7 +170,7 @@ func New(cfg Config) (_ *Stream, err error) {
 	if first == 0 {
 		first = swept.Next
 	}
-	if s.source, err = cfg.Source(pipeline.Start{Clock: cfg.Clock, Timeline: s.timeline, Resume: s.playlist.End()}); err != nil {
+	if s.source, err = cfg.Source(pipeline.Start{Clock: cfg.Clock, Timeline: s.timeline, Resume: s.playlist.End(), Dir: cfg.Dir}); err != nil {
 		return nil, err
 	}
 	if s.encoder, err = newCoder(cfg); err != nil {

@@ -54,11 +54,12 @@ func markerFilter(r *http.Request, svc *marker.Service) (marker.Filter, url.Valu
 	if f.FromTime != nil && f.ToTime != nil && f.FromTime.After(*f.ToTime) {
 		return f, nil, errors.New("from: must not be after to")
 	}
-	switch src := marker.Source(given.Get("source")); src {
-	case "", marker.FromDetector, marker.FromAPI:
-		f.Source = src
-	default:
-		return f, nil, errors.New("source: must be detector or api, got " + quote(string(src)))
+	if src, ok := given["source"]; ok {
+		switch f.Source = marker.Source(src[0]); f.Source {
+		case marker.FromDetector, marker.FromAPI:
+		default:
+			return f, nil, errors.New("source: must be detector or api, got " + quote(src[0]))
+		}
 	}
 	if l, ok := given["label"]; ok {
 		if l[0] == "" {

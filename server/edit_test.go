@@ -205,6 +205,36 @@ func TestEditMarker(t *testing.T) {
 		resp, body := s.send(t, method, path, `{"label":"x"}`, token)
 		checkJSONErrorStatus(t, method+" of the deleted marker", resp, body, http.StatusNotFound)
 	}
+	// Three edits went through (label, data and duration; the clearing;
+	// the detector marker's label) and one deletion.
+	for name, want := range map[string]float64{"hlsmark_markers_edited_total": 3, "hlsmark_markers_deleted_total": 1} {
+		if got := streamCounter(t, s, name); got != want {
+			t.Errorf("%s{stream=demo} = %v, want %v", name, got, want)
+		}
+	}
+}
+
+// streamCounter reads the demo stream's counter name from its metrics.
+func streamCounter(t *testing.T, s *markerServer, name string) float64 {
+	t.Helper()
+	families, err := s.run.Stream.Metrics().Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "stream" && l.GetValue() == pipelinetest.Stream {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	t.Fatalf("no %s{stream=%s}", name, pipelinetest.Stream)
+	return 0
 }
 
 // checkJSONErrorStatus requires a JSON error answer with the given status.

@@ -95,7 +95,7 @@ func New(cfg Config) *Metrics {
 		}, []string{"route"}),
 		httpLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hlsmark_http_limited_total",
-			Help: "Requests refused or cut short by a limit, by limit: post_rate (per client), list_rate (markers read per client), stream_rate (markers per stream), " +
+			Help: "Requests refused or cut short by a limit, by limit: post_rate (marker posts, edits and deletions per client), list_rate (markers read per client), stream_rate (markers per stream), " +
 				"data_bytes, data_depth, body_timeout, replay (event streams caught up only partly), list_bytes (listings cut short).",
 		}, []string{"limit"}),
 	}

@@ -24,8 +24,8 @@ var searchParams = []string{"from", "to", "source", "label"}
 // markerFilter reads the marker list's filters (see searchParams), and
 // returns them as given too, for the next link. from and to are RFC 3339
 // times or pts:N, N a TS timestamp (33 bits) taken, as a posted pts is, at
-// its latest instance up to the present; a window of two such timestamps
-// that spans their wrap starts at from's instance before.
+// its latest instance up to the present; with both given as pts:, to is
+// taken at its first instance from from on.
 func markerFilter(r *http.Request, svc *marker.Service) (marker.Filter, url.Values, error) {
 	var f marker.Filter
 	given := url.Values{}
@@ -48,8 +48,11 @@ func markerFilter(r *http.Request, svc *marker.Service) (marker.Filter, url.Valu
 	if f.ToPTS, f.ToTime, err = bound("to", given, now); err != nil {
 		return f, nil, err
 	}
-	if f.FromPTS != nil && f.ToPTS != nil && *f.FromPTS > *f.ToPTS {
-		*f.FromPTS -= clock.Wrap
+	if f.FromPTS != nil && f.ToPTS != nil {
+		// A window of two TS timestamps runs from from's instance to the
+		// next time the TS reads to, across the wrap if it comes between
+		// (to may then lie ahead of the present).
+		*f.ToPTS = *f.FromPTS + ((f.ToPTS.TS()-f.FromPTS.TS())%clock.Wrap+clock.Wrap)%clock.Wrap
 	}
 	if f.FromTime != nil && f.ToTime != nil && f.FromTime.After(*f.ToTime) {
 		return f, nil, errors.New("from: must not be after to")

@@ -244,8 +244,9 @@ func (s *Server) listMarkers(w http.ResponseWriter, r *http.Request) {
 // markerList is the answer of GET /api/streams/{stream}/markers.
 type markerList struct {
 	Markers []json.RawMessage `json:"markers"`
-	// Next is where the list goes on, when more markers may follow: the
-	// answer held limit markers, or was cut short at ListBytes.
+	// Next is where the list goes on, with the same filters, when more
+	// markers may follow: the answer held limit markers, was cut short at
+	// ListBytes, or a filtered listing stopped reading at maxScan.
 	Next string `json:"next,omitempty"`
 }
 

@@ -23,7 +23,9 @@ import (
 //
 // Layout: one top-level bucket per stream, holding "markers" (ID → JSON)
 // and "revs" (Rev → ID, for Changes). A marker's old revision key is
-// deleted when it changes, so "revs" lists each marker once.
+// deleted when it changes, so "revs" lists each marker once. A deleted
+// marker stays in both as a tombstone (Deleted set), so that Changes
+// reports its deletion.
 type Bolt struct {
 	db *bolt.DB
 }
@@ -106,13 +108,35 @@ func (b *Bolt) Add(_ context.Context, stream string, m Marker) (Marker, error) {
 
 // Update implements Store.
 func (b *Bolt) Update(_ context.Context, stream string, id ID, fn func(*Marker)) (Marker, error) {
+	m, err := b.change(stream, id, func(m *Marker) {
+		fn(m)
+		m.Deleted = false
+	})
+	if err != nil {
+		return Marker{}, fmt.Errorf("marker store: update %d: %w", id, err)
+	}
+	return m, nil
+}
+
+// Delete implements Store.
+func (b *Bolt) Delete(_ context.Context, stream string, id ID) (Marker, error) {
+	m, err := b.change(stream, id, func(m *Marker) { m.Deleted = true })
+	if err != nil {
+		return Marker{}, fmt.Errorf("marker store: delete %d: %w", id, err)
+	}
+	return m, nil
+}
+
+// change changes a marker that is not deleted with fn and gives it the
+// stream's next revision, in one transaction.
+func (b *Bolt) change(stream string, id ID, fn func(*Marker)) (Marker, error) {
 	var m Marker
 	err := b.db.Update(func(tx *bolt.Tx) error {
 		markers, revs, err := buckets(tx, stream)
 		if err != nil {
 			return err
 		}
-		if m, err = get(markers, id); err != nil {
+		if m, err = live(markers, id); err != nil {
 			return err
 		}
 		if err := revs.Delete(key(uint64(m.Rev))); err != nil {
@@ -125,12 +149,10 @@ func (b *Bolt) Update(_ context.Context, stream string, id ID, fn func(*Marker))
 		}
 		return put(markers, revs, m)
 	})
-	if err != nil {
-		return Marker{}, fmt.Errorf("marker store: update %d: %w", id, err)
-	}
-	return m, nil
+	return m, err
 }
 
+// get returns a stored marker, a tombstone included.
 func get(markers *bolt.Bucket, id ID) (Marker, error) {
 	var m Marker
 	if markers == nil {
@@ -143,13 +165,22 @@ func get(markers *bolt.Bucket, id ID) (Marker, error) {
 	return m, json.Unmarshal(v, &m)
 }
 
+// live returns a stored marker that is not deleted.
+func live(markers *bolt.Bucket, id ID) (Marker, error) {
+	m, err := get(markers, id)
+	if err == nil && m.Deleted {
+		return Marker{}, ErrNotFound
+	}
+	return m, err
+}
+
 // Get implements Store.
 func (b *Bolt) Get(_ context.Context, stream string, id ID) (Marker, error) {
 	var m Marker
 	err := b.db.View(func(tx *bolt.Tx) error {
 		markers, _, err := buckets(tx, stream)
 		if err == nil {
-			m, err = get(markers, id)
+			m, err = live(markers, id)
 		}
 		return err
 	})
@@ -173,7 +204,9 @@ func (b *Bolt) List(_ context.Context, stream string, after ID, limit int) ([]Ma
 			if err := json.Unmarshal(v, &m); err != nil {
 				return err
 			}
-			out = append(out, m)
+			if !m.Deleted {
+				out = append(out, m)
+			}
 		}
 		return nil
 	})

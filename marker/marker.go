@@ -48,6 +48,11 @@ type Marker struct {
 	// its creation.
 	Rev        Rev `json:"rev"`
 	CreatedRev Rev `json:"created_rev"`
+	// Deleted marks a tombstone: the marker was deleted at revision Rev.
+	// The store keeps it so that Changes reports the deletion (an event
+	// stream resuming from before it learns of it); Get, Update and List
+	// treat it as gone.
+	Deleted bool `json:"deleted,omitempty"`
 }
 
 // ErrNotFound is returned for a marker that does not exist.

@@ -37,6 +37,9 @@ type Config struct {
 	Log     *slog.Logger
 	// OnAdded, if set, is told of every marker stored, once it is durable.
 	OnAdded func(Marker)
+	// OnEdited and OnDeleted, if set, are told of every marker edited or
+	// deleted through Edit and Delete, once the change is durable.
+	OnEdited, OnDeleted func(Marker)
 	// OnUnlisted, if set, is called for every marker the playlist did not
 	// list because it lists as many date ranges as it may.
 	OnUnlisted func()
@@ -134,9 +137,11 @@ func (s *Service) Restore(ctx context.Context) error {
 		return nil
 	}
 	// One range at a time, so that a range the playlist has no room for
-	// (it lists as many as it may) is told apart from a failure.
+	// (it lists as many as it may) is told apart from a failure. A range
+	// the playlist kept listed keeps its tags as served, though its marker
+	// may have been edited since (ReviseDateRange).
 	for _, r := range ranges {
-		err := s.cfg.Playlist.SetDateRange(r)
+		err := s.cfg.Playlist.ReviseDateRange(r)
 		if errors.Is(err, playlist.ErrTooManyDateRanges) {
 			if s.cfg.OnUnlisted != nil {
 				s.cfg.OnUnlisted()
@@ -177,6 +182,9 @@ func (s *Service) detected(ctx context.Context, d media.Detection) error {
 		id := s.openID
 		s.openID = 0
 		m, err := s.cfg.Store.Update(ctx, s.cfg.Stream, id, func(m *Marker) { closeMarker(m, d.End-d.Start, d.Cut) })
+		if errors.Is(err, ErrNotFound) {
+			return nil // deleted while its event showed (see Delete)
+		}
 		if err != nil {
 			return err
 		}
@@ -230,7 +238,11 @@ func (s *Service) published(ctx context.Context, seg media.Segment) error {
 	}
 	s.mu.Unlock()
 	for _, id := range placed {
-		if _, err := s.cfg.Store.Update(ctx, s.cfg.Stream, id, func(*Marker) {}); err != nil {
+		_, err := s.cfg.Store.Update(ctx, s.cfg.Stream, id, func(*Marker) {})
+		if errors.Is(err, ErrNotFound) {
+			continue // deleted meanwhile: its tombstone told subscribers
+		}
+		if err != nil {
 			return err
 		}
 		s.notify()
@@ -257,9 +269,12 @@ func (s *Service) add(ctx context.Context, m Marker) (Marker, error) {
 	return m, nil
 }
 
-// changed updates the marker's date range and wakes subscribers.
+// changed updates the marker's date range and wakes subscribers. A range
+// already listed keeps its tags as served: an edited label shows in the
+// API only, and a duration only where the range had none
+// (playlist.ReviseDateRange).
 func (s *Service) changed(m Marker) {
-	err := s.cfg.Playlist.SetDateRange(s.DateRange(m))
+	err := s.cfg.Playlist.ReviseDateRange(s.DateRange(m))
 	switch {
 	case errors.Is(err, playlist.ErrTooManyDateRanges):
 		// A flood of markers: each is stored and served by the API;

@@ -87,6 +87,11 @@ func FormatTime(t time.Time) string {
 	return startDate(t).Format(dateLayout)
 }
 
+// MarkerTime is a marker's time as FormatTime writes it: in UTC, rounded
+// up to the millisecond. A search by time compares it, so that a marker's
+// own program_date_time finds it.
+func MarkerTime(t time.Time) time.Time { return startDate(t) }
+
 // startDate is a marker time as FormatTime writes it: in UTC, rounded up
 // to the millisecond.
 func startDate(t time.Time) time.Time {

@@ -178,3 +178,40 @@ func (p *Playlist) SetDateRange(rs ...DateRange) error {
 	}
 	return errors.Join(errs...)
 }
+
+// ReviseDateRange sets r as SetDateRange does, for a marker that may have
+// been edited since its range was listed. A listed range keeps what its
+// tags say (RFC 8216, section 6.2.1: a served tag never changes): r's
+// START-DATE and X-LABEL are not taken, nor its DURATION where one is
+// listed; only a DURATION the range lacks is added (a second tag), and
+// Open as SetDateRange takes it. An unlisted range is listed as r says.
+// ErrTooManyDateRanges says when there is no room for it.
+func (p *Playlist) ReviseDateRange(r DateRange) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if st, listed := p.ranges[r.ID]; listed {
+		was := st.merged()
+		r.Start, r.Label = was.Start, was.Label
+		if was.Duration != 0 || r.Duration == 0 {
+			r.Duration = was.Duration
+		}
+	}
+	changed, err := p.setRangeLocked(r)
+	if changed {
+		p.changedLocked(false)
+	}
+	return err
+}
+
+// EndDateRange ends a listed open range whose marker was deleted, so that
+// no DURATION will come: its tag stays as served, and it leaves the
+// playlist as an instant does, with the segment its start falls in. Any
+// other range is left as it is.
+func (p *Playlist) EndDateRange(id string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if st, listed := p.ranges[id]; listed && st.open {
+		st.open = false
+		p.changedLocked(false)
+	}
+}

@@ -119,11 +119,17 @@ func (s *Server) markerEvents(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// sseEvent formats one change: "created" if the marker is new since the
-// client's last event, "updated" otherwise.
+// sseEvent formats one change: "deleted" for a deleted marker (its data
+// the marker as it was), "created" if the marker is new since the client's
+// last event, "updated" otherwise. Each marker comes once, as its latest
+// revision left it: a marker edited and then deleted since the client's
+// last event is one "deleted" event.
 func sseEvent(svc *marker.Service, m marker.Marker, after marker.Rev) []byte {
 	kind := "updated"
-	if m.CreatedRev > after {
+	switch {
+	case m.Deleted:
+		kind = "deleted"
+	case m.CreatedRev > after:
 		kind = "created"
 	}
 	data, _ := json.Marshal(view(svc, m))

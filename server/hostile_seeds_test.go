@@ -102,6 +102,29 @@ func seedsHostile(fx *hostileFixture) []hostileRequest {
 	for _, ct := range []string{"", "text/plain", "application/json; charset=utf-8", "application/merge-patch+json", "application/json; charset", ";;;", strings.Repeat("a", 5000)} {
 		out = append(out, post(ct, bearer, ok))
 	}
+	// Edits and deletions, with the token: hostile bodies, then hostile
+	// IDs (none of which may reach marker 1), then one that deletes it.
+	for _, body := range []string{
+		`{"label":"edited","duration":2,"data":{"who":"seed"}}`, `{"duration":null,"data":null}`,
+		`{}`, `{"pts":1}`, `{"label":null}`, `{"label":" "}`, `{"duration":1e999}`, `{"duration":-0}`,
+		`{"data":[1]}`, `{"data":{"pad":"` + strings.Repeat("a", 70<<10) + `"}}`, `{"label":"x"}{}`, `null`, ``,
+	} {
+		out = append(out, hostileRequest{method: "PATCH", target: "/api/streams/demo/markers/1", contentType: "application/json", authorization: bearer, body: []byte(body)})
+	}
+	for _, v := range hostileNumbers {
+		out = append(out,
+			hostileRequest{method: "PATCH", target: "/api/streams/demo/markers/" + v, contentType: "application/json", authorization: bearer, body: []byte(`{"label":"x"}`)},
+			hostileRequest{method: http.MethodDelete, target: "/api/streams/demo/markers/" + v, authorization: bearer},
+			get("/api/streams/demo/markers", "from="+v+"&to=pts:"+v),
+			get("/api/streams/demo/markers", "source="+v+"&label="+v),
+		)
+	}
+	out = append(out,
+		get("/api/streams/demo/markers", "from=pts:8589934591&to=pts:0&source=api"),
+		get("/api/streams/demo/markers", "label=%E2%80%AE&from=0001-01-01T00:00:00Z&to=9999-12-31T23:59:59Z"),
+		hostileRequest{method: http.MethodDelete, target: "/api/streams/demo/markers/1", authorization: bearer},
+		hostileRequest{method: http.MethodDelete, target: "/api/streams/demo/markers/1", authorization: bearer},
+	)
 	out = append(out,
 		hostileRequest{method: http.MethodOptions, target: "/api/streams/demo/markers", origin: hostileOrigin},
 		hostileRequest{method: http.MethodGet, target: "/api/streams", origin: "https://evil.example"},

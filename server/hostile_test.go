@@ -235,7 +235,8 @@ func (fx *hostileFixture) serve(t *testing.T, req *http.Request) *captured {
 // whatever it is sent: no panic, no 5xx, no planted secret (unless the
 // request carried it itself), no redirect off the site, a JSON error on
 // every 4xx under /api/, an event stream only as a 200, and no change to
-// the store but by a 2xx POST, which adds exactly one marker.
+// the store but by a 2xx POST, which adds exactly one marker, or a 2xx
+// PATCH or DELETE, which adds none and makes one revision.
 func (fx *hostileFixture) check(t *testing.T, r hostileRequest) {
 	raw, ok := r.raw()
 	if !ok {
@@ -303,8 +304,15 @@ func (fx *hostileFixture) check(t *testing.T, r hostileRequest) {
 		}
 		return
 	}
+	if (req.Method == http.MethodPatch || req.Method == http.MethodDelete) && c.status/100 == 2 {
+		if len(added) != 0 || revAfter != revBefore+1 {
+			t.Fatalf("%s: a 2xx %s added %d markers and moved the revision from %d to %d; want no marker, one revision",
+				what, req.Method, len(added), revBefore, revAfter)
+		}
+		return
+	}
 	if len(added) != 0 || revAfter != revBefore {
-		t.Fatalf("%s: the store changed (%d markers added, revision %d to %d) without a 2xx POST",
+		t.Fatalf("%s: the store changed (%d markers added, revision %d to %d) without a 2xx POST, PATCH or DELETE",
 			what, len(added), revBefore, revAfter)
 	}
 }

@@ -74,6 +74,8 @@ func (s *Server) routeMarkers(r *mux.Router) {
 	r.Handle("/api/streams/{stream}/markers", s.requireToken(http.HandlerFunc(s.postMarker))).Methods(http.MethodPost)
 	r.HandleFunc("/api/streams/{stream}/markers/events", s.markerEvents).Methods(http.MethodGet)
 	r.HandleFunc("/api/streams/{stream}/markers/{id}", s.getMarker).Methods(http.MethodGet)
+	r.Handle("/api/streams/{stream}/markers/{id}", s.requireToken(http.HandlerFunc(s.patchMarker))).Methods(http.MethodPatch)
+	r.Handle("/api/streams/{stream}/markers/{id}", s.requireToken(http.HandlerFunc(s.deleteMarker))).Methods(http.MethodDelete)
 	r.Handle("/api/streams/{stream}", s.requireToken(http.HandlerFunc(s.putStream))).Methods(http.MethodPut)
 	r.Handle("/api/streams/{stream}", s.requireToken(http.HandlerFunc(s.deleteStream))).Methods(http.MethodDelete)
 }
@@ -181,6 +183,11 @@ func (s *Server) listMarkers(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	filter, given, err := markerFilter(r, svc)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
 	after, err := uintParam(r, "after", 0)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
@@ -199,7 +206,7 @@ func (s *Server) listMarkers(w http.ResponseWriter, r *http.Request) {
 			s.cfg.Limits.ListRate, s.cfg.Limits.ListBurst))
 		return
 	}
-	ms, err := svc.Store().List(r.Context(), svc.Stream(), marker.ID(after), int(limit))
+	ms, last, more, err := search(r.Context(), svc, filter, marker.ID(after), int(limit))
 	if err != nil {
 		s.internalError(w, err)
 		return
@@ -221,9 +228,15 @@ func (s *Server) listMarkers(w http.ResponseWriter, r *http.Request) {
 		size += len(b) + 1
 		out.Markers = append(out.Markers, b)
 	}
-	if n := len(out.Markers); n > 0 && (n < len(ms) || n == int(limit)) {
-		out.Next = "/api/streams/" + svc.Stream() + "/markers?after=" + strconv.FormatUint(uint64(ms[n-1].ID), 10) +
-			"&limit=" + strconv.FormatUint(limit, 10)
+	// The list goes on after the last marker answered if it was cut short,
+	// or else after the last marker read, if more may follow.
+	if n := len(out.Markers); n < len(ms) {
+		last, more = ms[n-1].ID, true
+	}
+	if more {
+		given.Set("after", strconv.FormatUint(uint64(last), 10))
+		given.Set("limit", strconv.FormatUint(limit, 10))
+		out.Next = "/api/streams/" + svc.Stream() + "/markers?" + given.Encode()
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -231,8 +244,9 @@ func (s *Server) listMarkers(w http.ResponseWriter, r *http.Request) {
 // markerList is the answer of GET /api/streams/{stream}/markers.
 type markerList struct {
 	Markers []json.RawMessage `json:"markers"`
-	// Next is where the list goes on, when more markers may follow: the
-	// answer held limit markers, or was cut short at ListBytes.
+	// Next is where the list goes on, with the same filters, when more
+	// markers may follow: the answer held limit markers, was cut short at
+	// ListBytes, or a filtered listing stopped reading at maxScan.
 	Next string `json:"next,omitempty"`
 }
 
@@ -241,21 +255,36 @@ func (s *Server) getMarker(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	raw := mux.Vars(r)["id"]
-	id, err := strconv.ParseUint(raw, 10, 64)
-	if err != nil || id == 0 {
-		writeError(w, http.StatusBadRequest, "id: must be a positive integer, got "+quote(raw))
+	id, ok := markerID(w, r)
+	if !ok {
 		return
 	}
-	m, err := svc.Store().Get(r.Context(), svc.Stream(), marker.ID(id))
+	m, err := svc.Store().Get(r.Context(), svc.Stream(), id)
 	switch {
 	case errors.Is(err, marker.ErrNotFound):
-		writeError(w, http.StatusNotFound, "no marker "+raw+" in stream "+quote(svc.Stream()))
+		notFound(w, svc, id)
 	case err != nil:
 		s.internalError(w, err)
 	default:
 		writeJSON(w, http.StatusOK, view(svc, m))
 	}
+}
+
+// markerID reads the marker ID in the path, or answers 400.
+func markerID(w http.ResponseWriter, r *http.Request) (marker.ID, bool) {
+	raw := mux.Vars(r)["id"]
+	id, err := strconv.ParseUint(raw, 10, 64)
+	if err != nil || id == 0 {
+		writeError(w, http.StatusBadRequest, "id: must be a positive integer, got "+quote(raw))
+		return 0, false
+	}
+	return marker.ID(id), true
+}
+
+// notFound answers 404 for a marker the stream does not have (or no
+// longer has).
+func notFound(w http.ResponseWriter, svc *marker.Service, id marker.ID) {
+	writeError(w, http.StatusNotFound, "no marker "+strconv.FormatUint(uint64(id), 10)+" in stream "+quote(svc.Stream()))
 }
 
 func (s *Server) postMarker(w http.ResponseWriter, r *http.Request) {
@@ -266,9 +295,7 @@ func (s *Server) postMarker(w http.ResponseWriter, r *http.Request) {
 	if !s.requireJSON(w, r) {
 		return
 	}
-	if ok, wait := s.posts.allow(r, 1); !ok {
-		s.tooMany(w, "post_rate", wait, fmt.Sprintf("too many marker posts from this client: at most %g a second (bursts of %d)",
-			s.cfg.Limits.PostRate, s.cfg.Limits.PostBurst))
+	if !s.allowWrite(w, r) {
 		return
 	}
 	body, ok := s.readBody(w, r)

@@ -85,12 +85,9 @@ func decodeMarker(req markerRequest, tl clock.Timeline, lim Limits) (marker.Mark
 		return m, errors.New("pts, time: one of them is required")
 	}
 	if req.Duration != nil {
-		f, err := strconv.ParseFloat(string(req.Duration), 64)
-		d, ok := clock.FromSeconds(f)
-		if err != nil || !ok || f < 0 || f > maxDuration.Seconds() {
-			return m, fmt.Errorf("duration: must be a number of seconds from 0 to %d, got %s", int(maxDuration.Seconds()), quote(string(req.Duration)))
+		if m.Duration, err = parseDuration(req.Duration); err != nil {
+			return m, err
 		}
-		m.Duration = d
 	}
 	if req.Data != nil && string(req.Data) != "null" {
 		if err := checkData(req.Data, lim); err != nil {
@@ -99,6 +96,17 @@ func decodeMarker(req markerRequest, tl clock.Timeline, lim Limits) (marker.Mark
 		m.Data = append(json.RawMessage(nil), req.Data...)
 	}
 	return m, nil
+}
+
+// parseDuration parses a marker's duration field: seconds, from 0 to
+// maxDuration.
+func parseDuration(raw json.RawMessage) (clock.Ticks, error) {
+	f, err := strconv.ParseFloat(string(raw), 64)
+	d, ok := clock.FromSeconds(f)
+	if err != nil || !ok || f < 0 || f > maxDuration.Seconds() {
+		return 0, fmt.Errorf("duration: must be a number of seconds from 0 to %d, got %s", int(maxDuration.Seconds()), quote(string(raw)))
+	}
+	return d, nil
 }
 
 // CheckMarker checks a marker that a Go program adds (see server/live) as

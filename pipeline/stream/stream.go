@@ -196,6 +196,8 @@ func New(cfg Config) (_ *Stream, err error) {
 				s.counts.MarkerPosted()
 			}
 		},
+		OnEdited:   func(marker.Marker) { s.counts.MarkerEdited() },
+		OnDeleted:  func(marker.Marker) { s.counts.MarkerDeleted() },
 		OnUnlisted: s.counts.DateRangeUnlisted,
 	})
 	if s.muxer, err = muxer.New(muxer.Config{

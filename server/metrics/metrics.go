@@ -41,6 +41,8 @@ type Metrics struct {
 	segmentsLong    *prometheus.CounterVec
 	markersDetected *prometheus.CounterVec
 	markersPosted   *prometheus.CounterVec
+	markersEdited   *prometheus.CounterVec
+	markersDeleted  *prometheus.CounterVec
 	rangesUnlisted  *prometheus.CounterVec
 	httpRequests    *prometheus.CounterVec
 	httpBytes       *prometheus.CounterVec
@@ -80,6 +82,8 @@ func New(cfg Config) *Metrics {
 		segmentsLong:    counter("hlsmark_segments_overlong_total", "Segments longer than EXT-X-TARGETDURATION allows: a copied GOP (--codec copy) outgrew the target, and there was no keyframe to cut at."),
 		markersDetected: counter("hlsmark_markers_detected_total", "Markers made from events the detector saw in the frames."),
 		markersPosted:   counter("hlsmark_markers_posted_total", "Markers added through the HTTP API."),
+		markersEdited:   counter("hlsmark_markers_edited_total", "Markers edited through the HTTP API (PATCH)."),
+		markersDeleted:  counter("hlsmark_markers_deleted_total", "Markers deleted through the HTTP API (DELETE)."),
 		rangesUnlisted:  counter("hlsmark_dateranges_unlisted_total", "Markers stored but not listed as EXT-X-DATERANGE, because the playlist listed as many as it may (--max-dateranges)."),
 		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hlsmark_http_requests_total",
@@ -91,14 +95,14 @@ func New(cfg Config) *Metrics {
 		}, []string{"route"}),
 		httpLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hlsmark_http_limited_total",
-			Help: "Requests refused or cut short by a limit, by limit: post_rate (per client), list_rate (markers read per client), stream_rate (markers per stream), " +
+			Help: "Requests refused or cut short by a limit, by limit: post_rate (marker posts, edits and deletions per client), list_rate (markers read per client), stream_rate (markers per stream), " +
 				"data_bytes, data_depth, body_timeout, replay (event streams caught up only partly), list_bytes (listings cut short).",
 		}, []string{"limit"}),
 	}
 	m.reg.MustRegister(
 		m.framesEncoded, m.framesLate, m.framesRejected, m.encodeSeconds, m.publishLatency,
 		m.segmentsWritten, m.segmentsDeleted, m.segmentsFailed, m.markersDetected, m.markersPosted,
-		m.rangesUnlisted, m.segmentsLong, m.httpRequests, m.httpBytes, m.httpLimited,
+		m.markersEdited, m.markersDeleted, m.rangesUnlisted, m.segmentsLong, m.httpRequests, m.httpBytes, m.httpLimited,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -123,6 +127,8 @@ func (m *Metrics) Stream(name string) *Stream {
 		segmentsLong:    m.segmentsLong.With(l),
 		markersDetected: m.markersDetected.With(l),
 		markersPosted:   m.markersPosted.With(l),
+		markersEdited:   m.markersEdited.With(l),
+		markersDeleted:  m.markersDeleted.With(l),
 		rangesUnlisted:  m.rangesUnlisted.With(l),
 	}
 }
@@ -133,7 +139,8 @@ func (m *Metrics) Forget(name string) {
 	l := prometheus.Labels{"stream": name}
 	for _, v := range []interface{ Delete(prometheus.Labels) bool }{
 		m.framesEncoded, m.framesLate, m.framesRejected, m.encodeSeconds, m.publishLatency,
-		m.segmentsWritten, m.segmentsDeleted, m.segmentsFailed, m.segmentsLong, m.markersDetected, m.markersPosted, m.rangesUnlisted,
+		m.segmentsWritten, m.segmentsDeleted, m.segmentsFailed, m.segmentsLong, m.markersDetected, m.markersPosted,
+		m.markersEdited, m.markersDeleted, m.rangesUnlisted,
 	} {
 		v.Delete(l)
 	}
@@ -152,6 +159,8 @@ type Stream struct {
 	segmentsLong    prometheus.Counter
 	markersDetected prometheus.Counter
 	markersPosted   prometheus.Counter
+	markersEdited   prometheus.Counter
+	markersDeleted  prometheus.Counter
 	rangesUnlisted  prometheus.Counter
 }
 
@@ -233,6 +242,16 @@ func (m *Stream) MarkerDetected() {
 // MarkerPosted counts a marker added through the API.
 func (m *Stream) MarkerPosted() {
 	m.markersPosted.Inc()
+}
+
+// MarkerEdited counts a marker edited through the API.
+func (m *Stream) MarkerEdited() {
+	m.markersEdited.Inc()
+}
+
+// MarkerDeleted counts a marker deleted through the API.
+func (m *Stream) MarkerDeleted() {
+	m.markersDeleted.Inc()
 }
 
 // Limited counts a request refused or cut short by the named limit.

@@ -41,7 +41,7 @@ func notifyFlags(fs *flag.FlagSet, c *notifyConfig) {
 	fs.StringVar(&c.WebhookSecret, "webhook-secret", "", "`secret` keying each webhook body's X-Hlsmark-Signature (HMAC-SHA256)")
 	fs.Func("mqtt", "MQTT broker `URL` (tcp://host:port or ssl://host:port, user:password@ allowed) to publish marker changes and stream states to", func(s string) error {
 		u, err := url.Parse(s)
-		if err != nil || (u.Scheme != "tcp" && u.Scheme != "ssl") || u.Host == "" {
+		if err != nil || (u.Scheme != "tcp" && u.Scheme != "ssl") || u.Hostname() == "" || u.Port() == "" {
 			return fmt.Errorf("want tcp://host:port or ssl://host:port")
 		}
 		c.MQTT = u

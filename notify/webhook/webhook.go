@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -204,10 +205,10 @@ func (w *Webhooks) deliver(ctx context.Context, d delivery) bool {
 		w.metrics.failed.WithLabelValues(d.Stream).Inc()
 		if time.Since(d.Made)+wait > w.cfg.MaxAge {
 			w.metrics.dropped.WithLabelValues(d.Stream).Inc()
-			w.cfg.Log.Error("webhook delivery given up", "stream", d.Stream, "url", d.URL, "delivery", d.ID, "attempts", attempt, "age", time.Since(d.Made).Round(time.Second), "err", err)
+			w.cfg.Log.Error("webhook delivery given up", "stream", d.Stream, "url", redacted(d.URL), "delivery", d.ID, "attempts", attempt, "age", time.Since(d.Made).Round(time.Second), "err", err)
 			break
 		}
-		w.cfg.Log.Warn("webhook delivery failed", "stream", d.Stream, "url", d.URL, "delivery", d.ID, "attempt", attempt, "retry_in", wait, "err", err)
+		w.cfg.Log.Warn("webhook delivery failed", "stream", d.Stream, "url", redacted(d.URL), "delivery", d.ID, "attempt", attempt, "retry_in", wait, "err", err)
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
@@ -246,4 +247,13 @@ func (w *Webhooks) post(ctx context.Context, d delivery) error {
 		return fmt.Errorf("answered %s", resp.Status)
 	}
 	return nil
+}
+
+// redacted returns raw with a password in it replaced, for the logs.
+func redacted(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
 }

@@ -268,5 +268,10 @@ func (b *Bolt) Purge(_ context.Context, stream string) error {
 	return nil
 }
 
+// DB returns the bbolt file, for packages that keep their own buckets
+// next to the markers (the webhook outbox): one file, one fsync per
+// transaction, no second lock on the data folder.
+func (b *Bolt) DB() *bolt.DB { return b.db }
+
 // Close implements Store.
 func (b *Bolt) Close() error { return b.db.Close() }

@@ -31,7 +31,7 @@ var ErrDetectorDuration = errors.New("a detector marker's duration is the detect
 // marker that does not exist, or was deleted, is ErrNotFound.
 func (s *Service) Edit(ctx context.Context, id ID, e Edit) (Marker, error) {
 	if e.Duration != nil {
-		m, err := s.cfg.Store.Get(ctx, s.cfg.Stream, id)
+		m, err := s.store.Get(ctx, s.cfg.Stream, id)
 		if err != nil {
 			return Marker{}, err
 		}
@@ -39,7 +39,7 @@ func (s *Service) Edit(ctx context.Context, id ID, e Edit) (Marker, error) {
 			return Marker{}, fmt.Errorf("marker %d: %w", id, ErrDetectorDuration)
 		}
 	}
-	m, err := s.cfg.Store.Update(ctx, s.cfg.Stream, id, func(m *Marker) {
+	m, err := s.store.Update(ctx, s.cfg.Stream, id, func(m *Marker) {
 		if e.Label != nil {
 			m.Label = *e.Label
 		}
@@ -68,7 +68,7 @@ func (s *Service) Edit(ctx context.Context, id ID, e Edit) (Marker, error) {
 // duration will come. A marker that does not exist, or was deleted, is
 // ErrNotFound.
 func (s *Service) Delete(ctx context.Context, id ID) (Marker, error) {
-	m, err := s.cfg.Store.Delete(ctx, s.cfg.Stream, id)
+	m, err := s.store.Delete(ctx, s.cfg.Stream, id)
 	if err != nil {
 		return Marker{}, err
 	}

@@ -43,13 +43,21 @@ type Config struct {
 	// OnUnlisted, if set, is called for every marker the playlist did not
 	// list because it lists as many date ranges as it may.
 	OnUnlisted func()
+	// OnChange, if set, is told of every change the service (or a writer
+	// through Store) makes to the stream's markers, once the store has it
+	// and before the change is acknowledged: a POST is answered after it
+	// returns. Its error fails the change's caller (the marker stays
+	// stored). It runs on the changing goroutine, so it must not wait on
+	// the network: the webhook outbox writes to disk and returns.
+	OnChange func(context.Context, Change) error
 }
 
 // Service turns detections into markers, places markers in the stream,
 // keeps the playlist's EXT-X-DATERANGE tags and wakes subscribers.
 type Service struct {
-	cfg  Config
-	jobs chan func(context.Context) error
+	cfg   Config
+	store Store // cfg.Store, through a changeLog with OnChange
+	jobs  chan func(context.Context) error
 
 	openID ID // the detector marker still open, or 0 (Run's goroutine only)
 
@@ -64,8 +72,13 @@ func NewService(cfg Config) *Service {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	store := cfg.Store
+	if cfg.OnChange != nil {
+		store = changeLog{store: store, onChange: cfg.OnChange}
+	}
 	return &Service{
 		cfg:     cfg,
+		store:   store,
 		jobs:    make(chan func(context.Context) error, queueDepth),
 		pending: map[ID]clock.Ticks{},
 		subs:    map[chan struct{}]struct{}{},
@@ -114,7 +127,7 @@ func (s *Service) Restore(ctx context.Context) error {
 	var ranges []playlist.DateRange
 	var after ID
 	for {
-		ms, err := s.cfg.Store.List(ctx, s.cfg.Stream, after, 1000)
+		ms, err := s.store.List(ctx, s.cfg.Stream, after, 1000)
 		if err != nil {
 			return err
 		}
@@ -123,7 +136,7 @@ func (s *Service) Restore(ctx context.Context) error {
 		}
 		for _, m := range ms {
 			if m.Source == FromDetector && m.Duration == 0 && m.PTS < end {
-				if m, err = s.cfg.Store.Update(ctx, s.cfg.Stream, m.ID, func(m *Marker) { closeMarker(m, end-m.PTS, true) }); err != nil {
+				if m, err = s.store.Update(ctx, s.cfg.Stream, m.ID, func(m *Marker) { closeMarker(m, end-m.PTS, true) }); err != nil {
 					return err
 				}
 			}
@@ -181,7 +194,7 @@ func (s *Service) detected(ctx context.Context, d media.Detection) error {
 		}
 		id := s.openID
 		s.openID = 0
-		m, err := s.cfg.Store.Update(ctx, s.cfg.Stream, id, func(m *Marker) { closeMarker(m, d.End-d.Start, d.Cut) })
+		m, err := s.store.Update(ctx, s.cfg.Stream, id, func(m *Marker) { closeMarker(m, d.End-d.Start, d.Cut) })
 		if errors.Is(err, ErrNotFound) {
 			return nil // deleted while its event showed (see Delete)
 		}
@@ -238,7 +251,7 @@ func (s *Service) published(ctx context.Context, seg media.Segment) error {
 	}
 	s.mu.Unlock()
 	for _, id := range placed {
-		_, err := s.cfg.Store.Update(ctx, s.cfg.Stream, id, func(*Marker) {})
+		_, err := s.store.Update(ctx, s.cfg.Stream, id, func(*Marker) {})
 		if errors.Is(err, ErrNotFound) {
 			continue // deleted meanwhile: its tombstone told subscribers
 		}
@@ -253,7 +266,7 @@ func (s *Service) published(ctx context.Context, seg media.Segment) error {
 // add stores a new marker and places it, now or when its segment comes.
 func (s *Service) add(ctx context.Context, m Marker) (Marker, error) {
 	m.Created = time.Now().UTC()
-	m, err := s.cfg.Store.Add(ctx, s.cfg.Stream, m)
+	m, err := s.store.Add(ctx, s.cfg.Stream, m)
 	if err != nil {
 		return m, err
 	}
@@ -344,8 +357,9 @@ func (s *Service) Position(pts clock.Ticks) (playlist.Position, bool) {
 	return s.cfg.Playlist.Locate(pts)
 }
 
-// Store returns the service's store, for reads.
-func (s *Service) Store() Store { return s.cfg.Store }
+// Store returns the service's store: changes made through it are told to
+// OnChange like the service's own.
+func (s *Service) Store() Store { return s.store }
 
 // Subscribe returns a channel that receives a value (coalesced: it holds
 // at most one) whenever the stream's markers change, and a function that

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"regexp"
 	"strings"
 	"time"
 
+	"github.com/hlsmark/hlsmark/marker"
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/media"
 	"github.com/hlsmark/hlsmark/playlist"
@@ -39,6 +41,8 @@ type streamConfig struct {
 	// SegmentCache bounds the bytes of the newest segments held in memory
 	// for the server to answer from; 0 holds none.
 	SegmentCache int64
+	// onMarkerChange is stream.Config.OnMarkerChange: serve's notifier.
+	onMarkerChange func(context.Context, *marker.Service, marker.Change) error
 }
 
 // serveConfig is the configuration of `hlsmark serve`.
@@ -56,6 +60,7 @@ type serveConfig struct {
 	// descriptor limit (see connLimit).
 	MaxConns int
 	Limits   server.Limits
+	Notify   notifyConfig
 	// Streams are the streams to run: one from the flags, or those of
 	// the --config file's streams: list.
 	Streams []streamConfig
@@ -118,6 +123,7 @@ func serveFlags(a *serveArgs) *commandLine {
 	})
 	cl.group("Limits", func(fs *flag.FlagSet) { limitFlags(fs, &c.Limits, &c.MaxConns) })
 	cl.group("Marker writes", func(fs *flag.FlagSet) { a.token.register(fs) })
+	cl.group("Notifications", func(fs *flag.FlagSet) { notifyFlags(fs, &c.Notify) })
 	streamFlags(cl, &a.stream)
 	return cl
 }
@@ -191,6 +197,9 @@ func parseServe(args []string, lookupEnv func(string) (string, bool)) (serveConf
 		return c, err
 	}
 	if err := validateLimits(c); err != nil {
+		return c, err
+	}
+	if err := c.Notify.validate(); err != nil {
 		return c, err
 	}
 	if file == nil {

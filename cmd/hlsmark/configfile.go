@@ -39,7 +39,10 @@ type streamEntry struct {
 // takes.
 type setting struct {
 	key, value string
-	line       int
+	// values are the items of a list given to a repeatable flag
+	// (webhook): each sets the flag once.
+	values []string
+	line   int
 }
 
 // flag returns the name of the flag the key sets.
@@ -142,7 +145,7 @@ func (f *configFile) mapping(m *yaml.Node) ([]keyValue, error) {
 
 // setting returns the setting of one key. A value is a scalar, or for
 // cors_origin a list of scalars (joined with commas, as the flag takes
-// them).
+// them), or for webhook a list of URLs.
 func (f *configFile) setting(k, v *yaml.Node) (setting, error) {
 	s := setting{key: k.Value, line: k.Line}
 	switch {
@@ -157,6 +160,13 @@ func (f *configFile) setting(k, v *yaml.Node) (setting, error) {
 			items = append(items, item.Value)
 		}
 		s.value = strings.Join(items, ",")
+	case v.Kind == yaml.SequenceNode && k.Value == "webhook":
+		for _, item := range v.Content {
+			if item.Kind != yaml.ScalarNode {
+				return s, f.errorf(item.Line, "key %s: want a list of URLs", k.Value)
+			}
+			s.values = append(s.values, item.Value)
+		}
 	default:
 		return s, f.errorf(k.Line, "key %s: want a single value", k.Value)
 	}
@@ -184,8 +194,14 @@ func (f *configFile) applyServer(cl *commandLine) error {
 		case isSet(cl.FlagSet, name):
 			continue
 		}
-		if err := cl.Set(name, s.value); err != nil {
-			return f.errorf(s.line, "key %s: invalid value %q: %v", s.key, s.value, err)
+		values := s.values
+		if values == nil {
+			values = []string{s.value}
+		}
+		for _, v := range values {
+			if err := cl.Set(name, v); err != nil {
+				return f.errorf(s.line, "key %s: invalid value %q: %v", s.key, v, err)
+			}
 		}
 	}
 	return nil

@@ -127,3 +127,30 @@ func TestExampleConfig(t *testing.T) {
 		t.Fatalf("examples/hlsmark.yaml makes streams %q", names)
 	}
 }
+
+// TestConfigFileNotifications reads the notification keys of a config
+// file: a list of webhooks, their secret and the MQTT broker, server-wide.
+func TestConfigFileNotifications(t *testing.T) {
+	path := writeConfig(t, `
+webhook: [http://127.0.0.1:9/a, https://hooks.example/b]
+webhook_secret: shh
+mqtt: ssl://bob:pw@broker.example:8883
+streams:
+  - name: cam
+`)
+	c, err := parseServe([]string{"--config", path}, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := c.Notify
+	if strings.Join(n.Webhooks, " ") != "http://127.0.0.1:9/a https://hooks.example/b" || n.WebhookSecret != "shh" {
+		t.Errorf("webhooks %q, secret %q", n.Webhooks, n.WebhookSecret)
+	}
+	if n.MQTT == nil || n.MQTT.Host != "broker.example:8883" || n.MQTT.User.Username() != "bob" {
+		t.Errorf("mqtt %v", n.MQTT)
+	}
+	bad := writeConfig(t, "webhook: ftp://x\nwebhook_secret: s\nstreams:\n  - name: cam\n")
+	if _, err := parseServe([]string{"--config", bad}, noEnv); err == nil || !strings.Contains(err.Error(), ":1: key webhook") {
+		t.Errorf("a bad webhook in the file: %v, want the line and key named", err)
+	}
+}

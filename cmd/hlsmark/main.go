@@ -118,12 +118,26 @@ func serve(args []string) error {
 		segments = append(segments, c.Segment)
 	}
 	m := metrics.New(metrics.Config{Segments: segments})
+	notifier, err := newNotifier(cfg.Notify, store, m, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	streams := newStreamSet(ctx, cfg.Data, cfg.file, store, m, log, func(c streamConfig) (*stream.Stream, error) {
 		c.Stdin = os.Stdin
+		if notifier != nil {
+			c.onMarkerChange = notifier.changed
+		}
 		return newServedStream(c, clock.Real{}, store, log, nil, m)
 	})
+	if notifier != nil {
+		// Stopped by ctx with the streams; waited for before the store
+		// closes (deferred above), after the streams' last changes.
+		notifier.run(ctx, streams)
+		defer notifier.wait()
+	}
 	for _, c := range cfg.Streams {
 		if err := streams.start(c, true); err != nil {
 			ln.Close()

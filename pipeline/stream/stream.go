@@ -68,6 +68,9 @@ type Config struct {
 	Metrics *metrics.Metrics
 	// Log receives the stream's log lines; nil means slog.Default().
 	Log *slog.Logger
+	// OnMarkerChange, if set, is told of every change to the stream's
+	// markers, with the stream's marker service (marker.Config.OnChange).
+	OnMarkerChange func(context.Context, *marker.Service, marker.Change) error
 	// Observe, if set, is told of what the stream makes, for tests and
 	// benchmarks.
 	Observe Observer
@@ -199,7 +202,9 @@ func New(cfg Config) (_ *Stream, err error) {
 		OnEdited:   func(marker.Marker) { s.counts.MarkerEdited() },
 		OnDeleted:  func(marker.Marker) { s.counts.MarkerDeleted() },
 		OnUnlisted: s.counts.DateRangeUnlisted,
+		OnChange:   s.markerChanged,
 	})
+
 	if s.muxer, err = muxer.New(muxer.Config{
 		Dir: cfg.Dir, Target: cfg.Segment, FirstSeq: first, Size: cfg.Encoder.Size, FPS: cfg.Encoder.FPS, Timeline: s.timeline,
 		Publish: s.publish, AtStep: cfg.Faults.SegmentStep,
@@ -391,6 +396,16 @@ func (s *Stream) Playlist() *playlist.Playlist { return s.playlist }
 
 // Markers returns the stream's marker service.
 func (s *Stream) Markers() *marker.Service { return s.markers }
+
+// markerChanged tells cfg.OnMarkerChange of a change to the stream's
+// markers. It runs only once New has made the service: changes come from
+// its jobs and the API, after New returns.
+func (s *Stream) markerChanged(ctx context.Context, c marker.Change) error {
+	if s.cfg.OnMarkerChange == nil {
+		return nil
+	}
+	return s.cfg.OnMarkerChange(ctx, s.markers, c)
+}
 
 // Cache returns the cache of the stream's newest segments, filled as they
 // are written and emptied as the playlist deletes them; nil if

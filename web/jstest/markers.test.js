@@ -46,3 +46,18 @@ test('pruneMarkers', async (t) => {
     assert.deepEqual(asked, [1, 2]);
   });
 });
+
+test('MarkerStore.remove forgets a deleted marker and tells listeners once', async () => {
+  const { MarkerStore } = await import('../static/js/markers.js');
+  const store = new MarkerStore();
+  store.upsert([{ id: 1 }, { id: 2 }, { id: 3 }]);
+  let told = 0;
+  store.addEventListener('change', () => told++);
+  store.remove(2);
+  assert.deepEqual(ids(store.all()), [1, 3]);
+  assert.equal(store.get(2), undefined);
+  assert.equal(told, 1);
+  store.remove(2); // gone already: nothing to tell
+  store.remove(99);
+  assert.equal(told, 1);
+});

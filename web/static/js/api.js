@@ -66,13 +66,15 @@ export async function fetchMarkersAfter(markersURL, after, onPage) {
  * instead: the feed then reads the whole list again.
  *
  * onMarkers(markers, {live}) gets batches to upsert by id: live for markers
- * created while the page watched. onStatus(state) gets 'connecting' |
- * 'open' | 'retrying'.
+ * created while the page watched. onDeleted(id) gets the id of a marker
+ * deleted on the server. onStatus(state) gets 'connecting' | 'open' |
+ * 'retrying'.
  */
 export class MarkerFeed {
-  constructor(markersURL, { onMarkers, onStatus, onError }) {
+  constructor(markersURL, { onMarkers, onDeleted = () => {}, onStatus, onError }) {
     this.url = markersURL;
     this.onMarkers = onMarkers;
+    this.onDeleted = onDeleted;
     this.onStatus = onStatus || (() => {});
     this.onError = onError || (() => {});
     this.source = null;
@@ -128,6 +130,17 @@ export class MarkerFeed {
     };
     es.addEventListener('created', onEvent);
     es.addEventListener('updated', onEvent);
+    // A deleted marker's event carries its id (and what it was): forget it.
+    es.addEventListener('deleted', (ev) => {
+      if (ev.lastEventId) this.lastEventId = ev.lastEventId;
+      let m;
+      try {
+        m = JSON.parse(ev.data);
+      } catch {
+        return;
+      }
+      if (m && typeof m.id === 'number') this.onDeleted(m.id);
+    });
     // The server did not replay the changes since lastEventId (more than
     // it replays): read the list again, all of it, and follow the events
     // from the present, whose revision the reset carries.

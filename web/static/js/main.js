@@ -281,6 +281,7 @@ async function main() {
     picker.render(streams, stream.name);
     feed = new MarkerFeed(stream.markers, {
       onMarkers: (markers, { live }) => store.upsert(markers, { live }),
+      onDeleted: (id) => store.remove(id),
       onStatus: (s) => setFeedState(s, { connecting: 'connecting', open: 'live updates', retrying: 'reconnecting' }[s]),
       onError: (err) => setFeedState('retrying', 'markers unavailable', err.message),
     });

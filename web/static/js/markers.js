@@ -59,6 +59,14 @@ export class MarkerStore extends EventTarget {
     return true;
   }
 
+  /** remove forgets the marker with id (deleted on the server); it tells listeners if it held it. */
+  remove(id) {
+    if (!this.byId.delete(id)) return;
+    this.fresh.delete(id);
+    this.sorted = null;
+    this.changed();
+  }
+
   /** clear forgets every marker (the page switched streams), and tells listeners. */
   clear() {
     this.byId.clear();

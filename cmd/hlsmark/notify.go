@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/hlsmark/hlsmark/marker"
-	"github.com/hlsmark/hlsmark/notify"
-	"github.com/hlsmark/hlsmark/notify/mqtt"
-	"github.com/hlsmark/hlsmark/notify/webhook"
+	"github.com/hlsmark/hlsmark/marker/notify"
+	"github.com/hlsmark/hlsmark/marker/notify/mqtt"
+	"github.com/hlsmark/hlsmark/marker/notify/webhook"
 	"github.com/hlsmark/hlsmark/server"
 	"github.com/hlsmark/hlsmark/server/metrics"
 )

@@ -15,7 +15,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/hlsmark/hlsmark/marker"
-	"github.com/hlsmark/hlsmark/notify"
+	"github.com/hlsmark/hlsmark/marker/notify"
 )
 
 // openDB opens a bbolt file in a new folder, closed at the test's end.

@@ -14,7 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/hlsmark/hlsmark/notify"
+	"github.com/hlsmark/hlsmark/marker/notify"
 )
 
 // Config configures Webhooks.

@@ -19,7 +19,7 @@ import (
 	"github.com/eclipse/paho.golang/paho"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/hlsmark/hlsmark/notify"
+	"github.com/hlsmark/hlsmark/marker/notify"
 )
 
 // DefaultQueue is how many messages wait for the broker by default.

@@ -74,6 +74,8 @@ func (s *Server) routeMarkers(r *mux.Router) {
 	r.Handle("/api/streams/{stream}/markers", s.requireToken(http.HandlerFunc(s.postMarker))).Methods(http.MethodPost)
 	r.HandleFunc("/api/streams/{stream}/markers/events", s.markerEvents).Methods(http.MethodGet)
 	r.HandleFunc("/api/streams/{stream}/markers/{id}", s.getMarker).Methods(http.MethodGet)
+	r.HandleFunc("/api/streams/{stream}/markers/{id}/thumbnail.jpg", s.thumbnail).Methods(http.MethodGet)
+	r.HandleFunc("/api/streams/{stream}/frame.jpg", s.frame).Methods(http.MethodGet)
 	r.Handle("/api/streams/{stream}", s.requireToken(http.HandlerFunc(s.putStream))).Methods(http.MethodPut)
 	r.Handle("/api/streams/{stream}", s.requireToken(http.HandlerFunc(s.deleteStream))).Methods(http.MethodDelete)
 }
@@ -241,11 +243,18 @@ func (s *Server) getMarker(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if m, ok := s.markerOf(w, r, svc); ok {
+		writeJSON(w, http.StatusOK, view(svc, m))
+	}
+}
+
+// markerOf returns the marker the URL's {id} names, or answers 400 or 404.
+func (s *Server) markerOf(w http.ResponseWriter, r *http.Request, svc *marker.Service) (marker.Marker, bool) {
 	raw := mux.Vars(r)["id"]
 	id, err := strconv.ParseUint(raw, 10, 64)
 	if err != nil || id == 0 {
 		writeError(w, http.StatusBadRequest, "id: must be a positive integer, got "+quote(raw))
-		return
+		return marker.Marker{}, false
 	}
 	m, err := svc.Store().Get(r.Context(), svc.Stream(), marker.ID(id))
 	switch {
@@ -254,8 +263,9 @@ func (s *Server) getMarker(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		s.internalError(w, err)
 	default:
-		writeJSON(w, http.StatusOK, view(svc, m))
+		return m, true
 	}
+	return marker.Marker{}, false
 }
 
 func (s *Server) postMarker(w http.ResponseWriter, r *http.Request) {

@@ -18,6 +18,7 @@ import (
 	"github.com/hlsmark/hlsmark/playlist"
 	"github.com/hlsmark/hlsmark/server/metrics"
 	"github.com/hlsmark/hlsmark/server/segcache"
+	"github.com/hlsmark/hlsmark/snapshot"
 )
 
 // Config configures a Stream.
@@ -110,6 +111,8 @@ type Stream struct {
 	playlist *playlist.Playlist
 	pipeline *pipeline.Pipeline
 	markers  *marker.Service
+	keeper   *snapshot.Keeper // nil without a detector
+	frames   *snapshot.Frames
 	metrics  *metrics.Metrics
 	counts   *metrics.Stream // the stream's series in metrics
 	cache    *segcache.Cache
@@ -186,6 +189,15 @@ func New(cfg Config) (_ *Stream, err error) {
 			s.closeSource()
 		}
 	}()
+	if cfg.Detector != nil {
+		if s.keeper, err = snapshot.NewKeeper(snapshot.KeeperConfig{Dir: cfg.Dir, Size: cfg.Encoder.Size,
+			OnError: func(pts clock.Ticks, err error) {
+				cfg.Log.Warn("detector frame not kept: its marker's thumbnail is decoded from the segment", "stream", cfg.Name, "pts", int64(pts), "err", err)
+			}}); err != nil {
+			return nil, err
+		}
+	}
+	s.frames = snapshot.NewFrames(snapshot.Config{Dir: cfg.Dir, Size: cfg.Encoder.Size, Segment: s.playlist.SegmentAt, Keeper: s.keeper})
 	s.markers = marker.NewService(marker.Config{
 		Stream: cfg.Name, Store: cfg.Store, Playlist: s.playlist, Timeline: s.timeline, Clock: cfg.Clock, Log: cfg.Log,
 		Present: present(s.source),
@@ -222,7 +234,7 @@ func New(cfg Config) (_ *Stream, err error) {
 		Encoder:     s.encoder,
 		Sink:        s.muxer,
 		Detector:    cfg.Detector,
-		OnDetection: s.markers.Detected,
+		OnDetection: s.detected,
 		OnFrame:     s.onFrame(),
 		OnEncoded:   func(_ *pipeline.Frame, took time.Duration) { s.counts.FrameEncoded(took) },
 		OnReject: func(f *pipeline.Frame, err error) {
@@ -232,6 +244,16 @@ func New(cfg Config) (_ *Stream, err error) {
 		},
 	}
 	return s, nil
+}
+
+// detected keeps the picture of the frame an event opened in (the
+// marker's thumbnail), then has the marker service make or close its
+// marker.
+func (s *Stream) detected(d media.Detection, f *pipeline.Frame) {
+	if d.Kind == media.Opened && f != nil && s.keeper != nil {
+		s.keeper.Keep(f)
+	}
+	s.markers.Detected(d)
 }
 
 // newCoder returns the stream's encoding stage: libx264, or with Copy the
@@ -325,7 +347,13 @@ func (s *Stream) Run(ctx context.Context) error {
 		defer close(markersDone)
 		s.markers.Run(mctx)
 	}()
+	if s.keeper != nil {
+		go s.keeper.Run()
+	}
 	err := s.pipeline.Run(ctx)
+	if s.keeper != nil {
+		s.keeper.Close() // the pictures of the last detections written
+	}
 	var srcErr *pipeline.SourceError
 	if errors.As(err, &srcErr) {
 		s.failure.Store(srcErr)
@@ -389,6 +417,9 @@ func (s *Stream) Playlist() *playlist.Playlist { return s.playlist }
 
 // Markers returns the stream's marker service.
 func (s *Stream) Markers() *marker.Service { return s.markers }
+
+// Frames returns the JPEG pictures of the stream's frames (thumbnails).
+func (s *Stream) Frames() *snapshot.Frames { return s.frames }
 
 // Cache returns the cache of the stream's newest segments, filled as they
 // are written and emptied as the playlist deletes them; nil if

@@ -169,7 +169,14 @@ func (k *Keeper) Close() {
 // write encodes one picture, writes it durably and deletes the oldest
 // beyond Max.
 func (k *Keeper) write(j keepJob) error {
-	img, err := pipeline.ToRGBA(pipeline.BGR24, k.cfg.Size, j.bgr, k.cfg.Size)
+	// Through YUV420P as the encoder takes it: the picture shows the
+	// frame as the stream does (its colours limited range, its chroma
+	// halved), not as the source drew it.
+	yuv, err := pipeline.Scale(pipeline.BGR24, k.cfg.Size, j.bgr, pipeline.YUV420P, k.cfg.Size)
+	if err != nil {
+		return fmt.Errorf("snapshot: keep pts %d: %w", j.pts, err)
+	}
+	img, err := pipeline.ToRGBA(pipeline.YUV420P, k.cfg.Size, yuv, k.cfg.Size)
 	if err != nil {
 		return fmt.Errorf("snapshot: keep pts %d: %w", j.pts, err)
 	}

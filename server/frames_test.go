@@ -44,7 +44,7 @@ func newPictureFixture(t *testing.T) *pictureFixture {
 	f := &pictureFixture{copies: map[media.Seq]string{}}
 	aside := t.TempDir()
 	f.run = pipelinetest.Start(t, pipelinetest.Config{
-		Frames: 360, Seed: 5, Size: media.Size{Width: 640, Height: 360},  Window: 2 * time.Second, Grace: time.Millisecond,
+		Frames: 360, Seed: 5, Size: media.Size{Width: 640, Height: 360}, Window: 2 * time.Second, Grace: time.Millisecond,
 		EventEvery: 2 * time.Second, EventDuration: 500 * time.Millisecond,
 		Attach: func(*pipelinetest.Run) func(media.Segment) {
 			return func(seg media.Segment) {

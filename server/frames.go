@@ -45,7 +45,9 @@ func (s *Server) thumbnail(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.writePicture(w, r, st, m.PTS, false, width, immutable)
+	// A marker posted at a time between two frames is pictured by the
+	// frame showing then: the one the player shows at the marker.
+	s.writePicture(w, r, st, m.PTS, true, width, immutable)
 }
 
 // frame answers GET /api/streams/{stream}/frame.jpg?pts=N or ?time=T: the

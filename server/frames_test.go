@@ -276,6 +276,18 @@ func TestThumbnails(t *testing.T) {
 		f.checkIsFrame(t, got, pts)
 	})
 
+	t.Run("marker posted between two frames: the frame showing then", func(t *testing.T) {
+		pts, next := f.run.PTS[len(f.run.PTS)-15], f.run.PTS[len(f.run.PTS)-14]
+		at := f.run.Timeline.Time(pts + (next-pts)/2).Format(time.RFC3339Nano)
+		resp, body := postJSON(t, f.srv.URL+"/api/streams/demo/markers", `{"label":"between","time":"`+at+`"}`)
+		var m struct{ ID marker.ID }
+		if err := json.Unmarshal(body, &m); resp.StatusCode != http.StatusCreated || err != nil {
+			t.Fatalf("POST: %d %s", resp.StatusCode, body)
+		}
+		_, got := f.picture(t, fmt.Sprintf("/api/streams/demo/markers/%d/thumbnail.jpg", m.ID))
+		f.checkIsFrame(t, got, pts)
+	})
+
 	t.Run("width keeps the aspect", func(t *testing.T) {
 		for _, m := range []marker.Marker{detected[0], detected[len(detected)-1]} {
 			_, got := f.picture(t, fmt.Sprintf("/api/streams/demo/markers/%d/thumbnail.jpg?width=160", m.ID))

@@ -82,12 +82,12 @@ func (s *Server) frame(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusBadRequest, "time: must be an RFC 3339 date-time like 2026-11-24T10:00:00.123Z, got "+quote(timeRaw[0]))
 			return
 		}
-		if tl := st.Markers.Timeline(); !t.Before(tl.Epoch) {
-			pts = tl.PTS(t)
-		} else {
+		tl := st.Markers.Timeline()
+		if t.Before(tl.Epoch) {
 			writeError(w, http.StatusBadRequest, "time: "+quote(timeRaw[0])+" is before the stream started")
 			return
 		}
+		pts = tl.PTS(t)
 	}
 	width, ok := pictureWidth(w, r, st)
 	if !ok {

@@ -84,8 +84,14 @@ func NewKeeper(cfg KeeperConfig) (*Keeper, error) {
 		return nil, fmt.Errorf("snapshot: %w", err)
 	}
 	for _, e := range entries {
-		if pts, ok := parseName(e.Name()); ok {
+		name := e.Name()
+		if pts, ok := parseName(name); ok {
 			k.kept = append(k.kept, pts)
+		} else if strings.HasPrefix(name, ".") && strings.HasSuffix(name, ".jpg.tmp") {
+			// Half written when a crash came (durable.WriteFile's temporary).
+			if err := os.Remove(filepath.Join(k.dir, name)); err != nil {
+				return nil, fmt.Errorf("snapshot: %w", err)
+			}
 		}
 	}
 	slices.Sort(k.kept)

@@ -104,8 +104,10 @@ type Pipeline struct {
 	// nil runs none: markers come only from the API.
 	Detector NewDetector
 	// OnDetection, if set, is called for every event the detector sees, in
-	// frame order, before the frame is encoded.
-	OnDetection func(media.Detection)
+	// frame order, before the frame is encoded, with the frame it was seen
+	// in (nil for the Closed detection of an event cut when the frames
+	// stop). The frame is only valid during the call.
+	OnDetection func(media.Detection, *Frame)
 	// OnFrame, if set, is called with every frame after detection.
 	OnFrame func(*Frame)
 	// OnReject, if set, is told of each frame that the source rejected
@@ -221,7 +223,7 @@ func (p *Pipeline) produce(ctx context.Context, det Detector, free chan *Frame, 
 			return
 		}
 		if d, ok := det.Stop(last + gap); ok && p.OnDetection != nil {
-			p.OnDetection(d)
+			p.OnDetection(d, nil)
 		}
 	}()
 	for {
@@ -241,7 +243,7 @@ func (p *Pipeline) produce(ctx context.Context, det Detector, free chan *Frame, 
 		}
 		if det != nil {
 			if d, ok := det.Inspect(f); ok && p.OnDetection != nil {
-				p.OnDetection(d)
+				p.OnDetection(d, f)
 			}
 		}
 		if p.OnFrame != nil {

@@ -273,6 +273,22 @@ func (p *Playlist) Segment(seq media.Seq) (media.Segment, bool) {
 	return media.Segment{}, false
 }
 
+// SegmentAt returns the segment on disk that holds PTS pts: a listed
+// one, or one that left the window and is still within its grace period.
+// It is where a picture of any frame still on disk is decoded from.
+func (p *Playlist) SegmentAt(pts clock.Ticks) (media.Segment, bool) {
+	p.pubMu.RLock()
+	defer p.pubMu.RUnlock()
+	for _, list := range [][]media.Segment{p.pub.segs, p.pub.retired} {
+		for _, s := range list {
+			if s.Contains(pts) {
+				return s, true
+			}
+		}
+	}
+	return media.Segment{}, false
+}
+
 // Segments returns a copy of the listed segments, oldest first.
 func (p *Playlist) Segments() []media.Segment {
 	p.pubMu.RLock()

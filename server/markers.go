@@ -76,6 +76,8 @@ func (s *Server) routeMarkers(r *mux.Router) {
 	r.HandleFunc("/api/streams/{stream}/markers/{id}", s.getMarker).Methods(http.MethodGet)
 	r.Handle("/api/streams/{stream}/markers/{id}", s.requireToken(http.HandlerFunc(s.patchMarker))).Methods(http.MethodPatch)
 	r.Handle("/api/streams/{stream}/markers/{id}", s.requireToken(http.HandlerFunc(s.deleteMarker))).Methods(http.MethodDelete)
+	r.HandleFunc("/api/streams/{stream}/markers/{id}/thumbnail.jpg", s.thumbnail).Methods(http.MethodGet)
+	r.HandleFunc("/api/streams/{stream}/frame.jpg", s.frame).Methods(http.MethodGet)
 	r.Handle("/api/streams/{stream}", s.requireToken(http.HandlerFunc(s.putStream))).Methods(http.MethodPut)
 	r.Handle("/api/streams/{stream}", s.requireToken(http.HandlerFunc(s.deleteStream))).Methods(http.MethodDelete)
 }
@@ -255,9 +257,16 @@ func (s *Server) getMarker(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if m, ok := s.markerOf(w, r, svc); ok {
+		writeJSON(w, http.StatusOK, view(svc, m))
+	}
+}
+
+// markerOf returns the marker the URL's {id} names, or answers 400 or 404.
+func (s *Server) markerOf(w http.ResponseWriter, r *http.Request, svc *marker.Service) (marker.Marker, bool) {
 	id, ok := markerID(w, r)
 	if !ok {
-		return
+		return marker.Marker{}, false
 	}
 	m, err := svc.Store().Get(r.Context(), svc.Stream(), id)
 	switch {
@@ -266,8 +275,9 @@ func (s *Server) getMarker(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		s.internalError(w, err)
 	default:
-		writeJSON(w, http.StatusOK, view(svc, m))
+		return m, true
 	}
+	return marker.Marker{}, false
 }
 
 // markerID reads the marker ID in the path, or answers 400.

@@ -56,6 +56,9 @@ type Stream struct {
 	FPS   int
 	// Counters, if set, returns the stream's running totals.
 	Counters func() Counters
+	// Frames, if set, makes the pictures of the stream's frames (marker
+	// thumbnails, frame.jpg); without it they are answered 404.
+	Frames Frames
 }
 
 // Counters are a stream's running totals since it was last made, as GET

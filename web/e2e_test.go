@@ -215,6 +215,7 @@ func TestPlayerSeeksToMarkerFrame(t *testing.T) {
 		return q.Paused && !q.Seeking && q.Ready >= 2 && math.Abs(q.Time-p.Time) < 0.0005
 	})
 	saveScreenshot(t, b, "player-marker.png")
+	checkThumbnail(t, b, m.ID)
 
 	// A tick seeks to its marker's frame too: that of a marker whose
 	// segment follows a hole, as a busy machine leaves. hls.js, loading on
@@ -241,6 +242,41 @@ func TestPlayerSeeksToMarkerFrame(t *testing.T) {
 	for _, e := range b.consoleErrors() {
 		t.Errorf("console: %s", e)
 	}
+}
+
+// thumbnail is a marker row's thumbnail as the page shows it.
+type thumbnail struct {
+	Loaded        bool `json:"loaded"`
+	Width, Height int
+	Mint          int `json:"mint"`
+}
+
+// checkThumbnail requires the row of marker id to show its thumbnail, the
+// marker's frame at 160 px wide: the mint square on it.
+func checkThumbnail(t *testing.T, b *browser, id int) {
+	t.Helper()
+	js := fmt.Sprintf(`(() => {
+  const img = document.querySelector('.marker-list img[data-thumb-marker-id="%d"]');
+  if (!img) return { loaded: false };
+  img.scrollIntoView({ block: 'nearest' });
+  if (!img.complete || !img.naturalWidth) return { loaded: false };
+  const c = document.createElement('canvas');
+  c.width = img.naturalWidth;
+  c.height = img.naturalHeight;
+  const g = c.getContext('2d');
+  g.drawImage(img, 0, 0);
+  const d = g.getImageData(0, 0, c.width, c.height).data;
+  let mint = 0;
+  for (let i = 0; i < d.length; i += 4) {
+    if (Math.abs(d[i]) <= 40 && Math.abs(d[i + 1] - 255) <= 40 && Math.abs(d[i + 2] - 200) <= 40) mint++;
+  }
+  return { loaded: true, Width: c.width, Height: c.height, mint };
+})()`, id)
+	th := waitFor(t, b, "the marker row's thumbnail", 30*time.Second, js, func(th thumbnail) bool { return th.Loaded })
+	if th.Width != 160 || th.Height != 90 || th.Mint < 30 {
+		t.Errorf("the thumbnail of marker %d is %dx%d with %d mint pixels, want 160x90 showing the mint square", id, th.Width, th.Height, th.Mint)
+	}
+	t.Logf("thumbnail of marker %d: %dx%d, %d mint pixels", id, th.Width, th.Height, th.Mint)
 }
 
 // checkMint counts the mint pixels of the frame the video shows.

@@ -130,6 +130,7 @@ func (st *supervisedStream) serverView() *server.Stream {
 		v.Playlist, v.Markers, v.Cache = cur.Playlist(), cur.Markers(), cur.Cache()
 		v.Stalled, v.Failed, v.Reconnecting = cur.Stalled, cur.Failed, cur.Reconnecting
 		v.Counters = func() server.Counters { return server.Counters(cur.Counters()) }
+		v.Frames = cur.Frames()
 	}
 	return v
 }

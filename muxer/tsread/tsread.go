@@ -1,5 +1,7 @@
 // Package tsread decodes MPEG-TS files back with libav. Tests use it as an
 // independent reader of what the muxer wrote: it trusts nothing but the file.
+// Package snapshot decodes segments with it too, for pictures of frames;
+// the tests of those pictures check them with the ffmpeg CLI instead.
 package tsread
 
 import (

@@ -15,6 +15,7 @@ import (
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 	"github.com/hlsmark/hlsmark/pipeline/media"
+	"github.com/hlsmark/hlsmark/pipeline/snapshot"
 	"github.com/hlsmark/hlsmark/playlist"
 	"github.com/hlsmark/hlsmark/server/metrics"
 	"github.com/hlsmark/hlsmark/server/segcache"
@@ -113,6 +114,8 @@ type Stream struct {
 	playlist *playlist.Playlist
 	pipeline *pipeline.Pipeline
 	markers  *marker.Service
+	keeper   *snapshot.Keeper // nil without a detector
+	frames   *snapshot.Frames
 	metrics  *metrics.Metrics
 	counts   *metrics.Stream // the stream's series in metrics
 	cache    *segcache.Cache
@@ -189,6 +192,15 @@ func New(cfg Config) (_ *Stream, err error) {
 			s.closeSource()
 		}
 	}()
+	if cfg.Detector != nil {
+		if s.keeper, err = snapshot.NewKeeper(snapshot.KeeperConfig{Dir: cfg.Dir, Size: cfg.Encoder.Size,
+			OnError: func(pts clock.Ticks, err error) {
+				cfg.Log.Warn("detector frame not kept: its marker's thumbnail is decoded from the segment", "stream", cfg.Name, "pts", int64(pts), "err", err)
+			}}); err != nil {
+			return nil, err
+		}
+	}
+	s.frames = snapshot.NewFrames(snapshot.Config{Dir: cfg.Dir, Size: cfg.Encoder.Size, Segment: s.playlist.SegmentAt, Keeper: s.keeper})
 	s.markers = marker.NewService(marker.Config{
 		Stream: cfg.Name, Store: cfg.Store, Playlist: s.playlist, Timeline: s.timeline, Clock: cfg.Clock, Log: cfg.Log,
 		Present: present(s.source),
@@ -229,7 +241,7 @@ func New(cfg Config) (_ *Stream, err error) {
 		Encoder:     s.encoder,
 		Sink:        s.muxer,
 		Detector:    cfg.Detector,
-		OnDetection: s.markers.Detected,
+		OnDetection: s.detected,
 		OnFrame:     s.onFrame(),
 		OnEncoded:   func(_ *pipeline.Frame, took time.Duration) { s.counts.FrameEncoded(took) },
 		OnReject: func(f *pipeline.Frame, err error) {
@@ -239,6 +251,16 @@ func New(cfg Config) (_ *Stream, err error) {
 		},
 	}
 	return s, nil
+}
+
+// detected keeps the picture of the frame an event opened in (the
+// marker's thumbnail), then has the marker service make or close its
+// marker.
+func (s *Stream) detected(d media.Detection, f *pipeline.Frame) {
+	if d.Kind == media.Opened && f != nil && s.keeper != nil {
+		s.keeper.Keep(f)
+	}
+	s.markers.Detected(d)
 }
 
 // newCoder returns the stream's encoding stage: libx264, or with Copy the
@@ -332,7 +354,13 @@ func (s *Stream) Run(ctx context.Context) error {
 		defer close(markersDone)
 		s.markers.Run(mctx)
 	}()
+	if s.keeper != nil {
+		go s.keeper.Run()
+	}
 	err := s.pipeline.Run(ctx)
+	if s.keeper != nil {
+		s.keeper.Close() // the pictures of the last detections written
+	}
 	var srcErr *pipeline.SourceError
 	if errors.As(err, &srcErr) {
 		s.failure.Store(srcErr)
@@ -406,6 +434,9 @@ func (s *Stream) markerChanged(ctx context.Context, c marker.Change) error {
 	}
 	return s.cfg.OnMarkerChange(ctx, s.markers, c)
 }
+
+// Frames returns the JPEG pictures of the stream's frames (thumbnails).
+func (s *Stream) Frames() *snapshot.Frames { return s.frames }
 
 // Cache returns the cache of the stream's newest segments, filled as they
 // are written and emptied as the playlist deletes them; nil if

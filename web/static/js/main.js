@@ -261,6 +261,7 @@ async function main() {
     store.clear();
     timeline.clear();
     list.setCurrent(null);
+    list.stream = null;
     pickedNote = '';
     sourceStalled = false;
     stateText = '';
@@ -279,6 +280,7 @@ async function main() {
     document.title = `${stream.name} · hlsmark`;
     $('stream-name').textContent = stream.name;
     picker.render(streams, stream.name);
+    list.stream = stream;
     feed = new MarkerFeed(stream.markers, {
       onMarkers: (markers, { live }) => store.upsert(markers, { live }),
       onDeleted: (id) => store.remove(id),

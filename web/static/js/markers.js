@@ -1,6 +1,6 @@
 // The marker store (upsert by id, bounded) and the marker list beside the video.
 
-import { formatClock, formatDuration, mergeMarker, pruneMarkers } from './core.js';
+import { formatClock, formatDuration, mergeMarker, pruneMarkers, thumbnailURL } from './core.js';
 import { el } from './dom.js';
 
 // How long a marker that arrived while watching stays highlighted.
@@ -126,6 +126,9 @@ export class MarkerList {
     this.onPick = onPick;
     this.held = root.querySelector('.marker-held');
     this.rows = new Map(); // id → li
+    // The stream shown (the API's entry: its marker list and size), for
+    // the rows' thumbnails; set by the page.
+    this.stream = null;
     this.current = null;
     // While the pointer is on the list, new markers wait above it instead of
     // pushing the rows down under the pointer; they come in on leaving.
@@ -183,7 +186,8 @@ export class MarkerList {
     const reach = this.player.reach(m);
     const fresh = this.store.isFresh(m.id);
     const cut = m.data?.cut === true;
-    const key = [m.label, m.duration, cut, m.program_date_time, m.source, reach].join('|');
+    const thumb = thumbnailURL(this.stream?.markers, m, reach, this.stream?.size);
+    const key = [m.label, m.duration, cut, m.program_date_time, m.source, reach, thumb].join('|');
     li.classList.toggle('is-new', fresh);
     if (li.dataset.key === key) return;
     li.dataset.key = key;
@@ -211,6 +215,13 @@ export class MarkerList {
     row.className = reach === 'ok' ? 'marker-row' : `marker-row is-${reach}`;
     row.classList.toggle('from-api', m.source === 'api');
     row.classList.toggle('is-current', this.current === m.id);
+    if (thumb) {
+      // The marker's frame; the row's text says what it is.
+      const img = el('img', { className: 'm-thumb', src: thumb, alt: '', loading: 'lazy', width: 80 });
+      img.dataset.thumbMarkerId = String(m.id);
+      parts.unshift(img);
+    }
+    row.classList.toggle('has-thumb', thumb != null);
     if (reach === 'ok') {
       row.dataset.markerId = String(m.id);
       row.setAttribute('aria-label', `${m.label || 'marker'} at ${when.hms}${when.ms}, go to its frame`);

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"sync/atomic"
+	"time"
 
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 	"github.com/hlsmark/hlsmark/pipeline/media"
@@ -27,6 +28,13 @@ type FileConfig struct {
 	// means slog.Default().
 	Log *slog.Logger
 }
+
+// fileCatchUp is how far behind the file's timestamps the source may fall
+// and still hand out every frame, at once, until it has caught up: a
+// file's frames are its content, so a machine busy for a moment delays
+// them rather than loses them. Only a pipeline that cannot keep up at all
+// falls further behind, and then drops frames to stay live.
+const fileCatchUp = 2 * time.Second
 
 // leap is the longest gap between two frames of a file that is still
 // the file playing on: a longer one is a leap of its timestamps (a
@@ -117,7 +125,7 @@ func (s *FileSource) open(ctx context.Context, base clock.Ticks) error {
 func (s *FileSource) Size() media.Size { return s.cfg.Size }
 
 // Late returns how many frames were dropped because the source was more
-// than catchUp behind the file's timestamps.
+// than fileCatchUp behind the file's timestamps.
 func (s *FileSource) Late() uint64 { return s.late.Load() }
 
 // Remaps returns how many times a timestamp that did not rise started a
@@ -138,7 +146,7 @@ func (s *FileSource) Close() {
 }
 
 // Next waits until the next frame's PTS on the clock, then converts it
-// into f. A frame found more than catchUp late is dropped and counted.
+// into f. A frame found more than fileCatchUp late is dropped and counted.
 // Copying (FileConfig.Copy), it waits until the next packet's DTS and
 // puts the packet in f instead (see nextPacket). It returns io.EOF at the
 // end of the file, unless the source loops.
@@ -184,7 +192,7 @@ func (s *FileSource) Next(ctx context.Context, f *Frame) error {
 		if err := s.clk.WaitUntil(ctx, due); err != nil {
 			return err
 		}
-		if s.clk.Now().Sub(due) > catchUp {
+		if s.clk.Now().Sub(due) > fileCatchUp {
 			s.late.Add(1)
 			continue
 		}

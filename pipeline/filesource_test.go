@@ -265,40 +265,51 @@ func TestFileSourceBadInput(t *testing.T) {
 }
 
 // TestFileSourcePacing reads a file on a fake clock that wakes one frame
-// up a second late: every frame is handed out at its own PTS on the clock
-// (after Next the clock reads a time within the frame's tick); the 23 frames due more
-// than 100 ms before the late wake-up are dropped and counted, not
-// burst out, and the next frame keeps its own PTS.
+// up late: every frame is handed out at its own PTS on the clock (after
+// Next the clock reads a time within the frame's tick). A wake-up 1 s late
+// loses nothing: the late frames are handed out at once, each with its own
+// PTS. One 3 s late drops the 25 frames due more than 2 s before it
+// (fileCatchUp), counted, and the next frame keeps its own PTS.
 func TestFileSourcePacing(t *testing.T) {
-	wakes := 0
-	clk := clock.NewFake(startAt, func() time.Duration {
-		wakes++
-		if wakes == 11 { // frame 10's wait
-			return time.Second
-		}
-		return 0
-	})
-	tl := clock.Timeline{Epoch: pipelinetest.Epoch}
-	src, err := pipeline.NewFileSource(pipeline.FileConfig{Input: testFile(t, "3", "in.mp4"), Size: fileSize}, pipeline.Start{Clock: clk, Timeline: tl})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	f := pipeline.NewFrame(fileSize)
-	for i := range 10 {
-		if err := src.Next(context.Background(), f); err != nil {
-			t.Fatal(err)
-		}
-		if f.PTS != startPTS+clock.Ticks(i)*3600 || clk.Now().Before(tl.Time(f.PTS)) || tl.PTS(clk.Now()) != f.PTS {
-			t.Fatalf("frame %d: PTS %d handed out with the clock at %v, want PTS %d at %v",
-				i, f.PTS, clk.Now().Sub(tl.Epoch), startPTS+clock.Ticks(i)*3600, tl.Time(f.PTS).Sub(tl.Epoch))
-		}
-	}
-	if err := src.Next(context.Background(), f); err != nil {
-		t.Fatal(err)
-	}
-	if f.PTS != startPTS+33*3600 || src.Late() != 23 {
-		t.Fatalf("after a 1 s late wake-up at frame 10: PTS %d (frame %d), %d late; want frame 33, 23 late",
-			f.PTS, (f.PTS-startPTS)/3600, src.Late())
+	for _, c := range []struct {
+		late        time.Duration
+		next, count int // the frame handed out after the late wake-up, and the frames dropped
+	}{
+		{time.Second, 10, 0},
+		{3 * time.Second, 35, 25},
+	} {
+		t.Run(c.late.String(), func(t *testing.T) {
+			wakes := 0
+			clk := clock.NewFake(startAt, func() time.Duration {
+				wakes++
+				if wakes == 11 { // frame 10's wait
+					return c.late
+				}
+				return 0
+			})
+			tl := clock.Timeline{Epoch: pipelinetest.Epoch}
+			src, err := pipeline.NewFileSource(pipeline.FileConfig{Input: testFile(t, "3", "in.mp4"), Size: fileSize}, pipeline.Start{Clock: clk, Timeline: tl})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer src.Close()
+			f := pipeline.NewFrame(fileSize)
+			for i := range 10 {
+				if err := src.Next(context.Background(), f); err != nil {
+					t.Fatal(err)
+				}
+				if f.PTS != startPTS+clock.Ticks(i)*3600 || clk.Now().Before(tl.Time(f.PTS)) || tl.PTS(clk.Now()) != f.PTS {
+					t.Fatalf("frame %d: PTS %d handed out with the clock at %v, want PTS %d at %v",
+						i, f.PTS, clk.Now().Sub(tl.Epoch), startPTS+clock.Ticks(i)*3600, tl.Time(f.PTS).Sub(tl.Epoch))
+				}
+			}
+			if err := src.Next(context.Background(), f); err != nil {
+				t.Fatal(err)
+			}
+			if f.PTS != startPTS+clock.Ticks(c.next)*3600 || src.Late() != uint64(c.count) {
+				t.Fatalf("after a %s late wake-up at frame 10: PTS %d (frame %d), %d late; want frame %d, %d late",
+					c.late, f.PTS, (f.PTS-startPTS)/3600, src.Late(), c.next, c.count)
+			}
+		})
 	}
 }

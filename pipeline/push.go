@@ -139,10 +139,14 @@ func (p *Push) Next(ctx context.Context, f *Frame) error {
 			return io.EOF
 		case o := <-p.offers:
 			err := p.in.accept(f, o.pts, o.format, o.pic)
-			o.taken <- err
 			if err == nil {
+				// Before Push returns: a marker placed at the PTS just
+				// pushed must find it in the stream's range.
 				p.newest.Store(int64(o.pts))
 				p.seen.Store(true)
+			}
+			o.taken <- err
+			if err == nil {
 				return nil
 			}
 		}

@@ -40,6 +40,12 @@ func TestPushHandsOver(t *testing.T) {
 	if err := src.Push(ctx, 200, pipeline.Gray, pic); err != nil {
 		t.Fatal(err)
 	}
+	// Once Push has returned, Newest tells the PTS: a marker placed there
+	// is in the stream's range (the example's AddMarker failed when Next
+	// noted it only after handing the picture back).
+	if newest, ok := src.Newest(); !ok || newest != 200 {
+		t.Fatalf("Newest %d %v once Push returned, want 200", newest, ok)
+	}
 	if err := <-next; err != nil || f.PTS != 200 || f.BGR[0] != 77 {
 		t.Fatalf("Next: %v, frame at PTS %d with blue %d, want the picture pushed at 200 (77)", err, f.PTS, f.BGR[0])
 	}

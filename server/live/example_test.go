@@ -68,7 +68,9 @@ func TestGoExample(t *testing.T) {
 		}
 	}
 	if !said.Ended || said.Open == "" || said.Marker == 0 {
-		t.Fatalf("the example said %+v and stopped: %v\n%s", said, lines.Err(), stderr.Bytes())
+		_ = cmd.Process.Kill()
+		err := cmd.Wait() // its standard error is whole, and no longer written, once it has exited
+		t.Fatalf("the example said %+v and stopped (%v; %v):\n%s", said, lines.Err(), err, stderr.Bytes())
 	}
 
 	var m apiMarker

@@ -26,7 +26,8 @@ func RSSMB(pid int) (float64, error) {
 // Sample is one reading of a quantity over time: seconds since the
 // measurement began, and the value.
 type Sample struct {
-	Seconds, Value float64
+	Seconds float64 `json:"seconds"`
+	Value   float64 `json:"value"`
 }
 
 // Slope is the least-squares slope of the samples' values over their

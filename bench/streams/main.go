@@ -242,16 +242,17 @@ func sum(series map[string]float64) float64 {
 // waitListed waits until every stream's playlist lists a segment, so that
 // viewers join streams that are live.
 func waitListed(c *http.Client, base string, streams []string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
 	for _, name := range streams {
 		for {
-			b, err := live.Fetch(context.Background(), c, base+"/streams/"+name+"/index.m3u8")
+			b, err := live.Fetch(ctx, c, base+"/streams/"+name+"/index.m3u8")
 			if err == nil {
 				if pl, err := live.ParsePlaylist(b); err == nil && len(pl.Segments) > 0 {
 					break
 				}
 			}
-			if time.Now().After(deadline) {
+			if ctx.Err() != nil {
 				return fmt.Errorf("stream %s listed no segment within %s", name, timeout)
 			}
 			time.Sleep(100 * time.Millisecond)

@@ -62,9 +62,14 @@ type result struct {
 	// RSSEndMB is the last sample; RSSSlopeMBPerHour the least-squares
 	// slope of the samples taken after the first minute (while the
 	// one-minute DVR windows fill up).
-	RSSEndMB          float64  `json:"rss_end_mb,omitempty"`
-	RSSSlopeMBPerHour float64  `json:"rss_slope_mb_per_hour,omitempty"`
-	Viewers           *viewers `json:"viewers,omitempty"`
+	RSSEndMB          float64 `json:"rss_end_mb,omitempty"`
+	RSSSlopeMBPerHour float64 `json:"rss_slope_mb_per_hour,omitempty"`
+	// RSSSlopeLateHalfMBPerHour fits the samples of the run's second half
+	// only, when what the first minutes fill (segments kept for the
+	// window plus its grace, the segment cache, the heap's own growth)
+	// has long been filled.
+	RSSSlopeLateHalfMBPerHour float64  `json:"rss_slope_second_half_mb_per_hour,omitempty"`
+	Viewers                   *viewers `json:"viewers,omitempty"`
 }
 
 // viewers is what the simulated viewers did, over every stream.
@@ -210,13 +215,8 @@ func runHlsmark(r *result, bin, dir string, segment time.Duration, perStream int
 	r.CPUPerVideoSecond = r.CPUSeconds / r.VideoSeconds
 	if len(r.RSS) > 0 {
 		r.RSSEndMB = r.RSS[len(r.RSS)-1].Value
-		var filled []live.Sample
-		for _, s := range r.RSS {
-			if s.Seconds >= 60 {
-				filled = append(filled, s)
-			}
-		}
-		r.RSSSlopeMBPerHour = live.Slope(filled) * 3600
+		r.RSSSlopeMBPerHour = live.Slope(since(r.RSS, 60)) * 3600
+		r.RSSSlopeLateHalfMBPerHour = live.Slope(since(r.RSS, r.Seconds/2)) * 3600
 	}
 	if perStream > 0 {
 		r.Viewers = &viewers{
@@ -228,6 +228,17 @@ func runHlsmark(r *result, bin, dir string, segment time.Duration, perStream int
 		}
 	}
 	return nil
+}
+
+// since returns the samples taken from the given second on.
+func since(samples []live.Sample, seconds float64) []live.Sample {
+	var out []live.Sample
+	for _, s := range samples {
+		if s.Seconds >= seconds {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // sum adds up a metric's series.

@@ -12,20 +12,14 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/hlsmark/hlsmark/bench/internal/live"
@@ -110,13 +104,13 @@ func runHlsmark(r *result, bin, dir string, d time.Duration) error {
 	start := time.Now()
 	seen := map[string]bool{}
 	var latencies []float64
-	var rss [][2]float64 // seconds since start, MB
+	var rss []live.Sample // MB
 	nextRSS := start
 	client := &http.Client{Timeout: 2 * time.Second}
 	for time.Since(start) < d {
 		if now := time.Now(); !now.Before(nextRSS) {
-			if mb, err := rssMB(srv.Pid()); err == nil {
-				rss = append(rss, [2]float64{now.Sub(start).Seconds(), mb})
+			if mb, err := live.RSSMB(srv.Pid()); err == nil {
+				rss = append(rss, live.Sample{Seconds: now.Sub(start).Seconds(), Value: mb})
 			}
 			nextRSS = nextRSS.Add(5 * time.Second)
 		}
@@ -144,7 +138,7 @@ func runHlsmark(r *result, bin, dir string, d time.Duration) error {
 		return err
 	}
 	r.Seconds = time.Since(start).Seconds()
-	r.CPUSeconds = cpu(srv.ProcessState())
+	r.CPUSeconds = live.ProcessCPU(srv.ProcessState()).Seconds()
 	r.LateFrames = live.Metric(metrics, "hlsmark_frames_late_total")
 	r.VideoSeconds = live.Metric(metrics, "hlsmark_frames_encoded_total") / 30
 	r.CPUPerVideoSecond = r.CPUSeconds / r.VideoSeconds
@@ -160,96 +154,37 @@ func runHlsmark(r *result, bin, dir string, d time.Duration) error {
 		r.LatencyMax = latencies[len(latencies)-1]
 	}
 	if len(rss) > 0 {
-		r.RSSStartMB, r.RSSEndMB = rss[0][1], rss[len(rss)-1][1]
+		r.RSSStartMB, r.RSSEndMB = rss[0].Value, rss[len(rss)-1].Value
 		for _, s := range rss {
-			r.RSSMaxMB = max(r.RSSMaxMB, s[1])
+			r.RSSMaxMB = max(r.RSSMaxMB, s.Value)
 		}
-		var late [][2]float64
+		var late []live.Sample
 		for _, s := range rss {
-			if s[0] >= 60 {
+			if s.Seconds >= 60 {
 				late = append(late, s)
 			}
 		}
-		r.RSSSlopeMBPerHour = slope(late) * 3600
+		r.RSSSlopeMBPerHour = live.Slope(late) * 3600
 	}
 	return nil
 }
 
 func runFFmpeg(r *result, rawgen, dir string, d time.Duration) error {
-	frames := int(d.Seconds() * 30)
-	gen := exec.Command(rawgen, "--paced", "--size", r.Size, "--frames", strconv.Itoa(frames))
-	ff := exec.Command("ffmpeg", "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error",
-		"-f", "rawvideo", "-pix_fmt", "bgr24", "-s", r.Size, "-r", "30", "-i", "-",
-		"-c:v", "libx264", "-preset", r.Preset, "-tune", "zerolatency", "-bf", "0",
-		"-forced-idr", "1", "-x264-params", "keyint=infinite:scenecut=0",
-		"-force_key_frames", "expr:gte(t,n_forced*2)",
-		"-f", "hls", "-hls_time", "2", "-hls_list_size", "30", "-hls_flags", "delete_segments",
-		"-hls_segment_filename", filepath.Join(dir, "%d.ts"), filepath.Join(dir, "index.m3u8"))
-	var genErr, ffErr bytes.Buffer
-	gen.Stderr, ff.Stderr = &genErr, &ffErr
-	pipe, err := gen.StdoutPipe()
+	start := time.Now()
+	p, err := live.StartPair(rawgen, dir, r.Size, r.Preset, int(d.Seconds()*30))
 	if err != nil {
 		return err
 	}
-	ff.Stdin = pipe
-	start := time.Now()
-	if err := gen.Start(); err != nil {
+	pr, err := p.Wait()
+	if err != nil {
 		return err
-	}
-	if err := ff.Start(); err != nil {
-		gen.Process.Kill()
-		gen.Wait()
-		return err
-	}
-	gerr := gen.Wait()
-	ferr := ff.Wait()
-	if gerr != nil || ferr != nil {
-		return fmt.Errorf("rawgen: %v %s; ffmpeg: %v %s", gerr, genErr.String(), ferr, ffErr.String())
 	}
 	r.Seconds = time.Since(start).Seconds()
-	r.VideoSeconds = float64(frames) / 30
-	r.CPUSeconds = cpu(ff.ProcessState)
-	r.GeneratorCPUSeconds = cpu(gen.ProcessState)
+	r.VideoSeconds = pr.VideoSeconds
+	r.CPUSeconds = pr.CPU.Seconds()
+	r.GeneratorCPUSeconds = pr.Generator.Seconds()
 	r.CPUPerVideoSecond = r.CPUSeconds / r.VideoSeconds
 	r.CPUPerVideoSecondWithGenerator = (r.CPUSeconds + r.GeneratorCPUSeconds) / r.VideoSeconds
-	// rawgen reports "N frames late" when the real clock outran it.
-	if f := strings.Fields(genErr.String()); len(f) >= 2 && f[0] == "rawgen:" {
-		r.LateFrames, _ = strconv.ParseFloat(f[1], 64)
-	}
+	r.LateFrames = float64(pr.Late)
 	return nil
-}
-
-// slope is the least-squares slope of y over x.
-func slope(pts [][2]float64) float64 {
-	if len(pts) < 2 {
-		return 0
-	}
-	var sx, sy, sxx, sxy float64
-	for _, p := range pts {
-		sx, sy, sxx, sxy = sx+p[0], sy+p[1], sxx+p[0]*p[0], sxy+p[0]*p[1]
-	}
-	n := float64(len(pts))
-	return (n*sxy - sx*sy) / (n*sxx - sx*sx)
-}
-
-// rssMB reads a process's resident set size from /proc.
-func rssMB(pid int) (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-			return kb / 1024, err
-		}
-	}
-	return 0, errors.New("no VmRSS")
-}
-
-func cpu(ps *os.ProcessState) float64 {
-	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
-	}
-	return (ps.UserTime() + ps.SystemTime()).Seconds()
 }

@@ -370,9 +370,13 @@ func (p *Playlist) Closed() bool {
 	return p.pub.closed
 }
 
-// Retained returns where pts lies among the segments on disk, listed or
-// retained past the window (in their grace, or kept by Config.Retain).
+// Retained returns where pts lies among the listed segments and, with
+// Config.Retain, those retained past the window. Without retention it is
+// Locate: a segment in its grace alone is on its way out.
 func (p *Playlist) Retained(pts clock.Ticks) (Position, bool) {
+	if p.cfg.Retain <= 0 {
+		return p.Locate(pts)
+	}
 	s, ok := p.SegmentAt(pts)
 	if !ok {
 		return Position{}, false

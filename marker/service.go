@@ -352,9 +352,10 @@ func (s *Service) Post(ctx context.Context, m Marker) (Marker, error) {
 // ErrOutOfRange is returned for a marker placed outside the stream.
 var ErrOutOfRange = errors.New("out of range")
 
-// Position returns where pts lies in the current window.
+// Position returns where pts lies in the current window or, with
+// retention, among the segments retained past it (playlist.Retained).
 func (s *Service) Position(pts clock.Ticks) (playlist.Position, bool) {
-	return s.cfg.Playlist.Locate(pts)
+	return s.cfg.Playlist.Retained(pts)
 }
 
 // Store returns the service's store: changes made through it are told to

@@ -44,6 +44,15 @@ type Config struct {
 	// durable.WriteFile (temporary file, fsync, rename, fsync of the
 	// folder). Tests set it to make the disk slow or failing.
 	WriteFile func(path string, data []byte) error
+	// Retain keeps a segment's file after it leaves the window until the
+	// segment is that old (from its Start), a recording the VOD playlist
+	// lists (see VOD); never shorter than the grace. Zero keeps no
+	// recording: files go when their grace is over.
+	Retain time.Duration
+	// RetainSize bounds the bytes of the stream's segments on disk, listed
+	// and retained: past it, the oldest retained segments go once their
+	// grace is over, however young. Zero bounds retention by Retain only.
+	RetainSize int64
 	// MaxDateRanges bounds the date ranges listed at once; past it, a new
 	// one is not listed (ErrTooManyDateRanges). Zero means
 	// DefaultMaxDateRanges.
@@ -82,7 +91,8 @@ type Position struct {
 // retired is a segment that left the window, waiting for its deletion.
 type retired struct {
 	seg      media.Segment
-	deadline time.Time
+	deadline time.Time // its grace ends: never deleted before
+	keep     time.Time // its retention ends (Config.Retain)
 }
 
 // Playlist is a live sliding-window media playlist. It is safe for
@@ -130,8 +140,9 @@ type view struct {
 // New returns a playlist over cfg.Dir, restoring the window an earlier run
 // left there (see StateFile).
 func New(cfg Config) (*Playlist, error) {
-	if cfg.Window <= 0 || cfg.Target <= 0 || cfg.Grace < 0 {
-		return nil, fmt.Errorf("playlist: window %s and target %s must be positive, grace %s not negative", cfg.Window, cfg.Target, cfg.Grace)
+	if cfg.Window <= 0 || cfg.Target <= 0 || cfg.Grace < 0 || cfg.Retain < 0 || cfg.RetainSize < 0 {
+		return nil, fmt.Errorf("playlist: window %s and target %s must be positive, grace %s, retain %s and retain size %d not negative",
+			cfg.Window, cfg.Target, cfg.Grace, cfg.Retain, cfg.RetainSize)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -216,7 +227,7 @@ func (p *Playlist) slideLocked(now time.Time) {
 			p.discSeq++ // RFC 8216 4.3.3.3: count the tags that left
 		}
 		needed := (s.Duration + p.longest[s.Seq]).Duration()
-		p.retired = append(p.retired, retired{seg: s, deadline: now.Add(max(p.cfg.Grace, needed))})
+		p.retired = append(p.retired, p.retire(s, now.Add(max(p.cfg.Grace, needed))))
 		delete(p.longest, s.Seq)
 		p.segs = p.segs[1:]
 	}
@@ -225,13 +236,44 @@ func (p *Playlist) slideLocked(now time.Time) {
 	}
 }
 
-// expireLocked hands the retired segments whose grace is over to the
-// writer, which deletes their files once a playlist and state without them
-// are on disk.
+// retire returns s, out of the window, to be kept until its grace ends at
+// deadline, and for as long as Config.Retain asks.
+func (p *Playlist) retire(s media.Segment, deadline time.Time) retired {
+	r := retired{seg: s, deadline: deadline, keep: deadline}
+	if p.cfg.Retain > 0 {
+		r.keep = later(deadline, s.Start.Add(p.cfg.Retain))
+	}
+	return r
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// expireLocked hands the retired segments whose grace is over and that
+// retention no longer keeps (too old, or too many bytes on disk) to the
+// writer, oldest first, which deletes their files once a playlist and
+// state without them are on disk.
 func (p *Playlist) expireLocked(now time.Time) {
+	var size int64
+	for _, s := range p.segs {
+		size += s.Size
+	}
+	for _, r := range p.retired {
+		size += r.seg.Size
+	}
+	over := func() bool { return p.cfg.RetainSize > 0 && size > p.cfg.RetainSize }
 	i := 0
-	for ; i < len(p.retired) && !now.Before(p.retired[i].deadline); i++ {
-		p.w.doomed = append(p.w.doomed, p.retired[i].seg)
+	for ; i < len(p.retired); i++ {
+		r := p.retired[i]
+		if now.Before(r.deadline) || (now.Before(r.keep) && !over()) {
+			break
+		}
+		p.w.doomed = append(p.w.doomed, r.seg)
+		size -= r.seg.Size
 	}
 	p.retired = p.retired[i:]
 }
@@ -326,6 +368,20 @@ func (p *Playlist) Closed() bool {
 	p.pubMu.RLock()
 	defer p.pubMu.RUnlock()
 	return p.pub.closed
+}
+
+// Retained returns where pts lies among the listed segments and, with
+// Config.Retain, those retained past the window. Without retention it is
+// Locate: a segment in its grace alone is on its way out.
+func (p *Playlist) Retained(pts clock.Ticks) (Position, bool) {
+	if p.cfg.Retain <= 0 {
+		return p.Locate(pts)
+	}
+	s, ok := p.SegmentAt(pts)
+	if !ok {
+		return Position{}, false
+	}
+	return Position{Seq: s.Seq, Offset: pts - s.FirstPTS}, true
 }
 
 // Locate returns the listed segment that holds PTS pts, and the offset of

@@ -28,6 +28,9 @@ type state struct {
 	// EndPTS keeps where the last segment ended when none is left.
 	EndPTS     clock.Ticks  `json:"end_pts,omitempty"`
 	DateRanges []savedRange `json:"date_ranges,omitempty"`
+	// Retained are the segments that left the window and are kept on disk
+	// by Config.Retain, oldest first, so that a restart keeps them.
+	Retained []media.Segment `json:"retained,omitempty"`
 }
 
 // savedRange is one EXT-X-DATERANGE tag in StateFile.
@@ -43,6 +46,11 @@ type savedRange struct {
 // stateLocked returns the state file's content.
 func (p *Playlist) stateLocked() ([]byte, error) {
 	st := state{DiscontinuitySeq: p.discSeq, TargetDuration: p.target, Segments: p.segs, NextSeq: p.next, EndPTS: p.end}
+	if p.cfg.Retain > 0 {
+		for _, r := range p.retired {
+			st.Retained = append(st.Retained, r.seg)
+		}
+	}
 	for _, t := range p.tags {
 		open := t.r.Open
 		if s := p.ranges[t.r.ID]; s != nil && t.r.Duration == s.duration {
@@ -87,6 +95,7 @@ func (p *Playlist) restore() error {
 		kept = append(kept, seg)
 	}
 	p.segs, p.discSeq, p.resumed, p.next = kept, st.DiscontinuitySeq, true, st.NextSeq
+	p.restoreRetained(st.Retained)
 	var total clock.Ticks // the state's window was served: the longest known to list these
 	for _, s := range st.Segments {
 		total += s.Duration
@@ -118,4 +127,26 @@ func (p *Playlist) restore() error {
 		p.tags = append(p.tags, tag{r: r, before: s.Before})
 	}
 	return nil
+}
+
+// restoreRetained takes back the retained segments an earlier run
+// recorded whose files are still whole, each kept for a new grace (a
+// client may have fetched a playlist listing it just before the restart)
+// and for as long as retention asks. Without Config.Retain none is kept,
+// and the folder's sweep deletes their files.
+func (p *Playlist) restoreRetained(segs []media.Segment) {
+	if p.cfg.Retain <= 0 {
+		return
+	}
+	deadline := p.cfg.Now().Add(p.cfg.Grace)
+	for _, seg := range segs {
+		seg.Path = filepath.Join(p.cfg.Dir, seg.Name())
+		if fi, err := os.Stat(seg.Path); err != nil || fi.Size() != seg.Size {
+			continue
+		}
+		if len(p.segs) > 0 && seg.Seq >= p.segs[0].Seq {
+			continue
+		}
+		p.retired = append(p.retired, p.retire(seg, deadline))
+	}
 }

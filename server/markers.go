@@ -35,6 +35,7 @@ type markerView struct {
 	Sequence        *media.Seq      `json:"sequence"`
 	Offset          *float64        `json:"offset"`
 	ProgramDateTime string          `json:"program_date_time"`
+	VODURL          *string         `json:"vod_url"`
 	Source          marker.Source   `json:"source"`
 	Data            json.RawMessage `json:"data"`
 }
@@ -57,6 +58,8 @@ func view(svc *marker.Service, m marker.Marker) markerView {
 	if pos, ok := svc.Position(m.PTS); ok {
 		off := pos.Offset.Seconds()
 		v.Sequence, v.Offset = &pos.Seq, &off
+		u := vodURL(svc.Stream(), m.PTS)
+		v.VODURL = &u
 	}
 	if len(v.Data) == 0 {
 		v.Data = json.RawMessage("{}")

@@ -48,12 +48,7 @@ func markerFilter(r *http.Request, svc *marker.Service) (marker.Filter, url.Valu
 	if f.ToPTS, f.ToTime, err = bound("to", given, now); err != nil {
 		return f, nil, err
 	}
-	if f.FromPTS != nil && f.ToPTS != nil {
-		// A window of two TS timestamps runs from from's instance to the
-		// next time the TS reads to, across the wrap if it comes between
-		// (to may then lie ahead of the present).
-		*f.ToPTS = *f.FromPTS + ((f.ToPTS.TS()-f.FromPTS.TS())%clock.Wrap+clock.Wrap)%clock.Wrap
-	}
+	ptsSpan(f.FromPTS, f.ToPTS)
 	if f.FromTime != nil && f.ToTime != nil && f.FromTime.After(*f.ToTime) {
 		return f, nil, errors.New("from: must not be after to")
 	}
@@ -71,6 +66,16 @@ func markerFilter(r *http.Request, svc *marker.Service) (marker.Filter, url.Valu
 		f.LabelPrefix = l[0]
 	}
 	return f, given, nil
+}
+
+// ptsSpan takes to, when both bounds were given as pts:, at its first
+// instance from from on: a window of two TS timestamps runs from from's
+// instance to the next time the TS reads to, across the wrap if it comes
+// between (to may then lie ahead of the present).
+func ptsSpan(from, to *clock.Ticks) {
+	if from != nil && to != nil {
+		*to = *from + ((to.TS()-from.TS())%clock.Wrap+clock.Wrap)%clock.Wrap
+	}
 }
 
 // bound parses the search bound name: an RFC 3339 time, or pts:N.

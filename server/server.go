@@ -248,6 +248,7 @@ func New(cfg Config) *Server {
 	// Routes are tried in order: the stream's, which viewers ask for
 	// every second or two, first.
 	r.HandleFunc("/streams/{stream}/index.m3u8", s.playlist).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/streams/{stream}/vod.m3u8", s.vod).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/streams/{stream}/{segment}", s.segment).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/healthz", s.health).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/readyz", s.ready).Methods(http.MethodGet, http.MethodHead)

@@ -22,13 +22,17 @@ var streamName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 // streamConfig is everything that shapes one stream.
 type streamConfig struct {
 	inputConfig
-	Data          string
-	Name          string
-	Size          media.Size
-	FPS           int
-	Segment       time.Duration
-	Window        time.Duration
-	Grace         time.Duration
+	Data    string
+	Name    string
+	Size    media.Size
+	FPS     int
+	Segment time.Duration
+	Window  time.Duration
+	Grace   time.Duration
+	// Retain and RetainSize keep segments past the window for VOD
+	// playlists (playlist.Config.Retain, RetainSize).
+	Retain        time.Duration
+	RetainSize    int64
 	MaxDateRanges int
 	Preset        string
 	Tune          string
@@ -138,6 +142,8 @@ func streamFlags(cl *commandLine, a *streamArgs) {
 		fs.DurationVar(&c.Window, "window", 2*time.Minute, "DVR window a viewer can seek back in")
 		fs.IntVar(&c.MaxDateRanges, "max-dateranges", playlist.DefaultMaxDateRanges, "most markers listed as EXT-X-DATERANGE in the playlist at once (the API has them all)")
 		fs.DurationVar(&c.Grace, "grace", 0, "how long segments stay on disk after leaving the window (default and least: the window plus the target duration, RFC 8216 section 6.2.2)")
+		fs.DurationVar(&c.Retain, "retain", time.Hour, "how long segments stay on disk after leaving the window, for VOD playlists (vod.m3u8); 0: only the window, as --grace keeps it")
+		fs.Int64Var(&c.RetainSize, "retain-size", 2<<30, "most `bytes` of a stream's segments on disk; past it the oldest retained ones go first (2 GiB = 2147483648)")
 		fs.Int64Var(&c.SegmentCache, "segment-cache", 64<<20, "`bytes` of the newest segments kept in memory to answer from (64 MiB = 67108864); 0: every segment from its file")
 	})
 	cl.group("Input", func(fs *flag.FlagSet) { inputFlags(fs, &c.inputConfig) })
@@ -284,6 +290,10 @@ func (c streamConfig) validate() error {
 		return usagef("--grace %s: must be at least %s, the window plus the target duration (RFC 8216 section 6.2.2)", c.Grace, c.minGrace())
 	case c.SegmentCache < 0:
 		return usagef("--segment-cache %d: must not be negative", c.SegmentCache)
+	case c.Retain < 0:
+		return usagef("--retain %s: must not be negative", c.Retain)
+	case c.RetainSize < 1:
+		return usagef("--retain-size %d: must be at least 1 byte", c.RetainSize)
 	}
 	if err := c.source().Validate(); err != nil {
 		return usagef("--%v", err)

@@ -15,33 +15,50 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// casesDisk are short windows, grace periods and retentions in 0.5 s
+// segments, and the most segment files the folder may hold at once: each
+// span rounded up by one segment, and one more for the segment the window
+// keeps while the next is being written. least is what the folder must
+// reach: retention keeps more than the window and grace alone.
+var casesDisk = []struct {
+	name        string
+	args        []string
+	least, most int
+}{
+	// 3 s of window and 4 s of grace (more than the least RFC 8216
+	// allows, the window plus the target), no retention.
+	{"window and grace", []string{"--window", "3s", "--grace", "4s", "--retain", "0"}, 3 / 0.5, 3/0.5 + 1 + 4/0.5 + 1 + 1},
+	// 10 s of retention, from each segment's start: past the grace.
+	{"retention", []string{"--window", "3s", "--grace", "4s", "--retain", "10s"}, 3/0.5 + 1 + 4/0.5 + 1 + 1 + 1, 10/0.5 + 1 + 1},
+}
+
 // TestDiskStaysWithinWindow streams for a while with a short window and
-// grace period: the stream folder never holds more segment files than the
-// window and the grace period span. The folder is watched with inotify, so
-// every segment file that appears or goes is counted: the peak cannot fall
+// grace period, and retention: the stream folder never holds more segment
+// files than they span. The folder is watched with inotify, so every
+// segment file that appears or goes is counted: the peak cannot fall
 // between two samples.
 func TestDiskStaysWithinWindow(t *testing.T) {
 	t.Parallel()
-	data, addr := t.TempDir(), freeAddr(t)
-	dir := filepath.Join(data, "demo")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
+	for _, c := range casesDisk {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			data, addr := t.TempDir(), freeAddr(t)
+			dir := filepath.Join(data, "demo")
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			w := watchSegments(t, dir)
+			s := startServer(t, data, addr, append([]string{"--segment", "500ms"}, c.args...)...)
+			peak, highest := w.until(t, 40, 90*time.Second)
+			if peak > c.most {
+				t.Fatalf("the folder held %d segments at once, more than the %d that %v span", peak, c.most, c.args)
+			}
+			if peak < c.least {
+				t.Fatalf("the folder held at most %d segments by segment %d, want %d at least with %v", peak, highest, c.least, c.args)
+			}
+			s.stop(t, syscall.SIGTERM)
+		})
 	}
-	w := watchSegments(t, dir)
-	s := startServer(t, data, addr, "--segment", "500ms", "--window", "3s", "--grace", "4s")
-	// 3 s of window and 4 s of grace (more than the least RFC 8216
-	// allows, the window plus the target) in 0.5 s segments, each side
-	// rounded up by one segment, and one more for the segment the window
-	// keeps while the next is being written.
-	const most = 3/0.5 + 1 + 4/0.5 + 1 + 1
-	peak, highest := w.until(t, 30, 90*time.Second)
-	if peak > most {
-		t.Fatalf("the folder held %d segments at once, more than the %d the window and grace span", peak, int(most))
-	}
-	if peak < 3/0.5 {
-		t.Fatalf("the folder held at most %d segments by segment %d: the watch missed them", peak, highest)
-	}
-	s.stop(t, syscall.SIGTERM)
 }
 
 // segmentWatch follows the segment files in a folder through inotify.

@@ -30,6 +30,7 @@ func newServedStream(c streamConfig, clk clock.Clock, store marker.Store, log *s
 	return stream.New(stream.Config{
 		Name: c.Name, Dir: filepath.Join(c.Data, c.Name),
 		Segment: c.Segment, Window: window, Grace: c.Grace, MaxDateRanges: c.MaxDateRanges,
+		Retain: c.Retain, RetainSize: c.RetainSize,
 		CacheBytes: c.SegmentCache,
 		Encoder:    c.encoder(),
 		Source: func(at pipeline.Start) (pipeline.Source, error) {

@@ -39,6 +39,9 @@ type Config struct {
 	// Grace is how long segments stay on disk after leaving the window;
 	// zero means an hour.
 	Grace time.Duration
+	// Retain and RetainSize keep segments past the window (stream.Config).
+	Retain     time.Duration
+	RetainSize int64
 	// Cache is the stream's segment cache limit in bytes; zero means none.
 	Cache         int64
 	EventEvery    time.Duration
@@ -98,6 +101,7 @@ func Start(t testing.TB, cfg Config) *Run {
 	var onSegment func(media.Segment)
 	r.Stream, err = stream.New(stream.Config{
 		Name: Stream, Dir: r.Dir, Segment: cfg.Segment, Window: cfg.Window, Grace: cfg.Grace, CacheBytes: cfg.Cache,
+		Retain: cfg.Retain, RetainSize: cfg.RetainSize,
 		Encoder: pipeline.EncoderConfig{
 			Size: cfg.Size, FPS: cfg.FPS, Preset: cfg.Preset, Tune: "zerolatency", KeyInterval: cfg.Segment,
 		},

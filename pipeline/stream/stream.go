@@ -33,6 +33,10 @@ type Config struct {
 	Window time.Duration
 	// Grace is how long a segment stays on disk after leaving the window.
 	Grace time.Duration
+	// Retain and RetainSize keep segments on disk past the window, for VOD
+	// playlists (playlist.Config.Retain, RetainSize).
+	Retain     time.Duration
+	RetainSize int64
 	// MaxDateRanges bounds the markers the playlist lists at once; zero
 	// means playlist.DefaultMaxDateRanges.
 	MaxDateRanges int
@@ -157,6 +161,7 @@ func New(cfg Config) (_ *Stream, err error) {
 	s.lastFrame.Store(s.sinceEpoch())
 	s.lastSegment.Store(s.sinceEpoch())
 	if s.playlist, err = playlist.New(playlist.Config{Dir: cfg.Dir, Window: cfg.Window, Grace: cfg.Grace, Target: cfg.Segment, Now: cfg.Clock.Now,
+		Retain: cfg.Retain, RetainSize: cfg.RetainSize,
 		MaxDateRanges: cfg.MaxDateRanges, WriteFile: cfg.Faults.WriteFile,
 		Deleted: func(seg media.Segment) { s.cache.Drop(seg.Seq); s.counts.SegmentDeleted() }}); err != nil {
 		return nil, err

@@ -87,14 +87,8 @@ func (s *Server) patchMarker(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e, err := decodeMarkerPatch(body, s.cfg.Limits)
-	var dl errDataLimit
-	switch {
-	case errors.As(err, &dl):
-		s.limited(dl.limit)
-		writeError(w, http.StatusRequestEntityTooLarge, err.Error())
-		return
-	case err != nil:
-		writeError(w, http.StatusBadRequest, err.Error())
+	if err != nil {
+		s.refuseBody(w, err)
 		return
 	}
 	m, err := svc.Edit(r.Context(), id, e)

@@ -316,14 +316,8 @@ func (s *Server) postMarker(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m, byPTS, err := decodeMarkerRequest(body, svc.Timeline(), s.cfg.Limits)
-	var dl errDataLimit
-	switch {
-	case errors.As(err, &dl):
-		s.limited(dl.limit)
-		writeError(w, http.StatusRequestEntityTooLarge, err.Error())
-		return
-	case err != nil:
-		writeError(w, http.StatusBadRequest, err.Error())
+	if err != nil {
+		s.refuseBody(w, err)
 		return
 	}
 	if ok, wait := take(s.streamPostLimiter(svc.Stream()), 1); !ok {

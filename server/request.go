@@ -251,6 +251,19 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	return io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 }
 
+// refuseBody answers a body that a decoder refused: 413 for marker data
+// over a limit (counted, see Server.limited), 400 naming the field for
+// anything else.
+func (s *Server) refuseBody(w http.ResponseWriter, err error) {
+	var dl errDataLimit
+	if errors.As(err, &dl) {
+		s.limited(dl.limit)
+		writeError(w, http.StatusRequestEntityTooLarge, err.Error())
+		return
+	}
+	writeError(w, http.StatusBadRequest, err.Error())
+}
+
 // requireJSON answers 415 unless the request's Content-Type is JSON. A
 // browser sends one cross-site only after a CORS preflight, so no other
 // site's page can write (without one, fetch's no-cors mode and sendBeacon

@@ -89,7 +89,7 @@ func NewFileSource(cfg FileConfig, at Start) (*FileSource, error) {
 	}
 	s := &FileSource{cfg: cfg, clk: at.Clock, timeline: at.Timeline, m: ptsMap{input: "file " + cfg.Input}, lastDTS: at.Resume}
 	if !cfg.Copy {
-		if err := s.m.keepIn(at.Dir, at.Resume); err != nil {
+		if err := s.m.keepIn(at.Dir, at.Resume, cfg.Log); err != nil {
 			cfg.Log.Warn("a new timestamp mapping, not the kept one", "input", cfg.Input, "err", err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -64,13 +65,19 @@ func saveMapping(dir string, k keptMapping) error {
 // tries the one kept there for its first frame, as long as that frame's
 // PTS is at least floor (Start.Resume), and writes every new one there. A
 // kept mapping that cannot be read is returned as an error for the caller
-// to log, and ignored: a new mapping is always safe.
-func (m *ptsMap) keepIn(dir string, floor clock.Ticks) error {
+// to log, and ignored: a new mapping is always safe. A mapping that
+// cannot be written (a full disk) is logged to log and the stream goes
+// on: only a restart's continuity is lost.
+func (m *ptsMap) keepIn(dir string, floor clock.Ticks, log *slog.Logger) error {
 	if dir == "" {
 		return nil
 	}
 	m.floor = floor
-	m.keep = func(k keptMapping) error { return saveMapping(dir, k) }
+	m.keep = func(k keptMapping) {
+		if err := saveMapping(dir, k); err != nil {
+			log.Warn("the timestamp mapping is not kept: a restart will start a new one", "input", m.input, "err", err)
+		}
+	}
 	k, err := loadMapping(dir)
 	if err != nil {
 		return err

@@ -1,8 +1,12 @@
 package pipeline
 
 import (
+	"bytes"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/hlsmark/hlsmark/pipeline/clock"
@@ -14,7 +18,7 @@ import (
 func keptRun(t *testing.T, dir, input string, floor, base clock.Ticks, ts ...int64) []clock.Ticks {
 	t.Helper()
 	m := ptsMap{input: input}
-	if err := m.keepIn(dir, floor); err != nil {
+	if err := m.keepIn(dir, floor, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
 		t.Fatal(err)
 	}
 	if err := m.begin(1, clock.Hz, 25, 1, base); err != nil {
@@ -75,5 +79,28 @@ func TestKeptMappingAcrossRestarts(t *testing.T) {
 	other := keptRun(t, dir, "udp://b", 0, floor+3600, origin+5*3600+3600)
 	if other[0] != floor+3600 {
 		t.Errorf("another input: PTS %d, want a new mapping at %d", other[0], floor+3600)
+	}
+}
+
+// TestKeptMappingUnwritable: a mapping that cannot be written (the
+// stream's folder gone, a full disk) costs only the next restart's
+// continuity: the frames are mapped as ever, and the failure is logged.
+func TestKeptMappingUnwritable(t *testing.T) {
+	var logged bytes.Buffer
+	m := ptsMap{input: "udp://a"}
+	if err := m.keepIn(filepath.Join(t.TempDir(), "gone"), 0, slog.New(slog.NewTextHandler(&logged, nil))); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.begin(1, clock.Hz, 25, 1, 1000); err != nil {
+		t.Fatal(err)
+	}
+	for i, ts := range []int64{5000, 8600} {
+		p, _, err := m.pts(ts, 0, 0)
+		if want := clock.Ticks(1000 + 3600*i); err != nil || p != want {
+			t.Fatalf("frame %d: PTS %d (%v), want %d", i, p, err, want)
+		}
+	}
+	if !strings.Contains(logged.String(), "not kept") {
+		t.Errorf("the failed write was not logged:\n%s", logged.String())
 	}
 }

@@ -77,7 +77,7 @@ func NewLiveSource(cfg LiveConfig, at Start, log *slog.Logger) (*LiveSource, err
 	in := cfg.demuxInput()
 	s := &LiveSource{cfg: cfg, in: in, log: log, clk: at.Clock, timeline: at.Timeline, resume: at.Resume,
 		m: ptsMap{input: in.Name}}
-	if err := s.m.keepIn(at.Dir, at.Resume); err != nil {
+	if err := s.m.keepIn(at.Dir, at.Resume, log); err != nil {
 		log.Warn("a new timestamp mapping, not the kept one", "input", in.Name, "err", err)
 	}
 	return s, nil

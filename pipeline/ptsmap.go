@@ -45,7 +45,9 @@ type ptsMap struct {
 	kept  *keptMapping
 	floor clock.Ticks
 	// keep, if set, is given every new mapping, to keep for a restart.
-	keep func(keptMapping) error
+	// Keeping it is a convenience for the next run: it cannot fail this
+	// one (see keepIn).
+	keep func(keptMapping)
 }
 
 // begin starts a pass over an input whose stream has the time base
@@ -109,9 +111,7 @@ func (m *ptsMap) pts(ts int64, now, lead clock.Ticks) (pts clock.Ticks, remapped
 	}
 	m.prev, m.decoded = pts, true
 	if (first || remapped) && m.keep != nil {
-		if err := m.keep(keptMapping{Input: m.input, TBNum: m.tbNum, TBDen: m.tbDen, Origin: m.origin, Base: m.base}); err != nil {
-			return 0, false, fmt.Errorf("%s: keep the timestamp mapping: %w", m.input, err)
-		}
+		m.keep(keptMapping{Input: m.input, TBNum: m.tbNum, TBDen: m.tbDen, Origin: m.origin, Base: m.base})
 	}
 	return pts, remapped, nil
 }

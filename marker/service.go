@@ -74,7 +74,7 @@ func NewService(cfg Config) *Service {
 	}
 	store := cfg.Store
 	if cfg.OnChange != nil {
-		store = changeLog{store: store, onChange: cfg.OnChange}
+		store = changeLog{store: store, onChange: cfg.OnChange, mu: &sync.Mutex{}}
 	}
 	return &Service{
 		cfg:     cfg,

@@ -1,15 +1,14 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"regexp"
 	"strings"
 	"time"
 
-	"github.com/hlsmark/hlsmark/marker"
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/media"
+	"github.com/hlsmark/hlsmark/pipeline/stream"
 	"github.com/hlsmark/hlsmark/playlist"
 	"github.com/hlsmark/hlsmark/server"
 )
@@ -45,8 +44,8 @@ type streamConfig struct {
 	// SegmentCache bounds the bytes of the newest segments held in memory
 	// for the server to answer from; 0 holds none.
 	SegmentCache int64
-	// onMarkerChange is stream.Config.OnMarkerChange: serve's notifier.
-	onMarkerChange func(context.Context, *marker.Service, marker.Change) error
+	// notifier is stream.Config.Notifier: serve's webhooks and MQTT.
+	notifier stream.MarkerNotifier
 }
 
 // serveConfig is the configuration of `hlsmark serve`.

@@ -128,7 +128,7 @@ func serve(args []string) error {
 	streams := newStreamSet(ctx, cfg.Data, cfg.file, store, m, log, func(c streamConfig) (*stream.Stream, error) {
 		c.Stdin = os.Stdin
 		if notifier != nil {
-			c.onMarkerChange = notifier.changed
+			c.notifier = notifier
 		}
 		return newServedStream(c, clock.Real{}, store, log, nil, m)
 	})

@@ -119,15 +119,23 @@ func (n *notifier) run(ctx context.Context, streams server.Streams) {
 // wait waits for run's goroutines to end.
 func (n *notifier) wait() { n.wg.Wait() }
 
-// changed is stream.Config.OnMarkerChange: the event, with the marker as
+// Resume implements stream.MarkerNotifier: the webhooks tell of the
+// changes an earlier run stored but did not put in the outbox.
+func (n *notifier) Resume(ctx context.Context, svc *marker.Service) error {
+	if n.webhooks == nil {
+		return nil
+	}
+	return n.webhooks.Resume(ctx, svc.Store(), svc.Stream(), func(c marker.Change) (notify.Event, error) { return event(svc, c) })
+}
+
+// Changed implements stream.MarkerNotifier: the event, with the marker as
 // the API shows it, is written to the webhook outbox (durably, before the
 // change is acknowledged) and queued for MQTT.
-func (n *notifier) changed(ctx context.Context, svc *marker.Service, c marker.Change) error {
-	m, err := server.MarkerJSON(svc, c.Marker)
+func (n *notifier) Changed(ctx context.Context, svc *marker.Service, c marker.Change) error {
+	e, err := event(svc, c)
 	if err != nil {
-		return fmt.Errorf("marker %d: %w", c.Marker.ID, err)
+		return err
 	}
-	e := notify.Event{Type: c.Kind, Stream: c.Stream, Marker: m}
 	if n.webhooks != nil {
 		if err := n.webhooks.Notify(ctx, e); err != nil {
 			return err
@@ -137,6 +145,15 @@ func (n *notifier) changed(ctx context.Context, svc *marker.Service, c marker.Ch
 		return n.mqtt.Notify(ctx, e)
 	}
 	return nil
+}
+
+// event is the event telling of c, the marker as the API shows it.
+func event(svc *marker.Service, c marker.Change) (notify.Event, error) {
+	m, err := server.MarkerJSON(svc, c.Marker)
+	if err != nil {
+		return notify.Event{}, fmt.Errorf("marker %d: %w", c.Marker.ID, err)
+	}
+	return notify.Event{Type: c.Kind, Stream: c.Stream, Marker: m, Rev: c.Marker.Rev}, nil
 }
 
 // statePoll is how often stream states are read for MQTT: a state (a

@@ -44,6 +44,6 @@ func newServedStream(c streamConfig, clk clock.Clock, store marker.Store, log *s
 		Copy:     c.copies(),
 		Clock:    clk, Store: store, Log: log,
 		Metrics: m, Supervised: m != nil,
-		OnMarkerChange: c.onMarkerChange,
+		Notifier: c.notifier,
 	})
 }

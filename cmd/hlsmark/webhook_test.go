@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,12 +10,16 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hlsmark/hlsmark/marker"
+	"github.com/hlsmark/hlsmark/pipeline/clock"
 )
 
 // webhookSecret is the secret the webhook tests sign with.
@@ -232,4 +237,61 @@ func TestWebhooksDeliverEveryChange(t *testing.T) {
 		}
 	}
 	srv.stop(t, syscall.SIGTERM)
+}
+
+// TestWebhooksTellChangesStoredBeforeACrash: markers made before webhooks
+// were configured are not replayed (a later change to one is told); a marker stored but never put in the
+// outbox (the state a kill between the two leaves, made here by writing
+// the marker straight into the stopped server's store) is told after the
+// restart, once.
+func TestWebhooksTellChangesStoredBeforeACrash(t *testing.T) {
+	data, addr := t.TempDir(), freeAddr(t)
+	srv := startServer(t, data, addr)
+	pollUntil(t, "a detector marker before webhooks", 60*time.Second, func() bool { return len(srv.markers(t)) > 0 })
+	before := map[int64]bool{}
+	for _, m := range srv.markers(t) {
+		before[m.ID] = true
+	}
+	srv.stop(t, syscall.SIGTERM)
+
+	rc := &receiver{t: t}
+	ts := serveReceiver(t, rc, "127.0.0.1:0")
+	hook := []string{"--webhook", ts.URL + "/hook", "--webhook-secret", webhookSecret}
+	srv = startServer(t, data, addr, hook...)
+	pollUntil(t, "a new marker told", 60*time.Second, func() bool { return len(rc.acked()) > 0 })
+	last := srv.markers(t)
+	srv.stop(t, syscall.SIGTERM)
+	for _, a := range rc.acked() {
+		if before[a.event.Marker.ID] && a.event.Type == "marker.created" {
+			t.Fatalf("marker %d, made before webhooks were configured, was told created", a.event.Marker.ID)
+		}
+	}
+
+	store, err := marker.OpenBolt(filepath.Join(data, "markers.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gap, err := store.Add(context.Background(), "demo", marker.Marker{Label: "stored, not told", PTS: clock.Ticks(last[len(last)-1].PTS), Source: marker.FromAPI, Created: time.Now()})
+	if cerr := store.Close(); err != nil || cerr != nil {
+		t.Fatal(err, cerr)
+	}
+
+	srv = startServer(t, data, addr, hook...)
+	told := func() int {
+		n := 0
+		for _, a := range rc.acked() {
+			if a.event.Marker.ID == int64(gap.ID) {
+				if a.event.Type != "marker.created" || a.event.Marker.Label != "stored, not told" {
+					t.Fatalf("the marker stored before the restart was told as %s %q", a.event.Type, a.event.Marker.Label)
+				}
+				n++
+			}
+		}
+		return n
+	}
+	pollUntil(t, "the marker stored but not told, after the restart", 60*time.Second, func() bool { return told() > 0 })
+	srv.stop(t, syscall.SIGTERM)
+	if n := told(); n != 1 {
+		t.Fatalf("the marker stored before the restart was told %d times", n)
+	}
 }

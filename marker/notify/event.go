@@ -16,6 +16,9 @@ type Event struct {
 	Type   marker.Kind     `json:"type"`
 	Stream string          `json:"stream"`
 	Marker json.RawMessage `json:"marker"`
+	// Rev is the store's revision of the change (not sent): the webhook
+	// outbox records the last one it took for each stream.
+	Rev marker.Rev `json:"-"`
 }
 
 // Body returns the event's JSON.

@@ -73,9 +73,8 @@ type Config struct {
 	Metrics *metrics.Metrics
 	// Log receives the stream's log lines; nil means slog.Default().
 	Log *slog.Logger
-	// OnMarkerChange, if set, is told of every change to the stream's
-	// markers, with the stream's marker service (marker.Config.OnChange).
-	OnMarkerChange func(context.Context, *marker.Service, marker.Change) error
+	// Notifier, if set, is told of every change to the stream's markers.
+	Notifier MarkerNotifier
 	// Observe, if set, is told of what the stream makes, for tests and
 	// benchmarks.
 	Observe Observer
@@ -86,6 +85,19 @@ type Config struct {
 	// the stream again, and the playlist goes on. An input that ends or
 	// fails, and a stop, still end the playlist.
 	Supervised bool
+}
+
+// MarkerNotifier tells the world outside of changes to a stream's markers
+// (webhooks, MQTT).
+type MarkerNotifier interface {
+	// Resume is called once the stream's marker service is made, before
+	// it makes or takes any change: it tells of changes an earlier run
+	// stored but did not tell (it was killed in between).
+	Resume(ctx context.Context, svc *marker.Service) error
+	// Changed is told of every change, with the stream's marker service,
+	// once the store has it and before it is acknowledged
+	// (marker.Config.OnChange).
+	Changed(ctx context.Context, svc *marker.Service, c marker.Change) error
 }
 
 // Faults are hooks on the stream's path to disk, for tests that stop the
@@ -237,6 +249,11 @@ func New(cfg Config) (_ *Stream, err error) {
 		},
 	}); err != nil {
 		return nil, err
+	}
+	if cfg.Notifier != nil {
+		if err := cfg.Notifier.Resume(context.Background(), s.markers); err != nil {
+			return nil, fmt.Errorf("stream %s: %w", cfg.Name, err)
+		}
 	}
 	if err := s.markers.Restore(context.Background()); err != nil {
 		return nil, err
@@ -430,14 +447,14 @@ func (s *Stream) Playlist() *playlist.Playlist { return s.playlist }
 // Markers returns the stream's marker service.
 func (s *Stream) Markers() *marker.Service { return s.markers }
 
-// markerChanged tells cfg.OnMarkerChange of a change to the stream's
-// markers. It runs only once New has made the service: changes come from
-// its jobs and the API, after New returns.
+// markerChanged tells cfg.Notifier of a change to the stream's markers.
+// It runs only once New has made the service: changes come from its jobs,
+// Restore and the API.
 func (s *Stream) markerChanged(ctx context.Context, c marker.Change) error {
-	if s.cfg.OnMarkerChange == nil {
+	if s.cfg.Notifier == nil {
 		return nil
 	}
-	return s.cfg.OnMarkerChange(ctx, s.markers, c)
+	return s.cfg.Notifier.Changed(ctx, s.markers, c)
 }
 
 // Frames returns the JPEG pictures of the stream's frames (thumbnails).

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/hlsmark/hlsmark/marker"
 	"github.com/hlsmark/hlsmark/marker/notify"
 )
 
@@ -101,7 +102,7 @@ func (w *Webhooks) Notify(_ context.Context, e notify.Event) error {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock() // held across the write: Run reads the outbox under it too, so no delivery is queued twice or missed
-	ds, err := w.outbox.add(w.cfg.URLs, e.Stream, body, time.Now())
+	ds, err := w.outbox.add(w.cfg.URLs, e.Stream, e.Rev, body, time.Now())
 	if err != nil {
 		return err
 	}
@@ -111,6 +112,45 @@ func (w *Webhooks) Notify(_ context.Context, e notify.Event) error {
 	for _, d := range ds {
 		w.metrics.pending.WithLabelValues(d.Stream).Inc()
 		w.queue(d)
+	}
+	return nil
+}
+
+// Resume tells of the changes to a stream's markers that were stored but
+// never reached the outbox: a process killed between a change and its
+// telling. It runs when the stream's marker service is made, before it
+// takes any change: changes after the last revision the outbox took are
+// read from the store (marker.ChangesSince) and each event made by body
+// and Notified. A stream the outbox has never seen begins at the store's
+// latest revision: webhooks added to a server with markers do not replay
+// its past, and nor does a stream deleted and made again under its name.
+func (w *Webhooks) Resume(ctx context.Context, store marker.Store, stream string, event func(marker.Change) (notify.Event, error)) error {
+	told, ok, err := w.outbox.told(stream)
+	if err != nil {
+		return err
+	}
+	rev, err := store.Rev(ctx, stream)
+	if err != nil {
+		return fmt.Errorf("webhook: resume %q: %w", stream, err)
+	}
+	if !ok || told > rev { // new to the outbox, or purged and made again
+		return w.outbox.begin(stream, rev)
+	}
+	cs, err := marker.ChangesSince(ctx, store, stream, told)
+	if err != nil {
+		return fmt.Errorf("webhook: resume %q: %w", stream, err)
+	}
+	for _, c := range cs {
+		e, err := event(c)
+		if err != nil {
+			return fmt.Errorf("webhook: resume %q: %w", stream, err)
+		}
+		if err := w.Notify(ctx, e); err != nil {
+			return err
+		}
+	}
+	if len(cs) > 0 {
+		w.cfg.Log.Warn("webhook: changes stored before a stop but not told are told now", "stream", stream, "changes", len(cs), "after_rev", told)
 	}
 	return nil
 }

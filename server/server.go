@@ -30,23 +30,11 @@ type Stream struct {
 	// listed segment found there is answered from memory, any other from
 	// its file.
 	Cache *segcache.Cache
-	// Stalled, if set, reports whether the stream has stopped listing
-	// segments, and why when known. A stalled stream makes the server not
-	// ready (/readyz).
-	Stalled func() (bool, string)
-	// Failed, if set, returns the source's error that ended the stream,
-	// or nil. A failed stream is served on (with EXT-X-ENDLIST) but makes
-	// the server not ready (/readyz).
-	Failed func() error
-	// Reconnecting, if set, returns why the stream's input was lost while
-	// it is being reconnected, or nil. A reconnecting stream makes the
-	// server not ready (/readyz).
-	Reconnecting func() error
-	// State, if set, tells the stream's state and why, as GET /api/streams
-	// lists it (a supervisor knows more than Failed and Stalled: that the
-	// stream is starting, or failed and will be made again). Without it,
-	// the state is read from Failed, the playlist, Reconnecting and
-	// Stalled.
+	// State, if set, tells the stream's state and why (pipeline/stream's
+	// State), as GET /api/streams lists it: live, starting, ended, or one
+	// that makes the server not ready (/readyz): reconnecting, stalled,
+	// failed. A failed or ended stream is served on, with EXT-X-ENDLIST.
+	// Without it a stream is live until its playlist ends.
 	State func() (state, reason string)
 	// Input, Size and FPS describe what the stream shows, for GET
 	// /api/streams: its input as given (a URL's password hidden), its
@@ -100,22 +88,6 @@ func (f Fixed) All() []*Stream {
 	return out
 }
 
-// failed returns st.Failed's answer, nil if it is not set.
-func (st *Stream) failed() error {
-	if st.Failed == nil {
-		return nil
-	}
-	return st.Failed()
-}
-
-// reconnecting returns st.Reconnecting's answer, nil if it is not set.
-func (st *Stream) reconnecting() error {
-	if st.Reconnecting == nil {
-		return nil
-	}
-	return st.Reconnecting()
-}
-
 // A stream's states, as /api/streams shows them.
 const (
 	stateLive         = "live"
@@ -125,34 +97,21 @@ const (
 	stateReconnecting = "reconnecting"
 )
 
-// unreadiness ranks the states that make the server not ready (/readyz),
-// the worst highest; the others are 0.
-var unreadiness = map[string]int{stateReconnecting: 1, stateStalled: 2, stateFailed: 3}
-
-// state returns the stream's state and, when known, why it is in it: as
-// its State says, or else its input failed, it ended, its input is being
-// reconnected (a reconnecting stream lists no segment for a while: it is
-// not also called stalled), it stalled, or it is live.
+// state returns the stream's state and why: as its State says, or else
+// live until its playlist ends.
 func (st *Stream) state() (state, reason string) {
-	if st.State != nil {
+	switch {
+	case st.State != nil:
 		return st.State()
-	}
-	if err := st.failed(); err != nil {
-		return stateFailed, err.Error()
-	}
-	if st.Playlist.Closed() {
+	case st.Playlist.Closed():
 		return stateEnded, ""
-	}
-	if err := st.reconnecting(); err != nil {
-		return stateReconnecting, err.Error()
-	}
-	if st.Stalled != nil {
-		if stalled, why := st.Stalled(); stalled {
-			return stateStalled, why
-		}
 	}
 	return stateLive, ""
 }
+
+// unreadiness ranks the states that make the server not ready (/readyz),
+// the worst highest; the others are 0.
+var unreadiness = map[string]int{stateReconnecting: 1, stateStalled: 2, stateFailed: 3}
 
 // Config configures the HTTP handler.
 type Config struct {

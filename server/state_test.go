@@ -2,9 +2,9 @@ package server_test
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,24 +12,23 @@ import (
 	"github.com/hlsmark/hlsmark/server"
 )
 
-// casesState are a live stream's conditions and the state /api/streams
-// and /readyz give for them: a failed input outranks everything; a
-// reconnecting input outranks the stall it causes.
+// casesState are states a stream's State gives and what /api/streams and
+// /readyz make of them: reconnecting, stalled and failed make the server
+// not ready.
 var casesState = []struct {
-	name                  string
-	failed, lost          error
-	stalled               bool
-	state, reason, readyz string
-	ready                 int
+	name, state, reason string
+	readyz              string
+	ready               int
 }{
-	{"live", nil, nil, false, "live", "", "ready", http.StatusOK},
-	{"stalled", nil, nil, true, "stalled", "no frame", "stalled", http.StatusServiceUnavailable},
-	{"reconnecting", nil, errors.New("connection refused"), false, "reconnecting", "connection refused", "reconnecting", http.StatusServiceUnavailable},
-	{"reconnecting and stalled", nil, errors.New("connection refused"), true, "reconnecting", "connection refused", "reconnecting", http.StatusServiceUnavailable},
-	{"failed", errors.New("bad data"), errors.New("connection refused"), true, "failed", "bad data", "failed", http.StatusServiceUnavailable},
+	{"live", "live", "", "ready", http.StatusOK},
+	{"starting", "starting", "", "ready", http.StatusOK},
+	{"ended", "ended", "", "ready", http.StatusOK},
+	{"stalled", "stalled", "no frame", "stalled", http.StatusServiceUnavailable},
+	{"reconnecting", "reconnecting", "connection refused", "reconnecting", http.StatusServiceUnavailable},
+	{"failed", "failed", "bad data", "failed", http.StatusServiceUnavailable},
 }
 
-// TestStreamState serves one open stream under each case's conditions.
+// TestStreamState serves one stream in each case's state.
 func TestStreamState(t *testing.T) {
 	for _, c := range casesState {
 		t.Run(c.name, func(t *testing.T) {
@@ -40,9 +39,7 @@ func TestStreamState(t *testing.T) {
 			}
 			ts := httptest.NewServer(server.New(server.Config{Streams: server.Fixed{{
 				Name: "demo", Playlist: pl,
-				Stalled:      func() (bool, string) { return c.stalled, "no frame" },
-				Failed:       func() error { return c.failed },
-				Reconnecting: func() error { return c.lost },
+				State: func() (string, string) { return c.state, c.reason },
 			}}}))
 			defer ts.Close()
 
@@ -53,10 +50,16 @@ func TestStreamState(t *testing.T) {
 			if len(list.Streams) != 1 || list.Streams[0].State != c.state || list.Streams[0].Reason != c.reason {
 				t.Errorf("/api/streams: %+v, want state %q, reason %q", list.Streams, c.state, c.reason)
 			}
-			var ready struct{ Status string }
+			var ready struct {
+				Status  string
+				Streams map[string]string
+			}
 			readJSON(t, ts.URL+"/readyz", c.ready, &ready)
 			if ready.Status != c.readyz {
 				t.Errorf("/readyz status %q, want %q", ready.Status, c.readyz)
+			}
+			if c.ready != http.StatusOK && !strings.Contains(ready.Streams["demo"], c.reason) {
+				t.Errorf("/readyz says of demo %q, want the reason %q", ready.Streams["demo"], c.reason)
 			}
 		})
 	}

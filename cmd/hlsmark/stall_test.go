@@ -73,7 +73,7 @@ func startInProcess(t *testing.T, c streamConfig, wrap func(pipeline.Source) pip
 	done := make(chan error, 1)
 	go func() { done <- st.Run(ctx) }()
 	ts := httptest.NewServer(server.New(server.Config{Streams: server.Fixed{
-		{Name: st.Name(), Playlist: st.Playlist(), Markers: st.Markers(), Stalled: st.Stalled},
+		{Name: st.Name(), Playlist: st.Playlist(), Markers: st.Markers(), State: st.State},
 	}}))
 	t.Cleanup(func() {
 		ts.Close()

@@ -128,7 +128,6 @@ func (st *supervisedStream) serverView() *server.Stream {
 	v := &server.Stream{Name: st.Name(), State: st.State, Input: c.describe(), Size: c.Size.String(), FPS: c.FPS}
 	if cur := st.Current(); cur != nil {
 		v.Playlist, v.Markers, v.Cache = cur.Playlist(), cur.Markers(), cur.Cache()
-		v.Stalled, v.Failed, v.Reconnecting = cur.Stalled, cur.Failed, cur.Reconnecting
 		v.Counters = func() server.Counters { return server.Counters(cur.Counters()) }
 		v.Frames = cur.Frames()
 	}

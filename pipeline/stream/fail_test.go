@@ -130,7 +130,7 @@ func TestSourceFailsMidStream(t *testing.T) {
 
 	// What the server says of it.
 	ts := httptest.NewServer(server.New(server.Config{Streams: server.Fixed{{
-		Name: "demo", Playlist: st.Playlist(), Markers: st.Markers(), Stalled: st.Stalled, Failed: st.Failed}}}))
+		Name: "demo", Playlist: st.Playlist(), Markers: st.Markers(), State: st.State}}}))
 	defer ts.Close()
 	var list struct {
 		Streams []struct{ State, Reason string }

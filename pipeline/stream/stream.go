@@ -533,6 +533,46 @@ func (s *Stream) Reconnecting() error {
 	return nil
 }
 
+// State returns the stream's state and, for a failed, reconnecting or
+// stalled one, why (see judge).
+func (s *Stream) State() (state, reason string) {
+	stalled, why := s.Stalled()
+	return judge(conditions{
+		failed: s.Failed(), ended: s.playlist.Closed(), lost: s.Reconnecting(),
+		stalled: stalled, why: why, listed: len(s.playlist.Segments()) > 0,
+	})
+}
+
+// conditions are what a stream's state is judged from.
+type conditions struct {
+	failed  error  // the source's error that ended it (Failed)
+	ended   bool   // its playlist has EXT-X-ENDLIST
+	lost    error  // why its input is being reconnected (Reconnecting)
+	stalled bool   // no segment listed for a while (Stalled)
+	why     string // why it stalled, when known
+	listed  bool   // its playlist lists a segment
+}
+
+// judge returns the state c makes, and why: a failed source outranks
+// everything; an ended playlist outranks what ended it; a reconnecting
+// input outranks the stall it causes; a stream that lists nothing yet,
+// and is not stalled, is starting.
+func judge(c conditions) (state, reason string) {
+	switch {
+	case c.failed != nil:
+		return Failed, c.failed.Error()
+	case c.ended:
+		return Ended, ""
+	case c.lost != nil:
+		return Reconnecting, c.lost.Error()
+	case c.stalled:
+		return Stalled, c.why
+	case !c.listed:
+		return Starting, ""
+	}
+	return Live, ""
+}
+
 // report keeps what went wrong, for Stalled to tell.
 func (s *Stream) report(what string) {
 	s.problem.Store(&what)

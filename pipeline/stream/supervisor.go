@@ -15,7 +15,7 @@ const (
 	LastRetry  = 30 * time.Second
 )
 
-// States a supervised stream is in, as GET /api/streams names them.
+// States a stream is in, as GET /api/streams names them.
 const (
 	Starting = "starting" // made, no segment listed yet
 	Live     = "live"     // listing segments
@@ -24,7 +24,7 @@ const (
 	// getting it back.
 	Reconnecting = "reconnecting"
 	Ended        = "ended"  // its input ended: served on, with EXT-X-ENDLIST
-	Failed       = "failed" // failed; made again after a pause
+	Failed       = "failed" // failed: its source for good, else made again after a pause
 )
 
 // Supervisor runs one stream for as long as it is wanted. It makes the
@@ -84,7 +84,9 @@ func (sv *Supervisor) Current() *Stream {
 	return sv.cur
 }
 
-// State returns the stream's state and, for a failed or stalled one, why.
+// State returns the stream's state and, for a failed, reconnecting or
+// stalled one, why: failed while it waits to be made again, starting
+// before it is first made, else the state of the stream made last.
 func (sv *Supervisor) State() (state, reason string) {
 	sv.mu.Lock()
 	cur, lastErr, ended := sv.cur, sv.lastErr, sv.ended
@@ -94,19 +96,10 @@ func (sv *Supervisor) State() (state, reason string) {
 		return Failed, lastErr.Error()
 	case cur == nil:
 		return Starting, ""
-	case ended || cur.Playlist().Closed():
+	case ended:
 		return Ended, ""
 	}
-	if err := cur.Reconnecting(); err != nil {
-		return Reconnecting, err.Error()
-	}
-	if stalled, why := cur.Stalled(); stalled {
-		return Stalled, why
-	}
-	if len(cur.Playlist().Segments()) == 0 {
-		return Starting, ""
-	}
-	return Live, ""
+	return cur.State()
 }
 
 // Run makes and runs the stream until ctx ends or its input does. When

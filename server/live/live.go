@@ -76,7 +76,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stream, err error) {
 	}
 	st := s.stream
 	s.handler = server.New(server.Config{
-		Streams: server.Fixed{{Name: st.Name(), Playlist: st.Playlist(), Markers: st.Markers(), Cache: st.Cache(), Stalled: st.Stalled, Failed: st.Failed,
+		Streams: server.Fixed{{Name: st.Name(), Playlist: st.Playlist(), Markers: st.Markers(), Cache: st.Cache(), State: st.State,
 			Frames: st.Frames()}},
 		Token:   cfg.Token,
 		Logger:  cfg.Log,

@@ -6,9 +6,11 @@ import { MarkerFeed, fetchStreams } from './api.js';
 import {
   chooseStream,
   currentMarker as markerAt,
+  expiredText,
   formatBehind,
   formatClock,
   loadingView,
+  markerAccess,
   playerURL,
   streamFromURL,
 } from './core.js';
@@ -50,7 +52,10 @@ async function main() {
   // The store keeps the latest markers and those the timeline can draw.
   const store = new MarkerStore({ drawable: (m) => player.reach(m) !== 'gone' });
   const pick = (id) => goToMarker(id);
-  const list = new MarkerList($('markers'), store, player, { onPick: pick });
+  // What choosing a marker does: see markerAccess.
+  const access = (m) =>
+    markerAccess(m, player.reach(m), { recording: !!player.recording, expired: store.isExpired(m.id) });
+  const list = new MarkerList($('markers'), store, player, { onPick: pick, access });
   const timeline = new Timeline($('timeline'), store, player, { onPick: pick });
   const picker = new StreamPicker($('stream-nav'), { onPick: (name) => show(name, { push: true }) });
 
@@ -70,9 +75,41 @@ async function main() {
   };
 
   let pickedNote = '';
+  /**
+   * goToMarker shows marker id's frame: in the playlist playing, or in its
+   * recording once it left the live window. A marker whose recording is
+   * not kept any more says so.
+   */
   async function goToMarker(id) {
     const m = store.get(id);
-    if (!m || player.reach(m) !== 'ok') return;
+    if (!m) return;
+    if (notice.dataset.kind === 'picked') showNotice('');
+    switch (access(m)) {
+      case 'seek':
+        break;
+      case 'recording': {
+        pickedNote = m.label || 'marker';
+        list.setCurrent(id);
+        let opened;
+        try {
+          opened = await player.openRecording(m.vod_url);
+        } catch (err) {
+          showNotice(`Cannot open the recording: ${err.message}`, 'picked');
+          return;
+        }
+        if (opened === 'gone') {
+          store.expire(id);
+          showNotice(expiredText(m), 'picked');
+        }
+        if (opened !== 'ok') return;
+        break;
+      }
+      case 'expired':
+        showNotice(expiredText(m), 'picked');
+        return;
+      default:
+        return; // pending: its row says so
+    }
     pickedNote = m.label || 'marker';
     list.setCurrent(id);
     await player.seekToMarker(m);
@@ -133,7 +170,17 @@ async function main() {
     $('clock-time').textContent = w ? formatClock(when, true).hms : '--:--:--';
     const live = $('live');
     let note = '';
-    if (w && w.live) {
+    const recording = !!player.recording;
+    document.querySelector('.player').classList.toggle('is-recording', recording);
+    $('recording').hidden = !recording;
+    if (recording) {
+      // LIVE leaves the recording for the live playlist.
+      live.hidden = false;
+      live.classList.add('is-behind');
+      $('live-behind').textContent = '';
+      live.setAttribute('aria-label', 'Playing a recording: go back to live');
+      note = video.paused && pickedNote ? `Recording, paused at “${pickedNote}”` : 'Recording';
+    } else if (w && w.live) {
       const at = player.atLive();
       live.hidden = false;
       live.classList.toggle('is-behind', !at);
@@ -145,7 +192,7 @@ async function main() {
       if (w) note = video.paused && pickedNote ? `Paused at “${pickedNote}”` : 'Recording';
     }
     $('clock-note').textContent = note;
-    let state = player.fatal ? 'failed' : player.error ? 'retrying' : !w ? 'loading' : w.live ? 'live' : 'ended';
+    let state = player.fatal ? 'failed' : player.error ? 'retrying' : recording ? 'recording' : !w ? 'loading' : w.live ? 'live' : 'ended';
     if (state === 'live' && sourceStalled) state = 'stalled';
     if (state !== stateText) {
       stateText = state;
@@ -159,6 +206,7 @@ async function main() {
         loading: 'Connecting',
         retrying: 'Reconnecting',
         failed: 'Unavailable',
+        recording: 'Recording',
       }[state];
     }
     const view = loadingView({
@@ -226,7 +274,8 @@ async function main() {
   let watchTimer = 0;
   function watchEnded() {
     const w = player.window();
-    const away = !!current && (player.error || (!!w && !w.live));
+    // A recording ends by nature: it is not the stream that went away.
+    const away = !!current && !player.recording && (player.error || (!!w && !w.live));
     if (!away) {
       clearInterval(watchTimer);
       watchTimer = 0;
@@ -267,6 +316,8 @@ async function main() {
     stateText = '';
     $('stream-state').hidden = true;
     $('live').hidden = true;
+    $('recording').hidden = true;
+    document.querySelector('.player').classList.remove('is-recording');
     $('clock-time').textContent = '--:--:--';
     $('clock-note').textContent = '';
     setFeedState('', '');
@@ -341,7 +392,11 @@ function wireControls(player, store, goToMarker) {
   $('mute').addEventListener('click', () => {
     video.muted = !video.muted;
   });
-  $('live').addEventListener('click', () => player.goLive());
+  const goLive = () => {
+    if (notice.dataset.kind === 'picked') showNotice('');
+    player.goLive();
+  };
+  $('live').addEventListener('click', goLive);
   const fs = $('fullscreen');
   fs.hidden = !document.fullscreenEnabled;
   fs.addEventListener('click', () => {
@@ -380,7 +435,7 @@ function wireControls(player, store, goToMarker) {
         break;
       case 'l':
       case 'L':
-        player.goLive();
+        goLive();
         break;
       case 'm':
         video.muted = !video.muted;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { clipLink, expiredText, markerAccess, recordingGone } from '../static/js/core.js';
+import { clipLink, expiredText, listsSequence, markerAccess, recordingGone } from '../static/js/core.js';
 
 const vod = '/streams/demo/vod.m3u8?from=pts%3A0&to=pts%3A1800000';
 const kept = { id: 4, sequence: 7, offset: 0.5, vod_url: vod };
@@ -70,3 +70,42 @@ test('expiredText names the marker and its time', () => {
   assert.match(text, /no longer recorded/);
   assert.match(expiredText({ label: '', program_date_time: '' }), /“marker” \(--:--:--\)/);
 });
+
+// A VOD playlist as the server writes it (playlist/vod.go), segments 41 to 43.
+const vodText = [
+  '#EXTM3U',
+  '#EXT-X-VERSION:3',
+  '#EXT-X-PLAYLIST-TYPE:VOD',
+  '#EXT-X-MEDIA-SEQUENCE:41',
+  '#EXT-X-TARGETDURATION:1',
+  '#EXT-X-DATERANGE:ID="7",START-DATE="2026-11-30T21:29:08.724Z"',
+  '#EXT-X-PROGRAM-DATE-TIME:2026-11-30T21:29:08.000Z',
+  '#EXTINF:1.000,',
+  'seg00041.ts',
+  '#EXT-X-PROGRAM-DATE-TIME:2026-11-30T21:29:09.000Z',
+  '#EXTINF:1.000,',
+  'seg00042.ts',
+  '#EXT-X-DISCONTINUITY',
+  '#EXT-X-PROGRAM-DATE-TIME:2026-11-30T21:29:12.000Z',
+  '#EXTINF:1.000,',
+  'seg00043.ts',
+  '#EXT-X-ENDLIST',
+  '',
+].join('\n');
+
+// casesLists: whether a recording lists a marker's segment.
+const casesLists = [
+  { name: 'its first segment', text: vodText, sn: 41, want: true },
+  { name: 'its last segment', text: vodText, sn: 43, want: true },
+  { name: 'deleted before it', text: vodText, sn: 40, want: false },
+  { name: 'after it', text: vodText, sn: 44, want: false },
+  { name: 'CRLF line ends', text: vodText.replaceAll('\n', '\r\n'), sn: 42, want: true },
+  { name: 'no media sequence: from 0', text: '#EXTM3U\n#EXTINF:1,\na.ts\n#EXTINF:1,\nb.ts\n', sn: 1, want: true },
+  { name: 'no segment', text: '#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:41\n#EXT-X-ENDLIST\n', sn: 41, want: false },
+  { name: 'a marker without sequence', text: vodText, sn: null, want: false },
+  { name: 'no playlist', text: undefined, sn: 41, want: false },
+];
+
+for (const c of casesLists) {
+  test(`listsSequence: ${c.name}`, () => assert.equal(listsSequence(c.text, c.sn), c.want));
+}

@@ -481,6 +481,24 @@ export function recordingGone(status) {
   return status === 404 || status === 410;
 }
 
+/**
+ * listsSequence reports whether the media playlist text lists the segment
+ * with media sequence number sn, numbering its segments as RFC 8216
+ * (section 6.3.5) and hls.js do: EXT-X-MEDIA-SEQUENCE (0 when absent)
+ * for the first, one more for each after it. A marker's vod_url may answer
+ * after its own segment was deleted, with the kept ones after it.
+ */
+export function listsSequence(text, sn) {
+  if (typeof text !== 'string' || !Number.isInteger(sn)) return false;
+  let first = 0;
+  let count = 0;
+  for (const line of text.split(/\r?\n/)) {
+    if (line.startsWith('#EXT-X-MEDIA-SEQUENCE:')) first = Number(line.slice('#EXT-X-MEDIA-SEQUENCE:'.length));
+    else if (line.startsWith('#EXTINF:')) count++;
+  }
+  return Number.isInteger(first) && sn >= first && sn < first + count;
+}
+
 /** expiredText tells a person that a marker's frame is not kept any more. */
 export function expiredText(m) {
   const when = formatClock(m.program_date_time);

@@ -92,7 +92,7 @@ async function main() {
         list.setCurrent(id);
         let opened;
         try {
-          opened = await player.openRecording(m.vod_url);
+          opened = await player.openRecording(m.vod_url, m.sequence);
         } catch (err) {
           showNotice(`Cannot open the recording: ${err.message}`, 'picked');
           return;

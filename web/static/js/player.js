@@ -6,6 +6,7 @@ import {
   fragmentBySN,
   listedDurations,
   markerReach,
+  listsSequence,
   markerTime,
   recordingGone,
   seekTarget,
@@ -139,18 +140,22 @@ export class Player extends EventTarget {
    * openRecording plays the VOD playlist at url (a marker's vod_url) in
    * place of the live one, paused at its start, and resolves once the
    * playlist is read: 'ok', then; 'gone' when the server says the
-   * recording is not kept any more (see recordingGone); 'cancelled' when
-   * another seek or playlist took over meanwhile. Any other failure
-   * throws, naming the URL. goLive returns to the live playlist.
+   * recording is not kept any more (see recordingGone) or no longer lists
+   * segment sn, the marker's; 'cancelled' when another seek or playlist
+   * took over meanwhile. Any other failure throws, naming the URL. goLive
+   * returns to the live playlist.
    */
-  async openRecording(url) {
+  async openRecording(url, sn) {
     const token = ++this.seekToken;
-    // Ask first: hls.js would retry a playlist that is gone for ever.
+    // Read it first: hls.js would retry a playlist that is gone for ever,
+    // and the live playlist keeps playing until the recording holds the
+    // marker's segment.
     const res = await fetch(url, { cache: 'no-store' });
-    await res.body?.cancel();
+    const text = res.ok ? await res.text() : '';
     if (token !== this.seekToken) return 'cancelled';
     if (recordingGone(res.status)) return 'gone';
     if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+    if (!listsSequence(text, sn)) return 'gone';
     this.detach();
     this.recording = { url };
     this.fatal = '';

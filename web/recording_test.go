@@ -165,4 +165,24 @@ func TestPlayerOpensRecording(t *testing.T) {
 			t.Errorf("console: %s", e)
 		}
 	}
+
+	// On a phone, each row keeps its label and its clip link side by side.
+	b.do(t, "phone-sized viewport", 10*time.Second, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)))
+	var fit struct {
+		Rows, Overflowing, SmallLinks int
+	}
+	b.eval(t, `(() => {
+  const list = document.querySelector('.marker-list').getBoundingClientRect();
+  const rows = [...document.querySelectorAll('.marker-list li')];
+  const links = [...document.querySelectorAll('.marker-list a.m-clip')].map((a) => a.getBoundingClientRect());
+  return {
+    Rows: rows.length,
+    Overflowing: rows.filter((li) => li.scrollWidth > li.clientWidth || li.getBoundingClientRect().right > list.right + 0.5).length,
+    SmallLinks: links.filter((r) => r.width < 44 || r.height < 44).length,
+  };
+})()`, &fit)
+	if fit.Rows == 0 || fit.Overflowing > 0 || fit.SmallLinks > 0 {
+		t.Errorf("on a phone: %d rows, %d wider than the list, %d clip links smaller than 44 px; want rows that fit and links a finger can hit", fit.Rows, fit.Overflowing, fit.SmallLinks)
+	}
+	saveScreenshot(t, b, "player-recording-phone.png")
 }

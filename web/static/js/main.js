@@ -35,6 +35,19 @@ function showNotice(text, kind = 'info') {
   notice.hidden = !text;
 }
 
+// How long a note about a marker chosen stays over the video.
+const PICKED_NOTE_MS = 8000;
+let pickedTimer = 0;
+
+/** notePicked says something about the marker chosen, for a few seconds. */
+function notePicked(text) {
+  showNotice(text, 'picked');
+  clearTimeout(pickedTimer);
+  pickedTimer = setTimeout(() => {
+    if (notice.dataset.kind === 'picked') showNotice('');
+  }, PICKED_NOTE_MS);
+}
+
 /**
  * showLoading shows what the video area waits for before the first frame
  * (a view of loadingView), or hides it for null.
@@ -88,24 +101,22 @@ async function main() {
       case 'seek':
         break;
       case 'recording': {
-        pickedNote = m.label || 'marker';
-        list.setCurrent(id);
         let opened;
         try {
           opened = await player.openRecording(m.vod_url, m.sequence);
         } catch (err) {
-          showNotice(`Cannot open the recording: ${err.message}`, 'picked');
+          notePicked(`Cannot open the recording: ${err.message}`);
           return;
         }
         if (opened === 'gone') {
           store.expire(id);
-          showNotice(expiredText(m), 'picked');
+          notePicked(expiredText(m));
         }
         if (opened !== 'ok') return;
         break;
       }
       case 'expired':
-        showNotice(expiredText(m), 'picked');
+        notePicked(expiredText(m));
         return;
       default:
         return; // pending: its row says so

@@ -5,8 +5,8 @@ import {
   findGaps,
   fragmentBySN,
   listedDurations,
-  markerReach,
   listsSequence,
+  markerReach,
   markerTime,
   recordingGone,
   seekTarget,
@@ -160,9 +160,7 @@ export class Player extends EventTarget {
     this.recording = { url };
     this.fatal = '';
     this.retries = 0;
-    this.origins = [];
-    this.listed = new Map();
-    this.lastMarkerSeek = null;
+    this.lastMarkerSeek = null; // of a seek in the playlist left
     this.open(url, { autoplay: false });
     const deadline = performance.now() + OPEN_TIMEOUT_MS;
     while (performance.now() < deadline) {

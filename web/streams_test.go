@@ -95,7 +95,7 @@ const streamPageJS = `(() => {
     })),
     pickerShown: !nav.hidden,
     rows: [...document.querySelectorAll('.marker-list li')].map((li) => ({
-      id: Number(li.firstChild.dataset.markerId || li.firstChild.dataset.staleMarkerId),
+      id: Number(li.firstChild.dataset.markerId || li.firstChild.dataset.recordedMarkerId || li.firstChild.dataset.staleMarkerId),
       program_date_time: li.querySelector('.m-time').title,
     })),
     ticks: [...document.querySelectorAll('.tl-ticks [data-marker-id]')].map((e) => Number(e.dataset.markerId)),

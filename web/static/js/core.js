@@ -449,3 +449,71 @@ export function thumbnailURL(markersURL, m, reach, size) {
   const width = Number.isFinite(w) && w > 0 ? Math.min(THUMB_WIDTH, w) : THUMB_WIDTH;
   return `${markersURL}/${m.id}/thumbnail.jpg?width=${width}`;
 }
+
+// ---- recordings: markers past the live window ----
+
+/**
+ * markerAccess tells what choosing a marker does, from its reach in the
+ * playlist playing (see markerReach):
+ *   'seek'      its fragment is listed: seek to its frame there;
+ *   'recording' it is not, and the server keeps its segment (the marker
+ *               has a vod_url and a sequence): open its recording;
+ *   'expired'   it left the live window and its segment is not kept any
+ *               more (no vod_url, or expired: its recording was found gone);
+ *   'pending'   not yet in a published segment.
+ * recording says the player plays a recording: a kept marker outside it is
+ * opened in its own recording, whether it is older or newer. Live, a
+ * marker after the window is pending even when kept: the player will list
+ * its segment.
+ */
+export function markerAccess(m, reach, { recording = false, expired = false } = {}) {
+  if (reach === 'ok') return 'seek';
+  const kept = !expired && typeof m.vod_url === 'string' && m.vod_url !== '' && m.sequence != null;
+  if (kept && (reach === 'gone' || recording)) return 'recording';
+  return reach === 'gone' || expired ? 'expired' : 'pending';
+}
+
+/**
+ * recordingGone reports whether an answer to a marker's vod_url says its
+ * recording is not kept any more: 404 (past retention) or 410.
+ */
+export function recordingGone(status) {
+  return status === 404 || status === 410;
+}
+
+/**
+ * listsSequence reports whether the media playlist text lists the segment
+ * with media sequence number sn, numbering its segments as RFC 8216
+ * (section 6.3.5) and hls.js do: EXT-X-MEDIA-SEQUENCE (0 when absent)
+ * for the first, one more for each after it. A marker's vod_url may answer
+ * after its own segment was deleted, with the kept ones after it.
+ */
+export function listsSequence(text, sn) {
+  if (typeof text !== 'string' || !Number.isInteger(sn)) return false;
+  let first = 0;
+  let count = 0;
+  for (const line of text.split(/\r?\n/)) {
+    if (line.startsWith('#EXT-X-MEDIA-SEQUENCE:')) first = Number(line.slice('#EXT-X-MEDIA-SEQUENCE:'.length));
+    else if (line.startsWith('#EXTINF:')) count++;
+  }
+  return Number.isInteger(first) && sn >= first && sn < first + count;
+}
+
+/** expiredText tells a person that a marker's frame is not kept any more. */
+export function expiredText(m) {
+  const when = formatClock(m.program_date_time);
+  return `“${m.label || 'marker'}” (${when.hms}) is no longer recorded: its video was deleted after the retention time.`;
+}
+
+/**
+ * clipLink returns the download link of a marker's clip ({href, filename}),
+ * or null when the row should not offer one: the clip is cut from the
+ * marker's segments, on disk while it can be sought to or its recording is
+ * kept (access 'seek' or 'recording', see markerAccess). markersURL is the
+ * stream's marker list (the API's `markers`), stream its name.
+ */
+export function clipLink(markersURL, stream, m, access) {
+  if (!markersURL || typeof m?.id !== 'number') return null;
+  if (access !== 'seek' && access !== 'recording') return null;
+  return { href: `${markersURL}/${m.id}/clip.mp4`, filename: `${stream || 'hlsmark'}-marker-${m.id}.mp4` };
+}

@@ -6,9 +6,11 @@ import { MarkerFeed, fetchStreams } from './api.js';
 import {
   chooseStream,
   currentMarker as markerAt,
+  expiredText,
   formatBehind,
   formatClock,
   loadingView,
+  markerAccess,
   playerURL,
   streamFromURL,
 } from './core.js';
@@ -33,6 +35,19 @@ function showNotice(text, kind = 'info') {
   notice.hidden = !text;
 }
 
+// How long a note about a marker chosen stays over the video.
+const PICKED_NOTE_MS = 8000;
+let pickedTimer = 0;
+
+/** notePicked says something about the marker chosen, for a few seconds. */
+function notePicked(text) {
+  showNotice(text, 'picked');
+  clearTimeout(pickedTimer);
+  pickedTimer = setTimeout(() => {
+    if (notice.dataset.kind === 'picked') showNotice('');
+  }, PICKED_NOTE_MS);
+}
+
 /**
  * showLoading shows what the video area waits for before the first frame
  * (a view of loadingView), or hides it for null.
@@ -50,7 +65,10 @@ async function main() {
   // The store keeps the latest markers and those the timeline can draw.
   const store = new MarkerStore({ drawable: (m) => player.reach(m) !== 'gone' });
   const pick = (id) => goToMarker(id);
-  const list = new MarkerList($('markers'), store, player, { onPick: pick });
+  // What choosing a marker does: see markerAccess.
+  const access = (m) =>
+    markerAccess(m, player.reach(m), { recording: !!player.recording, expired: store.isExpired(m.id) });
+  const list = new MarkerList($('markers'), store, player, { onPick: pick, access });
   const timeline = new Timeline($('timeline'), store, player, { onPick: pick });
   const picker = new StreamPicker($('stream-nav'), { onPick: (name) => show(name, { push: true }) });
 
@@ -70,9 +88,39 @@ async function main() {
   };
 
   let pickedNote = '';
+  /**
+   * goToMarker shows marker id's frame: in the playlist playing, or in its
+   * recording once it left the live window. A marker whose recording is
+   * not kept any more says so.
+   */
   async function goToMarker(id) {
     const m = store.get(id);
-    if (!m || player.reach(m) !== 'ok') return;
+    if (!m) return;
+    if (notice.dataset.kind === 'picked') showNotice('');
+    switch (access(m)) {
+      case 'seek':
+        break;
+      case 'recording': {
+        let opened;
+        try {
+          opened = await player.openRecording(m.vod_url, m.sequence);
+        } catch (err) {
+          notePicked(`Cannot open the recording: ${err.message}`);
+          return;
+        }
+        if (opened === 'gone') {
+          store.expire(id);
+          notePicked(expiredText(m));
+        }
+        if (opened !== 'ok') return;
+        break;
+      }
+      case 'expired':
+        notePicked(expiredText(m));
+        return;
+      default:
+        return; // pending: its row says so
+    }
     pickedNote = m.label || 'marker';
     list.setCurrent(id);
     await player.seekToMarker(m);
@@ -133,7 +181,17 @@ async function main() {
     $('clock-time').textContent = w ? formatClock(when, true).hms : '--:--:--';
     const live = $('live');
     let note = '';
-    if (w && w.live) {
+    const recording = !!player.recording;
+    document.querySelector('.player').classList.toggle('is-recording', recording);
+    $('recording').hidden = !recording;
+    if (recording) {
+      // LIVE leaves the recording for the live playlist.
+      live.hidden = false;
+      live.classList.add('is-behind');
+      $('live-behind').textContent = '';
+      live.setAttribute('aria-label', 'Playing a recording: go back to live');
+      note = video.paused && pickedNote ? `Recording, paused at “${pickedNote}”` : 'Recording';
+    } else if (w && w.live) {
       const at = player.atLive();
       live.hidden = false;
       live.classList.toggle('is-behind', !at);
@@ -145,7 +203,7 @@ async function main() {
       if (w) note = video.paused && pickedNote ? `Paused at “${pickedNote}”` : 'Recording';
     }
     $('clock-note').textContent = note;
-    let state = player.fatal ? 'failed' : player.error ? 'retrying' : !w ? 'loading' : w.live ? 'live' : 'ended';
+    let state = player.fatal ? 'failed' : player.error ? 'retrying' : recording ? 'recording' : !w ? 'loading' : w.live ? 'live' : 'ended';
     if (state === 'live' && sourceStalled) state = 'stalled';
     if (state !== stateText) {
       stateText = state;
@@ -159,6 +217,7 @@ async function main() {
         loading: 'Connecting',
         retrying: 'Reconnecting',
         failed: 'Unavailable',
+        recording: 'Recording',
       }[state];
     }
     const view = loadingView({
@@ -226,7 +285,8 @@ async function main() {
   let watchTimer = 0;
   function watchEnded() {
     const w = player.window();
-    const away = !!current && (player.error || (!!w && !w.live));
+    // A recording ends by nature: it is not the stream that went away.
+    const away = !!current && !player.recording && (player.error || (!!w && !w.live));
     if (!away) {
       clearInterval(watchTimer);
       watchTimer = 0;
@@ -267,6 +327,8 @@ async function main() {
     stateText = '';
     $('stream-state').hidden = true;
     $('live').hidden = true;
+    $('recording').hidden = true;
+    document.querySelector('.player').classList.remove('is-recording');
     $('clock-time').textContent = '--:--:--';
     $('clock-note').textContent = '';
     setFeedState('', '');
@@ -341,7 +403,11 @@ function wireControls(player, store, goToMarker) {
   $('mute').addEventListener('click', () => {
     video.muted = !video.muted;
   });
-  $('live').addEventListener('click', () => player.goLive());
+  const goLive = () => {
+    if (notice.dataset.kind === 'picked') showNotice('');
+    player.goLive();
+  };
+  $('live').addEventListener('click', goLive);
   const fs = $('fullscreen');
   fs.hidden = !document.fullscreenEnabled;
   fs.addEventListener('click', () => {
@@ -380,7 +446,7 @@ function wireControls(player, store, goToMarker) {
         break;
       case 'l':
       case 'L':
-        player.goLive();
+        goLive();
         break;
       case 'm':
         video.muted = !video.muted;

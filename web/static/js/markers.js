@@ -1,6 +1,6 @@
 // The marker store (upsert by id, bounded) and the marker list beside the video.
 
-import { formatClock, formatDuration, mergeMarker, pruneMarkers, thumbnailURL } from './core.js';
+import { clipLink, formatClock, formatDuration, mergeMarker, pruneMarkers, thumbnailURL } from './core.js';
 import { el } from './dom.js';
 
 // How long a marker that arrived while watching stays highlighted.
@@ -25,6 +25,7 @@ export class MarkerStore extends EventTarget {
     this.drawable = drawable;
     this.byId = new Map();
     this.fresh = new Map(); // id → time it arrived, for highlighting
+    this.expired = new Set(); // ids whose recording the server no longer keeps
     this.sorted = null; // all(), cached until the next change
     this.version = 0; // counts the changes, for drawing only on change
   }
@@ -53,6 +54,7 @@ export class MarkerStore extends EventTarget {
       if (!keep.has(m.id)) {
         this.byId.delete(m.id);
         this.fresh.delete(m.id);
+        this.expired.delete(m.id);
       }
     }
     this.sorted = kept;
@@ -63,6 +65,7 @@ export class MarkerStore extends EventTarget {
   remove(id) {
     if (!this.byId.delete(id)) return;
     this.fresh.delete(id);
+    this.expired.delete(id);
     this.sorted = null;
     this.changed();
   }
@@ -71,8 +74,25 @@ export class MarkerStore extends EventTarget {
   clear() {
     this.byId.clear();
     this.fresh.clear();
+    this.expired.clear();
     this.sorted = null;
     this.changed();
+  }
+
+  /**
+   * expire notes that the server no longer keeps marker id's recording
+   * (its vod_url answered 404 or 410, see recordingGone), and tells
+   * listeners.
+   */
+  expire(id) {
+    if (!this.byId.has(id) || this.expired.has(id)) return;
+    this.expired.add(id);
+    this.changed();
+  }
+
+  /** isExpired reports whether marker id's recording was found gone. */
+  isExpired(id) {
+    return this.expired.has(id);
   }
 
   /** windowMoved prunes after the window moved, and tells listeners if markers went. */
@@ -110,13 +130,25 @@ export class MarkerStore extends EventTarget {
   }
 }
 
+// What a row says of a marker it cannot seek to in the playlist playing,
+// by access (see markerAccess): its note, and its title.
+const ROW_NOTES = {
+  recording: ['recording', 'Left the live window: opens its recording'],
+  expired: ['not kept', 'Left the live window; its recording is not kept any more'],
+  pending: ['pending', 'Not yet in a published segment'],
+};
+
 /**
  * MarkerList renders the store newest first. A row is a button carrying
  * data-marker-id while its marker can be reached (its fragment is in the
- * playlist); otherwise it is greyed, says why, and carries no id to click.
+ * playlist). A marker that left the live window is a button too, which
+ * opens its recording (data-recorded-marker-id) or says it is not kept
+ * (data-stale-marker-id, greyed); a pending one is a greyed block that
+ * says so. access(m) says which (see markerAccess). Beside a row whose
+ * marker's video is on disk, a link downloads its clip.
  */
 export class MarkerList {
-  constructor(root, store, player, { onPick }) {
+  constructor(root, store, player, { onPick, access }) {
     this.root = root;
     this.list = root.querySelector('.marker-list');
     this.empty = root.querySelector('.marker-empty');
@@ -124,6 +156,7 @@ export class MarkerList {
     this.store = store;
     this.player = player;
     this.onPick = onPick;
+    this.access = access;
     this.held = root.querySelector('.marker-held');
     this.rows = new Map(); // id → li
     // The stream shown (the API's entry: its marker list and size), for
@@ -134,8 +167,10 @@ export class MarkerList {
     // pushing the rows down under the pointer; they come in on leaving.
     this.hold = false;
     this.list.addEventListener('click', (ev) => {
-      const btn = ev.target.closest('[data-marker-id]');
-      if (btn && this.list.contains(btn)) this.onPick(Number(btn.dataset.markerId));
+      const btn = ev.target.closest('button[data-marker-id], [data-recorded-marker-id], button[data-stale-marker-id]');
+      if (!btn || !this.list.contains(btn)) return;
+      const d = btn.dataset;
+      this.onPick(Number(d.markerId ?? d.recordedMarkerId ?? d.staleMarkerId));
     });
     this.list.addEventListener('pointerenter', () => {
       this.hold = true;
@@ -184,10 +219,12 @@ export class MarkerList {
   /** fill renders one row, rebuilding it only when what it shows changed. */
   fill(li, m) {
     const reach = this.player.reach(m);
+    const access = this.access(m);
     const fresh = this.store.isFresh(m.id);
     const cut = m.data?.cut === true;
     const thumb = thumbnailURL(this.stream?.markers, m, reach, this.stream?.size);
-    const key = [m.label, m.duration, cut, m.program_date_time, m.source, reach, thumb].join('|');
+    const clip = clipLink(this.stream?.markers, this.stream?.name, m, access);
+    const key = [m.label, m.duration, cut, m.program_date_time, m.source, access, thumb, clip?.href].join('|');
     li.classList.toggle('is-new', fresh);
     if (li.dataset.key === key) return;
     li.dataset.key = key;
@@ -206,13 +243,16 @@ export class MarkerList {
     // A row that can be clicked is a button; one that cannot is a plain
     // block. The element is kept while its kind stays, so that a click
     // aimed at it is not lost to a re-render.
-    const tag = reach === 'ok' ? 'BUTTON' : 'DIV';
+    const tag = access === 'pending' ? 'DIV' : 'BUTTON';
     let row = li.firstChild;
     if (!row || row.tagName !== tag) {
       row = tag === 'BUTTON' ? el('button', { type: 'button' }) : el('div');
-      li.replaceChildren(row);
+      li.prepend(row);
+      if (row.nextSibling?.classList.contains('marker-row')) row.nextSibling.remove();
     }
-    row.className = reach === 'ok' ? 'marker-row' : `marker-row is-${reach}`;
+    this.fillClip(li, clip, m);
+    const kind = { seek: '', recording: ' is-recorded', expired: ' is-gone', pending: ' is-pending' }[access];
+    row.className = `marker-row${kind}`;
     row.classList.toggle('from-api', m.source === 'api');
     row.classList.toggle('is-current', this.current === m.id);
     if (thumb) {
@@ -222,16 +262,48 @@ export class MarkerList {
       parts.unshift(img);
     }
     row.classList.toggle('has-thumb', thumb != null);
-    if (reach === 'ok') {
+    for (const k of ['markerId', 'recordedMarkerId', 'staleMarkerId']) delete row.dataset[k];
+    row.removeAttribute('aria-disabled');
+    row.title = '';
+    const name = `${m.label || 'marker'} at ${when.hms}${when.ms}`;
+    if (access === 'seek') {
       row.dataset.markerId = String(m.id);
-      row.setAttribute('aria-label', `${m.label || 'marker'} at ${when.hms}${when.ms}, go to its frame`);
+      row.setAttribute('aria-label', `${name}, go to its frame`);
     } else {
-      row.dataset.staleMarkerId = String(m.id);
-      row.setAttribute('aria-disabled', 'true');
-      row.title = reach === 'pending' ? 'Not yet in a published segment' : 'Left the DVR window';
-      parts.push(el('span', { className: 'm-note' }, reach === 'pending' ? 'pending' : 'gone'));
+      const [note, title] = ROW_NOTES[access];
+      if (access === 'recording') {
+        row.dataset.recordedMarkerId = String(m.id);
+        row.setAttribute('aria-label', `${name}, open its recording at its frame`);
+      } else {
+        row.dataset.staleMarkerId = String(m.id);
+        row.setAttribute('aria-label', `${name}, ${title.toLowerCase()}`);
+        if (access === 'pending') row.setAttribute('aria-disabled', 'true');
+      }
+      row.title = title;
+      parts.push(el('span', { className: 'm-note' }, note));
     }
     row.replaceChildren(...parts);
+  }
+
+  /** fillClip puts the download link of the marker's clip beside its row, or takes it away for null. */
+  fillClip(li, clip, m) {
+    let a = li.querySelector(':scope > .m-clip');
+    if (!clip) {
+      if (a) a.remove();
+      return;
+    }
+    if (!a) {
+      a = el('a', { className: 'm-clip' }, [
+        svgIcon('M12 4v11M7 10l5 5 5-5M5 19h14'),
+        el('span', { className: 'm-clip-text' }, 'Clip'),
+      ]);
+      li.append(a);
+    }
+    a.href = clip.href;
+    a.download = clip.filename;
+    a.dataset.clipMarkerId = String(m.id);
+    a.title = 'Download a clip of this marker (MP4)';
+    a.setAttribute('aria-label', `Download a clip of ${m.label || 'marker'} (MP4)`);
   }
 
   /** setCurrent marks the row of the marker being watched, if any. */
@@ -243,4 +315,16 @@ export class MarkerList {
     const li = this.rows.get(id);
     if (li) li.firstChild?.classList.add('is-current');
   }
+}
+
+/** svgIcon makes a 24×24 stroked icon of the path d. */
+function svgIcon(d) {
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('aria-hidden', 'true');
+  const path = document.createElementNS(ns, 'path');
+  path.setAttribute('d', d);
+  svg.append(path);
+  return svg;
 }

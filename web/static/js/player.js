@@ -5,8 +5,10 @@ import {
   findGaps,
   fragmentBySN,
   listedDurations,
+  listsSequence,
   markerReach,
   markerTime,
+  recordingGone,
   seekTarget,
   timeOfDay,
   windowOf,
@@ -17,6 +19,8 @@ const SAME = 0.0002;
 const MISSING_HLSJS = 'hls.js is missing from this build of hlsmark: run `make web`, then rebuild.';
 // An exact seek gives up after this long without the fragment.
 const SEEK_TIMEOUT_MS = 15000;
+// Opening a recording gives up after this long without its playlist.
+const OPEN_TIMEOUT_MS = 15000;
 
 /**
  * Player wraps one <video>; it fires 'change' when the window or state
@@ -30,7 +34,10 @@ export class Player extends EventTarget {
     this.origins = []; // see markerTime in core.js
     this.listed = new Map(); // EXTINF by sn, see listedDurations in core.js
     this.native = false;
-    this.url = '';
+    this.url = ''; // the playlist playing
+    this.liveURL = ''; // the stream's live playlist, which goLive returns to
+    // The recording playing instead of the live playlist ({url}), or null.
+    this.recording = null;
     this.ended = false;
     this.error = ''; // a failure the player is retrying
     this.fatal = ''; // a failure it cannot get over
@@ -62,8 +69,18 @@ export class Player extends EventTarget {
     return window.Hls ? 'unsupported' : 'missing';
   }
 
-  /** load starts playing url at its live edge, muted. */
+  /** load starts playing the live playlist at url at its live edge, muted. */
   load(url) {
+    this.liveURL = url;
+    this.recording = null;
+    this.open(url);
+  }
+
+  /**
+   * open plays the playlist at url: a live one from its live edge, a
+   * recording from its start; autoplay false leaves it paused.
+   */
+  open(url, { autoplay = true } = {}) {
     this.url = url;
     this.ended = false;
     this.error = '';
@@ -71,7 +88,7 @@ export class Player extends EventTarget {
     this.empty = false;
     const support = Player.support();
     if (support === 'hls.js') {
-      this.attachHls(url);
+      this.attachHls(url, autoplay);
     } else if (support === 'native') {
       this.native = true;
       this.onNativeError = () => {
@@ -84,7 +101,7 @@ export class Player extends EventTarget {
       };
       this.video.addEventListener('error', this.onNativeError, { once: true });
       this.video.src = url;
-      this.play();
+      if (autoplay) this.play();
     } else {
       throw new Error(
         support === 'missing'
@@ -95,25 +112,18 @@ export class Player extends EventTarget {
     this.changed();
   }
 
-  /** reload loads the stream anew at its live edge (after it restarted). */
+  /**
+   * reload loads the playlist playing anew: the stream at its live edge
+   * (after it restarted), or the recording from its start.
+   */
   reload() {
-    clearTimeout(this.retryTimer);
-    if (this.hls) {
-      this.hls.destroy();
-      this.hls = null;
-    }
-    this.load(this.url);
+    this.detach();
+    this.open(this.url, { autoplay: !this.recording });
   }
 
-  /**
-   * unload stops playing the stream, to load another: hls.js is destroyed
-   * (its requests aborted, its worker ended), the video emptied, a marker
-   * seek under way cancelled, and nothing of the old stream kept.
-   */
-  unload() {
-    this.seekToken++;
+  /** detach destroys hls.js (or empties the native player), to open another playlist. */
+  detach() {
     clearTimeout(this.retryTimer);
-    this.retries = 0;
     if (this.hls) {
       this.hls.destroy();
       this.hls = null;
@@ -124,7 +134,56 @@ export class Player extends EventTarget {
       this.video.load();
       this.native = false;
     }
+  }
+
+  /**
+   * openRecording plays the VOD playlist at url (a marker's vod_url) in
+   * place of the live one, paused at its start, and resolves once the
+   * playlist is read: 'ok', then; 'gone' when the server says the
+   * recording is not kept any more (see recordingGone) or no longer lists
+   * segment sn, the marker's; 'cancelled' when another seek or playlist
+   * took over meanwhile. Any other failure throws, naming the URL. goLive
+   * returns to the live playlist.
+   */
+  async openRecording(url, sn) {
+    const token = ++this.seekToken;
+    // Read it first: hls.js would retry a playlist that is gone for ever,
+    // and the live playlist keeps playing until the recording holds the
+    // marker's segment.
+    const res = await fetch(url, { cache: 'no-store' });
+    const text = res.ok ? await res.text() : '';
+    if (token !== this.seekToken) return 'cancelled';
+    if (recordingGone(res.status)) return 'gone';
+    if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+    if (!listsSequence(text, sn)) return 'gone';
+    this.detach();
+    this.recording = { url };
+    this.fatal = '';
+    this.retries = 0;
+    this.lastMarkerSeek = null; // of a seek in the playlist left
+    this.open(url, { autoplay: false });
+    const deadline = performance.now() + OPEN_TIMEOUT_MS;
+    while (performance.now() < deadline) {
+      if (token !== this.seekToken) return 'cancelled';
+      if (this.fatal) throw new Error(this.fatal);
+      if (this.window()) return 'ok';
+      await this.nextEvent(['loadedmetadata', 'durationchange'], 100);
+    }
+    throw new Error(`${url}: the recording's playlist did not load within ${OPEN_TIMEOUT_MS / 1000} s`);
+  }
+
+  /**
+   * unload stops playing the stream, to load another: hls.js is destroyed
+   * (its requests aborted, its worker ended), the video emptied, a marker
+   * seek under way cancelled, and nothing of the old stream kept.
+   */
+  unload() {
+    this.seekToken++;
+    this.detach();
+    this.retries = 0;
     this.url = '';
+    this.liveURL = '';
+    this.recording = null;
     this.origins = [];
     this.listed = new Map();
     this.ended = false;
@@ -136,7 +195,7 @@ export class Player extends EventTarget {
     this.changed();
   }
 
-  attachHls(url) {
+  attachHls(url, autoplay) {
     const Hls = window.Hls;
     const hls = new Hls({
       // Start, and return with goLive, three target durations behind the
@@ -152,7 +211,7 @@ export class Player extends EventTarget {
     this.origins = [];
     this.listed = new Map();
     const E = Hls.Events;
-    hls.on(E.MANIFEST_PARSED, () => this.play());
+    hls.on(E.MANIFEST_PARSED, () => autoplay && this.play());
     hls.on(E.LEVEL_UPDATED, (_, data) => {
       // What the playlist lists, before hls.js measures it over.
       for (const [sn, d] of listedDurations(data.details)) this.listed.set(sn, d);
@@ -264,7 +323,8 @@ export class Player extends EventTarget {
       if (t < w.start) return 'gone';
       return t <= w.end ? 'ok' : 'pending';
     }
-    return markerReach(this.details(), m, this.ended);
+    // A recording ends, but the stream goes on: a marker after it is pending.
+    return markerReach(this.details(), m, this.ended && !this.recording);
   }
 
   /**
@@ -313,8 +373,14 @@ export class Player extends EventTarget {
     if (Number.isFinite(t)) this.video.currentTime = t;
   }
 
-  /** goLive jumps to the live point and plays. */
+  /** goLive jumps to the live point and plays, leaving a recording for the live playlist. */
   goLive() {
+    if (this.recording && this.liveURL) {
+      this.seekToken++;
+      this.detach();
+      this.load(this.liveURL);
+      return;
+    }
     const w = this.window();
     if (!w) return;
     this.seekToken++;

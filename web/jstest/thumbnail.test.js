@@ -13,6 +13,8 @@ const casesThumbnail = [
   { name: 'a posted marker in the window', m: { id: 9, source: 'api' }, reach: 'ok', size: '640x360', want: `${list}/9/thumbnail.jpg?width=160` },
   { name: 'a posted marker pending: its segment is not on disk yet', m: { id: 9, source: 'api' }, reach: 'pending', size: '640x360', want: null },
   { name: 'a posted marker gone', m: { id: 9, source: 'api' }, reach: 'gone', size: '640x360', want: null },
+  { name: 'a posted marker past the window, its segment kept', m: { id: 9, source: 'api', sequence: 4 }, reach: 'gone', size: '640x360', want: `${list}/9/thumbnail.jpg?width=160` },
+  { name: 'a posted marker pending with a sequence: not written yet', m: { id: 9, source: 'api', sequence: 40 }, reach: 'pending', size: '640x360', want: null },
   { name: 'a stream narrower than the thumbnail', m: { id: 3, source: 'detector' }, reach: 'ok', size: '96x64', want: `${list}/3/thumbnail.jpg?width=96` },
   { name: 'no size known', m: { id: 3, source: 'detector' }, reach: 'ok', size: undefined, want: `${list}/3/thumbnail.jpg?width=160` },
   { name: 'no marker list', m: { id: 3, source: 'detector' }, reach: 'ok', size: '1280x720', list: '', want: null },

@@ -438,13 +438,15 @@ export const THUMB_WIDTH = 160;
  * thumbnailURL returns the URL of a marker's thumbnail, or null when the
  * row should not ask for one: a detector's marker has its frame kept
  * whatever its reach, any other is decoded from its segment, which is on
- * disk while the marker is reachable ('ok', see markerReach). markersURL is
+ * disk while the marker is reachable ('ok', see markerReach) or, past the
+ * window, while the server keeps its segment (it gives the marker a
+ * sequence, see markerAccess). markersURL is
  * the stream's marker list (the API's `markers`), size its "WxH": the
  * thumbnail is at most that wide.
  */
 export function thumbnailURL(markersURL, m, reach, size) {
   if (!markersURL || typeof m?.id !== 'number') return null;
-  if (m.source !== 'detector' && reach !== 'ok') return null;
+  if (m.source !== 'detector' && reach !== 'ok' && !(reach === 'gone' && m.sequence != null)) return null;
   const w = Number.parseInt(String(size || '').split('x')[0], 10);
   const width = Number.isFinite(w) && w > 0 ? Math.min(THUMB_WIDTH, w) : THUMB_WIDTH;
   return `${markersURL}/${m.id}/thumbnail.jpg?width=${width}`;

@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/hlsmark/hlsmark/marker"
+	"github.com/hlsmark/hlsmark/muxer/clip"
 	"github.com/hlsmark/hlsmark/pipeline/stream"
 	"github.com/hlsmark/hlsmark/server"
 	"github.com/hlsmark/hlsmark/server/metrics"
@@ -131,6 +132,7 @@ func (st *supervisedStream) serverView() *server.Stream {
 		v.Stalled, v.Failed, v.Reconnecting = cur.Stalled, cur.Failed, cur.Reconnecting
 		v.Counters = func() server.Counters { return server.Counters(cur.Counters()) }
 		v.Frames = cur.Frames()
+		v.Clips = clip.New(cur.Playlist().SegmentAt)
 	}
 	return v
 }

@@ -59,13 +59,13 @@ type mp4 struct {
 	origin clock.Ticks // PTS of the first frame presented, the clip's 0
 	fc     *astiav.FormatContext
 	out    *astiav.IOContext
-	// held is the latest packet, with held.pts and held.dts its unwrapped
-	// timestamps; step is the last duration known.
-	held     *astiav.Packet
-	heldTS   packet
-	hasHeld  bool
-	step     clock.Ticks
-	fallback clock.Ticks // one frame at the stream's frame rate
+	// held is the latest packet, if hasHeld, with heldPTS and heldDTS its
+	// unwrapped timestamps; step is the last duration known.
+	held             *astiav.Packet
+	heldPTS, heldDTS clock.Ticks
+	hasHeld          bool
+	step             clock.Ticks
+	fallback         clock.Ticks // one frame at the stream's frame rate
 }
 
 // put writes the packet held back, if any, and holds back p.
@@ -76,7 +76,7 @@ func (m *mp4) put(p packet) error {
 		}
 	}
 	if m.hasHeld {
-		m.step = p.dts - m.heldTS.dts
+		m.step = p.dts - m.heldDTS
 		if err := m.writeHeld(m.step); err != nil {
 			return err
 		}
@@ -84,22 +84,22 @@ func (m *mp4) put(p packet) error {
 	if err := m.held.Ref(p.av); err != nil {
 		return fmt.Errorf("clip: ref packet: %w", err)
 	}
-	m.heldTS, m.hasHeld = p, true
+	m.heldPTS, m.heldDTS, m.hasHeld = p.pts, p.dts, true
 	return nil
 }
 
 // writeHeld writes the packet held back, lasting d.
 func (m *mp4) writeHeld(d clock.Ticks) error {
 	m.held.SetStreamIndex(0)
-	m.held.SetPts(int64(m.heldTS.pts - m.origin))
-	m.held.SetDts(int64(m.heldTS.dts - m.origin))
+	m.held.SetPts(int64(m.heldPTS - m.origin))
+	m.held.SetDts(int64(m.heldDTS - m.origin))
 	m.held.SetDuration(int64(d))
 	m.held.SetPos(-1)
 	err := m.fc.WriteFrame(m.held) // av_write_frame: does not take the packet
 	m.held.Unref()
 	m.hasHeld = false
 	if err != nil {
-		return fmt.Errorf("clip: write packet at pts %d: %w", m.heldTS.pts, err)
+		return fmt.Errorf("clip: write packet at pts %d: %w", m.heldPTS, err)
 	}
 	return nil
 }

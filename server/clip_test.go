@@ -258,6 +258,32 @@ func TestMarkerClip(t *testing.T) {
 		f.checkClip(t, path, want)
 	})
 
+	t.Run("defaults: 2 s before, 5 s after, cut at the newest frame on disk", func(t *testing.T) {
+		last := f.run.PTS[len(f.run.PTS)-1]
+		if m.PTS+5*clock.Hz <= last {
+			t.Fatalf("the marker at pts %d is more than 5 s before the last frame (%d)", m.PTS, last)
+		}
+		path := f.getClip(t, fmt.Sprintf("/api/streams/demo/markers/%d/clip.mp4", m.ID), name)
+		f.checkClip(t, path, f.framesBetween(t, m.PTS-2*clock.Hz, last+1))
+	})
+
+	t.Run("from past a segment's last frame: the next segment's first", func(t *testing.T) {
+		var seg media.Segment
+		for _, s := range f.run.Segments {
+			if s.Contains(m.PTS) {
+				seg = s
+			}
+		}
+		lastOf := f.framesBetween(t, seg.FirstPTS, seg.End())
+		from := lastOf[len(lastOf)-1] + 1
+		path := f.getClip(t, fmt.Sprintf("/api/streams/demo/clip.mp4?from=%d&to=%d", from, seg.End()+clock.Hz/2), fmt.Sprintf("demo-%d-%d.mp4", from, seg.End()+clock.Hz/2))
+		want := f.framesBetween(t, from, seg.End()+clock.Hz/2)
+		if want[0] != seg.End() {
+			t.Fatalf("the first frame after pts %d is at %d, want the next segment's first, %d", from, want[0], seg.End())
+		}
+		f.checkClip(t, path, want)
+	})
+
 	t.Run("from and to between frames", func(t *testing.T) {
 		i := f.frameIndex(t, m.PTS)
 		from, to := f.run.PTS[i-17]+1, f.run.PTS[i+9]+1

@@ -25,7 +25,7 @@ var mp4Options = [][2]string{
 // write copies into the MP4 at path the packets of segs from h's keyframe
 // on, up to the first one (in decoding order) whose frame is at or after
 // to, stamped relative to h's start frame.
-func write(ctx context.Context, path string, segs []media.Segment, h head, to clock.Ticks) (err error) {
+func write(ctx context.Context, path string, segs []media.Segment, h head, to clock.Ticks) error {
 	m := &mp4{path: path, origin: h.start, held: astiav.AllocPacket()}
 	defer m.free()
 	copying := false

@@ -68,14 +68,14 @@ func (s *Server) frame(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "pts, time: give one of them, once")
 		return
 	case len(ptsRaw) == 1:
-		n, err := strconv.ParseInt(ptsRaw[0], 10, 64)
-		if err != nil || n < 0 || n >= int64(clock.Wrap) {
-			writeError(w, http.StatusBadRequest, "pts: must be an MPEG-TS timestamp, an integer from 0 to 2^33-1, got "+quote(ptsRaw[0]))
+		n, err := parseTS("pts", ptsRaw[0])
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
 		// As a posted marker's: the latest instance up to the present.
 		_, now := st.Markers.Range()
-		pts = clock.LatestAt(clock.Ticks(n), now)
+		pts = clock.LatestAt(n, now)
 	default:
 		t, err := time.Parse(time.RFC3339Nano, timeRaw[0])
 		if err != nil {

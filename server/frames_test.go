@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/hlsmark/hlsmark/marker"
+	"github.com/hlsmark/hlsmark/muxer/clip"
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 	"github.com/hlsmark/hlsmark/pipeline/media"
@@ -41,28 +42,36 @@ type pictureFixture struct {
 
 func newPictureFixture(t *testing.T) *pictureFixture {
 	t.Helper()
-	f := &pictureFixture{copies: map[media.Seq]string{}}
-	aside := t.TempDir()
-	f.run = pipelinetest.Start(t, pipelinetest.Config{
+	return startFixture(t, pipelinetest.Config{
 		Frames: 360, Seed: 5, Size: media.Size{Width: 640, Height: 360}, Window: 2 * time.Second, Grace: time.Millisecond,
 		EventEvery: 2 * time.Second, EventDuration: 500 * time.Millisecond,
-		Attach: func(*pipelinetest.Run) func(media.Segment) {
-			return func(seg media.Segment) {
-				data, err := os.ReadFile(seg.Path)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				path := filepath.Join(aside, seg.Name())
-				if err := os.WriteFile(path, data, 0o644); err != nil {
-					t.Error(err)
-				}
-				f.copies[seg.Seq] = path
-			}
-		},
 	})
+}
+
+// startFixture runs cfg (its Attach is the fixture's) and serves it with
+// pictures and clips.
+func startFixture(t *testing.T, cfg pipelinetest.Config) *pictureFixture {
+	t.Helper()
+	f := &pictureFixture{copies: map[media.Seq]string{}}
+	aside := t.TempDir()
+	cfg.Attach = func(*pipelinetest.Run) func(media.Segment) {
+		return func(seg media.Segment) {
+			data, err := os.ReadFile(seg.Path)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			path := filepath.Join(aside, seg.Name())
+			if err := os.WriteFile(path, data, 0o644); err != nil {
+				t.Error(err)
+			}
+			f.copies[seg.Seq] = path
+		}
+	}
+	f.run = pipelinetest.Start(t, cfg)
 	f.srv = httptest.NewServer(server.New(server.Config{Streams: server.Fixed{{
 		Name: streamName, Playlist: f.run.Playlist, Markers: f.run.Markers, Frames: f.run.Stream.Frames(),
+		Clips: clip.New(f.run.Playlist.SegmentAt),
 	}}}))
 	t.Cleanup(f.srv.Close)
 	return f

@@ -81,6 +81,8 @@ func (s *Server) routeMarkers(r *mux.Router) {
 	r.Handle("/api/streams/{stream}/markers/{id}", s.requireToken(http.HandlerFunc(s.deleteMarker))).Methods(http.MethodDelete)
 	r.HandleFunc("/api/streams/{stream}/markers/{id}/thumbnail.jpg", s.thumbnail).Methods(http.MethodGet)
 	r.HandleFunc("/api/streams/{stream}/frame.jpg", s.frame).Methods(http.MethodGet)
+	r.HandleFunc("/api/streams/{stream}/markers/{id}/clip.mp4", s.markerClip).Methods(http.MethodGet)
+	r.HandleFunc("/api/streams/{stream}/clip.mp4", s.rangeClip).Methods(http.MethodGet)
 	r.Handle("/api/streams/{stream}", s.requireToken(http.HandlerFunc(s.putStream))).Methods(http.MethodPut)
 	r.Handle("/api/streams/{stream}", s.requireToken(http.HandlerFunc(s.deleteStream))).Methods(http.MethodDelete)
 }

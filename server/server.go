@@ -47,6 +47,9 @@ type Stream struct {
 	// Frames, if set, makes the pictures of the stream's frames (marker
 	// thumbnails, frame.jpg); without it they are answered 404.
 	Frames Frames
+	// Clips, if set, cuts MP4 clips of the stream's segments on disk
+	// (clip.mp4); without it they are answered 404.
+	Clips Clips
 }
 
 // Counters are a stream's running totals since it was last made, as GET

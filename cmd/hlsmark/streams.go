@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/hlsmark/hlsmark/marker"
+	"github.com/hlsmark/hlsmark/muxer/clip"
 	"github.com/hlsmark/hlsmark/pipeline/stream"
 	"github.com/hlsmark/hlsmark/server"
 	"github.com/hlsmark/hlsmark/server/metrics"
@@ -130,6 +131,7 @@ func (st *supervisedStream) serverView() *server.Stream {
 		v.Playlist, v.Markers, v.Cache = cur.Playlist(), cur.Markers(), cur.Cache()
 		v.Counters = func() server.Counters { return server.Counters(cur.Counters()) }
 		v.Frames = cur.Frames()
+		v.Clips = clip.New(cur.Playlist().SegmentAt)
 	}
 	return v
 }

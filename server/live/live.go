@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hlsmark/hlsmark/marker"
+	"github.com/hlsmark/hlsmark/muxer/clip"
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 	"github.com/hlsmark/hlsmark/pipeline/stream"
@@ -77,7 +78,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stream, err error) {
 	st := s.stream
 	s.handler = server.New(server.Config{
 		Streams: server.Fixed{{Name: st.Name(), Playlist: st.Playlist(), Markers: st.Markers(), Cache: st.Cache(), State: st.State,
-			Frames: st.Frames()}},
+			Frames: st.Frames(), Clips: clip.New(st.Playlist().SegmentAt)}},
 		Token:   cfg.Token,
 		Logger:  cfg.Log,
 		Metrics: st.Metrics(),

@@ -289,6 +289,17 @@ func TestPushAndMarkers(t *testing.T) {
 	for i, wantPTS := range []clock.Ticks{marked, posted} {
 		checkPlaced(t, got, list.Markers[i], wantPTS)
 	}
+	// The handler cuts clips too: an MP4 from the marker's frame.
+	clipURL := fmt.Sprintf("%s/api/streams/sim/markers/%d/clip.mp4?before=0&after=0.2", ts.URL, list.Markers[0].ID)
+	resp, err = http.Get(clipURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "video/mp4" || len(body) < 8 || string(body[4:8]) != "ftyp" {
+		t.Fatalf("GET %s: %s %q, %d bytes; want 200 and an MP4", clipURL, resp.Status, resp.Header.Get("Content-Type"), len(body))
+	}
 
 	ts.Close()
 	if err := s.Close(); err != nil {

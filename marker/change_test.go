@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"image"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -18,14 +17,16 @@ import (
 // opened and closed, a posted marker and an update through Store are each
 // told once, with their kind and the marker as stored, before the change
 // returns; an OnChange that fails fails the Post.
-func TestEveryChangeIsTold(t *testing.T) {
+func TestEveryChangeIsTold(t *testing.T) { forEachStore(t, testEveryChangeIsTold) }
+
+func testEveryChangeIsTold(t *testing.T, st storage) {
 	dir := t.TempDir()
 	pl, err := playlist.New(playlist.Config{Dir: dir, Window: time.Minute, Target: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = pl.Flush() })
-	store := openStore(t, filepath.Join(dir, "markers.db"))
+	store := st.openStore(t)
 	t.Cleanup(func() { store.Close() })
 	epoch := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	changes := make(chan marker.Change, 16)

@@ -11,5 +11,9 @@
 // gap-free (a write that fails rolls its counter back) and committed in
 // their order, so a reader that sees revision n sees every one below it.
 //
+// A trigger on markers NOTIFYs every change (stream and revision, as
+// JSON) on channel hlsmark_markers when its transaction commits, whoever
+// wrote it; Listen follows the channel.
+//
 // The schema is made and migrated by Open (see schema.go).
 package postgres

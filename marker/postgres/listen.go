@@ -11,8 +11,9 @@ import (
 	"github.com/hlsmark/hlsmark/marker"
 )
 
-// channel is the NOTIFY channel every change is told on, in the
-// transaction that makes it (so it is told once committed, and only then).
+// channel is the NOTIFY channel every change is told on by the markers
+// table's trigger, in the transaction that makes it (so it is told once
+// committed, and only then).
 const channel = "hlsmark_markers"
 
 // notice is a NOTIFY payload: which stream changed, and its revision;
@@ -33,6 +34,10 @@ type Notice struct {
 	Stream string
 	Rev    marker.Rev
 }
+
+// ListenerName is the application_name of Listen's connection, as
+// pg_stat_activity shows it.
+const ListenerName = "hlsmark markers listener"
 
 // Reconnection delays of Listen: doubled after each failed attempt, from
 // the first to the last, reset by a connection that listens.
@@ -71,7 +76,9 @@ func (s *Store) Listen(ctx context.Context, log *slog.Logger, wake func(Notice))
 // connection fails or ctx ends. listened says whether it got as far as
 // listening.
 func (s *Store) listenOnce(ctx context.Context, wake func(Notice)) (listened bool, err error) {
-	conn, err := pgx.ConnectConfig(ctx, s.listen)
+	cfg := s.listen.Copy()
+	cfg.RuntimeParams["application_name"] = ListenerName
+	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return false, err
 	}

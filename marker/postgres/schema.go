@@ -34,6 +34,16 @@ var migrations = [][]string{
 			PRIMARY KEY (stream, id),
 			UNIQUE (stream, rev)
 		)`,
+		// Every change is told by the database itself, in the writing
+		// transaction, whoever writes: another node, or a program with
+		// SQL of its own.
+		`CREATE FUNCTION markers_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			PERFORM pg_notify('` + channel + `', json_build_object('stream', NEW.stream, 'rev', NEW.rev)::text);
+			RETURN NULL;
+		END $$`,
+		`CREATE TRIGGER markers_notify AFTER INSERT OR UPDATE ON markers
+			FOR EACH ROW EXECUTE FUNCTION markers_notify()`,
 	},
 }
 

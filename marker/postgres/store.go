@@ -94,16 +94,6 @@ func (s *Store) write(ctx context.Context, fn func(pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, s.pool, fn)
 }
 
-// notifyChange tells listeners of the change at rev when tx commits.
-func notifyChange(ctx context.Context, tx pgx.Tx, stream string, rev marker.Rev) error {
-	payload, err := json.Marshal(notice{Stream: stream, Rev: rev})
-	if err != nil {
-		return err
-	}
-	_, err = tx.Exec(ctx, "SELECT pg_notify($1, $2)", channel, string(payload))
-	return err
-}
-
 // Add implements marker.Store.
 func (s *Store) Add(ctx context.Context, stream string, m marker.Marker) (marker.Marker, error) {
 	// What PostgreSQL keeps of the time: the marker returned is the one
@@ -125,10 +115,7 @@ func (s *Store) Add(ctx context.Context, stream string, m marker.Marker) (marker
 		_, err = tx.Exec(ctx, `INSERT INTO markers (stream, id, rev, created_rev, label, pts, duration, source, data, created, deleted)
 			VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8::text::json, $9, $10)`,
 			stream, id, rev, m.Label, int64(m.PTS), int64(m.Duration), string(m.Source), data, m.Created, m.Deleted)
-		if err != nil {
-			return err
-		}
-		return notifyChange(ctx, tx, stream, m.Rev)
+		return err
 	})
 	if err != nil {
 		return marker.Marker{}, fmt.Errorf("marker store: add: %w", err)
@@ -201,7 +188,7 @@ func (s *Store) change(ctx context.Context, stream string, id marker.ID, fn func
 		if data != nil {
 			m.Data = json.RawMessage(*data)
 		}
-		return notifyChange(ctx, tx, stream, m.Rev)
+		return nil
 	})
 	return m, err
 }

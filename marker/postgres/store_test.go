@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -209,4 +210,29 @@ func TestListenTellsEveryWriter(t *testing.T) {
 		t.Fatal(err)
 	}
 	next(postgres.Notice{Stream: "other", Rev: m.Rev})
+}
+
+// TestNewerSchemaRefused opens a database whose schema a newer hlsmark
+// made: Open refuses it, naming both versions, and changes nothing.
+func TestNewerSchemaRefused(t *testing.T) {
+	srv := pgtest.Start(t)
+	open(t, srv.URL)
+	conn, err := pgx.Connect(context.Background(), srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(context.Background(), "UPDATE schema_version SET version = 7"); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := postgres.Open(context.Background(), srv.URL); err == nil || !strings.Contains(err.Error(), "version 7, newer than this hlsmark's 1") {
+		if s != nil {
+			s.Close()
+		}
+		t.Fatalf("Open of a newer schema: %v; want it refused, naming versions 7 and 1", err)
+	}
+	var version int
+	if err := conn.QueryRow(context.Background(), "SELECT version FROM schema_version").Scan(&version); err != nil || version != 7 {
+		t.Errorf("after the refusal the schema is version %d (%v), want 7 still", version, err)
+	}
 }

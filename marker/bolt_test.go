@@ -8,29 +8,21 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/hlsmark/hlsmark/marker"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 )
 
-func openStore(t *testing.T, path string) *marker.Bolt {
-	t.Helper()
-	s, err := marker.OpenBolt(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
+// TestStoreKeepsMarkersAcrossRestart closes and reopens the store and
+// finds every marker, update and revision as it was.
+func TestStoreKeepsMarkersAcrossRestart(t *testing.T) { forEachStore(t, testKeepsMarkersAcrossRestart) }
 
-// TestBoltKeepsMarkersAcrossRestart closes and reopens the store and finds
-// every marker, update and revision as it was.
-func TestBoltKeepsMarkersAcrossRestart(t *testing.T) {
+func testKeepsMarkersAcrossRestart(t *testing.T, st storage) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "markers.db")
-	s := openStore(t, path)
+	s := st.openStore(t)
 	var added []marker.Marker
 	for i := range 5 {
 		m, err := s.Add(ctx, "demo", marker.Marker{Label: "m" + strconv.Itoa(i), PTS: clock.Ticks(1000 * i), Source: marker.FromAPI, Data: []byte(`{"k":1}`)})
@@ -50,7 +42,7 @@ func TestBoltKeepsMarkersAcrossRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s = openStore(t, path)
+	s = st.openStore(t)
 	defer s.Close()
 	got, err := s.List(ctx, "demo", 0, 100)
 	if err != nil {
@@ -83,18 +75,25 @@ func TestBoltKeepsMarkersAcrossRestart(t *testing.T) {
 }
 
 // crashChildEnv makes the test binary a writer that prints every marker ID
-// the store acknowledged, until it is killed.
+// the store acknowledged, until it is killed. Its value is the store's
+// kind and where its storage is: "bolt /path/markers.db".
 const crashChildEnv = "HLSMARK_TEST_STORE_WRITER"
 
 func TestMain(m *testing.M) {
-	if path := os.Getenv(crashChildEnv); path != "" {
-		os.Exit(writeUntilKilled(path))
+	if v := os.Getenv(crashChildEnv); v != "" {
+		os.Exit(writeUntilKilled(v))
 	}
 	os.Exit(m.Run())
 }
 
-func writeUntilKilled(path string) int {
-	s, err := marker.OpenBolt(path)
+func writeUntilKilled(env string) int {
+	name, where, _ := strings.Cut(env, " ")
+	k, ok := kindNamed(name)
+	if !ok {
+		fmt.Fprintln(os.Stderr, "no store kind", name)
+		return 1
+	}
+	s, err := k.open(where)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -111,16 +110,17 @@ func writeUntilKilled(path string) int {
 	}
 }
 
-// TestBoltSurvivesKill kills a writing process at random moments, many
+// TestStoreSurvivesKill kills a writing process at random moments, many
 // times: each time the store opens, and every marker the killed process
 // had been told was stored is there.
-func TestBoltSurvivesKill(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "markers.db")
+func TestStoreSurvivesKill(t *testing.T) { forEachStore(t, testSurvivesKill) }
+
+func testSurvivesKill(t *testing.T, st storage) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	acked := map[marker.ID]bool{}
 	for round := range 8 {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), crashChildEnv+"="+path)
+		cmd.Env = append(os.Environ(), crashChildEnv+"="+st.name+" "+st.where)
 		stdout, err := cmd.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)
@@ -146,7 +146,7 @@ func TestBoltSurvivesKill(t *testing.T) {
 		}
 		_ = cmd.Wait()
 
-		s := openStore(t, path)
+		s := st.openStore(t)
 		ms, err := s.List(context.Background(), "demo", 0, 100000)
 		if err != nil {
 			t.Fatalf("round %d: store unreadable after kill: %v", round, err)
@@ -167,12 +167,13 @@ func TestBoltSurvivesKill(t *testing.T) {
 	}
 }
 
-// TestBoltPurge deletes one stream's markers, across a reopen, and leaves
-// another stream's alone; the purged stream numbers from 1 again.
-func TestBoltPurge(t *testing.T) {
+// TestStorePurge deletes one stream's markers, across a reopen, and
+// leaves another stream's alone; the purged stream numbers from 1 again.
+func TestStorePurge(t *testing.T) { forEachStore(t, testPurge) }
+
+func testPurge(t *testing.T, st storage) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "markers.db")
-	s := openStore(t, path)
+	s := st.openStore(t)
 	for _, stream := range []string{"gone", "kept"} {
 		for i := range 3 {
 			if _, err := s.Add(ctx, stream, marker.Marker{Label: stream + strconv.Itoa(i), Source: marker.FromAPI}); err != nil {
@@ -189,7 +190,7 @@ func TestBoltPurge(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s = openStore(t, path)
+	s = st.openStore(t)
 	defer s.Close()
 	if ms, err := s.List(ctx, "gone", 0, 100); err != nil || len(ms) != 0 {
 		t.Fatalf("the purged stream lists %d markers (err %v)", len(ms), err)

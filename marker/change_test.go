@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"image"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -19,14 +18,16 @@ import (
 // opened and closed, a posted marker and an update through Store are each
 // told once, with their kind and the marker as stored, before the change
 // returns; an OnChange that fails fails the Post.
-func TestEveryChangeIsTold(t *testing.T) {
+func TestEveryChangeIsTold(t *testing.T) { forEachStore(t, testEveryChangeIsTold) }
+
+func testEveryChangeIsTold(t *testing.T, st storage) {
 	dir := t.TempDir()
 	pl, err := playlist.New(playlist.Config{Dir: dir, Window: time.Minute, Target: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = pl.Flush() })
-	store := openStore(t, filepath.Join(dir, "markers.db"))
+	store := st.openStore(t)
 	t.Cleanup(func() { store.Close() })
 	epoch := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	changes := make(chan marker.Change, 16)
@@ -120,13 +121,17 @@ func TestEveryChangeIsTold(t *testing.T) {
 // their revisions, so a teller that records the last revision told misses
 // none when it resumes from the store's changes after a crash.
 func TestChangesAreToldInRevisionOrder(t *testing.T) {
+	forEachStore(t, testChangesAreToldInRevisionOrder)
+}
+
+func testChangesAreToldInRevisionOrder(t *testing.T, s storage) {
 	dir := t.TempDir()
 	pl, err := playlist.New(playlist.Config{Dir: dir, Window: time.Minute, Target: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = pl.Flush() })
-	store := openStore(t, filepath.Join(dir, "markers.db"))
+	store := s.openStore(t)
 	t.Cleanup(func() { store.Close() })
 	var mu sync.Mutex
 	var told []marker.Rev
@@ -168,9 +173,11 @@ func TestChangesAreToldInRevisionOrder(t *testing.T) {
 // edited since), one made before and edited after is Updated, a deleted
 // one Deleted, one untouched since is left out; over more than one page
 // of the store's changes.
-func TestChangesSince(t *testing.T) {
+func TestChangesSince(t *testing.T) { forEachStore(t, testChangesSince) }
+
+func testChangesSince(t *testing.T, s storage) {
 	ctx := context.Background()
-	store := openStore(t, filepath.Join(t.TempDir(), "markers.db"))
+	store := s.openStore(t)
 	t.Cleanup(func() { store.Close() })
 	add := func(label string) marker.Marker {
 		m, err := store.Add(ctx, "demo", marker.Marker{Label: label})

@@ -3,7 +3,6 @@ package marker_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strconv"
 	"testing"
 
@@ -11,14 +10,15 @@ import (
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 )
 
-// TestBoltDeleteKeepsTombstone deletes a marker, reopens the store, and
+// TestStoreDeleteKeepsTombstone deletes a marker, reopens the store, and
 // finds it gone from Get, List and Update, but reported by Changes at a
 // new revision, marked deleted, after the edit before it: an event stream
 // resuming from before the deletion learns of it.
-func TestBoltDeleteKeepsTombstone(t *testing.T) {
+func TestStoreDeleteKeepsTombstone(t *testing.T) { forEachStore(t, testDeleteKeepsTombstone) }
+
+func testDeleteKeepsTombstone(t *testing.T, st storage) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "markers.db")
-	s := openStore(t, path)
+	s := st.openStore(t)
 	var ids []marker.ID
 	for i := range 3 {
 		m, err := s.Add(ctx, "demo", marker.Marker{Label: "m" + strconv.Itoa(i), PTS: clock.Ticks(100 * i), Source: marker.FromAPI})
@@ -43,7 +43,7 @@ func TestBoltDeleteKeepsTombstone(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s = openStore(t, path)
+	s = st.openStore(t)
 	defer s.Close()
 	if _, err := s.Get(ctx, "demo", ids[1]); !errors.Is(err, marker.ErrNotFound) {
 		t.Errorf("Get of the deleted marker: %v, want ErrNotFound", err)

@@ -65,6 +65,10 @@ func (d *heldDisk) write(path string, data []byte) error {
 // before the write ended: the marker, added after that look, was pending
 // and never placed.
 func TestMarkerPostedWhileSegmentIsWrittenIsPlaced(t *testing.T) {
+	forEachStore(t, testMarkerPostedWhileSegmentIsWrittenIsPlaced)
+}
+
+func testMarkerPostedWhileSegmentIsWrittenIsPlaced(t *testing.T, st storage) {
 	dir := t.TempDir()
 	disk := &heldDisk{entered: make(chan struct{}, 1)}
 	pl, err := playlist.New(playlist.Config{Dir: dir, Window: time.Minute, Target: time.Second, WriteFile: disk.write})
@@ -74,7 +78,7 @@ func TestMarkerPostedWhileSegmentIsWrittenIsPlaced(t *testing.T) {
 	// Runs after the service has stopped (cleanups run last first), and
 	// before the folder goes: no playlist write is left behind.
 	t.Cleanup(func() { disk.letGo(); _ = pl.Flush() })
-	store := openStore(t, filepath.Join(dir, "markers.db"))
+	store := st.openStore(t)
 	t.Cleanup(func() { store.Close() })
 	epoch := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 	added := make(chan marker.Marker, 4)

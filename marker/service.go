@@ -389,6 +389,11 @@ func (s *Service) Subscribers() int {
 	return len(s.subs)
 }
 
+// Wake wakes the stream's subscribers to read the store's changes: for a
+// change the service did not make, one another node wrote to a shared
+// store, as the store's notifications tell.
+func (s *Service) Wake() { s.notify() }
+
 func (s *Service) notify() {
 	s.mu.Lock()
 	defer s.mu.Unlock()

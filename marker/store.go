@@ -4,8 +4,8 @@ import "context"
 
 // Store keeps markers. Every method is safe for concurrent use, and a
 // marker is durable once Add or Update has returned it: a crash after that
-// loses nothing. The embedded implementation is Bolt; a shared one (Redis)
-// can implement the same methods.
+// loses nothing. The embedded implementation is Bolt; marker/postgres
+// keeps markers in PostgreSQL, shared by several servers.
 type Store interface {
 	// Add stores a new marker, assigning its ID and revisions.
 	Add(ctx context.Context, stream string, m Marker) (Marker, error)

@@ -52,8 +52,11 @@ type streamConfig struct {
 type serveConfig struct {
 	// Config is --config: the YAML file the settings below were read
 	// from, with the flags given over it; empty for flags alone.
-	Config      string
-	Data        string
+	Config string
+	Data   string
+	// Markers is --markers: a PostgreSQL URL, or empty for the bbolt
+	// file Data/markers.db.
+	Markers     string
 	Addr        string
 	MetricsAddr string
 	CORS        []string
@@ -117,6 +120,7 @@ func serveFlags(a *serveArgs) *commandLine {
 	cl.group("Server", func(fs *flag.FlagSet) {
 		fs.StringVar(&c.Config, "config", "", "YAML `file` of settings and streams (see README, \"Many streams\"); a flag given with it overrides the file's top-level key of the same name")
 		fs.StringVar(&c.Data, "data", "./data", "`folder` for segments, playlists and markers, a subfolder per stream")
+		markersFlag(fs, &c.Markers)
 	})
 	cl.group("HTTP", func(fs *flag.FlagSet) {
 		fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "`host:port` to listen on (0.0.0.0:port: every interface)")

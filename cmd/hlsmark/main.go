@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/hlsmark/hlsmark/cmd/hlsmark/internal/dirlock"
-	"github.com/hlsmark/hlsmark/marker"
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 	"github.com/hlsmark/hlsmark/pipeline/stream"
@@ -107,18 +106,18 @@ func serve(args []string) error {
 		return err
 	}
 	defer lock.Release()
-	store, err := marker.OpenBolt(filepath.Join(cfg.Data, "markers.db"))
+	store, err := openMarkers(cfg.Markers, cfg.Data, len(cfg.Notify.Webhooks) > 0)
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	defer store.Close()
+	defer store.Close() // after follow's ctx ended: it waits for it
 	var segments []time.Duration
 	for _, c := range cfg.Streams {
 		segments = append(segments, c.Segment)
 	}
 	m := metrics.New(metrics.Config{Segments: segments})
-	notifier, err := newNotifier(cfg.Notify, store, m, log)
+	notifier, err := newNotifier(cfg.Notify, store.outbox, m, log)
 	if err != nil {
 		ln.Close()
 		return err
@@ -138,6 +137,7 @@ func serve(args []string) error {
 		notifier.run(ctx, streams)
 		defer notifier.wait()
 	}
+	store.follow(ctx, streams, log)
 	for _, c := range cfg.Streams {
 		if err := streams.start(c, true); err != nil {
 			ln.Close()

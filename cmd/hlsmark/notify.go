@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/hlsmark/hlsmark/marker"
 	"github.com/hlsmark/hlsmark/marker/notify"
 	"github.com/hlsmark/hlsmark/marker/notify/mqtt"
@@ -73,16 +75,16 @@ type notifier struct {
 	wg       sync.WaitGroup
 }
 
-// newNotifier returns the notifier c describes, its outbox in store's
-// file, counted in m; nil if c names nothing.
-func newNotifier(c notifyConfig, store *marker.Bolt, m *metrics.Metrics, log *slog.Logger) (*notifier, error) {
+// newNotifier returns the notifier c describes, its webhook outbox in
+// the bbolt file outbox, counted in m; nil if c names nothing.
+func newNotifier(c notifyConfig, outbox *bolt.DB, m *metrics.Metrics, log *slog.Logger) (*notifier, error) {
 	if len(c.Webhooks) == 0 && c.MQTT == nil {
 		return nil, nil
 	}
 	n := &notifier{log: log}
 	var err error
 	if len(c.Webhooks) > 0 {
-		n.webhooks, err = webhook.New(webhook.Config{URLs: c.Webhooks, Secret: c.WebhookSecret, DB: store.DB(), Metrics: m.Registry(), Log: log})
+		n.webhooks, err = webhook.New(webhook.Config{URLs: c.Webhooks, Secret: c.WebhookSecret, DB: outbox, Metrics: m.Registry(), Log: log})
 		if err != nil {
 			return nil, err
 		}

@@ -63,7 +63,15 @@ type Service struct {
 
 	mu      sync.Mutex
 	pending map[ID]clock.Ticks // markers whose segment is not published yet
-	subs    map[chan struct{}]struct{}
+
+	subs *subscribers // shared with the services the stream is made again with (Adopt)
+}
+
+// subscribers are the open subscriptions to a stream's marker changes.
+// They outlive a service: a stream made again hands them on (Adopt).
+type subscribers struct {
+	mu  sync.Mutex
+	chs map[chan struct{}]struct{}
 }
 
 // NewService returns a service; Run must run for detections and segment
@@ -81,7 +89,7 @@ func NewService(cfg Config) *Service {
 		store:   store,
 		jobs:    make(chan func(context.Context) error, queueDepth),
 		pending: map[ID]clock.Ticks{},
-		subs:    map[chan struct{}]struct{}{},
+		subs:    &subscribers{chs: map[chan struct{}]struct{}{}},
 	}
 }
 
@@ -368,25 +376,34 @@ func (s *Service) Store() Store { return s.store }
 // are already open.
 func (s *Service) Subscribe(limit int) (_ <-chan struct{}, cancel func(), ok bool) {
 	ch := make(chan struct{}, 1)
-	s.mu.Lock()
-	if len(s.subs) >= limit {
-		s.mu.Unlock()
+	subs := s.subs
+	subs.mu.Lock()
+	defer subs.mu.Unlock()
+	if len(subs.chs) >= limit {
 		return nil, nil, false
 	}
-	s.subs[ch] = struct{}{}
-	s.mu.Unlock()
+	subs.chs[ch] = struct{}{}
 	return ch, func() {
-		s.mu.Lock()
-		delete(s.subs, ch)
-		s.mu.Unlock()
+		subs.mu.Lock()
+		delete(subs.chs, ch)
+		subs.mu.Unlock()
 	}, true
 }
 
 // Subscribers returns how many subscriptions are open.
 func (s *Service) Subscribers() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.subs)
+	s.subs.mu.Lock()
+	defer s.subs.mu.Unlock()
+	return len(s.subs.chs)
+}
+
+// Adopt takes over the subscriptions of old, the service of the stream
+// this one's is made again from (a Supervisor's), and wakes them to read
+// what changed meanwhile: a client following the old one's changes
+// follows this one's. It must be called before the service is used.
+func (s *Service) Adopt(old *Service) {
+	s.subs = old.subs
+	s.notify()
 }
 
 // Wake wakes the stream's subscribers to read the store's changes: for a
@@ -395,9 +412,9 @@ func (s *Service) Subscribers() int {
 func (s *Service) Wake() { s.notify() }
 
 func (s *Service) notify() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for ch := range s.subs {
+	s.subs.mu.Lock()
+	defer s.subs.mu.Unlock()
+	for ch := range s.subs.chs {
 		select {
 		case ch <- struct{}{}:
 		default: // already woken; it will read every change from the store

@@ -150,6 +150,11 @@ func (sv *Supervisor) runOnce(ctx context.Context) (ran bool, _ error) {
 		return false, err
 	}
 	sv.mu.Lock()
+	if sv.cur != nil && sv.cur != st {
+		// Clients following the markers of the stream that failed
+		// follow this one's.
+		st.Markers().Adopt(sv.cur.Markers())
+	}
 	sv.cur, sv.lastErr = st, nil
 	sv.mu.Unlock()
 	if err = st.Run(ctx); err != nil {

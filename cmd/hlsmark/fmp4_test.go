@@ -1,0 +1,145 @@
+package main
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/hlsmark/hlsmark/pipeline/clock"
+)
+
+// fmp4Flags are the serve flags of the fMP4 tests: framed rgb24 frames on
+// standard input, each keeping its producer's PTS.
+var fmp4Flags = []string{"--input", "-", "--input-format", "framed", "--pix-fmt", "rgb24", "--format", "fmp4"}
+
+// jitteredPTS returns n PTS after from, 3600 ticks apart give or take 600.
+func jitteredPTS(seed uint64, from clock.Ticks, n int) []clock.Ticks {
+	rng := rand.New(rand.NewPCG(seed, 17))
+	out := make([]clock.Ticks, n)
+	for i := range out {
+		from += 3600 + clock.Ticks(rng.IntN(1201)-600)
+		out[i] = from
+	}
+	return out
+}
+
+// writeFramed writes a framed picture for every PTS into w, then closes w.
+func writeFramed(w *os.File, pts []clock.Ticks) {
+	defer w.Close()
+	var header [8]byte
+	for i, p := range pts {
+		binary.BigEndian.PutUint64(header[:], uint64(p))
+		if _, err := w.Write(append(header[:], rawPicture(i)...)); err != nil {
+			return
+		}
+	}
+}
+
+// TestFMP4ServeExactPTS runs `hlsmark serve --format fmp4` twice on one
+// folder, each run fed jittered PTS on standard input, and reads the
+// second run's playlist over HTTP with independent readers: grafov finds
+// EXT-X-VERSION 6, EXT-X-MAP init.mp4 and .m4s segments numbered on across
+// the restart, with a discontinuity there; ffprobe plays the playlist and
+// every frame has the PTS its producer sent, tick for tick, through the
+// mp4 track's 1/90000; init.mp4 and the segments have their media types;
+// a frame's picture decodes from its fMP4 segment. Checked to fail with
+// the init segment's EXT-X-MAP left out (grafov finds no map) and without
+// frag_discont in the mp4 muxer's flags (the first tfdt is 0: ffprobe's
+// PTS start from there).
+func TestFMP4ServeExactPTS(t *testing.T) {
+	data := t.TempDir()
+	first := jitteredPTS(3, 5*clock.Hz, 60)
+	s, w := startRawServer(t, data, fmp4Flags...)
+	go writeFramed(w, first)
+	pl := endedPlaylist(t, s, data)
+	firstSegs := segments(pl)
+	s.stop(t, syscall.SIGTERM)
+
+	second := jitteredPTS(4, first[len(first)-1]+clock.Hz, 60)
+	s, w = startRawServer(t, data, fmp4Flags...)
+	go writeFramed(w, second)
+	endedPlaylist(t, s, data)
+	pl = s.mustPlaylist(t)
+
+	if pl.Version() != 6 || pl.Map == nil || pl.Map.URI != "init.mp4" {
+		t.Fatalf("playlist version %d, map %+v: want 6 and init.mp4", pl.Version(), pl.Map)
+	}
+	segs := segments(pl)
+	for i, seg := range segs {
+		if seg.SeqId != segs[0].SeqId+uint64(i) || !strings.HasSuffix(seg.URI, ".m4s") {
+			t.Fatalf("segment %d: %d %s, want consecutive .m4s segments", i, seg.SeqId, seg.URI)
+		}
+		if restart := i == len(firstSegs); seg.Discontinuity != restart {
+			t.Errorf("segment %d (%s): discontinuity %v, want it only at the restart (segment %d)", i, seg.URI, seg.Discontinuity, len(firstSegs))
+		}
+	}
+	if len(segs) <= len(firstSegs) || segs[len(firstSegs)-1].URI != firstSegs[len(firstSegs)-1].URI {
+		t.Fatalf("the first run's %d segments are not followed by the second's: %d listed", len(firstSegs), len(segs))
+	}
+
+	for path, want := range map[string]string{"/streams/demo/init.mp4": "video/mp4", "/streams/demo/" + segs[0].URI: "video/iso.segment"} {
+		resp, err := http.Head(s.base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != want {
+			t.Errorf("HEAD %s: %d %s, want 200 %s", path, resp.StatusCode, resp.Header.Get("Content-Type"), want)
+		}
+	}
+	if code, _ := s.get("/streams/demo/" + strings.TrimSuffix(segs[0].URI, ".m4s") + ".ts"); code != http.StatusNotFound {
+		t.Errorf("a .ts name in an fMP4 stream: %d, want 404", code)
+	}
+
+	got, timeBase := probeHTTP(t, s.base+"/streams/demo/index.m3u8")
+	want := append(slices.Clone(first), second...)
+	if timeBase != "1/90000" || !slices.Equal(got, want) {
+		t.Fatalf("ffprobe over HTTP: time base %s, %d frames\n%v\nwant 1/90000 and the %d sent\n%v", timeBase, len(got), got, len(want), want)
+	}
+
+	code, b := s.get("/api/streams/demo/frame.jpg?pts=" + strconv.FormatInt(int64(second[30]), 10))
+	if code != http.StatusOK || len(b) < 2 || b[0] != 0xff || b[1] != 0xd8 {
+		t.Errorf("frame.jpg of PTS %d from its fMP4 segment: %d %.80s, want a JPEG", second[30], code, b)
+	}
+	s.stop(t, syscall.SIGTERM)
+}
+
+// probeHTTP has ffprobe play the playlist at url from its first segment
+// and returns the video frames' PTS in presentation order and the
+// stream's time base.
+func probeHTTP(t *testing.T, url string) ([]clock.Ticks, string) {
+	t.Helper()
+	out, err := exec.Command(ffprobePath(t), "-v", "error", "-select_streams", "v", "-show_frames", "-show_streams",
+		"-show_entries", "frame=pts:stream=time_base", "-of", "json", url).Output()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v", url, err)
+	}
+	var probe struct {
+		Streams []struct {
+			TimeBase string `json:"time_base"`
+		} `json:"streams"`
+		Frames []struct {
+			PTS int64 `json:"pts"`
+		} `json:"frames"`
+	}
+	if err := json.Unmarshal(out, &probe); err != nil {
+		t.Fatal(err)
+	}
+	var pts []clock.Ticks
+	for _, f := range probe.Frames {
+		pts = append(pts, clock.Ticks(f.PTS))
+	}
+	var tb string
+	if len(probe.Streams) > 0 {
+		tb = probe.Streams[0].TimeBase
+	}
+	return pts, tb
+}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -142,4 +143,32 @@ func probeHTTP(t *testing.T, url string) ([]clock.Ticks, string) {
 		tb = probe.Streams[0].TimeBase
 	}
 	return pts, tb
+}
+
+// TestFormatRestartRefused starts serve on a folder whose state records
+// one format with the other --format: it exits 2 with one line naming
+// --format and both formats, and the state is untouched. Checked to fail
+// with playlist.New's refusal removed (the stream starts).
+func TestFormatRestartRefused(t *testing.T) {
+	for _, c := range []struct{ recorded, wanted string }{{"fmp4", "ts"}, {"ts", "fmp4"}} {
+		t.Run(c.wanted, func(t *testing.T) {
+			data := t.TempDir()
+			state := filepath.Join(data, "demo", "state.json")
+			if err := os.MkdirAll(filepath.Dir(state), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			body := []byte(`{"format":"` + c.recorded + `","discontinuity_sequence":0,"target_duration":1,"segments":[],"next_seq":7}`)
+			if err := os.WriteFile(state, body, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r := runCLI(t, data, "serve", "--addr", unusedAddr(t), "--data", data, "--format", c.wanted)
+			checkUsageError(t, r, "--format "+c.wanted)
+			if !strings.Contains(r.stderr, "recorded as "+c.recorded) {
+				t.Errorf("stderr %q does not name the recorded format %s", r.stderr, c.recorded)
+			}
+			if got, err := os.ReadFile(state); err != nil || string(got) != string(body) {
+				t.Errorf("state.json after the refusal: %q (%v), want it untouched", got, err)
+			}
+		})
+	}
 }

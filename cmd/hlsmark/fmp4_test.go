@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/pipelinetest"
 )
 
 // fmp4Flags are the serve flags of the fMP4 tests: framed rgb24 frames on
@@ -171,4 +172,49 @@ func TestFormatRestartRefused(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestServeCodecCopyFMP4 copies a file of H.264 with B-frames into fMP4
+// segments (--codec copy --format fmp4): init.mp4 and the segments,
+// concatenated, decode to the file's pictures (the ffmpeg CLI's
+// framemd5), and ffprobe, playing the playlist over HTTP, reads its 100
+// PTS 3600 ticks apart, in presentation order though packets come in
+// decode order. Checked to fail with every sample's PTS written as its
+// DTS in the mp4 muxer (PTS 7200 after 0).
+func TestServeCodecCopyFMP4(t *testing.T) {
+	in := h264File(t)
+	data := t.TempDir()
+	addr := freeAddr(t)
+	// Not startServer: its flags set the encoder, which copy refuses.
+	s := startChild(t, nil, addr, []string{cliBinary(t), "serve", "--addr", addr, "--data", data,
+		"--input", in, "--codec", "copy", "--segment", "1s", "--fps", "25", "--format", "fmp4"})
+	pl := endedPlaylist(t, s, data)
+	all, err := os.ReadFile(filepath.Join(data, "demo", "init.mp4"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, seg := range segments(pl) {
+		b, err := os.ReadFile(filepath.Join(data, "demo", seg.URI))
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, b...)
+	}
+	joined := filepath.Join(t.TempDir(), "all.mp4")
+	if err := os.WriteFile(joined, all, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if src, out := pipelinetest.FrameMD5s(t, in), pipelinetest.FrameMD5s(t, joined); !slices.Equal(src, out) {
+		t.Errorf("init + segments decode to %d pictures unlike the file's %d: not a copy", len(out), len(src))
+	}
+	pts, timeBase := probeHTTP(t, s.base+"/streams/demo/index.m3u8")
+	if timeBase != "1/90000" || len(pts) != 100 {
+		t.Fatalf("ffprobe over HTTP: %d pictures at %s, want the file's 100 at 1/90000", len(pts), timeBase)
+	}
+	for i := 1; i < len(pts); i++ {
+		if pts[i]-pts[i-1] != 3600 {
+			t.Fatalf("picture %d: PTS %d after %d, want a step of 3600", i, pts[i], pts[i-1])
+		}
+	}
+	s.stop(t, syscall.SIGTERM)
 }

@@ -29,7 +29,11 @@ import (
 //
 // A packet is held until the next one comes, which gives it its duration
 // (the DTS step to the next one): the fragment's samples then last exactly
-// until the next fragment's tfdt.
+// until the next fragment's tfdt. Both are needed, as the tests found:
+// without frag_discont set again after each fragment, the fragment after
+// a gap (late frames, a source's break) starts where the durations before
+// it end; with durations that are only estimates, the PTS read back drift
+// from the packets' even without a gap.
 type fmp4Stream struct {
 	fc *astiav.FormatContext
 	// held is the packet written last, not yet given to the mp4 muxer,

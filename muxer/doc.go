@@ -1,5 +1,7 @@
 // Package muxer cuts a stream of H.264 packets into MPEG-TS segment files
-// with libavformat's mpegts muxer.
+// with libavformat's mpegts muxer, or, with Config.Format media.FMP4, into
+// fragmented MP4 (CMAF) with its mp4 muxer: an init segment, then media
+// segments of movie fragments with exact PTS (see fmp4Stream).
 //
 // A segment starts at an IDR once the previous one has reached the target
 // duration. One mpegts muxer writes segment after segment, its output
@@ -20,4 +22,7 @@
 // segment. The PTS inside the TS is the packet's PTS unchanged
 // (mpegts_copyts), so the generator's timestamps are the ones a player
 // decodes.
+//
+// The libav muxer behind both is a container (container.go): the Muxer
+// decides where segments start and end, the container writes them.
 package muxer

@@ -5,6 +5,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/hlsmark/hlsmark/pipeline/media"
 )
 
 // TestFFmpegReadsLivePlaylist has ffmpeg's HLS demuxer play the stream
@@ -13,7 +15,7 @@ import (
 // nothing at all at -v warning: no corrupt packet, no discontinuity.
 func TestFFmpegReadsLivePlaylist(t *testing.T) {
 	const segments = 14 // at 1 s each
-	_, stderr := playLive(t, segments, func(ctx context.Context, url string) *exec.Cmd {
+	_, stderr := playLive(t, media.TS, segments, func(ctx context.Context, url string) *exec.Cmd {
 		return ffmpegCopy(ctx, t, url)
 	})
 	checkSilent(t, stderr)

@@ -41,6 +41,8 @@ type runConfig struct {
 	// breaks are the frames (numbered from 0) the source marks
 	// Discontinuity, as a source that reconnected would.
 	breaks map[int]bool
+	// format is the muxer's Format.
+	format media.Format
 }
 
 // run is what a muxer run left behind.
@@ -80,7 +82,7 @@ func runMuxer(t *testing.T, cfg runConfig) run {
 	defer enc.Close()
 	var out run
 	m, err := muxer.New(muxer.Config{
-		Dir: cfg.dir, Target: time.Second, FirstSeq: cfg.firstSeq, Size: size, FPS: fps, Timeline: tl,
+		Dir: cfg.dir, Target: time.Second, FirstSeq: cfg.firstSeq, Format: cfg.format, Size: size, FPS: fps, Timeline: tl,
 		Publish: func(s media.Segment) error {
 			out.segments = append(out.segments, s)
 			if cfg.publish != nil {

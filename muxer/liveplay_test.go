@@ -28,16 +28,17 @@ type livePlayer func(ctx context.Context, url string) *exec.Cmd
 // playlist that grows, as it would from a live server; the playlist ends
 // (EXT-X-ENDLIST) with the run. The test fails unless the player exits
 // cleanly, having fetched the playlist while it grew and every segment.
-// playLive returns the segments published and the player's stderr.
-func playLive(t *testing.T, segments int, player livePlayer) ([]media.Segment, []byte) {
+// The segments are in format. playLive returns the run and the player's
+// stderr.
+func playLive(t *testing.T, format media.Format, segments int, player livePlayer) (run, []byte) {
 	t.Helper()
 	const ahead = 3 // segments the writer may list beyond the last the player asked for
 	dir := t.TempDir()
-	pl, err := playlist.New(playlist.Config{Dir: dir, Window: time.Hour, Grace: time.Hour, Target: time.Second})
+	pl, err := playlist.New(playlist.Config{Dir: dir, Window: time.Hour, Grace: time.Hour, Target: time.Second, Format: format})
 	if err != nil {
 		t.Fatal(err)
 	}
-	reqs := newRequestLog()
+	reqs := newRequestLog(format)
 	srv := httptest.NewServer(reqs.record(http.FileServer(http.Dir(dir))))
 	defer srv.Close()
 
@@ -57,7 +58,7 @@ func playLive(t *testing.T, segments int, player livePlayer) ([]media.Segment, [
 		}
 	}()
 
-	r := runMuxer(t, runConfig{dir: dir, frames: segments*30 + 15, publish: func(s media.Segment) error {
+	r := runMuxer(t, runConfig{dir: dir, format: format, frames: segments*30 + 15, publish: func(s media.Segment) error {
 		if err := pl.Add(s); err != nil {
 			return err
 		}
@@ -104,26 +105,27 @@ func playLive(t *testing.T, segments int, player livePlayer) ([]media.Segment, [
 			t.Errorf("%s never fetched %s", cmd.Path, s.Name())
 		}
 	}
-	return r.segments, stderr.Bytes()
+	return r, stderr.Bytes()
 }
 
 // requestLog records which segments and how often the playlist were
 // fetched from a server, and lets a test wait for a segment's fetch.
 type requestLog struct {
+	format    media.Format // of the segments
 	mu        sync.Mutex
 	segments  map[media.Seq]chan struct{} // closed once fetched
 	playlists int
 }
 
-func newRequestLog() *requestLog {
-	return &requestLog{segments: map[media.Seq]chan struct{}{}}
+func newRequestLog(format media.Format) *requestLog {
+	return &requestLog{format: format, segments: map[media.Seq]chan struct{}{}}
 }
 
 func (l *requestLog) record(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := strings.TrimPrefix(r.URL.Path, "/")
 		l.mu.Lock()
-		if seq, ok := media.ParseSegmentName(name); ok {
+		if seq, ok := l.format.ParseSegmentName(name); ok {
 			ch := l.chanLocked(seq)
 			select {
 			case <-ch:

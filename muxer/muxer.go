@@ -23,6 +23,10 @@ type Config struct {
 	Target time.Duration
 	// FirstSeq is the sequence number of the first segment.
 	FirstSeq media.Seq
+	// Format is the segments' container: MPEG-TS (the zero value) or
+	// fMP4, whose init segment (media.InitName) is written into Dir when
+	// the first segment of a run starts.
+	Format media.Format
 	// Size and FPS describe the video stream.
 	Size media.Size
 	FPS  int
@@ -65,7 +69,7 @@ type Muxer struct {
 	next    media.Seq
 	// ts is nil before the first segment and after a lost one: the next
 	// segment then starts a new muxer.
-	ts  *tsStream
+	ts  container
 	cur *segmentFile
 	// gap is set when the next segment does not follow on from the one
 	// before it (a lost segment, or an earlier run): it is marked
@@ -122,7 +126,7 @@ func (m *Muxer) WritePacket(p media.Packet) error {
 	case m.cur == nil:
 	case p.Discontinuity:
 		m.jump = true
-		if err := m.finish(m.lastDuration(), false); err != nil {
+		if err := m.finish(m.lastDuration(), 0, false); err != nil {
 			return err
 		}
 	case p.Key && due(m.cur.seg.FirstPTS, p.PTS, m.target):
@@ -135,7 +139,11 @@ func (m *Muxer) WritePacket(p media.Packet) error {
 			d = min(m.cur.lastPTS-m.cur.seg.FirstPTS+clock.Hz/clock.Ticks(m.cfg.FPS), m.longest)
 			m.jump = true
 		}
-		if err := m.finish(d, false); err != nil {
+		next := p.DTS
+		if m.jump {
+			next = 0 // the last frame does not last until p
+		}
+		if err := m.finish(d, next, false); err != nil {
 			return err
 		}
 	}
@@ -143,7 +151,7 @@ func (m *Muxer) WritePacket(p media.Packet) error {
 		if !p.Key {
 			return nil
 		}
-		if err := m.open(p.PTS); err != nil {
+		if err := m.open(p); err != nil {
 			m.fail(err)
 			return nil
 		}
@@ -201,7 +209,7 @@ func (m *Muxer) Close() error {
 	if m.cur == nil {
 		return nil
 	}
-	return m.finish(m.lastDuration(), true)
+	return m.finish(m.lastDuration(), 0, true)
 }
 
 // lastDuration returns the duration of the current segment ending with
@@ -235,23 +243,27 @@ func (m *Muxer) overlong(d clock.Ticks) {
 // were published.
 func (m *Muxer) NextSeq() media.Seq { return m.next }
 
-// open starts the segment whose first packet has PTS first: a new file,
-// written by the running mpegts muxer, or by a new one after a gap.
-func (m *Muxer) open(first clock.Ticks) error {
+// open starts the segment whose first packet is p, an IDR: a new file,
+// written by the running muxer, or by a new one after a gap.
+func (m *Muxer) open(p media.Packet) error {
 	seg := media.Segment{
 		Seq:           m.next,
-		Path:          filepath.Join(m.cfg.Dir, media.SegmentName(m.next)),
-		FirstPTS:      first,
-		Start:         m.cfg.Timeline.Time(first),
+		Path:          filepath.Join(m.cfg.Dir, m.cfg.Format.SegmentName(m.next)),
+		FirstPTS:      p.PTS,
+		Start:         m.cfg.Timeline.Time(p.PTS),
 		Discontinuity: m.gap || m.jump,
+		Format:        m.cfg.Format,
 	}
 	f, err := createSegment(seg)
 	if err != nil {
 		return fmt.Errorf("muxer: open segment %d: %w", seg.Seq, err)
 	}
-	if m.ts == nil {
+	switch {
+	case m.ts == nil && m.cfg.Format == media.FMP4:
+		m.ts, err = newFMP4Stream(m.cfg.Dir, f.out, m.cfg.Size, m.cfg.FPS, p.Data)
+	case m.ts == nil:
 		m.ts, err = newTSStream(f.out, m.cfg.Size, m.cfg.FPS, m.gap)
-	} else {
+	default:
 		err = m.ts.switchTo(f.out)
 	}
 	if err != nil {
@@ -264,10 +276,11 @@ func (m *Muxer) open(first clock.Ticks) error {
 }
 
 // finish ends the current segment with duration d (with the trailer if it
-// is the last), moves its file into place and publishes it. A segment
-// that cannot be written is given up (see Config.OnError); only an error
-// from Publish is returned.
-func (m *Muxer) finish(d clock.Ticks, last bool) error {
+// is the last), moves its file into place and publishes it. next is the
+// DTS of the packet that follows the segment, or 0 (see container.end). A
+// segment that cannot be written is given up (see Config.OnError); only
+// an error from Publish is returned.
+func (m *Muxer) finish(d, next clock.Ticks, last bool) error {
 	f := m.cur
 	m.cur = nil
 	f.seg.Duration = d
@@ -275,7 +288,7 @@ func (m *Muxer) finish(d clock.Ticks, last bool) error {
 	if last {
 		err = m.ts.close()
 	} else {
-		err = m.ts.end()
+		err = m.ts.end(next)
 	}
 	if err != nil {
 		m.fail(fmt.Errorf("muxer: write segment %d: %w", f.seg.Seq, err))

@@ -12,12 +12,18 @@ import (
 	"github.com/hlsmark/hlsmark/pipeline/media"
 )
 
-// segmentFile is the file of the segment being written: it has a
-// temporary name until it is complete, then moves into place.
+// outFile is a file libav writes: it has a temporary name until it is
+// complete, then moves into place (commit).
+type outFile struct {
+	path string
+	tmp  string
+	out  *astiav.IOContext
+}
+
+// segmentFile is the file of the segment being written.
 type segmentFile struct {
+	outFile
 	seg     media.Segment
-	tmp     string
-	out     *astiav.IOContext
 	lastPTS clock.Ticks // latest PTS in presentation order
 	prevGap clock.Ticks // from the frame shown before lastPTS to it
 }
@@ -28,15 +34,24 @@ func tmpName(path string) string {
 	return filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
 }
 
-// createSegment opens seg's temporary file for writing.
-func createSegment(seg media.Segment) (*segmentFile, error) {
-	f := &segmentFile{seg: seg, tmp: tmpName(seg.Path)}
+// createFile opens the temporary file of the file at path for writing.
+func createFile(path string) (outFile, error) {
+	f := outFile{path: path, tmp: tmpName(path)}
 	out, err := astiav.OpenIOContext(f.tmp, astiav.NewIOContextFlags(astiav.IOContextFlagWrite))
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", f.tmp, err)
+		return f, fmt.Errorf("open %s: %w", f.tmp, err)
 	}
 	f.out = out
 	return f, nil
+}
+
+// createSegment opens seg's temporary file for writing.
+func createSegment(seg media.Segment) (*segmentFile, error) {
+	f, err := createFile(seg.Path)
+	if err != nil {
+		return nil, err
+	}
+	return &segmentFile{outFile: f, seg: seg}, nil
 }
 
 // add counts p, just written into the segment.
@@ -78,17 +93,24 @@ const (
 	Renamed
 )
 
-// commit closes the file, flushes it to disk, notes its size, renames it
-// into place and syncs the folder, so the name survives a crash of the
-// machine too. If any step fails, the temporary file is removed. at, if
-// set, is told of each step done.
+// commit closes the segment's file and moves it into place (see
+// outFile.commit), noting its size. at, if set, is told of each step done.
 func (f *segmentFile) commit(at func(Step, media.Segment)) error {
-	step := func(s Step) {
+	size, err := f.outFile.commit(func(s Step) {
 		if at != nil {
 			at(s, f.seg)
 		}
-	}
-	err := f.out.Close()
+	})
+	f.seg.Size = size
+	return err
+}
+
+// commit closes the file, flushes it to disk, renames it into place and
+// syncs the folder, so the name survives a crash of the machine too, and
+// returns its size. If any step fails, the temporary file is removed.
+// step is told of each step done.
+func (f *outFile) commit(step func(Step)) (size int64, err error) {
+	err = f.out.Close()
 	f.out = nil
 	if err == nil {
 		step(Written)
@@ -98,26 +120,26 @@ func (f *segmentFile) commit(at func(Step, media.Segment)) error {
 		step(Synced)
 		var st os.FileInfo
 		if st, err = os.Stat(f.tmp); err == nil {
-			f.seg.Size = st.Size()
-			err = os.Rename(f.tmp, f.seg.Path)
+			size = st.Size()
+			err = os.Rename(f.tmp, f.path)
 		}
 	}
 	if err == nil {
-		err = durable.SyncDir(filepath.Dir(f.seg.Path))
+		err = durable.SyncDir(filepath.Dir(f.path))
 		if err != nil {
-			os.Remove(f.seg.Path)
+			os.Remove(f.path)
 		}
 	}
 	if err != nil {
 		os.Remove(f.tmp)
-		return err
+		return 0, err
 	}
 	step(Renamed)
-	return nil
+	return size, nil
 }
 
 // discard closes the file and removes it.
-func (f *segmentFile) discard() {
+func (f *outFile) discard() {
 	if f.out != nil {
 		f.out.Close()
 		f.out = nil

@@ -9,6 +9,30 @@ import (
 	"github.com/hlsmark/hlsmark/pipeline/media"
 )
 
+// parseSegmentFile parses the name of a segment file of any format.
+func parseSegmentFile(name string) (media.Seq, bool) {
+	for _, f := range media.Formats {
+		if seq, ok := f.ParseSegmentName(name); ok {
+			return seq, true
+		}
+	}
+	return 0, false
+}
+
+// isMuxerTemp reports whether name is a temporary file of the muxer's: a
+// segment's or the init segment's (see tmpName).
+func isMuxerTemp(name string) bool {
+	if name == tmpName(media.InitName) {
+		return true
+	}
+	for _, f := range media.Formats {
+		if strings.HasPrefix(name, ".") && strings.HasSuffix(name, f.Ext()+".tmp") {
+			return true
+		}
+	}
+	return false
+}
+
 // Swept is what Sweep found and did.
 type Swept struct {
 	// Next is one past the highest segment number found, claimed or not.
@@ -18,7 +42,7 @@ type Swept struct {
 }
 
 // Sweep prepares a stream folder for a new run: it removes half-written
-// temporary files and the segment files an earlier run left that keep does
+// temporary files (of segments and of an fMP4 init segment) and the segment files an earlier run left that keep does
 // not claim (keep may be nil). A segment file the restored playlist does
 // not claim was never listed, so never served (a kill between its rename
 // and the playlist's save leaves one): the caller may reuse its number.
@@ -32,8 +56,8 @@ func Sweep(dir string, keep func(media.Seq) bool) (Swept, error) {
 	}
 	for _, e := range entries {
 		name := e.Name()
-		seq, isSeg := media.ParseSegmentName(name)
-		if !isSeg && !(strings.HasPrefix(name, ".") && strings.HasSuffix(name, ".ts.tmp")) {
+		seq, isSeg := parseSegmentFile(name)
+		if !isSeg && !isMuxerTemp(name) {
 			continue
 		}
 		if isSeg && seq >= out.Next {

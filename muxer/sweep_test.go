@@ -41,6 +41,11 @@ var casesSweep = []struct {
 		1, []string{".index.m3u8.tmp", "007.ts", "5.ts.tmp", "index.m3u8", "markers.db", "notes.txt"},
 	},
 	{
+		"fmp4 segments and temporaries, init kept",
+		[]string{"init.mp4", "3.m4s", "8.m4s", ".9.m4s.tmp", ".init.mp4.tmp", "4.m4s.tmp"},
+		9, []string{"4.m4s.tmp", "init.mp4"},
+	},
+	{
 		"largest sequence number",
 		[]string{"18446744073709551614.ts"},
 		18446744073709551615, nil,

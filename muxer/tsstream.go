@@ -102,7 +102,8 @@ func (s *tsStream) write(pkt *astiav.Packet, p media.Packet) error {
 
 // end flushes whatever the muxer holds into the current output, which
 // then holds the whole segment, and detaches it. The output stays open.
-func (s *tsStream) end() error {
+// A TS packet has no duration: next is not needed.
+func (s *tsStream) end(clock.Ticks) error {
 	err := s.fc.WriteFrame(nil) // av_write_frame(NULL): flush
 	s.fc.SetPb(noOutput)
 	return err

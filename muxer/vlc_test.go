@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/hlsmark/hlsmark/pipeline/media"
 )
 
 // TestVLCPlaysLivePlaylist has VLC play the stream live (see playLive).
@@ -35,9 +37,10 @@ func TestVLCPlaysLivePlaylist(t *testing.T) {
 	}
 	home := vlcHome(t)
 	played := filepath.Join(home, "played.ts")
-	segs, log := playLive(t, segments, func(ctx context.Context, url string) *exec.Cmd {
+	r, log := playLive(t, media.TS, segments, func(ctx context.Context, url string) *exec.Cmd {
 		return vlcPlay(ctx, vlc, url, home, played)
 	})
+	segs := r.segments
 	for _, line := range vlcComplaints(log) {
 		t.Errorf("vlc: %s", line)
 	}

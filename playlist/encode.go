@@ -26,8 +26,9 @@ import (
 // time to refer to (RFC 8216, section 4.3.2.7).
 func (p *Playlist) encodeLocked() []byte {
 	var b bytes.Buffer
-	b.WriteString("#EXTM3U\n#EXT-X-VERSION:3\n")
-	// Every segment starts with an IDR frame and its own PAT and PMT.
+	b.WriteString("#EXTM3U\n#EXT-X-VERSION:" + strconv.Itoa(version(p.cfg.Format)) + "\n")
+	// Every segment starts with an IDR frame (and, in MPEG-TS, its own PAT
+	// and PMT).
 	b.WriteString("#EXT-X-INDEPENDENT-SEGMENTS\n")
 	var seq media.Seq
 	if len(p.segs) > 0 {
@@ -38,6 +39,7 @@ func (p *Playlist) encodeLocked() []byte {
 	if p.discSeq != 0 {
 		b.WriteString("#EXT-X-DISCONTINUITY-SEQUENCE:" + strconv.FormatUint(p.discSeq, 10) + "\n")
 	}
+	writeMap(&b, p.cfg.Format)
 	tags := p.tags
 	if len(p.segs) == 0 {
 		tags = nil
@@ -70,6 +72,24 @@ func (p *Playlist) encodeLocked() []byte {
 		}
 	}
 	return b.Bytes()
+}
+
+// version is the playlist's EXT-X-VERSION: 3 for floating-point EXTINF
+// durations, 6 for EXT-X-MAP in a playlist that is not I-frames only
+// (RFC 8216, sections 4.3.2.5 and 7).
+func version(f media.Format) int {
+	if f == media.FMP4 {
+		return 6
+	}
+	return 3
+}
+
+// writeMap writes the EXT-X-MAP tag of an fMP4 playlist, naming the init
+// segment for every segment after it; an MPEG-TS playlist has none.
+func writeMap(b *bytes.Buffer, f media.Format) {
+	if f == media.FMP4 {
+		b.WriteString("#EXT-X-MAP:URI=\"" + media.InitName + "\"\n")
+	}
 }
 
 // extinfMillis is a segment's EXTINF in milliseconds: its duration rounded

@@ -35,6 +35,8 @@ type segmentMaker struct {
 	dir  string
 	next media.Seq
 	pts  clock.Ticks
+	// format is the segments' container (MPEG-TS unless set).
+	format media.Format
 }
 
 // newSegmentMaker starts at sequence number first and at an odd PTS, so
@@ -54,11 +56,12 @@ func (m *segmentMaker) makeTicks(d clock.Ticks) media.Segment {
 	m.t.Helper()
 	s := media.Segment{
 		Seq:      m.next,
-		Path:     filepath.Join(m.dir, media.SegmentName(m.next)),
+		Path:     filepath.Join(m.dir, m.format.SegmentName(m.next)),
 		FirstPTS: m.pts,
 		Duration: d,
 		Start:    timeline.Time(m.pts),
 		Frames:   1,
+		Format:   m.format,
 	}
 	data := []byte(fmt.Sprintf("segment %d", s.Seq))
 	if err := os.WriteFile(s.Path, data, 0o644); err != nil {
@@ -82,7 +85,9 @@ func newPlaylist(t *testing.T, cfg playlist.Config) (*playlist.Playlist, *segmen
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = p.Flush() })
-	return p, newSegmentMaker(t, cfg.Dir, 0)
+	mk := newSegmentMaker(t, cfg.Dir, 0)
+	mk.format = cfg.Format
+	return p, mk
 }
 
 // add adds segments and waits until the playlist is written and published.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
 	"sort"
 	"sync"
 	"time"
@@ -53,6 +54,10 @@ type Config struct {
 	// and retained: past it, the oldest retained segments go once their
 	// grace is over, however young. Zero bounds retention by Retain only.
 	RetainSize int64
+	// Format is the segments' container. An fMP4 playlist lists the init
+	// segment (media.InitName, in Dir) in EXT-X-MAP. A stream folder keeps
+	// its format: New refuses to go on with another one.
+	Format media.Format
 	// MaxDateRanges bounds the date ranges listed at once; past it, a new
 	// one is not listed (ErrTooManyDateRanges). Zero means
 	// DefaultMaxDateRanges.
@@ -165,6 +170,15 @@ func New(cfg Config) (*Playlist, error) {
 	return p, nil
 }
 
+// Format returns the segments' container.
+func (p *Playlist) Format() media.Format { return p.cfg.Format }
+
+// InitPath returns the path of an fMP4 stream's init segment, the file
+// its EXT-X-MAP names; false for an MPEG-TS stream, which has none.
+func (p *Playlist) InitPath() (string, bool) {
+	return filepath.Join(p.cfg.Dir, media.InitName), p.cfg.Format == media.FMP4
+}
+
 // Add appends a finished segment (its file in place), slides the window,
 // and queues the files of segments whose grace period is over for
 // deletion. It does not wait for the disk: the writer goroutine writes the
@@ -178,6 +192,9 @@ func (p *Playlist) Add(seg media.Segment) error {
 	defer p.mu.Unlock()
 	if p.closed {
 		return errors.New("playlist: add after close")
+	}
+	if seg.Format != p.cfg.Format {
+		return fmt.Errorf("playlist: segment %d is %s in a %s playlist", seg.Seq, seg.Format, p.cfg.Format)
 	}
 	if n := len(p.segs); n > 0 && seg.Seq != p.segs[n-1].Seq+1 {
 		return fmt.Errorf("playlist: segment %d does not follow %d", seg.Seq, p.segs[n-1].Seq)

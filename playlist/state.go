@@ -20,6 +20,9 @@ const StateFile = "state.json"
 
 // state is what StateFile holds.
 type state struct {
+	// Format is the segments' container; omitted for MPEG-TS, as in the
+	// states written before fMP4.
+	Format           media.Format    `json:"format,omitempty"`
 	DiscontinuitySeq uint64          `json:"discontinuity_sequence"`
 	TargetDuration   int             `json:"target_duration"`
 	Segments         []media.Segment `json:"segments"`
@@ -31,6 +34,18 @@ type state struct {
 	// Retained are the segments that left the window and are kept on disk
 	// by Config.Retain, oldest first, so that a restart keeps them.
 	Retained []media.Segment `json:"retained,omitempty"`
+}
+
+// FormatError is New's refusal to go on with a stream folder recorded in
+// another format.
+type FormatError struct {
+	Dir              string
+	Recorded, Wanted media.Format
+}
+
+func (e *FormatError) Error() string {
+	return fmt.Sprintf("playlist: %s holds a stream recorded as %s, which cannot go on as %s: keep --format %s or use another --data folder",
+		e.Dir, e.Recorded, e.Wanted, e.Recorded)
 }
 
 // savedRange is one EXT-X-DATERANGE tag in StateFile.
@@ -45,7 +60,7 @@ type savedRange struct {
 
 // stateLocked returns the state file's content.
 func (p *Playlist) stateLocked() ([]byte, error) {
-	st := state{DiscontinuitySeq: p.discSeq, TargetDuration: p.target, Segments: p.segs, NextSeq: p.next, EndPTS: p.end}
+	st := state{Format: p.cfg.Format, DiscontinuitySeq: p.discSeq, TargetDuration: p.target, Segments: p.segs, NextSeq: p.next, EndPTS: p.end}
 	if p.cfg.Retain > 0 {
 		for _, r := range p.retired {
 			st.Retained = append(st.Retained, r.seg)
@@ -81,6 +96,11 @@ func (p *Playlist) restore() error {
 	var st state
 	if err := json.Unmarshal(b, &st); err != nil {
 		return fmt.Errorf("playlist: restore %s: %w", StateFile, err)
+	}
+	if st.Format != p.cfg.Format {
+		// One playlist cannot switch: EXT-X-MAP would apply to the MPEG-TS
+		// segments after it, and cannot be taken back.
+		return &FormatError{Dir: p.cfg.Dir, Recorded: st.Format, Wanted: p.cfg.Format}
 	}
 	var kept []media.Segment
 	for i, seg := range st.Segments {

@@ -11,7 +11,7 @@ import (
 // VOD returns an RFC 8216 VOD playlist (EXT-X-PLAYLIST-TYPE:VOD,
 // EXT-X-ENDLIST) of the segments on disk, retained or listed, that overlap
 // the PTS range from to to, with the given date ranges before the first
-// segment. Every segment carries its EXT-X-PROGRAM-DATE-TIME, and
+// segment (and an fMP4 stream's EXT-X-MAP). Every segment carries its EXT-X-PROGRAM-DATE-TIME, and
 // EXT-X-DISCONTINUITY marks where a run changed (a restart) or a segment
 // is missing between two. It returns false when no segment overlaps.
 func (p *Playlist) VOD(from, to clock.Ticks, ranges []DateRange) ([]byte, bool) {
@@ -35,13 +35,14 @@ func (p *Playlist) VOD(from, to clock.Ticks, ranges []DateRange) ([]byte, bool) 
 		target = max(target, int((extinfMillis(s.Duration)+500)/1000))
 	}
 	var b bytes.Buffer
-	b.WriteString("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-INDEPENDENT-SEGMENTS\n")
+	b.WriteString("#EXTM3U\n#EXT-X-VERSION:" + strconv.Itoa(version(p.cfg.Format)) + "\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-INDEPENDENT-SEGMENTS\n")
 	b.WriteString("#EXT-X-MEDIA-SEQUENCE:" + strconv.FormatUint(uint64(segs[0].Seq), 10) + "\n")
 	b.WriteString("#EXT-X-TARGETDURATION:" + strconv.Itoa(target) + "\n")
 	for _, r := range ranges {
 		r.encode(&b)
 		b.WriteByte('\n')
 	}
+	writeMap(&b, p.cfg.Format)
 	for i, s := range segs {
 		if i > 0 && (s.Discontinuity || s.Seq != segs[i-1].Seq+1) {
 			b.WriteString("#EXT-X-DISCONTINUITY\n")

@@ -13,10 +13,13 @@ import (
 	"github.com/hlsmark/hlsmark/pipeline/media"
 )
 
-// The media types of RFC 8216, section 4.
+// The media types of RFC 8216, section 4 (and of CMAF, ISO/IEC 23000-19
+// annex A, for fMP4 media segments).
 const (
 	playlistType = "application/vnd.apple.mpegurl"
-	segmentType  = "video/mp2t"
+	tsType       = "video/mp2t"
+	fmp4Type     = "video/iso.segment"
+	initType     = "video/mp4"
 )
 
 func (s *Server) playlist(w http.ResponseWriter, r *http.Request) {
@@ -41,7 +44,11 @@ func (s *Server) segment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := mux.Vars(r)["segment"]
-	seq, ok := media.ParseSegmentName(name)
+	if path, ok := st.Playlist.InitPath(); ok && name == media.InitName {
+		serveInit(w, r, path)
+		return
+	}
+	seq, ok := st.Playlist.Format().ParseSegmentName(name)
 	if !ok {
 		writeError(w, http.StatusNotFound, "not a segment name: "+quote(name))
 		return
@@ -70,24 +77,45 @@ func (s *Server) segment(w http.ResponseWriter, r *http.Request) {
 	serveSegment(w, r, seg, f)
 }
 
+// serveInit answers with an fMP4 stream's init segment, from its file.
+// Unlike a media segment it is rewritten by each run of the stream, so a
+// client revalidates it (no-cache) rather than keeping it for good.
+func serveInit(w http.ResponseWriter, r *http.Request, path string) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		writeError(w, http.StatusNotFound, "no init segment yet: the stream has written no segment")
+		return
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		writeError(w, http.StatusNotFound, "the init segment is not a regular file")
+		return
+	}
+	w.Header().Set("Content-Type", initType)
+	w.Header().Set("Cache-Control", "no-cache")
+	http.ServeContent(w, r, "", fi.ModTime(), f)
+}
+
 // The values of the headers every answer with a segment carries, made
 // once: net/http only reads them. Sequence numbers are never reused, so a
 // segment never changes and may be cached for good.
 var (
-	segmentTypeValue  = []string{segmentType}
+	segmentTypeValues = map[media.Format][]string{media.TS: {tsType}, media.FMP4: {fmp4Type}}
 	segmentCacheValue = []string{"public, max-age=31536000, immutable"}
 	acceptRangesValue = []string{"bytes"}
 )
 
-// segmentHeaders sets the headers every answer with a segment carries.
-func segmentHeaders(h http.Header) {
-	h["Content-Type"] = segmentTypeValue
+// segmentHeaders sets the headers every answer with a segment in format f
+// carries.
+func segmentHeaders(h http.Header, f media.Format) {
+	h["Content-Type"] = segmentTypeValues[f]
 	h["Cache-Control"] = segmentCacheValue
 }
 
 // serveSegment answers with a segment's bytes, whole or the ranges asked.
 func serveSegment(w http.ResponseWriter, r *http.Request, seg media.Segment, content io.ReadSeeker) {
-	segmentHeaders(w.Header())
+	segmentHeaders(w.Header(), seg.Format)
 	http.ServeContent(w, r, "", seg.Start, content)
 }
 
@@ -104,7 +132,7 @@ func serveSegmentBytes(w http.ResponseWriter, r *http.Request, seg media.Segment
 		return
 	}
 	h := w.Header()
-	segmentHeaders(h)
+	segmentHeaders(h, seg.Format)
 	h["Accept-Ranges"] = acceptRangesValue
 	h["Last-Modified"] = []string{seg.Start.UTC().Format(http.TimeFormat)}
 	h["Content-Length"] = []string{strconv.Itoa(len(data))}

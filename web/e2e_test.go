@@ -161,9 +161,20 @@ func checkMarkerFrame(t *testing.T, b *browser, what string, m apiMarker) playba
 // frame before. So do ] and a click on a tick, the latter to a marker
 // whose segment follows a hole in the stream. Then LIVE brings it back to
 // the live edge.
+//
+// It runs for each segment format: MPEG-TS, and fMP4 (init.mp4 and .m4s
+// segments, which hls.js appends to MSE as they are, timestamps and all).
 func TestPlayerSeeksToMarkerFrame(t *testing.T) {
+	for _, format := range []string{"ts", "fmp4"} {
+		t.Run(format, func(t *testing.T) { playerSeeksToMarkerFrame(t, format) })
+	}
+}
+
+// playerSeeksToMarkerFrame is TestPlayerSeeksToMarkerFrame for a stream of
+// segments in format (--format).
+func playerSeeksToMarkerFrame(t *testing.T, format string) {
 	srv := startServer(t, "--size", "640x360", "--fps", fmt.Sprint(fps), "--segment", "1s", "--window", "1m",
-		"--event-fixed", "--event-every", "3s", "--event-duration", "1s")
+		"--event-fixed", "--event-every", "3s", "--event-duration", "1s", "--format", format)
 	// Let three markers into published segments before the page opens: the
 	// player starts at the live edge, so the oldest marker's fragment is not
 	// loaded when it is clicked, and hls.js knows its start only from the
@@ -214,7 +225,7 @@ func TestPlayerSeeksToMarkerFrame(t *testing.T) {
 	waitFor(t, b, "the marker's frame again", 30*time.Second, playbackJS(*m.Sequence), func(q playback) bool {
 		return q.Paused && !q.Seeking && q.Ready >= 2 && math.Abs(q.Time-p.Time) < 0.0005
 	})
-	saveScreenshot(t, b, "player-marker.png")
+	saveScreenshot(t, b, "player-marker-"+format+".png")
 	checkThumbnail(t, b, m.ID)
 
 	// A tick seeks to its marker's frame too: that of a marker whose
@@ -237,7 +248,7 @@ func TestPlayerSeeksToMarkerFrame(t *testing.T) {
 	t.Logf("live: currentTime %.3f, seekable end %.3f (target duration %gs)", p.Time, p.SeekableEnd, p.Target)
 
 	b.do(t, "phone-sized viewport", 10*time.Second, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)))
-	saveScreenshot(t, b, "player-phone.png")
+	saveScreenshot(t, b, "player-phone-"+format+".png")
 
 	for _, e := range b.consoleErrors() {
 		t.Errorf("console: %s", e)

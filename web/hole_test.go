@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -56,15 +58,25 @@ func readSegments(t *testing.T, srv *server) []listedSegment {
 }
 
 // framePTS returns the PTS (90 kHz ticks) of the video frames of the
-// served segment uri, ascending, as ffprobe reads them.
+// served segment uri, ascending, as ffprobe reads them: an fMP4 segment
+// (.m4s) after the stream's init segment, as a player reads it.
 func framePTS(t *testing.T, srv *server, uri string) []int64 {
 	t.Helper()
 	path, err := exec.LookPath("ffprobe")
 	if err != nil {
 		t.Fatalf("ffprobe is required (make setup-test installs it): %v", err)
 	}
+	var data []byte
+	if strings.HasSuffix(uri, ".m4s") {
+		data = servedFile(t, srv, "init.mp4")
+	}
+	data = append(data, servedFile(t, srv, uri)...)
+	file := filepath.Join(t.TempDir(), "segment")
+	if err := os.WriteFile(file, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	out, err := exec.Command(path, "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts",
-		"-of", "csv=p=0", srv.base+"/streams/demo/"+uri).Output()
+		"-of", "csv=p=0", file).Output()
 	if err != nil {
 		t.Fatalf("ffprobe %s: %v", uri, err)
 	}
@@ -81,6 +93,21 @@ func framePTS(t *testing.T, srv *server, uri string) []int64 {
 	}
 	slices.Sort(pts)
 	return pts
+}
+
+// servedFile returns the body of the stream's file name, served with 200.
+func servedFile(t *testing.T, srv *server, name string) []byte {
+	t.Helper()
+	resp, err := http.Get(srv.base + "/streams/demo/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %v", name, resp.StatusCode, err)
+	}
+	return b
 }
 
 // holeBeforeEvent makes the server skip frames just before the segment

@@ -43,6 +43,7 @@ var casesBadCommandLine = []struct {
 	{"segment cache not a number", []string{"serve", "--segment-cache", "64MiB"}, "--segment-cache"},
 	{"retain negative", []string{"serve", "--retain", "-1s"}, "--retain -1s: must not be negative"},
 	{"retain size zero", []string{"serve", "--retain-size", "0"}, "--retain-size 0: must be at least 1 byte"},
+	{"format unknown", []string{"serve", "--format", "mp4"}, "--format"},
 	{"preset", []string{"serve", "--preset", "bogus"}, "--preset"},
 	{"tune", []string{"serve", "--tune", "bogus"}, "--tune"},
 	{"bframes", []string{"serve", "--bframes", "17"}, "--bframes"},

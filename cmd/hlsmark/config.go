@@ -21,13 +21,15 @@ var streamName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 // streamConfig is everything that shapes one stream.
 type streamConfig struct {
 	inputConfig
-	Data    string
-	Name    string
-	Size    media.Size
-	FPS     int
-	Segment time.Duration
-	Window  time.Duration
-	Grace   time.Duration
+	Data string
+	Name string
+	// SegmentFormat is the segments' container (--format).
+	SegmentFormat media.Format
+	Size          media.Size
+	FPS           int
+	Segment       time.Duration
+	Window        time.Duration
+	Grace         time.Duration
 	// Retain and RetainSize keep segments past the window for VOD
 	// playlists (playlist.Config.Retain, RetainSize).
 	Retain        time.Duration
@@ -142,6 +144,7 @@ func streamFlags(cl *commandLine, a *streamArgs) {
 	c := &a.streamConfig
 	cl.group("Stream", func(fs *flag.FlagSet) {
 		fs.StringVar(&c.Name, "stream", "demo", "stream `name`, in its URLs and its folder: 1 to 64 of a-z, 0-9, '-' and '_' (in a config file: name)")
+		fs.TextVar(&c.SegmentFormat, "format", media.TS, "segment container: ts (MPEG-TS, {seq}.ts), or fmp4 (fragmented MP4/CMAF: init.mp4 and {seq}.m4s, EXT-X-MAP); a stream's folder keeps its format")
 		fs.DurationVar(&c.Window, "window", 2*time.Minute, "DVR window a viewer can seek back in")
 		fs.IntVar(&c.MaxDateRanges, "max-dateranges", playlist.DefaultMaxDateRanges, "most markers listed as EXT-X-DATERANGE in the playlist at once (the API has them all)")
 		fs.DurationVar(&c.Grace, "grace", 0, "how long segments stay on disk after leaving the window (default and least: the window plus the target duration, RFC 8216 section 6.2.2)")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"log/slog"
 	"path/filepath"
 
@@ -8,6 +9,7 @@ import (
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 	"github.com/hlsmark/hlsmark/pipeline/stream"
+	"github.com/hlsmark/hlsmark/playlist"
 	"github.com/hlsmark/hlsmark/server/metrics"
 )
 
@@ -27,12 +29,13 @@ func newServedStream(c streamConfig, clk clock.Clock, store marker.Store, log *s
 	if window == 0 {
 		window = c.Segment
 	}
-	return stream.New(stream.Config{
+	st, err := stream.New(stream.Config{
 		Name: c.Name, Dir: filepath.Join(c.Data, c.Name),
 		Segment: c.Segment, Window: window, Grace: c.Grace, MaxDateRanges: c.MaxDateRanges,
 		Retain: c.Retain, RetainSize: c.RetainSize,
 		CacheBytes: c.SegmentCache,
 		Encoder:    c.encoder(),
+		Format:     c.SegmentFormat,
 		Source: func(at pipeline.Start) (pipeline.Source, error) {
 			src, err := c.openInput(at, log)
 			if err != nil || wrap == nil {
@@ -46,4 +49,9 @@ func newServedStream(c streamConfig, clk clock.Clock, store marker.Store, log *s
 		Metrics: m, Supervised: m != nil,
 		Notifier: c.notifier,
 	})
+	var fe *playlist.FormatError
+	if errors.As(err, &fe) {
+		return nil, usagef("--format %s: %v", c.SegmentFormat, err)
+	}
+	return st, err
 }

@@ -1,17 +1,23 @@
-// Package tsread decodes MPEG-TS files back with libav. Tests use it as an
+// Package tsread decodes segment files back with libav: MPEG-TS files,
+// and fMP4 media segments after their init segment. Tests use it as an
 // independent reader of what the muxer wrote: it trusts nothing but the file.
 // Package snapshot decodes segments with it too, for pictures of frames;
 // the tests of those pictures check them with the ffmpeg CLI instead.
 package tsread
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"image"
+	"io"
+	"os"
+	"path/filepath"
 
 	"github.com/asticode/go-astiav"
 
 	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/media"
 )
 
 // Frame is one decoded picture.
@@ -37,13 +43,71 @@ type File struct {
 // Decode demuxes and decodes the video stream of the file at path, calling
 // each for every frame in presentation order of decoding.
 func Decode(path string, each func(Frame) error) (File, error) {
+	return decode(path, nil, each)
+}
+
+// DecodeSegment is Decode for a segment the muxer wrote, in its format: an
+// fMP4 segment is read after the init segment in its folder (DecodeFMP4).
+func DecodeSegment(seg media.Segment, each func(Frame) error) (File, error) {
+	if seg.Format == media.FMP4 {
+		return DecodeFMP4(filepath.Join(filepath.Dir(seg.Path), media.InitName), seg.Path, each)
+	}
+	return Decode(seg.Path, each)
+}
+
+// DecodeFMP4 is Decode for the fMP4 media segment at path, read after the
+// init segment at initPath, as a player reads them.
+func DecodeFMP4(initPath, path string, each func(Frame) error) (File, error) {
+	init, err := os.ReadFile(initPath)
+	if err != nil {
+		return File{}, fmt.Errorf("tsread: %w", err)
+	}
+	seg, err := os.ReadFile(path)
+	if err != nil {
+		return File{}, fmt.Errorf("tsread: %w", err)
+	}
+	r := bytes.NewReader(append(init, seg...))
+	in, err := astiav.AllocIOContext(32<<10, false, func(b []byte) (int, error) {
+		n, err := r.Read(b)
+		if errors.Is(err, io.EOF) {
+			return 0, astiav.ErrEof
+		}
+		return n, err
+	}, func(offset int64, whence int) (int64, error) {
+		if whence&avseekSize != 0 {
+			return r.Size(), nil
+		}
+		return r.Seek(offset, whence&^avseekForce)
+	}, nil)
+	if err != nil {
+		return File{}, fmt.Errorf("tsread: %w", err)
+	}
+	defer in.Free()
+	return decode(path, in, each)
+}
+
+// The flags libav adds to a seek's whence (libavformat/avio.h): a request
+// for the size, and a seek forced however costly.
+const (
+	avseekSize  = 0x10000
+	avseekForce = 0x20000
+)
+
+// decode decodes the video stream of the file at path, or of in if set
+// (path then only names it).
+func decode(path string, in *astiav.IOContext, each func(Frame) error) (File, error) {
 	var out File
 	fc := astiav.AllocFormatContext()
 	if fc == nil {
 		return out, errors.New("tsread: alloc format context")
 	}
 	defer fc.Free()
-	if err := fc.OpenInput(path, nil, nil); err != nil {
+	url := path
+	if in != nil {
+		fc.SetPb(in) // libav marks it custom I/O: CloseInput leaves it to us
+		url = ""
+	}
+	if err := fc.OpenInput(url, nil, nil); err != nil {
 		return out, fmt.Errorf("tsread: open %s: %w", path, err)
 	}
 	defer fc.CloseInput()

@@ -1,8 +1,6 @@
 package media
 
 import (
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/hlsmark/hlsmark/pipeline/clock"
@@ -11,7 +9,7 @@ import (
 // Seq is a media sequence number, as in EXT-X-MEDIA-SEQUENCE.
 type Seq uint64
 
-// Segment is a finished MPEG-TS segment on disk.
+// Segment is a finished segment on disk, MPEG-TS or fMP4.
 type Segment struct {
 	Seq Seq `json:"seq"`
 	// Path is the file's path.
@@ -31,10 +29,13 @@ type Segment struct {
 	// Discontinuity marks a segment whose timestamps do not follow on from
 	// the segment before it (EXT-X-DISCONTINUITY), as after a restart.
 	Discontinuity bool `json:"discontinuity,omitempty"`
+	// Format is the segment's container; fMP4 media segments play after
+	// their stream's init segment.
+	Format Format `json:"format,omitempty"`
 }
 
 // Name returns the segment's file name, as listed in the playlist.
-func (s Segment) Name() string { return SegmentName(s.Seq) }
+func (s Segment) Name() string { return s.Format.SegmentName(s.Seq) }
 
 // End returns the PTS just past the segment.
 func (s Segment) End() clock.Ticks { return s.FirstPTS + s.Duration }
@@ -42,24 +43,9 @@ func (s Segment) End() clock.Ticks { return s.FirstPTS + s.Duration }
 // Contains reports whether PTS p falls inside the segment.
 func (s Segment) Contains(p clock.Ticks) bool { return p >= s.FirstPTS && p < s.End() }
 
-// SegmentName is the file name of segment seq: its decimal number and ".ts".
-func SegmentName(seq Seq) string {
-	return strconv.FormatUint(uint64(seq), 10) + ".ts"
-}
+// SegmentName is the file name of MPEG-TS segment seq: its decimal number
+// and ".ts" (TS.SegmentName).
+func SegmentName(seq Seq) string { return TS.SegmentName(seq) }
 
-// ParseSegmentName is the inverse of SegmentName. It accepts only the canonical
-// form (no sign, no leading zeros, no other characters), so a name it
-// accepts can name nothing but a segment file.
-func ParseSegmentName(name string) (Seq, bool) {
-	digits, ok := strings.CutSuffix(name, ".ts")
-	if !ok || digits == "" || len(digits) > 20 || (len(digits) > 1 && digits[0] == '0') {
-		return 0, false
-	}
-	for _, r := range digits {
-		if r < '0' || r > '9' {
-			return 0, false
-		}
-	}
-	n, err := strconv.ParseUint(digits, 10, 64)
-	return Seq(n), err == nil
-}
+// ParseSegmentName is the inverse of SegmentName (TS.ParseSegmentName).
+func ParseSegmentName(name string) (Seq, bool) { return TS.ParseSegmentName(name) }

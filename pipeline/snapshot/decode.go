@@ -29,13 +29,16 @@ type decoded struct {
 func decodeAt(ctx context.Context, seg media.Segment, pts clock.Ticks, showing bool) (decoded, error) {
 	var got decoded
 	found := false
-	_, err := tsread.Decode(seg.Path, func(f tsread.Frame) error {
+	_, err := tsread.DecodeSegment(seg, func(f tsread.Frame) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		// The TS carries PTS modulo 2^33: the frame's is the latest one
-		// not past the segment's end.
-		at := clock.LatestAt(f.PTS, seg.End())
+		// not past the segment's end. fMP4 carries all 64 bits.
+		at := f.PTS
+		if seg.Format == media.TS {
+			at = clock.LatestAt(f.PTS, seg.End())
+		}
 		switch {
 		case at > pts:
 			return errPast

@@ -31,16 +31,22 @@ import (
 // The child process of TestKillAtEachStep runs a stream into crashDirEnv
 // and kills itself at crashAtEnv on the path of segment crashSegment.
 const (
-	crashAtEnv   = "HLSMARK_TEST_CRASH_AT"
-	crashDirEnv  = "HLSMARK_TEST_CRASH_DIR"
-	crashSegment = 3
+	crashAtEnv  = "HLSMARK_TEST_CRASH_AT"
+	crashDirEnv = "HLSMARK_TEST_CRASH_DIR"
+	// crashFormatEnv names the segment format (media.Format's name).
+	crashFormatEnv = "HLSMARK_TEST_CRASH_FORMAT"
+	crashSegment   = 3
 )
 
 var crashEpoch = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 
 func TestMain(m *testing.M) {
 	if at := os.Getenv(crashAtEnv); at != "" {
-		runUntilKilled(os.Getenv(crashDirEnv), at)
+		format, err := media.ParseFormat(os.Getenv(crashFormatEnv))
+		if err != nil {
+			panic(err)
+		}
+		runUntilKilled(os.Getenv(crashDirEnv), at, format)
 		os.Exit(3) // not killed: the parent sees exit code 3
 	}
 	os.Exit(m.Run())
@@ -50,9 +56,9 @@ func TestMain(m *testing.M) {
 // temporary file to the playlist on disk.
 var casesKillStep = []string{"written", "synced", "renamed", "state", "playlist"}
 
-// runUntilKilled streams into dir, killing the process with SIGKILL at
-// step at of segment crashSegment.
-func runUntilKilled(dir, at string) {
+// runUntilKilled streams segments in format into dir, killing the process
+// with SIGKILL at step at of segment crashSegment.
+func runUntilKilled(dir, at string, format media.Format) {
 	kill := func() { _ = syscall.Kill(os.Getpid(), syscall.SIGKILL) }
 	var st *stream.Stream
 	faults := stream.Faults{
@@ -69,14 +75,14 @@ func runUntilKilled(dir, at string) {
 			}
 		},
 		WriteFile: func(path string, data []byte) error {
-			lists := bytes.Contains(data, []byte(`"seq":`+"3"+`,`)) || bytes.Contains(data, []byte("\n3.ts\n"))
+			lists := bytes.Contains(data, []byte(`"seq":`+"3"+`,`)) || bytes.Contains(data, []byte("\n"+format.SegmentName(crashSegment)+"\n"))
 			if lists && (at == "state" && filepath.Base(path) == playlist.StateFile || at == "playlist" && filepath.Base(path) == playlist.FileName) {
 				kill()
 			}
 			return durable.WriteFile(path, data, 0o644)
 		},
 	}
-	st, store, err := crashStream(dir, crashEpoch, 300, faults, io.Discard, nil)
+	st, store, err := crashStream(dir, format, crashEpoch, 300, faults, io.Discard, nil)
 	if err != nil {
 		panic(err)
 	}
@@ -86,15 +92,16 @@ func runUntilKilled(dir, at string) {
 	}
 }
 
-// crashStream wires a small stream into dir on a fake clock reading start.
-func crashStream(dir string, start time.Time, frames int, faults stream.Faults, log io.Writer, made func(media.Segment)) (*stream.Stream, *marker.Bolt, error) {
+// crashStream wires a small stream of segments in format into dir on a
+// fake clock reading start.
+func crashStream(dir string, format media.Format, start time.Time, frames int, faults stream.Faults, log io.Writer, made func(media.Segment)) (*stream.Stream, *marker.Bolt, error) {
 	store, err := marker.OpenBolt(filepath.Join(dir, "markers.db"))
 	if err != nil {
 		return nil, nil, err
 	}
 	size := media.Size{Width: 160, Height: 120}
 	st, err := stream.New(stream.Config{
-		Name: "demo", Dir: filepath.Join(dir, "demo"), Segment: time.Second, Window: time.Hour, Grace: 2 * time.Hour,
+		Name: "demo", Dir: filepath.Join(dir, "demo"), Segment: time.Second, Window: time.Hour, Grace: 2 * time.Hour, Format: format,
 		Encoder: pipeline.EncoderConfig{Size: size, FPS: 30, Preset: "ultrafast", Tune: "zerolatency", KeyInterval: time.Second},
 		Source: func(at pipeline.Start) (pipeline.Source, error) {
 			clk, tl := at.Clock, at.Timeline
@@ -124,74 +131,80 @@ func crashStream(dir string, start time.Time, frames int, faults stream.Faults, 
 // last segment recorded, with a discontinuity, and loses no segment that
 // was listed; every file left that the record does not list (a segment
 // renamed but not yet recorded, a temporary file) is removed, and the log
-// names it.
+// names it. It runs for each segment format; an fMP4 stream's init
+// segment is on disk before its first segment.
 func TestKillAtEachStep(t *testing.T) {
-	for _, at := range casesKillStep {
-		t.Run(at, func(t *testing.T) {
-			dir := t.TempDir()
-			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), crashAtEnv+"="+at, crashDirEnv+"="+dir)
-			var out bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &out, &out
-			err := cmd.Run()
-			if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
-				t.Fatalf("the child was not killed at %s: %v\n%s", at, err, out.String())
-			}
-			listedBefore := checkListed(t, filepath.Join(dir, "demo"))
-			if len(listedBefore) == 0 {
-				t.Fatal("the child listed no segment before its kill")
-			}
+	for _, format := range media.Formats {
+		for _, at := range casesKillStep {
+			t.Run(format.String()+"/"+at, func(t *testing.T) { killAt(t, format, at) })
+		}
+	}
+}
 
-			// What the folder holds that the restored playlist will not
-			// list: the restart must remove it and say so.
-			var strays []string
-			entries, _ := os.ReadDir(filepath.Join(dir, "demo"))
-			restored := checkState(t, filepath.Join(dir, "demo"))
-			for _, e := range entries {
-				seq, isSeg := media.ParseSegmentName(e.Name())
-				if isSeg && !restored[seq] || strings.HasSuffix(e.Name(), ".ts.tmp") {
-					strays = append(strays, e.Name())
-				}
-			}
+// killAt is TestKillAtEachStep for one format and step.
+func killAt(t *testing.T, format media.Format, at string) {
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), crashAtEnv+"="+at, crashDirEnv+"="+dir, crashFormatEnv+"="+format.String())
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("the child was not killed at %s: %v\n%s", at, err, out.String())
+	}
+	listedBefore := checkListed(t, filepath.Join(dir, "demo"), format)
+	if len(listedBefore) == 0 {
+		t.Fatal("the child listed no segment before its kill")
+	}
 
-			// The restart: 3 s of frames, 3 target durations, an hour on.
-			var log bytes.Buffer
-			var made []media.Segment
-			st, store, err := crashStream(dir, crashEpoch.Add(time.Hour), 90, stream.Faults{}, &log,
-				func(s media.Segment) { made = append(made, s) })
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer store.Close()
-			kept := st.Playlist().Segments()
-			if err := st.Run(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			if len(made) == 0 {
-				t.Fatal("the restart listed no segment in 3 s")
-			}
-			if want := kept[len(kept)-1].Seq + 1; made[0].Seq != want || !made[0].Discontinuity {
-				t.Errorf("the restart's first segment: %d, discontinuous %v; want %d, discontinuous", made[0].Seq, made[0].Discontinuity, want)
-			}
-			listed := checkListed(t, filepath.Join(dir, "demo"))
-			inList := map[media.Seq]bool{}
-			for i, l := range listed {
-				if i > 0 && l.Seq != listed[i-1].Seq+1 {
-					t.Fatalf("listed %v: not consecutive", listed)
-				}
-				inList[l.Seq] = true
-			}
-			for _, l := range listedBefore {
-				if !inList[l.Seq] {
-					t.Errorf("segment %d, listed before the kill, is gone", l.Seq)
-				}
-			}
-			for _, name := range strays {
-				if !strings.Contains(log.String(), name) {
-					t.Errorf("the restart's log does not name %s, left unlisted in the folder:\n%s", name, log.String())
-				}
-			}
-		})
+	// What the folder holds that the restored playlist will not
+	// list: the restart must remove it and say so.
+	var strays []string
+	entries, _ := os.ReadDir(filepath.Join(dir, "demo"))
+	restored := checkState(t, filepath.Join(dir, "demo"))
+	for _, e := range entries {
+		seq, isSeg := format.ParseSegmentName(e.Name())
+		if isSeg && !restored[seq] || strings.HasSuffix(e.Name(), format.Ext()+".tmp") || e.Name() == "."+media.InitName+".tmp" {
+			strays = append(strays, e.Name())
+		}
+	}
+
+	// The restart: 3 s of frames, 3 target durations, an hour on.
+	var log bytes.Buffer
+	var made []media.Segment
+	st, store, err := crashStream(dir, format, crashEpoch.Add(time.Hour), 90, stream.Faults{}, &log,
+		func(s media.Segment) { made = append(made, s) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	kept := st.Playlist().Segments()
+	if err := st.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(made) == 0 {
+		t.Fatal("the restart listed no segment in 3 s")
+	}
+	if want := kept[len(kept)-1].Seq + 1; made[0].Seq != want || !made[0].Discontinuity {
+		t.Errorf("the restart's first segment: %d, discontinuous %v; want %d, discontinuous", made[0].Seq, made[0].Discontinuity, want)
+	}
+	listed := checkListed(t, filepath.Join(dir, "demo"), format)
+	inList := map[media.Seq]bool{}
+	for i, l := range listed {
+		if i > 0 && l.Seq != listed[i-1].Seq+1 {
+			t.Fatalf("listed %v: not consecutive", listed)
+		}
+		inList[l.Seq] = true
+	}
+	for _, l := range listedBefore {
+		if !inList[l.Seq] {
+			t.Errorf("segment %d, listed before the kill, is gone", l.Seq)
+		}
+	}
+	for _, name := range strays {
+		if !strings.Contains(log.String(), name) {
+			t.Errorf("the restart's log does not name %s, left unlisted in the folder:\n%s", name, log.String())
+		}
 	}
 }
 
@@ -219,12 +232,14 @@ func checkState(t *testing.T, dir string) map[media.Seq]bool {
 }
 
 // checkListed reads the playlist file in dir, requires every segment it
-// lists to decode whole, and returns them.
-func checkListed(t *testing.T, dir string) []pipelinetest.Listed {
+// lists (in format: fMP4 after its init segment) to decode whole, and
+// returns them.
+func checkListed(t *testing.T, dir string, format media.Format) []pipelinetest.Listed {
 	t.Helper()
 	segs, _ := pipelinetest.ReadPlaylist(t, dir)
 	for _, s := range segs {
-		if _, err := tsread.Decode(s.Path, func(tsread.Frame) error { return nil }); err != nil {
+		seg := media.Segment{Path: s.Path, Format: format}
+		if _, err := tsread.DecodeSegment(seg, func(tsread.Frame) error { return nil }); err != nil {
 			t.Fatalf("listed segment %s: %v", s.Path, err)
 		}
 	}

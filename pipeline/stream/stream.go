@@ -43,6 +43,10 @@ type Config struct {
 	// CacheBytes bounds the memory that holds the newest segments' bytes
 	// for the server to answer from (see Cache); 0 holds none.
 	CacheBytes int64
+	// Format is the segments' container: MPEG-TS (the zero value) or
+	// fMP4. A folder keeps the format it was recorded in (see
+	// playlist.FormatError).
+	Format media.Format
 	// Encoder configures libx264. With Copy, only its Size and FPS are
 	// read: they describe the video to the muxer.
 	Encoder pipeline.EncoderConfig
@@ -173,7 +177,7 @@ func New(cfg Config) (_ *Stream, err error) {
 	s.lastFrame.Store(s.sinceEpoch())
 	s.lastSegment.Store(s.sinceEpoch())
 	if s.playlist, err = playlist.New(playlist.Config{Dir: cfg.Dir, Window: cfg.Window, Grace: cfg.Grace, Target: cfg.Segment, Now: cfg.Clock.Now,
-		Retain: cfg.Retain, RetainSize: cfg.RetainSize,
+		Retain: cfg.Retain, RetainSize: cfg.RetainSize, Format: cfg.Format,
 		MaxDateRanges: cfg.MaxDateRanges, WriteFile: cfg.Faults.WriteFile,
 		Deleted: func(seg media.Segment) { s.cache.Drop(seg.Seq); s.counts.SegmentDeleted() }}); err != nil {
 		return nil, err
@@ -235,7 +239,7 @@ func New(cfg Config) (_ *Stream, err error) {
 	})
 
 	if s.muxer, err = muxer.New(muxer.Config{
-		Dir: cfg.Dir, Target: cfg.Segment, FirstSeq: first, Size: cfg.Encoder.Size, FPS: cfg.Encoder.FPS, Timeline: s.timeline,
+		Dir: cfg.Dir, Target: cfg.Segment, FirstSeq: first, Format: cfg.Format, Size: cfg.Encoder.Size, FPS: cfg.Encoder.FPS, Timeline: s.timeline,
 		Publish: s.publish, AtStep: cfg.Faults.SegmentStep,
 		OnOverlong: func(seq media.Seq, d clock.Ticks) {
 			s.counts.SegmentOverlong()

@@ -1,0 +1,89 @@
+package media
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Format is the container a stream's segments are written in.
+type Format uint8
+
+// The segment formats. The zero value is MPEG-TS, the format of every
+// stream recorded before fMP4 existed.
+const (
+	// TS is MPEG-TS: every segment plays on its own ({seq}.ts).
+	TS Format = iota
+	// FMP4 is fragmented MP4 (CMAF): one init segment (InitName) with the
+	// track's sample entry, then media segments of movie fragments
+	// ({seq}.m4s) that play after it.
+	FMP4
+)
+
+// InitName is the file name of an fMP4 stream's init segment, the URI of
+// its playlists' EXT-X-MAP.
+const InitName = "init.mp4"
+
+// Formats lists every format, TS first.
+var Formats = []Format{TS, FMP4}
+
+// String returns the format's name as --format takes it: "ts" or "fmp4".
+func (f Format) String() string {
+	if f == FMP4 {
+		return "fmp4"
+	}
+	return "ts"
+}
+
+// ParseFormat is the inverse of String.
+func ParseFormat(s string) (Format, error) {
+	for _, f := range Formats {
+		if s == f.String() {
+			return f, nil
+		}
+	}
+	return TS, fmt.Errorf("unknown format %q (want ts or fmp4)", s)
+}
+
+// MarshalText writes the format as its name.
+func (f Format) MarshalText() ([]byte, error) { return []byte(f.String()), nil }
+
+// UnmarshalText reads a format's name.
+func (f *Format) UnmarshalText(b []byte) error {
+	v, err := ParseFormat(string(b))
+	if err == nil {
+		*f = v
+	}
+	return err
+}
+
+// Ext is the file name extension of the format's media segments.
+func (f Format) Ext() string {
+	if f == FMP4 {
+		return ".m4s"
+	}
+	return ".ts"
+}
+
+// SegmentName is the file name of segment seq in this format: its decimal
+// number and Ext.
+func (f Format) SegmentName(seq Seq) string {
+	return strconv.FormatUint(uint64(seq), 10) + f.Ext()
+}
+
+// ParseSegmentName is the inverse of SegmentName. It accepts only the
+// canonical form (no sign, no leading zeros, no other characters), so a
+// name it accepts can name nothing but a segment file of this format.
+func (f Format) ParseSegmentName(name string) (Seq, bool) {
+	digits, ok := strings.CutSuffix(name, f.Ext())
+	if !ok || digits == "" || len(digits) > 20 || (len(digits) > 1 && digits[0] == '0') {
+		return 0, false
+	}
+	for _, r := range digits {
+		if r < '0' || r > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseUint(digits, 10, 64)
+	return Seq(n), err == nil
+}

@@ -1,0 +1,58 @@
+package media_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/hlsmark/hlsmark/pipeline/media"
+)
+
+// casesFormatName are the formats, their names and their segment names.
+var casesFormatName = []struct {
+	format  media.Format
+	name    string
+	segment string
+}{
+	{media.TS, "ts", "42.ts"},
+	{media.FMP4, "fmp4", "42.m4s"},
+}
+
+// TestFormatNames round-trips each format through its name and its
+// segment names, and keeps an MPEG-TS segment's JSON as it was before
+// formats (no "format" key) while an fMP4 one says so.
+func TestFormatNames(t *testing.T) {
+	for _, c := range casesFormatName {
+		t.Run(c.name, func(t *testing.T) {
+			f, err := media.ParseFormat(c.name)
+			if err != nil || f != c.format || f.String() != c.name {
+				t.Fatalf("ParseFormat(%q) = %v, %v", c.name, f, err)
+			}
+			if got := (media.Segment{Seq: 42, Format: c.format}).Name(); got != c.segment {
+				t.Errorf("segment name %q, want %q", got, c.segment)
+			}
+			for _, other := range casesFormatName {
+				seq, ok := other.format.ParseSegmentName(c.segment)
+				if want := other.format == c.format; ok != want || (ok && seq != 42) {
+					t.Errorf("%s.ParseSegmentName(%q) = %d, %v; want ok %v", other.name, c.segment, seq, ok, want)
+				}
+			}
+			b, err := json.Marshal(media.Segment{Seq: 1, Format: c.format})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var back media.Segment
+			if err := json.Unmarshal(b, &back); err != nil || back.Format != c.format {
+				t.Errorf("JSON %s reads back as %v (%v)", b, back.Format, err)
+			}
+			if hasKey := strings.Contains(string(b), `"format"`); hasKey != (c.format != media.TS) {
+				t.Errorf("JSON %s: a format key only for fMP4", b)
+			}
+		})
+	}
+	for _, bad := range []string{"", "mp4", "TS", "cmaf"} {
+		if _, err := media.ParseFormat(bad); err == nil {
+			t.Errorf("ParseFormat(%q) accepted", bad)
+		}
+	}
+}

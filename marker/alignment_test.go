@@ -17,7 +17,7 @@ import (
 
 	"github.com/grafov/m3u8"
 
-	"github.com/hlsmark/hlsmark/muxer/tsread"
+	"github.com/hlsmark/hlsmark/muxer/segread"
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 	"github.com/hlsmark/hlsmark/pipeline/media"
@@ -81,7 +81,7 @@ func TestMarkersAlignWithDecodedFrames(t *testing.T) {
 			// sequence, and the one listed before it, and find the first
 			// frame that shows the block. It must be in the named file,
 			// at the marker's offset from that file's first frame.
-			var first *tsread.Frame
+			var first *segread.Frame
 			var firstIn string
 			var prevShown bool
 			fileStart := map[string]clock.Ticks{}
@@ -89,7 +89,7 @@ func TestMarkersAlignWithDecodedFrames(t *testing.T) {
 				if path == "" {
 					continue
 				}
-				if _, err := tsread.Decode(path, func(f tsread.Frame) error {
+				if _, err := segread.Decode(path, func(f segread.Frame) error {
 					if _, ok := fileStart[path]; !ok {
 						fileStart[path] = f.PTS
 					}
@@ -228,7 +228,7 @@ func TestStartDateLandsOnEventFrame(t *testing.T) {
 		offset := start.Sub(segs[j].ProgramDateTime)
 		path := filepath.Join(r.Dir, segs[j].URI)
 		var pts []clock.Ticks
-		if _, err := tsread.Decode(path, func(f tsread.Frame) error { pts = append(pts, f.PTS); return nil }); err != nil {
+		if _, err := segread.Decode(path, func(f segread.Frame) error { pts = append(pts, f.PTS); return nil }); err != nil {
 			t.Fatal(err)
 		}
 		first := slices.Min(pts)

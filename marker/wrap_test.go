@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hlsmark/hlsmark/muxer/tsread"
+	"github.com/hlsmark/hlsmark/muxer/segread"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 	"github.com/hlsmark/hlsmark/pipeline/pipelinetest"
 )
@@ -27,7 +27,7 @@ func TestAcrossTheTSWrap(t *testing.T) {
 	}
 	var decoded []clock.Ticks
 	for _, seg := range r.Segments {
-		if _, err := tsread.Decode(seg.Path, func(f tsread.Frame) error {
+		if _, err := segread.Decode(seg.Path, func(f segread.Frame) error {
 			decoded = append(decoded, f.PTS)
 			return nil
 		}); err != nil {
@@ -66,7 +66,7 @@ func TestAcrossTheTSWrap(t *testing.T) {
 		// reads PTS just before the wrap as negative).
 		var found, started bool
 		var start clock.Ticks
-		if _, err := tsread.Decode(listed[pos.Seq].Path, func(f tsread.Frame) error {
+		if _, err := segread.Decode(listed[pos.Seq].Path, func(f segread.Frame) error {
 			if !started {
 				start, started = f.PTS, true
 			}

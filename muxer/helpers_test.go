@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/hlsmark/hlsmark/muxer"
-	"github.com/hlsmark/hlsmark/muxer/tsread"
+	"github.com/hlsmark/hlsmark/muxer/segread"
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 	"github.com/hlsmark/hlsmark/pipeline/media"
@@ -142,15 +142,15 @@ func (s watchedSink) WritePacket(p media.Packet) error {
 
 // decoded is one segment file as libav reads it back.
 type decoded struct {
-	file   tsread.File
-	frames []tsread.Frame // Image is dropped: it is only valid in the callback
+	file   segread.File
+	frames []segread.Frame // Image is dropped: it is only valid in the callback
 }
 
 func decode(t *testing.T, path string) decoded {
 	t.Helper()
 	var d decoded
 	var err error
-	d.file, err = tsread.Decode(path, func(f tsread.Frame) error {
+	d.file, err = segread.Decode(path, func(f segread.Frame) error {
 		f.Image = nil
 		d.frames = append(d.frames, f)
 		return nil

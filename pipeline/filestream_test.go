@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/hlsmark/hlsmark/marker"
-	"github.com/hlsmark/hlsmark/muxer/tsread"
+	"github.com/hlsmark/hlsmark/muxer/segread"
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 	"github.com/hlsmark/hlsmark/pipeline/media"
@@ -68,7 +68,7 @@ func runFileStream(t *testing.T, newSource func(pipeline.Start) (pipeline.Source
 	r.ended = ended
 	for _, s := range segs {
 		seq := s.Seq
-		file, err := tsread.Decode(s.Path, func(f tsread.Frame) error {
+		file, err := segread.Decode(s.Path, func(f segread.Frame) error {
 			if _, ok := r.segStart[seq]; !ok {
 				r.segStart[seq] = f.PTS
 			}

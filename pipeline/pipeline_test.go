@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hlsmark/hlsmark/muxer/tsread"
+	"github.com/hlsmark/hlsmark/muxer/segread"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 	"github.com/hlsmark/hlsmark/pipeline/pipelinetest"
 )
@@ -29,7 +29,7 @@ func TestExactPTSAcrossSegments(t *testing.T) {
 
 	var decoded []clock.Ticks
 	for _, seg := range r.Segments {
-		_, err := tsread.Decode(seg.Path, func(f tsread.Frame) error {
+		_, err := segread.Decode(seg.Path, func(f segread.Frame) error {
 			decoded = append(decoded, f.PTS)
 			return nil
 		})

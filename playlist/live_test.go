@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hlsmark/hlsmark/muxer/tsread"
+	"github.com/hlsmark/hlsmark/muxer/segread"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 	"github.com/hlsmark/hlsmark/pipeline/media"
 	"github.com/hlsmark/hlsmark/pipeline/pipelinetest"
@@ -65,7 +65,7 @@ func TestLivePlaylist(t *testing.T) {
 		for _, s := range r.Segments {
 			var first clock.Ticks
 			var n int
-			_, err := tsread.Decode(s.Path, func(f tsread.Frame) error {
+			_, err := segread.Decode(s.Path, func(f segread.Frame) error {
 				if n == 0 {
 					first = f.PTS
 				}

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -101,7 +102,7 @@ func TestFMP4ServeExactPTS(t *testing.T) {
 		t.Errorf("a .ts name in an fMP4 stream: %d, want 404", code)
 	}
 
-	got, timeBase := probeHTTP(t, s.base+"/streams/demo/index.m3u8")
+	got, timeBase := probeFrames(t, s.base+"/streams/demo/index.m3u8")
 	want := append(slices.Clone(first), second...)
 	if timeBase != "1/90000" || !slices.Equal(got, want) {
 		t.Fatalf("ffprobe over HTTP: time base %s, %d frames\n%v\nwant 1/90000 and the %d sent\n%v", timeBase, len(got), got, len(want), want)
@@ -111,13 +112,31 @@ func TestFMP4ServeExactPTS(t *testing.T) {
 	if code != http.StatusOK || len(b) < 2 || b[0] != 0xff || b[1] != 0xd8 {
 		t.Errorf("frame.jpg of PTS %d from its fMP4 segment: %d %.80s, want a JPEG", second[30], code, b)
 	}
+
+	// A clip of fMP4 segments: from between two frames, it starts at the
+	// next one and shows each sent frame up to the end, at the sent
+	// spacing.
+	from, to := second[10]+1, second[40]
+	clip := filepath.Join(t.TempDir(), "clip.mp4")
+	code, b = s.get(fmt.Sprintf("/api/streams/demo/clip.mp4?from=%d&to=%d", from, to))
+	if err := os.WriteFile(clip, b, 0o644); code != http.StatusOK || err != nil {
+		t.Fatalf("clip.mp4 from %d to %d of fMP4 segments: %d %.200s (%v)", from, to, code, b, err)
+	}
+	got, timeBase = probeFrames(t, clip)
+	var wantClip []clock.Ticks
+	for _, p := range second[11:40] {
+		wantClip = append(wantClip, p-second[11])
+	}
+	if timeBase != "1/90000" || !slices.Equal(got, wantClip) {
+		t.Errorf("the clip's frames at %s:\n%v\nwant the sent frames from %d, from 0 at their spacing:\n%v", timeBase, got, second[11], wantClip)
+	}
 	s.stop(t, syscall.SIGTERM)
 }
 
-// probeHTTP has ffprobe play the playlist at url from its first segment
-// and returns the video frames' PTS in presentation order and the
-// stream's time base.
-func probeHTTP(t *testing.T, url string) ([]clock.Ticks, string) {
+// probeFrames has ffprobe read the video frames of url, a file or a
+// playlist (played from its first segment), and returns their PTS in
+// presentation order and the stream's time base.
+func probeFrames(t *testing.T, url string) ([]clock.Ticks, string) {
 	t.Helper()
 	out, err := exec.Command(ffprobePath(t), "-v", "error", "-select_streams", "v", "-show_frames", "-show_streams",
 		"-show_entries", "frame=pts:stream=time_base", "-of", "json", url).Output()
@@ -207,7 +226,7 @@ func TestServeCodecCopyFMP4(t *testing.T) {
 	if src, out := pipelinetest.FrameMD5s(t, in), pipelinetest.FrameMD5s(t, joined); !slices.Equal(src, out) {
 		t.Errorf("init + segments decode to %d pictures unlike the file's %d: not a copy", len(out), len(src))
 	}
-	pts, timeBase := probeHTTP(t, s.base+"/streams/demo/index.m3u8")
+	pts, timeBase := probeFrames(t, s.base+"/streams/demo/index.m3u8")
 	if timeBase != "1/90000" || len(pts) != 100 {
 		t.Fatalf("ffprobe over HTTP: %d pictures at %s, want the file's 100 at 1/90000", len(pts), timeBase)
 	}

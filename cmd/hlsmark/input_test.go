@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hlsmark/hlsmark/muxer/tsread"
+	"github.com/hlsmark/hlsmark/muxer/segread"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 )
 
@@ -56,7 +56,7 @@ func TestServeFile(t *testing.T) {
 		if err := os.WriteFile(path, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := tsread.Decode(path, func(f tsread.Frame) error {
+		if _, err := segread.Decode(path, func(f segread.Frame) error {
 			pts = append(pts, f.PTS)
 			return nil
 		}); err != nil {

@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/hlsmark/hlsmark/muxer/tsread"
+	"github.com/hlsmark/hlsmark/muxer/segread"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 )
 
@@ -80,7 +80,7 @@ func TestPythonExample(t *testing.T) {
 	pl := endedPlaylist(t, s, data)
 	red := map[clock.Ticks]int{}
 	for _, seg := range segments(pl) {
-		if _, err := tsread.Decode(filepath.Join(data, "demo", seg.URI), func(f tsread.Frame) error {
+		if _, err := segread.Decode(filepath.Join(data, "demo", seg.URI), func(f segread.Frame) error {
 			red[f.PTS] = redPixels(f.Image)
 			return nil
 		}); err != nil {

@@ -16,7 +16,7 @@ import (
 
 	"github.com/grafov/m3u8"
 
-	"github.com/hlsmark/hlsmark/muxer/tsread"
+	"github.com/hlsmark/hlsmark/muxer/segread"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 )
 
@@ -86,7 +86,7 @@ func decodedPTSIn(t *testing.T, pl *m3u8.MediaPlaylist, dir string) map[uint64][
 	t.Helper()
 	out := map[uint64][]clock.Ticks{}
 	for _, seg := range segments(pl) {
-		if _, err := tsread.Decode(filepath.Join(dir, seg.URI), func(f tsread.Frame) error {
+		if _, err := segread.Decode(filepath.Join(dir, seg.URI), func(f segread.Frame) error {
 			out[seg.SeqId] = append(out[seg.SeqId], f.PTS)
 			return nil
 		}); err != nil {

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hlsmark/hlsmark/muxer/tsread"
+	"github.com/hlsmark/hlsmark/muxer/segread"
 	"github.com/hlsmark/hlsmark/pipeline/media"
 	"github.com/hlsmark/hlsmark/pipeline/pipelinetest"
 )
@@ -54,7 +54,7 @@ func TestRestartAfterKillBeforeSave(t *testing.T) {
 				t.Errorf("segment %d is still the orphan file, listed", seq)
 			}
 		}
-		if _, err := tsread.Decode(filepath.Join(dir, media.SegmentName(seq)), func(tsread.Frame) error { return nil }); err != nil {
+		if _, err := segread.Decode(filepath.Join(dir, media.SegmentName(seq)), func(segread.Frame) error { return nil }); err != nil {
 			t.Errorf("listed segment %d: %v", seq, err)
 		}
 	}

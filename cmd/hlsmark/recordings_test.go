@@ -13,7 +13,7 @@ import (
 
 	"github.com/grafov/m3u8"
 
-	"github.com/hlsmark/hlsmark/muxer/tsread"
+	"github.com/hlsmark/hlsmark/muxer/segread"
 	"github.com/hlsmark/hlsmark/pipeline/media"
 	"github.com/hlsmark/hlsmark/playlist"
 )
@@ -81,7 +81,7 @@ func TestCrashKeepsRecordings(t *testing.T) {
 			if err != nil || fi.Size() != seg.Size {
 				t.Fatalf("round %d: recorded segment %d is not on disk whole: %v", round, seq, err)
 			}
-			if _, err := tsread.Decode(path, func(tsread.Frame) error { return nil }); err != nil {
+			if _, err := segread.Decode(path, func(segread.Frame) error { return nil }); err != nil {
 				t.Fatalf("round %d: recorded segment %d: %v", round, seq, err)
 			}
 		}

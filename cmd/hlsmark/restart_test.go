@@ -23,7 +23,7 @@ import (
 	"github.com/grafov/m3u8"
 
 	"github.com/hlsmark/hlsmark/marker"
-	"github.com/hlsmark/hlsmark/muxer/tsread"
+	"github.com/hlsmark/hlsmark/muxer/segread"
 	"github.com/hlsmark/hlsmark/playlist"
 )
 
@@ -379,7 +379,7 @@ func checkDataFolder(t *testing.T, data string, acked map[int64]bool) {
 			t.Fatalf("playlist on disk does not parse: %v", err)
 		}
 		for _, seg := range segments(pl.(*m3u8.MediaPlaylist)) {
-			if _, err := tsread.Decode(filepath.Join(dir, seg.URI), func(tsread.Frame) error { return nil }); err != nil {
+			if _, err := segread.Decode(filepath.Join(dir, seg.URI), func(segread.Frame) error { return nil }); err != nil {
 				t.Fatalf("listed segment %s: %v", seg.URI, err)
 			}
 		}

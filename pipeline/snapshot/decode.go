@@ -7,7 +7,7 @@ import (
 	"image"
 	"os"
 
-	"github.com/hlsmark/hlsmark/muxer/tsread"
+	"github.com/hlsmark/hlsmark/muxer/segread"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 	"github.com/hlsmark/hlsmark/pipeline/media"
 )
@@ -29,7 +29,7 @@ type decoded struct {
 func decodeAt(ctx context.Context, seg media.Segment, pts clock.Ticks, showing bool) (decoded, error) {
 	var got decoded
 	found := false
-	_, err := tsread.DecodeSegment(seg, func(f tsread.Frame) error {
+	_, err := segread.DecodeSegment(seg, func(f segread.Frame) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -60,7 +60,7 @@ func decodeAt(ctx context.Context, seg media.Segment, pts clock.Ticks, showing b
 	return got, nil
 }
 
-// copyFrom copies a decoded picture (tsread's YUV420P) into d.yuv, packed.
+// copyFrom copies a decoded picture (segread's YUV420P) into d.yuv, packed.
 func (d *decoded) copyFrom(img image.Image) error {
 	y, ok := img.(*image.YCbCr)
 	if !ok || y.SubsampleRatio != image.YCbCrSubsampleRatio420 {

@@ -18,7 +18,7 @@ import (
 
 	"github.com/hlsmark/hlsmark/marker"
 	"github.com/hlsmark/hlsmark/muxer"
-	"github.com/hlsmark/hlsmark/muxer/tsread"
+	"github.com/hlsmark/hlsmark/muxer/segread"
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 	"github.com/hlsmark/hlsmark/pipeline/durable"
@@ -239,7 +239,7 @@ func checkListed(t *testing.T, dir string, format media.Format) []pipelinetest.L
 	segs, _ := pipelinetest.ReadPlaylist(t, dir)
 	for _, s := range segs {
 		seg := media.Segment{Path: s.Path, Format: format}
-		if _, err := tsread.DecodeSegment(seg, func(tsread.Frame) error { return nil }); err != nil {
+		if _, err := segread.DecodeSegment(seg, func(segread.Frame) error { return nil }); err != nil {
 			t.Fatalf("listed segment %s: %v", s.Path, err)
 		}
 	}

@@ -22,7 +22,7 @@ import (
 	"github.com/grafov/m3u8"
 
 	"github.com/hlsmark/hlsmark/marker"
-	"github.com/hlsmark/hlsmark/muxer/tsread"
+	"github.com/hlsmark/hlsmark/muxer/segread"
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 	"github.com/hlsmark/hlsmark/pipeline/media"
@@ -112,7 +112,7 @@ func TestSourceFailsMidStream(t *testing.T) {
 		if seg == nil {
 			continue
 		}
-		if _, err := tsread.Decode(filepath.Join(dir, "demo", seg.URI), func(fr tsread.Frame) error {
+		if _, err := segread.Decode(filepath.Join(dir, "demo", seg.URI), func(fr segread.Frame) error {
 			got = append(got, fr.PTS)
 			return nil
 		}); err != nil {

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/hlsmark/hlsmark/marker"
-	"github.com/hlsmark/hlsmark/muxer/tsread"
+	"github.com/hlsmark/hlsmark/muxer/segread"
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 	"github.com/hlsmark/hlsmark/pipeline/media"
@@ -89,7 +89,7 @@ func TestFramedRestartCannotGoBack(t *testing.T) {
 		t.Fatalf("the run going on added no segment: %d listed", len(segs))
 	}
 	var firstPTS []clock.Ticks
-	if _, err := tsread.Decode(segs[len(recorded)].Path, func(fr tsread.Frame) error {
+	if _, err := segread.Decode(segs[len(recorded)].Path, func(fr segread.Frame) error {
 		firstPTS = append(firstPTS, fr.PTS)
 		return nil
 	}); err != nil || len(firstPTS) == 0 || firstPTS[0] != 180000 {

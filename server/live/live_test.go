@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hlsmark/hlsmark/muxer/tsread"
+	"github.com/hlsmark/hlsmark/muxer/segread"
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 	"github.com/hlsmark/hlsmark/pipeline/media"
@@ -99,7 +99,7 @@ func decodeListed(t *testing.T, dir string) (frames []decoded, ended bool) {
 	t.Helper()
 	segs, ended := pipelinetest.ReadPlaylist(t, dir)
 	for _, seg := range segs {
-		if _, err := tsread.Decode(seg.Path, func(f tsread.Frame) error {
+		if _, err := segread.Decode(seg.Path, func(f segread.Frame) error {
 			b := f.Image.Bounds()
 			frames = append(frames, decoded{seq: seg.Seq, pts: f.PTS,
 				centre: rgb(f.Image.At((b.Min.X+b.Max.X)/2, (b.Min.Y+b.Max.Y)/2)), red: redPixels(f.Image)})

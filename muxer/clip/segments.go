@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/asticode/go-astiav"
 
+	"github.com/hlsmark/hlsmark/muxer/segread"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 	"github.com/hlsmark/hlsmark/pipeline/media"
 )
@@ -26,51 +26,26 @@ type packet struct {
 // readPackets demuxes seg's video packets, in decoding order, calling each
 // until it returns false or an error.
 func readPackets(ctx context.Context, seg media.Segment, each func(packet) (bool, error)) error {
-	fc := astiav.AllocFormatContext()
-	if fc == nil {
-		return errors.New("clip: alloc format context")
+	input, err := segread.Open(seg)
+	if errors.Is(err, segread.ErrGone) {
+		return media.ErrFrameGone // deleted while we looked
 	}
-	defer fc.Free()
-	if err := fc.OpenInput(seg.Path, nil, nil); err != nil {
-		if _, serr := os.Stat(seg.Path); errors.Is(serr, os.ErrNotExist) {
-			return media.ErrFrameGone // deleted while we looked
-		}
-		return fmt.Errorf("clip: open segment %d: %w", seg.Seq, err)
+	if err != nil {
+		return fmt.Errorf("clip: segment %d: %w", seg.Seq, err)
 	}
-	defer fc.CloseInput()
-	// The codec parameters of H.264 in a TS (its SPS and PPS, for the
-	// mp4's avcC) come from its first packets.
-	if err := fc.FindStreamInfo(nil); err != nil {
-		return fmt.Errorf("clip: segment %d: stream info: %w", seg.Seq, err)
-	}
-	var in *astiav.Stream
-	for _, s := range fc.Streams() {
-		if s.CodecParameters().MediaType() == astiav.MediaTypeVideo {
-			in = s
-			break
-		}
-	}
-	if in == nil {
-		return fmt.Errorf("clip: segment %d has no video stream", seg.Seq)
-	}
-	if tb := in.TimeBase(); tb.Num() != 1 || tb.Den() != clock.Hz {
-		return fmt.Errorf("clip: segment %d: time base %d/%d, want 1/%d", seg.Seq, tb.Num(), tb.Den(), clock.Hz)
-	}
+	defer input.Close()
+	in := input.Video()
 	pkt := astiav.AllocPacket()
 	defer pkt.Free()
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := fc.ReadFrame(pkt); err != nil {
+		if err := input.Next(pkt); err != nil {
 			if errors.Is(err, astiav.ErrEof) {
 				return nil
 			}
-			return fmt.Errorf("clip: read segment %d: %w", seg.Seq, err)
-		}
-		if pkt.StreamIndex() != in.Index() {
-			pkt.Unref()
-			continue
+			return fmt.Errorf("clip: segment %d: %w", seg.Seq, err)
 		}
 		p, err := unwrap(pkt, seg)
 		if err != nil {

@@ -162,7 +162,7 @@ func (s *Raw) Next(ctx context.Context, f *Frame) (err error) {
 		return fmt.Errorf("raw input: %w", err)
 	}
 	if s.cfg.Stamp {
-		stamp.Draw(f.BGR, f.Size, f.PTS)
+		stamp.Draw(f.BGR, f.Size, f.PTS) // over the producer's picture, as converted
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 	"github.com/hlsmark/hlsmark/pipeline/media"
+	"github.com/hlsmark/hlsmark/pipeline/stamp"
 )
 
 // Mint is the colour of an event block, RGB (0, 255, 200).
@@ -34,6 +35,9 @@ type CheckerboardConfig struct {
 	EventFixed bool
 	// Seed seeds the random event times and positions.
 	Seed uint64
+	// Stamp draws each frame's PTS as a strip across the top of the
+	// picture (see package stamp), over the board and any event.
+	Stamp bool
 }
 
 // MinBlock is the smallest checkerboard square, in pixels: the detector
@@ -70,6 +74,9 @@ func (c CheckerboardConfig) Validate() error {
 		return fmt.Errorf("event-duration %s: must be positive", c.EventDuration)
 	case c.EventEvery < c.EventDuration+minEventGap:
 		return fmt.Errorf("event-every %s: must be at least event-duration (%s) plus %s", c.EventEvery, c.EventDuration, minEventGap)
+	}
+	if c.Stamp {
+		return stamp.Validate(c.Size)
 	}
 	return nil
 }
@@ -219,7 +226,8 @@ func (c *Checkerboard) Next(ctx context.Context, f *Frame) error {
 	return nil
 }
 
-// render draws the board for f.PTS and the event visible then, if any.
+// render draws the board for f.PTS, the event visible then, if any, and
+// the PTS strip if asked for.
 func (c *Checkerboard) render(f *Frame) {
 	// Roll one square to the left per second.
 	shift := int(int64(f.PTS) * int64(c.cfg.Block) / clock.Hz % int64(2*c.cfg.Block))
@@ -235,6 +243,9 @@ func (c *Checkerboard) render(f *Frame) {
 		copy(f.BGR[y*stride:(y+1)*stride], src)
 	}
 	f.Event = c.showEvent(f)
+	if c.cfg.Stamp {
+		stamp.Draw(f.BGR, f.Size, f.PTS)
+	}
 }
 
 // drawRows draws the two row patterns of the board rolled by shift pixels.

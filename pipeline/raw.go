@@ -11,6 +11,7 @@ import (
 
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 	"github.com/hlsmark/hlsmark/pipeline/media"
+	"github.com/hlsmark/hlsmark/pipeline/stamp"
 )
 
 // ErrRejected marks an error from Source.Next about one frame only: the
@@ -29,12 +30,20 @@ type RawConfig struct {
 	// Otherwise pictures come back to back, each stamped with the
 	// generator clock when it has been read in full.
 	Framed bool
+	// Stamp draws each frame's PTS as a strip across the top of the
+	// picture (see package stamp), over the producer's picture.
+	Stamp bool
 }
 
 // Validate reports the first configuration error, naming the setting.
 func (c RawConfig) Validate() error {
 	if err := c.Size.Validate(); err != nil {
 		return err
+	}
+	if c.Stamp {
+		if err := stamp.Validate(c.Size); err != nil {
+			return err
+		}
 	}
 	return c.Format.Validate()
 }
@@ -151,6 +160,9 @@ func (s *Raw) Next(ctx context.Context, f *Frame) (err error) {
 	f.PTS, f.Event = pts, 0 // told with a rejection
 	if err := s.in.accept(f, pts, s.cfg.Format, pic.data); err != nil {
 		return fmt.Errorf("raw input: %w", err)
+	}
+	if s.cfg.Stamp {
+		stamp.Draw(f.BGR, f.Size, f.PTS) // over the producer's picture, as converted
 	}
 	return nil
 }

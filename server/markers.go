@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -103,6 +104,9 @@ type streamView struct {
 	Size     string    `json:"size,omitempty"`
 	FPS      int       `json:"fps,omitempty"`
 	Counters *Counters `json:"counters,omitempty"`
+	// Epoch is the wall-clock time of PTS 0: a frame's program date time
+	// is Epoch plus its PTS (unwrapped).
+	Epoch *time.Time `json:"epoch,omitempty"`
 }
 
 func (s *Server) listStreams(w http.ResponseWriter, r *http.Request) {
@@ -124,6 +128,10 @@ func streamViewOf(st *Stream) streamView {
 		FPS:      st.FPS,
 	}
 	v.State, v.Reason = st.state()
+	if st.Markers != nil {
+		e := st.Markers.Timeline().Epoch.UTC()
+		v.Epoch = &e
+	}
 	if st.Counters != nil {
 		c := st.Counters()
 		v.Counters = &c

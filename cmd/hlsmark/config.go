@@ -317,6 +317,7 @@ func (c streamConfig) source() pipeline.CheckerboardConfig {
 	src.FPS = c.FPS
 	src.EventEvery, src.EventDuration, src.EventFixed = c.EventEvery, c.EventDuration, c.EventFixed
 	src.Seed = c.Seed
+	src.Stamp = c.Stamp
 	return src
 }
 

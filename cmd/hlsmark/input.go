@@ -57,6 +57,9 @@ type inputConfig struct {
 	// Stdin is where - and pipe:0 read: os.Stdin for serve, a pipe in
 	// tests.
 	Stdin io.Reader
+	// Stamp is --stamp: draw each frame's PTS as a strip (package
+	// pipeline/stamp), on the checkerboard or framed raw frames.
+	Stamp bool
 }
 
 // inputFlags registers the flags of what the stream shows.
@@ -73,7 +76,11 @@ func inputFlags(fs *flag.FlagSet, c *inputConfig) {
 	fs.StringVar(&c.Detect, "detect", "", "detector making markers: mint, motion or none (default mint for the checkerboard, none for other inputs)")
 	fs.IntVar(&c.Motion.Threshold, "motion-threshold", pipeline.DefaultMotionThreshold, "--detect motion: a pixel of the frame's small grey copy that differs from the running background by more than these luma `levels` (0-255) has changed")
 	fs.IntVar(&c.Motion.MinArea, "motion-min-area", pipeline.DefaultMotionMinArea, "--detect motion: least changed area, in `pixels` of the full frame, that is motion; a marker per episode, ended by 5 still frames in a row")
+	fs.BoolVar(&c.Stamp, "stamp", false, "draw each frame's PTS (90 kHz, modulo 2^33) as a strip of black and white cells across the top of the picture, for glass-to-glass measurement; only for the checkerboard and --input - --input-format framed")
 }
+
+// checkerboard reports whether the input is the checkerboard.
+func (c inputConfig) checkerboard() bool { return c.Input == "" || c.Input == inputCheckerboard }
 
 // stdin reports whether the input is raw frames on standard input.
 func (c inputConfig) stdin() bool { return c.Input == inputStdin || c.Input == inputPipe0 }
@@ -106,6 +113,9 @@ func (c inputConfig) liveConfig(size media.Size) (pipeline.LiveConfig, error) {
 // validate checks the input flags, naming the flag at fault; fs tells
 // which were given, size is the stream's frame size.
 func (c inputConfig) validate(fs *flag.FlagSet, size media.Size) error {
+	if c.Stamp && !c.checkerboard() && !(c.stdin() && c.Format == formatFramed) {
+		return usagef("--stamp: only for the checkerboard or framed raw frames (--input - --input-format framed), not --input %s", c.describe())
+	}
 	var err error
 	if c.live() {
 		err = c.validateLive(fs, size)
@@ -225,7 +235,7 @@ func (c inputConfig) detector() pipeline.NewDetector {
 func (c streamConfig) openInput(at pipeline.Start, log *slog.Logger) (pipeline.Source, error) {
 	switch {
 	case c.stdin():
-		return pipeline.NewRaw(pipeline.RawConfig{Size: c.Size, Format: c.PixFmt, Framed: c.Format == formatFramed}, c.Stdin, at)
+		return pipeline.NewRaw(pipeline.RawConfig{Size: c.Size, Format: c.PixFmt, Framed: c.Format == formatFramed, Stamp: c.Stamp}, c.Stdin, at)
 	case c.live():
 		lc, err := c.liveConfig(c.Size)
 		if err != nil {

@@ -54,6 +54,8 @@ type Config struct {
 	Seed   uint64
 	// Preset is libx264's preset; empty means ultrafast.
 	Preset string
+	// Stamp draws each frame's PTS strip (CheckerboardConfig.Stamp).
+	Stamp bool
 	// Attach, if set, is called once the stream is wired, before the
 	// first frame; the function it returns, if not nil, is called with
 	// every segment once the playlist lists it.
@@ -109,7 +111,7 @@ func Start(t testing.TB, cfg Config) *Run {
 			clk, tl := at.Clock, at.Timeline
 			src, err := pipeline.NewCheckerboard(pipeline.CheckerboardConfig{
 				Size: cfg.Size, FPS: cfg.FPS, Block: cfg.Size.Height / 6,
-				EventEvery: cfg.EventEvery, EventDuration: cfg.EventDuration, EventFixed: true, Seed: cfg.Seed,
+				EventEvery: cfg.EventEvery, EventDuration: cfg.EventDuration, EventFixed: true, Seed: cfg.Seed, Stamp: cfg.Stamp,
 			}, clk, tl)
 			r.Source = src
 			return pipeline.Limit(src, cfg.Frames), err

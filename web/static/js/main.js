@@ -14,9 +14,11 @@ import {
   playerURL,
   streamFromURL,
 } from './core.js';
+import { LatencyMeter } from './latency.js';
 import { MarkerList, MarkerStore } from './markers.js';
 import { StreamPicker } from './picker.js';
 import { Player } from './player.js';
+import { formatLatency } from './stamp.js';
 import { Timeline } from './timeline.js';
 
 // While the stream has ended, the page asks this often whether it restarted.
@@ -62,6 +64,7 @@ function showLoading(view) {
 
 async function main() {
   const player = new Player(video);
+  const latency = new LatencyMeter(video);
   // The store keeps the latest markers and those the timeline can draw.
   const store = new MarkerStore({ drawable: (m) => player.reach(m) !== 'gone' });
   const pick = (id) => goToMarker(id);
@@ -85,6 +88,8 @@ async function main() {
     get stream() {
       return current ? current.name : null;
     },
+    // Glass-to-glass measurements of a --stamp stream (see latency.js).
+    latency,
   };
 
   let pickedNote = '';
@@ -203,6 +208,7 @@ async function main() {
       if (w) note = video.paused && pickedNote ? `Paused at “${pickedNote}”` : 'Recording';
     }
     $('clock-note').textContent = note;
+    if (w && w.live && !recording) showLatency();
     let state = player.fatal ? 'failed' : player.error ? 'retrying' : recording ? 'recording' : !w ? 'loading' : w.live ? 'live' : 'ended';
     if (state === 'live' && sourceStalled) state = 'stalled';
     if (state !== stateText) {
@@ -232,6 +238,15 @@ async function main() {
     // Before the first frame, the loading state says what went wrong.
     else if (player.error && !view) showNotice(player.error, 'warn');
     else if (notice.dataset.kind === 'warn') showNotice('');
+  }
+
+  // A --stamp stream says how far behind live the frame shown is,
+  // measured from the PTS drawn in it; other streams keep the position's.
+  function showLatency() {
+    const s = latency.current();
+    if (s == null) return;
+    $('live-behind').textContent = formatLatency(s);
+    $('live').setAttribute('aria-label', `${player.atLive() ? 'Playing live' : 'Go live'} (${formatLatency(s)} behind, measured)`);
   }
 
   player.addEventListener('change', () => {
@@ -315,6 +330,7 @@ async function main() {
     if (feed) feed.close();
     feed = null;
     current = null;
+    latency.follow(null);
     clearInterval(watchTimer);
     watchTimer = 0;
     player.unload();
@@ -339,6 +355,7 @@ async function main() {
   function start(stream) {
     current = stream;
     missing = null;
+    latency.follow(stream.epoch);
     document.title = `${stream.name} · hlsmark`;
     $('stream-name').textContent = stream.name;
     picker.render(streams, stream.name);

@@ -45,5 +45,6 @@ func newServedStream(c streamConfig, clk clock.Clock, store marker.Store, log *s
 		Clock:    clk, Store: store, Log: log,
 		Metrics: m, Supervised: m != nil,
 		Notifier: c.notifier,
+		Bucket:   c.bucket,
 	})
 }

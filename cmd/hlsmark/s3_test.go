@@ -48,9 +48,10 @@ func startBucket(t *testing.T) *bucketReader {
 	return &bucketReader{weed: w, client: c}
 }
 
-// serveFlags are the flags that mirror hlsmark's stream to the bucket.
-func (b *bucketReader) serveFlags() []string {
-	return []string{"--segments", "s3://" + testBucket + "/live", "--s3-endpoint", b.weed.Endpoint, "--s3-path-style"}
+// s3Flags are the flags that mirror hlsmark's stream to the bucket
+// at endpoint: the store's, or a proxy in front of it.
+func s3Flags(endpoint string) []string {
+	return []string{"--segments", "s3://" + testBucket + "/live", "--s3-endpoint", endpoint, "--s3-path-style"}
 }
 
 // keys lists the stream's object names (N.ts, index.m3u8).
@@ -158,7 +159,11 @@ func (s *childServer) metric(t *testing.T, name string) float64 {
 
 // TestSegmentsInBucket streams to a real SeaweedFS with --segments and a
 // short window, --retain 0, while a reader polls the bucket: no playlist
-// it fetches names a segment the bucket lacks; segments and playlist carry
+// it fetches names a segment the bucket lacks. hlsmark reaches the store
+// through a proxy that holds each request for 200 ms, as a store far away
+// would, so that a playlist uploaded ahead of its segment would stay
+// visible to the reader, which reads the store directly, for 200 ms at
+// least, with every segment. Segments and playlist carry
 // their Content-Type and Cache-Control; a segment that left the window is
 // deleted from the bucket after its grace, as from the disk; and ffmpeg,
 // once the stream ended, plays the playlist from the bucket over HTTP,
@@ -166,7 +171,8 @@ func (s *childServer) metric(t *testing.T, name string) float64 {
 func TestSegmentsInBucket(t *testing.T) {
 	b := startBucket(t)
 	data := t.TempDir()
-	s := startServer(t, data, freeAddr(t), append([]string{"--window", "2s", "--retain", "0"}, b.serveFlags()...)...)
+	far := b.weed.Delayed(t, 200*time.Millisecond)
+	s := startServer(t, data, freeAddr(t), append([]string{"--window", "2s", "--retain", "0"}, s3Flags(far)...)...)
 
 	// The reader: until segment 0 is deleted from the bucket (its grace
 	// is 2 s + 1 s after it left the window).
@@ -262,7 +268,7 @@ func TestSegmentsBucketDown(t *testing.T) {
 	b := startBucket(t)
 	data := t.TempDir()
 	addr := freeAddr(t)
-	s := startServer(t, data, addr, append([]string{"--window", "1m"}, b.serveFlags()...)...)
+	s := startServer(t, data, addr, append([]string{"--window", "1m"}, s3Flags(b.weed.Endpoint)...)...)
 	pollUntil(t, "segments in the bucket", 60*time.Second, func() bool { return len(b.checkListed(t)) >= 2 })
 
 	down := func(segments int) {
@@ -291,7 +297,7 @@ func TestSegmentsBucketDown(t *testing.T) {
 		t.Errorf("no log line on uploads falling behind:\n%s", s.log)
 	}
 	b.weed.Restart(t)
-	s = startServer(t, data, addr, append([]string{"--window", "1m"}, b.serveFlags()...)...)
+	s = startServer(t, data, addr, append([]string{"--window", "1m"}, s3Flags(b.weed.Endpoint)...)...)
 	caughtUp(t, b, data)
 	s.stop(t, syscall.SIGTERM)
 }

@@ -298,7 +298,7 @@ func (m *Mirror) resume(ctx context.Context) error {
 		if obj.Err != nil {
 			return obj.Err
 		}
-		if seq, ok := segmentSeq(strings.TrimPrefix(obj.Key, m.prefix)); ok {
+		if seq, ok := media.ParseSegmentName(strings.TrimPrefix(obj.Key, m.prefix)); ok {
 			have[seq] = true
 		}
 	}
@@ -324,19 +324,6 @@ func (m *Mirror) resume(ctx context.Context) error {
 	m.queue = kept
 	m.resumed = true
 	return nil
-}
-
-// segmentSeq returns the sequence number a segment's object name holds.
-func segmentSeq(name string) (media.Seq, bool) {
-	n, ok := strings.CutSuffix(name, ".ts")
-	if !ok || n == "" || strings.Trim(n, "0123456789") != "" {
-		return 0, false
-	}
-	v, err := strconv.ParseUint(n, 10, 64)
-	if err != nil || media.SegmentName(media.Seq(v)) != name {
-		return 0, false
-	}
-	return media.Seq(v), true
 }
 
 // retry runs do until it succeeds or ctx ends, each try bounded by

@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -126,34 +125,20 @@ func (s *Server) put(path string, body []byte) error {
 	return nil
 }
 
-// Stop stops the server (SIGTERM, then waits for it); a stopped server
-// stays stopped. Restart starts it again.
+// Stop kills the server (SIGKILL, as a crash: a graceful stop takes
+// SeaweedFS half a minute) and waits for it; a stopped server stays
+// stopped. Restart starts it again on the same folder: what it
+// acknowledged is there.
 func (s *Server) Stop(tb testing.TB) {
 	tb.Helper()
 	if s.cmd == nil {
 		return
 	}
-	pid := s.cmd.Process.Pid
-	_ = s.cmd.Process.Signal(syscall.SIGCONT) // a paused server could not stop
-	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		tb.Errorf("stopping weed (pid %d): %v", pid, err)
+	if err := s.cmd.Process.Kill(); err != nil {
+		tb.Errorf("killing weed (pid %d): %v", s.cmd.Process.Pid, err)
 	}
-	_ = s.cmd.Wait() // exits on SIGTERM with a status of its choosing
+	_ = s.cmd.Wait() // killed: the status says so
 	s.cmd = nil
-}
-
-// Pause stops the server's process (SIGSTOP): connections stay open and
-// requests hang, as with a store that stopped answering. Continue ends it.
-func (s *Server) Pause(tb testing.TB) { s.signal(tb, syscall.SIGSTOP) }
-
-// Continue lets a paused server run again (SIGCONT).
-func (s *Server) Continue(tb testing.TB) { s.signal(tb, syscall.SIGCONT) }
-
-func (s *Server) signal(tb testing.TB, sig syscall.Signal) {
-	tb.Helper()
-	if err := s.cmd.Process.Signal(sig); err != nil {
-		tb.Fatalf("weed (pid %d): %v: %v", s.cmd.Process.Pid, sig, err)
-	}
 }
 
 // Log returns what the server logged so far.

@@ -13,16 +13,36 @@ import (
 // environment names one: AWS S3, which finds the bucket's region.
 const awsEndpoint = "https://s3.amazonaws.com"
 
-// segmentsArgs are the flags of the object store as typed.
+// segmentsArgs are the flags of the object store as typed, --segments
+// and --s3-endpoint checked as given (so that a config file's key is
+// refused naming its line).
 type segmentsArgs struct {
-	url, endpoint, region string
-	pathStyle             bool
+	loc              *bucket.Location // nil: the disk only
+	endpoint, region string
+	pathStyle        bool
 }
 
 // segmentsFlags registers --segments and the --s3-... flags, bound to a.
 func segmentsFlags(fs *flag.FlagSet, a *segmentsArgs) {
-	fs.StringVar(&a.url, "segments", "", "where segments and playlists go besides the disk: s3://BUCKET/PREFIX, each stream under PREFIX/STREAM/ in any S3-compatible store (credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN); empty (the default): the disk only")
-	fs.StringVar(&a.endpoint, "s3-endpoint", "", "the object store's `URL`, http(s)://HOST[:PORT] (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else "+awsEndpoint+")")
+	fs.Func("segments", "where segments and playlists go besides the disk: s3://BUCKET/PREFIX, each stream under PREFIX/STREAM/ in any S3-compatible store (credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN); empty (the default): the disk only", func(s string) error {
+		if s == "" {
+			a.loc = nil
+			return nil
+		}
+		loc, err := bucket.ParseLocation(s)
+		if err != nil {
+			return err
+		}
+		a.loc = &loc
+		return nil
+	})
+	fs.Func("s3-endpoint", "the object store's `URL`, http(s)://HOST[:PORT] (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else "+awsEndpoint+")", func(s string) error {
+		if err := bucket.CheckEndpoint(s); err != nil {
+			return err
+		}
+		a.endpoint = s
+		return nil
+	})
 	fs.StringVar(&a.region, "s3-region", "", "the bucket's `region` (default: AWS_REGION, AWS_DEFAULT_REGION, else asked of the store)")
 	fs.BoolVar(&a.pathStyle, "s3-path-style", false, "address the bucket in the URL's path (ENDPOINT/BUCKET/KEY), as MinIO, SeaweedFS and Ceph want, not in its host name")
 }
@@ -30,15 +50,11 @@ func segmentsFlags(fs *flag.FlagSet, a *segmentsArgs) {
 // resolve returns the object store the flags name, nil for none, the
 // flags' values before those of the environment (lookupEnv).
 func (a segmentsArgs) resolve(lookupEnv func(string) (string, bool)) (*bucket.Config, error) {
-	if a.url == "" {
+	if a.loc == nil {
 		if a.endpoint != "" || a.region != "" || a.pathStyle {
 			return nil, usagef("--s3-endpoint, --s3-region and --s3-path-style need --segments s3://BUCKET/PREFIX")
 		}
 		return nil, nil
-	}
-	loc, err := bucket.ParseLocation(a.url)
-	if err != nil {
-		return nil, usagef("--segments %v", err)
 	}
 	env := func(names ...string) string {
 		for _, n := range names {
@@ -48,7 +64,7 @@ func (a segmentsArgs) resolve(lookupEnv func(string) (string, bool)) (*bucket.Co
 		}
 		return ""
 	}
-	c := &bucket.Config{Location: loc, Endpoint: a.endpoint, Region: a.region, PathStyle: a.pathStyle,
+	c := &bucket.Config{Location: *a.loc, Endpoint: a.endpoint, Region: a.region, PathStyle: a.pathStyle,
 		AccessKey: env("AWS_ACCESS_KEY_ID"), SecretKey: env("AWS_SECRET_ACCESS_KEY"), SessionToken: env("AWS_SESSION_TOKEN")}
 	if c.Endpoint == "" {
 		c.Endpoint = cmp.Or(env("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"), awsEndpoint)
@@ -59,8 +75,8 @@ func (a segmentsArgs) resolve(lookupEnv func(string) (string, bool)) (*bucket.Co
 	if (c.AccessKey == "") != (c.SecretKey == "") {
 		return nil, usagef("--segments: set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or neither (unsigned requests)")
 	}
-	if _, err := bucket.Open(*c); err != nil {
-		return nil, usagef("--s3-endpoint: %v", err)
+	if err := bucket.CheckEndpoint(c.Endpoint); err != nil {
+		return nil, usagef("--s3-endpoint (from the environment): %v", err)
 	}
 	return c, nil
 }

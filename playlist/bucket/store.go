@@ -33,11 +33,25 @@ type Store struct {
 	loc    Location
 }
 
+// CheckEndpoint checks that s is an endpoint URL, http(s)://HOST[:PORT].
+func CheckEndpoint(s string) error {
+	_, err := parseEndpoint(s)
+	return err
+}
+
+func parseEndpoint(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.User != nil || u.RawQuery != "" {
+		return nil, fmt.Errorf("%q: want http://HOST[:PORT] or https://HOST[:PORT]", s)
+	}
+	return u, nil
+}
+
 // Open returns the store cfg names. It makes no request: Check does.
 func Open(cfg Config) (*Store, error) {
-	u, err := url.Parse(cfg.Endpoint)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
-		return nil, fmt.Errorf("endpoint %q: want http://HOST[:PORT] or https://HOST[:PORT]", cfg.Endpoint)
+	u, err := parseEndpoint(cfg.Endpoint)
+	if err != nil {
+		return nil, fmt.Errorf("bucket: endpoint %w", err)
 	}
 	lookup := minio.BucketLookupAuto
 	if cfg.PathStyle {

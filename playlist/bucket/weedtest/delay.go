@@ -4,18 +4,16 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
 
-// idleGap is the pause in a connection's traffic taken as the start of a
-// new request.
-const idleGap = 20 * time.Millisecond
-
 // Delayed returns the URL of a TCP proxy on loopback in front of the
 // server's S3 gateway that holds each request for delay before passing it
-// on, as a store far away would: what a client sends after a pause of at
-// least idleGap is held. It stops when tb ends.
+// on, as a store far away would. A request starts with the first bytes a
+// client sends on a connection, or the first after an answer came back
+// (HTTP/1.1 clients do not pipeline). It stops when tb ends.
 func (s *Server) Delayed(tb testing.TB, delay time.Duration) string {
 	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -42,15 +40,17 @@ func (s *Server) Delayed(tb testing.TB, delay time.Duration) string {
 			mu.Lock()
 			conns = append(conns, c, up)
 			mu.Unlock()
+			var answered atomic.Bool
+			answered.Store(true) // the first request is held too
 			wg.Add(2)
 			go func() {
 				defer wg.Done()
-				delayCopy(up, c, delay)
+				holdRequests(up, c, delay, &answered)
 				up.Close()
 			}()
 			go func() {
 				defer wg.Done()
-				_, _ = io.Copy(c, up)
+				_, _ = io.Copy(&telling{w: c, answered: &answered}, up)
 				c.Close()
 			}()
 		}
@@ -67,24 +67,35 @@ func (s *Server) Delayed(tb testing.TB, delay time.Duration) string {
 	return "http://" + ln.Addr().String()
 }
 
-// delayCopy copies src to dst, holding what comes after a pause of
-// idleGap or more for delay.
-func delayCopy(dst io.Writer, src io.Reader, delay time.Duration) {
+// holdRequests copies a client's bytes to the server, holding the first
+// bytes of each request for delay.
+func holdRequests(dst io.Writer, src io.Reader, delay time.Duration, answered *atomic.Bool) {
 	buf := make([]byte, 64<<10)
-	var last time.Time
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
-			if time.Since(last) >= idleGap {
+			if answered.Swap(false) {
 				time.Sleep(delay) // the latency of a store far away
 			}
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				return
 			}
-			last = time.Now()
 		}
 		if err != nil {
 			return
 		}
 	}
+}
+
+// telling is the server-to-client side: what it writes is an answer, so
+// the client's next bytes start a request.
+type telling struct {
+	w        io.Writer
+	answered *atomic.Bool
+}
+
+func (t *telling) Write(p []byte) (int, error) {
+	n, err := t.w.Write(p)
+	t.answered.Store(true)
+	return n, err
 }

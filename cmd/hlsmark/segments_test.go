@@ -83,3 +83,15 @@ func TestSegmentsBadFlagExits(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q; want 2 and one line naming --segments", r.code, r.stderr)
 	}
 }
+
+// TestSegmentsStoreUnreachable starts serve with --s3-endpoint naming a
+// port nothing listens on: it fails at once (exit 1), on one line naming
+// the flag.
+func TestSegmentsStoreUnreachable(t *testing.T) {
+	store := unusedAddr(t)
+	r := runCLI(t, t.TempDir(), append([]string{"serve", "--addr", unusedAddr(t), "--data", t.TempDir(),
+		"--segments", "s3://media/live", "--s3-endpoint", "http://" + store, "--s3-path-style"}, fastStream...)...)
+	if r.code != 1 || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, "--segments") || !strings.Contains(r.stderr, store) {
+		t.Fatalf("exit %d, stderr %q; want 1 and one line naming --segments and %s", r.code, r.stderr, store)
+	}
+}

@@ -41,6 +41,18 @@ type Config struct {
 	// Deleted, if set, is called with each segment whose file the
 	// playlist deleted, from the goroutine that writes the playlist.
 	Deleted func(media.Segment)
+	// Wrote, if set, is called with what each successful write put on
+	// disk, from the goroutine that writes the playlist, once readers see
+	// it and before the segments it retired are deleted. It must not
+	// block: a bucket mirror (playlist/bucket) queues its uploads.
+	Wrote func(Snapshot)
+	// Hold, if set, reports whether a retired segment's file must stay on
+	// disk even though its grace and retention are over (its upload is
+	// not done). It is called with the playlist's lock held and must not
+	// block. A held segment keeps its place among the retired, and those
+	// after it wait with it: files are deleted oldest first, on a later
+	// change once Hold lets go.
+	Hold func(media.Segment) bool
 	// WriteFile writes the playlist and state files; nil means
 	// durable.WriteFile (temporary file, fsync, rename, fsync of the
 	// folder). Tests set it to make the disk slow or failing.
@@ -286,7 +298,7 @@ func (p *Playlist) expireLocked(now time.Time) {
 	i := 0
 	for ; i < len(p.retired); i++ {
 		r := p.retired[i]
-		if now.Before(r.deadline) || (now.Before(r.keep) && !over()) {
+		if now.Before(r.deadline) || (now.Before(r.keep) && !over()) || (p.cfg.Hold != nil && p.cfg.Hold(r.seg)) {
 			break
 		}
 		p.w.doomed = append(p.w.doomed, r.seg)

@@ -136,6 +136,9 @@ func (p *Playlist) writeLoop() {
 			p.pubMu.Lock()
 			p.pub = v
 			p.pubMu.Unlock()
+			if p.cfg.Wrote != nil {
+				p.cfg.Wrote(v.snapshot())
+			}
 			delErr = p.deleteFiles(doomed)
 		}
 

@@ -10,6 +10,7 @@ import (
 	"github.com/hlsmark/hlsmark/pipeline/media"
 	"github.com/hlsmark/hlsmark/pipeline/stream"
 	"github.com/hlsmark/hlsmark/playlist"
+	"github.com/hlsmark/hlsmark/playlist/bucket"
 	"github.com/hlsmark/hlsmark/server"
 )
 
@@ -48,6 +49,8 @@ type streamConfig struct {
 	SegmentCache int64
 	// notifier is stream.Config.Notifier: serve's webhooks and MQTT.
 	notifier stream.MarkerNotifier
+	// bucket is stream.Config.Bucket: serve's --segments store.
+	bucket *bucket.Store
 }
 
 // serveConfig is the configuration of `hlsmark serve`.
@@ -58,7 +61,10 @@ type serveConfig struct {
 	Data   string
 	// Markers is --markers: a PostgreSQL URL, or empty for the bbolt
 	// file Data/markers.db.
-	Markers     string
+	Markers string
+	// Segments is --segments and the --s3-... flags: the object store
+	// segments and playlists are copied to; nil for the disk only.
+	Segments    *bucket.Config
 	Addr        string
 	MetricsAddr string
 	CORS        []string
@@ -102,9 +108,10 @@ func eventFlags(fs *flag.FlagSet, c *streamConfig) {
 // checked and turned into a serveConfig.
 type serveArgs struct {
 	serveConfig
-	cors   string
-	token  tokenArgs
-	stream streamArgs
+	cors     string
+	token    tokenArgs
+	segments segmentsArgs
+	stream   streamArgs
 }
 
 // streamArgs are the flags of one stream as typed: on the command line,
@@ -123,6 +130,7 @@ func serveFlags(a *serveArgs) *commandLine {
 		fs.StringVar(&c.Config, "config", "", "YAML `file` of settings and streams (see README, \"Many streams\"); a flag given with it overrides the file's top-level key of the same name")
 		fs.StringVar(&c.Data, "data", "./data", "`folder` for segments, playlists and markers, a subfolder per stream")
 		markersFlag(fs, &c.Markers)
+		segmentsFlags(fs, &a.segments)
 	})
 	cl.group("HTTP", func(fs *flag.FlagSet) {
 		fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "`host:port` to listen on (0.0.0.0:port: every interface)")
@@ -212,6 +220,9 @@ func parseServe(args []string, lookupEnv func(string) (string, bool)) (serveConf
 		return c, err
 	}
 	if err := c.Notify.validate(); err != nil {
+		return c, err
+	}
+	if c.Segments, err = a.segments.resolve(lookupEnv); err != nil {
 		return c, err
 	}
 	if file == nil {

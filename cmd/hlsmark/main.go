@@ -112,6 +112,11 @@ func serve(args []string) error {
 		return err
 	}
 	defer store.Close() // after follow's ctx ended: it waits for it
+	objects, err := openSegments(cfg.Segments)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	var segments []time.Duration
 	for _, c := range cfg.Streams {
 		segments = append(segments, c.Segment)
@@ -129,6 +134,7 @@ func serve(args []string) error {
 		if notifier != nil {
 			c.notifier = notifier
 		}
+		c.bucket = objects
 		return newServedStream(c, clock.Real{}, store, log, nil, m)
 	})
 	if notifier != nil {

@@ -48,6 +48,7 @@ func newServedStream(c streamConfig, clk clock.Clock, store marker.Store, log *s
 		Clock:    clk, Store: store, Log: log,
 		Metrics: m, Supervised: m != nil,
 		Notifier: c.notifier,
+		Bucket:   c.bucket,
 	})
 	var fe *playlist.FormatError
 	if errors.As(err, &fe) {

@@ -17,6 +17,7 @@ import (
 	"github.com/hlsmark/hlsmark/pipeline/media"
 	"github.com/hlsmark/hlsmark/pipeline/snapshot"
 	"github.com/hlsmark/hlsmark/playlist"
+	"github.com/hlsmark/hlsmark/playlist/bucket"
 	"github.com/hlsmark/hlsmark/server/metrics"
 	"github.com/hlsmark/hlsmark/server/segcache"
 )
@@ -82,6 +83,9 @@ type Config struct {
 	// Observe, if set, is told of what the stream makes, for tests and
 	// benchmarks.
 	Observe Observer
+	// Bucket, if set, is where the stream's segments and playlist are
+	// copied after the disk (--segments s3://...): see playlist/bucket.
+	Bucket *bucket.Store
 	// Faults, if set, are where tests break the stream's path to disk.
 	Faults Faults
 	// Supervised leaves the playlist open (no EXT-X-ENDLIST) when the
@@ -139,6 +143,7 @@ type Stream struct {
 	metrics  *metrics.Metrics
 	counts   *metrics.Stream // the stream's series in metrics
 	cache    *segcache.Cache
+	mirror   *bucket.Mirror // nil without Config.Bucket
 
 	freeOnce    sync.Once
 	stallTime   time.Duration
@@ -176,11 +181,18 @@ func New(cfg Config) (_ *Stream, err error) {
 	}
 	s.lastFrame.Store(s.sinceEpoch())
 	s.lastSegment.Store(s.sinceEpoch())
-	if s.playlist, err = playlist.New(playlist.Config{Dir: cfg.Dir, Window: cfg.Window, Grace: cfg.Grace, Target: cfg.Segment, Now: cfg.Clock.Now,
+	pcfg := playlist.Config{Dir: cfg.Dir, Window: cfg.Window, Grace: cfg.Grace, Target: cfg.Segment, Now: cfg.Clock.Now,
 		Retain: cfg.Retain, RetainSize: cfg.RetainSize, Format: cfg.Format,
 		MaxDateRanges: cfg.MaxDateRanges, WriteFile: cfg.Faults.WriteFile,
-		Deleted: func(seg media.Segment) { s.cache.Drop(seg.Seq); s.counts.SegmentDeleted() }}); err != nil {
+		Deleted: func(seg media.Segment) { s.cache.Drop(seg.Seq); s.counts.SegmentDeleted() }}
+	if cfg.Bucket != nil {
+		s.mirror = s.newMirror(&pcfg)
+	}
+	if s.playlist, err = playlist.New(pcfg); err != nil {
 		return nil, err
+	}
+	if s.mirror != nil {
+		s.mirror.Wrote(s.playlist.Snapshot()) // what an earlier run left: uploaded unless the bucket has it
 	}
 	swept, err := muxer.Sweep(cfg.Dir, func(seq media.Seq) bool { _, ok := s.playlist.Segment(seq); return ok })
 	if err != nil {
@@ -382,6 +394,9 @@ func (s *Stream) Run(ctx context.Context) error {
 	}()
 	if s.keeper != nil {
 		go s.keeper.Run()
+	}
+	if s.mirror != nil {
+		defer s.runMirror(ctx)()
 	}
 	err := s.pipeline.Run(ctx)
 	if s.keeper != nil {

@@ -44,6 +44,8 @@ type Metrics struct {
 	markersEdited   *prometheus.CounterVec
 	markersDeleted  *prometheus.CounterVec
 	rangesUnlisted  *prometheus.CounterVec
+	uploadLag       *prometheus.GaugeVec
+	uploadsFailed   *prometheus.CounterVec
 	httpRequests    *prometheus.CounterVec
 	httpBytes       *prometheus.CounterVec
 	httpLimited     *prometheus.CounterVec
@@ -85,6 +87,11 @@ func New(cfg Config) *Metrics {
 		markersEdited:   counter("hlsmark_markers_edited_total", "Markers edited through the HTTP API (PATCH)."),
 		markersDeleted:  counter("hlsmark_markers_deleted_total", "Markers deleted through the HTTP API (DELETE)."),
 		rangesUnlisted:  counter("hlsmark_dateranges_unlisted_total", "Markers stored but not listed as EXT-X-DATERANGE, because the playlist listed as many as it may (--max-dateranges)."),
+		uploadLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "hlsmark_upload_lag_seconds",
+			Help: "With --segments s3://..., how far uploads to the bucket are behind: the age of the oldest segment or playlist written to disk and not yet uploaded; 0 when none waits.",
+		}, byStream),
+		uploadsFailed: counter("hlsmark_uploads_failed_total", "With --segments s3://..., requests to the bucket that failed (each is retried with backoff)."),
 		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hlsmark_http_requests_total",
 			Help: `HTTP requests answered, by route template (not path, to bound the series; "unmatched" for no route) and status code.`,
@@ -103,6 +110,7 @@ func New(cfg Config) *Metrics {
 		m.framesEncoded, m.framesLate, m.framesRejected, m.encodeSeconds, m.publishLatency,
 		m.segmentsWritten, m.segmentsDeleted, m.segmentsFailed, m.markersDetected, m.markersPosted,
 		m.markersEdited, m.markersDeleted, m.rangesUnlisted, m.segmentsLong, m.httpRequests, m.httpBytes, m.httpLimited,
+		m.uploadLag, m.uploadsFailed,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -130,6 +138,8 @@ func (m *Metrics) Stream(name string) *Stream {
 		markersEdited:   m.markersEdited.With(l),
 		markersDeleted:  m.markersDeleted.With(l),
 		rangesUnlisted:  m.rangesUnlisted.With(l),
+		uploadLag:       m.uploadLag.With(l),
+		uploadsFailed:   m.uploadsFailed.With(l),
 	}
 }
 
@@ -140,7 +150,7 @@ func (m *Metrics) Forget(name string) {
 	for _, v := range []interface{ Delete(prometheus.Labels) bool }{
 		m.framesEncoded, m.framesLate, m.framesRejected, m.encodeSeconds, m.publishLatency,
 		m.segmentsWritten, m.segmentsDeleted, m.segmentsFailed, m.segmentsLong, m.markersDetected, m.markersPosted,
-		m.markersEdited, m.markersDeleted, m.rangesUnlisted,
+		m.markersEdited, m.markersDeleted, m.rangesUnlisted, m.uploadLag, m.uploadsFailed,
 	} {
 		v.Delete(l)
 	}
@@ -162,6 +172,8 @@ type Stream struct {
 	markersEdited   prometheus.Counter
 	markersDeleted  prometheus.Counter
 	rangesUnlisted  prometheus.Counter
+	uploadLag       prometheus.Gauge
+	uploadsFailed   prometheus.Counter
 }
 
 // latencyBuckets places the publish latency buckets around each segment
@@ -262,4 +274,14 @@ func (m *Metrics) Limited(limit string) {
 // DateRangeUnlisted counts a marker the playlist did not list for the cap.
 func (m *Stream) DateRangeUnlisted() {
 	m.rangesUnlisted.Inc()
+}
+
+// UploadLag sets how far the stream's uploads to the bucket are behind.
+func (m *Stream) UploadLag(lag time.Duration) {
+	m.uploadLag.Set(lag.Seconds())
+}
+
+// UploadFailed counts a failed request to the bucket.
+func (m *Stream) UploadFailed() {
+	m.uploadsFailed.Inc()
 }

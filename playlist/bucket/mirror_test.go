@@ -1,0 +1,168 @@
+package bucket_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+
+	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/media"
+	"github.com/hlsmark/hlsmark/playlist"
+	"github.com/hlsmark/hlsmark/playlist/bucket"
+	"github.com/hlsmark/hlsmark/playlist/bucket/weedtest"
+)
+
+// rig is a playlist mirrored to a real SeaweedFS, on a settable clock
+// for the playlist's deletion deadlines.
+type rig struct {
+	t      testing.TB
+	seg    time.Duration // the segments' duration, the window too
+	weed   *weedtest.Server
+	reader *minio.Client // the bucket as another client lists it
+	dir    string
+	now    time.Time
+	pl     *playlist.Playlist
+	mirror *bucket.Mirror
+	next   media.Seq
+}
+
+// newRig starts SeaweedFS and a playlist of segments lasting seg in a
+// window as long (the least grace, no retention), whose mirror runs until
+// the test ends.
+func newRig(t testing.TB, seg time.Duration) *rig {
+	r := &rig{t: t, seg: seg, weed: weedtest.Start(t), dir: t.TempDir(), now: time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)}
+	r.weed.Bucket(t, "media")
+	store, err := bucket.Open(bucket.Config{Location: bucket.Location{Bucket: "media", Prefix: "live/"}, Endpoint: r.weed.Endpoint, PathStyle: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.reader, err = minio.New(strings.TrimPrefix(r.weed.Endpoint, "http://"), &minio.Options{BucketLookup: minio.BucketLookupPath}); err != nil {
+		t.Fatal(err)
+	}
+	r.mirror = store.NewMirror(bucket.MirrorConfig{Stream: "s", Target: seg})
+	if r.pl, err = playlist.New(playlist.Config{Dir: r.dir, Window: seg, Grace: playlist.MinGrace(seg, seg), Target: seg,
+		Now: func() time.Time { return r.now }, Wrote: r.mirror.Wrote, Hold: r.mirror.Hold, Deleted: r.mirror.Deleted}); err != nil {
+		t.Fatal(err)
+	}
+	r.mirror.Wrote(r.pl.Snapshot())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r.mirror.Run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return r
+}
+
+// add writes the next segment's file (1000 zero bytes) and adds it.
+func (r *rig) add() {
+	r.t.Helper()
+	d := clock.FromDuration(r.seg)
+	s := media.Segment{Seq: r.next, Path: filepath.Join(r.dir, media.SegmentName(r.next)),
+		FirstPTS: clock.Ticks(r.next) * d, Duration: d, Start: r.now, Size: 1000, Frames: 25}
+	if err := os.WriteFile(s.Path, make([]byte, s.Size), 0o644); err != nil {
+		r.t.Fatal(err)
+	}
+	r.addSegment(s)
+}
+
+// addSegment lists s, its file written, moves the clock on by its
+// duration and waits until the playlist is written.
+func (r *rig) addSegment(s media.Segment) {
+	r.t.Helper()
+	r.next = s.Seq + 1
+	r.now = r.now.Add(s.Duration.Duration())
+	if err := r.pl.Add(s); err != nil {
+		r.t.Fatal(err)
+	}
+	if err := r.pl.Flush(); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// drain waits until the mirror uploaded everything queued.
+func (r *rig) drain() {
+	r.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := r.mirror.Drain(ctx); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// onDisk returns the segment files in the folder, by sequence number.
+func (r *rig) onDisk() []media.Seq {
+	r.t.Helper()
+	names, err := filepath.Glob(filepath.Join(r.dir, "*.ts"))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return seqs(names)
+}
+
+// inBucket returns the stream's segment objects, by sequence number.
+func (r *rig) inBucket() []media.Seq {
+	r.t.Helper()
+	var names []string
+	for obj := range r.reader.ListObjects(context.Background(), "media", minio.ListObjectsOptions{Prefix: "live/s/"}) {
+		if obj.Err != nil {
+			r.t.Fatal(obj.Err)
+		}
+		names = append(names, obj.Key)
+	}
+	return seqs(names)
+}
+
+func seqs(names []string) []media.Seq {
+	var out []media.Seq
+	for _, n := range names {
+		if q, ok := media.ParseSegmentName(filepath.Base(n)); ok {
+			out = append(out, q)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestHoldUntilUploaded stops the store while segments come and go: the
+// playlist deletes the files of uploaded segments as their grace ends,
+// and keeps every file not uploaded, however old; once the store is back,
+// they are uploaded, then deleted from the disk and from the bucket as
+// the window goes on, until both hold the same segments.
+func TestHoldUntilUploaded(t *testing.T) {
+	r := newRig(t, time.Second)
+	for range 3 {
+		r.add()
+	}
+	r.drain()
+	r.weed.Stop(t)
+	for range 10 {
+		r.add() // segments 3 to 12; by now 0 to 9 are past their grace
+	}
+	if got := r.onDisk(); !slices.Equal(got, []media.Seq{3, 4, 5, 6, 7, 8, 9, 10, 11, 12}) {
+		t.Fatalf("on disk with the store down: %v; want 3 to 12 (0 to 2 uploaded and past their grace, the rest kept until uploaded)", got)
+	}
+	r.weed.Restart(t)
+	r.drain()
+	r.add() // segment 13, and the files uploaded meanwhile are let go
+	if got := r.onDisk(); !slices.Equal(got, []media.Seq{11, 12, 13}) {
+		t.Fatalf("on disk once uploaded: %v; want 11 to 13 (the window and its grace)", got)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for !slices.Equal(r.inBucket(), r.onDisk()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the bucket holds %v, the disk %v; want the same", r.inBucket(), r.onDisk())
+		}
+		time.Sleep(50 * time.Millisecond) // polling the mirror's deletions, not a proof
+	}
+}

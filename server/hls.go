@@ -13,14 +13,9 @@ import (
 	"github.com/hlsmark/hlsmark/pipeline/media"
 )
 
-// The media types of RFC 8216, section 4 (and of CMAF, ISO/IEC 23000-19
-// annex A, for fMP4 media segments).
-const (
-	playlistType = "application/vnd.apple.mpegurl"
-	tsType       = "video/mp2t"
-	fmp4Type     = "video/iso.segment"
-	initType     = "video/mp4"
-)
+// playlistType is the media type of playlists (RFC 8216, section 4);
+// segments' are their format's (media.Format.ContentType).
+const playlistType = "application/vnd.apple.mpegurl"
 
 func (s *Server) playlist(w http.ResponseWriter, r *http.Request) {
 	st, ok := s.stream(w, r)
@@ -92,7 +87,7 @@ func serveInit(w http.ResponseWriter, r *http.Request, path string) {
 		writeError(w, http.StatusNotFound, "the init segment is not a regular file")
 		return
 	}
-	w.Header().Set("Content-Type", initType)
+	w.Header().Set("Content-Type", media.InitType)
 	w.Header().Set("Cache-Control", "no-cache")
 	http.ServeContent(w, r, "", fi.ModTime(), f)
 }
@@ -101,7 +96,7 @@ func serveInit(w http.ResponseWriter, r *http.Request, path string) {
 // once: net/http only reads them. Sequence numbers are never reused, so a
 // segment never changes and may be cached for good.
 var (
-	segmentTypeValues = map[media.Format][]string{media.TS: {tsType}, media.FMP4: {fmp4Type}}
+	segmentTypeValues = map[media.Format][]string{media.TS: {media.TS.ContentType()}, media.FMP4: {media.FMP4.ContentType()}}
 	segmentCacheValue = []string{"public, max-age=31536000, immutable"}
 	acceptRangesValue = []string{"bytes"}
 )

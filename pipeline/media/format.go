@@ -21,8 +21,11 @@ const (
 )
 
 // InitName is the file name of an fMP4 stream's init segment, the URI of
-// its playlists' EXT-X-MAP.
-const InitName = "init.mp4"
+// its playlists' EXT-X-MAP; InitType is its media type.
+const (
+	InitName = "init.mp4"
+	InitType = "video/mp4"
+)
 
 // Formats lists every format, TS first.
 var Formats = []Format{TS, FMP4}
@@ -63,6 +66,15 @@ func (f Format) Ext() string {
 		return ".m4s"
 	}
 	return ".ts"
+}
+
+// ContentType is the media type of the format's media segments (RFC
+// 8216 section 4; CMAF, ISO/IEC 23000-19 annex A, for fMP4).
+func (f Format) ContentType() string {
+	if f == FMP4 {
+		return "video/iso.segment"
+	}
+	return "video/mp2t"
 }
 
 // SegmentName is the file name of segment seq in this format: its decimal

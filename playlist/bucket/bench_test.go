@@ -33,7 +33,7 @@ func BenchmarkUpload720p(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	r := newRig(b, 2*time.Second)
+	r := newRig(b, 2*time.Second, media.TS)
 	var took []time.Duration
 	b.ResetTimer()
 	for range b.N {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,12 +22,14 @@ import (
 )
 
 // What the objects are, and how long caches may keep them: a segment never
-// changes once written; the playlist changes with every segment.
+// changes once written; the playlist changes with every segment, an fMP4
+// stream's init segment with every run. A segment's media type is its
+// format's (media.Format.ContentType).
 const (
-	segmentType   = "video/mp2t"
 	segmentCache  = "public, max-age=31536000, immutable"
 	playlistType  = "application/vnd.apple.mpegurl"
 	playlistCache = "no-cache"
+	initCache     = "no-cache"
 )
 
 // Retries: a failed request is tried again after retryFirst, doubling up
@@ -78,6 +82,15 @@ type Mirror struct {
 	doomed  []media.Seq
 	idle    []chan struct{} // closed once nothing waits to upload (Drain)
 	behind  bool            // the lag was past Target when last looked at
+
+	initUp fileStamp // the init segment last uploaded (Run's goroutine only)
+}
+
+// fileStamp tells a file's versions apart: an fMP4 stream's init segment
+// is written anew each run.
+type fileStamp struct {
+	size    int64
+	modTime time.Time
 }
 
 // waiting is a segment to upload, queued at since.
@@ -244,8 +257,13 @@ func (m *Mirror) take() (string, func(context.Context) error) {
 }
 
 func (m *Mirror) putSegment(ctx context.Context, s media.Segment) error {
+	if s.Format == media.FMP4 {
+		if err := m.putInit(ctx, filepath.Join(filepath.Dir(s.Path), media.InitName)); err != nil {
+			return err
+		}
+	}
 	_, err := m.store.client.FPutObject(ctx, m.store.loc.Bucket, m.prefix+s.Name(), s.Path,
-		minio.PutObjectOptions{ContentType: segmentType, CacheControl: segmentCache})
+		minio.PutObjectOptions{ContentType: s.Format.ContentType(), CacheControl: segmentCache})
 	if errors.Is(err, fs.ErrNotExist) {
 		// Not on disk (the playlist keeps a file until its upload is
 		// done, so someone else removed it): there is nothing to upload,
@@ -260,6 +278,27 @@ func (m *Mirror) putSegment(ctx context.Context, s media.Segment) error {
 	m.mu.Lock()
 	m.queue = m.queue[1:]
 	m.mu.Unlock()
+	return nil
+}
+
+// putInit uploads the init segment at path unless the version on disk is
+// the one uploaded last: fMP4 segments play after it, so it goes up before
+// them, and so before any playlist listing one. A restart writes it anew,
+// and the first segment after goes up after the new one.
+func (m *Mirror) putInit(ctx context.Context, path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("bucket: init segment: %w", err)
+	}
+	stamp := fileStamp{size: fi.Size(), modTime: fi.ModTime()}
+	if stamp == m.initUp {
+		return nil
+	}
+	if _, err := m.store.client.FPutObject(ctx, m.store.loc.Bucket, m.prefix+media.InitName, path,
+		minio.PutObjectOptions{ContentType: media.InitType, CacheControl: initCache}); err != nil {
+		return err
+	}
+	m.initUp = stamp
 	return nil
 }
 

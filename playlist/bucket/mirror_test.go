@@ -2,6 +2,7 @@ package bucket_test
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -23,6 +24,7 @@ import (
 type rig struct {
 	t      testing.TB
 	seg    time.Duration // the segments' duration, the window too
+	format media.Format
 	weed   *weedtest.Server
 	reader *minio.Client // the bucket as another client lists it
 	dir    string
@@ -35,8 +37,8 @@ type rig struct {
 // newRig starts SeaweedFS and a playlist of segments lasting seg in a
 // window as long (the least grace, no retention), whose mirror runs until
 // the test ends.
-func newRig(t testing.TB, seg time.Duration) *rig {
-	r := &rig{t: t, seg: seg, weed: weedtest.Start(t), dir: t.TempDir(), now: time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)}
+func newRig(t testing.TB, seg time.Duration, format media.Format) *rig {
+	r := &rig{t: t, seg: seg, format: format, weed: weedtest.Start(t), dir: t.TempDir(), now: time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)}
 	r.weed.Bucket(t, "media")
 	store, err := bucket.Open(bucket.Config{Location: bucket.Location{Bucket: "media", Prefix: "live/"}, Endpoint: r.weed.Endpoint, PathStyle: true})
 	if err != nil {
@@ -46,7 +48,7 @@ func newRig(t testing.TB, seg time.Duration) *rig {
 		t.Fatal(err)
 	}
 	r.mirror = store.NewMirror(bucket.MirrorConfig{Stream: "s", Target: seg})
-	if r.pl, err = playlist.New(playlist.Config{Dir: r.dir, Window: seg, Grace: playlist.MinGrace(seg, seg), Target: seg,
+	if r.pl, err = playlist.New(playlist.Config{Dir: r.dir, Window: seg, Grace: playlist.MinGrace(seg, seg), Target: seg, Format: format,
 		Now: func() time.Time { return r.now }, Wrote: r.mirror.Wrote, Hold: r.mirror.Hold, Deleted: r.mirror.Deleted}); err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +70,7 @@ func newRig(t testing.TB, seg time.Duration) *rig {
 func (r *rig) add() {
 	r.t.Helper()
 	d := clock.FromDuration(r.seg)
-	s := media.Segment{Seq: r.next, Path: filepath.Join(r.dir, media.SegmentName(r.next)),
+	s := media.Segment{Seq: r.next, Path: filepath.Join(r.dir, r.format.SegmentName(r.next)), Format: r.format,
 		FirstPTS: clock.Ticks(r.next) * d, Duration: d, Start: r.now, Size: 1000, Frames: 25}
 	if err := os.WriteFile(s.Path, make([]byte, s.Size), 0o644); err != nil {
 		r.t.Fatal(err)
@@ -140,7 +142,7 @@ func seqs(names []string) []media.Seq {
 // they are uploaded, then deleted from the disk and from the bucket as
 // the window goes on, until both hold the same segments.
 func TestHoldUntilUploaded(t *testing.T) {
-	r := newRig(t, time.Second)
+	r := newRig(t, time.Second, media.TS)
 	for range 3 {
 		r.add()
 	}
@@ -165,4 +167,50 @@ func TestHoldUntilUploaded(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond) // polling the mirror's deletions, not a proof
 	}
+}
+
+// TestFMP4InitGoesUp mirrors an fMP4 stream: its init segment goes up
+// (video/mp4) before its first segment (video/iso.segment) and the
+// playlist naming it; written anew, as a restart does, it goes up again
+// before the next segment.
+func TestFMP4InitGoesUp(t *testing.T) {
+	r := newRig(t, time.Second, media.FMP4)
+	initPath := filepath.Join(r.dir, media.InitName)
+	if err := os.WriteFile(initPath, []byte("init of run 1"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r.add()
+	r.drain()
+	check := func(key, wantType, wantBody string) {
+		t.Helper()
+		obj, err := r.reader.GetObject(context.Background(), "media", "live/s/"+key, minio.GetObjectOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer obj.Close()
+		info, err := obj.Stat()
+		if err != nil {
+			t.Fatalf("%s is not in the bucket: %v", key, err)
+		}
+		body, err := io.ReadAll(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.ContentType != wantType || (wantBody != "" && string(body) != wantBody) {
+			t.Errorf("%s: %s %q, want %s %q", key, info.ContentType, body, wantType, wantBody)
+		}
+	}
+	check(media.InitName, "video/mp4", "init of run 1")
+	check("0.m4s", "video/iso.segment", "")
+	check("index.m3u8", "application/vnd.apple.mpegurl", "")
+
+	// A new run writes its init segment anew (a later modification time,
+	// another size): the next segment's upload brings it.
+	if err := os.WriteFile(initPath, []byte("init of run two"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r.add()
+	r.drain()
+	check(media.InitName, "video/mp4", "init of run two")
+	check("1.m4s", "video/iso.segment", "")
 }

@@ -308,13 +308,18 @@ func (p *Playlist) advancePartLimit() int {
 // part with that index (RFC 8216bis, section 6.2.5.2). A part index past
 // the last part of a finished segment is part 0 of the next. It returns
 // ErrTooFar for msn more than two past the last listed segment, or a part
-// more than the advance part limit past the last listed part.
+// more than the advance part limit past the last listed part. Once the
+// playlist is closed, everything not too far is ready: nothing more
+// will come.
 func (p *Playlist) Ready(msn media.Seq, part int) (bool, error) {
 	p.pubMu.RLock()
 	defer p.pubMu.RUnlock()
 	next := p.nextLocked()
 	if msn > next+1 {
 		return false, fmt.Errorf("_HLS_msn %d: the last segment listed is %d: %w", msn, int64(next)-1, ErrTooFar)
+	}
+	if p.pub.closed {
+		return true, nil // nothing more will come: answer at once
 	}
 	if part < 0 {
 		return msn < next, nil

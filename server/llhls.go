@@ -108,20 +108,39 @@ func (s *Server) busy(w http.ResponseWriter) {
 
 // waitFor waits until done reports true, or fails, at most wait: it
 // reports false at the deadline, ctx's error if ctx ends or the server
-// shuts down first, errBusy if Limits.Blocked requests wait already.
+// shuts down first, errBusy if Limits.Blocked requests wait already. A
+// request done at once is not counted as waiting.
 func (s *Server) waitFor(ctx context.Context, pl *playlist.Playlist, wait time.Duration, done func() (bool, error)) (bool, error) {
-	changed := pl.Changed() // before looking, so no change falls in between
 	if ok, err := done(); ok || err != nil {
 		return ok, err
 	}
-	if s.blocked.Add(1) > int64(s.cfg.Limits.Blocked) {
-		s.blocked.Add(-1)
+	release, ok := s.admit()
+	if !ok {
 		return false, errBusy
 	}
-	defer s.blocked.Add(-1)
+	defer release()
+	return s.wait(ctx, pl, wait, done)
+}
+
+// admit counts a waiting request, if Limits.Blocked allows one more; the
+// request calls release when it no longer waits.
+func (s *Server) admit() (release func(), ok bool) {
+	if s.blocked.Add(1) > int64(s.cfg.Limits.Blocked) {
+		s.blocked.Add(-1)
+		return nil, false
+	}
+	return func() { s.blocked.Add(-1) }, true
+}
+
+// wait is waitFor for a request already admitted.
+func (s *Server) wait(ctx context.Context, pl *playlist.Playlist, wait time.Duration, done func() (bool, error)) (bool, error) {
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	for {
+		changed := pl.Changed() // before looking, so no change falls in between
+		if ok, err := done(); ok || err != nil {
+			return ok, err
+		}
 		select {
 		case <-changed:
 		case <-timer.C:
@@ -130,10 +149,6 @@ func (s *Server) waitFor(ctx context.Context, pl *playlist.Playlist, wait time.D
 			return false, ctx.Err()
 		case <-s.stopping:
 			return false, errors.New("shutting down")
-		}
-		changed = pl.Changed()
-		if ok, err := done(); ok || err != nil {
-			return ok, err
 		}
 	}
 }
@@ -158,6 +173,12 @@ func (s *Server) part(w http.ResponseWriter, r *http.Request, st *Stream, seq me
 		writeError(w, http.StatusNotFound, "no part "+quote(name)+" in stream "+quote(st.Name))
 		return
 	case playlist.PartComing:
+		release, ok := s.admit()
+		if !ok {
+			s.busy(w)
+			return
+		}
+		defer release()
 		h := w.Header()
 		h["Content-Type"] = segmentTypeValues[media.FMP4]
 		h["Cache-Control"] = partCacheValue
@@ -166,7 +187,7 @@ func (s *Server) part(w http.ResponseWriter, r *http.Request, st *Stream, seq me
 			return
 		}
 		_ = http.NewResponseController(w).Flush() // the headers go now: chunked
-		ok, err := s.waitFor(r.Context(), pl, 3*pl.TargetDuration(), func() (bool, error) {
+		ok, err := s.wait(r.Context(), pl, 3*pl.TargetDuration(), func() (bool, error) {
 			var here playlist.PartStatus
 			p, here = pl.Part(seq, index)
 			if here == playlist.PartGone {

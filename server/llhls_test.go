@@ -172,7 +172,7 @@ func TestBlockingReload(t *testing.T) {
 // TestBlockingReloadRefused: bad directives and a segment or part too far
 // ahead are 400 at once (RFC 8216bis 6.2.5.2); a part that does not come
 // within three target durations is 503; past Limits.Blocked waiting
-// requests, 503. Checked to fail with msn last+3 accepted.
+// requests (playlist or hinted part), 503 before any header is sent. Checked to fail with msn last+3 accepted.
 func TestBlockingReloadRefused(t *testing.T) {
 	s := newLLStream(t)
 	for range 5 {
@@ -190,6 +190,8 @@ func TestBlockingReloadRefused(t *testing.T) {
 	waitUntilWaiting(t, srv, 1, ch)
 	resp, body := do(t, http.MethodGet, base+"?_HLS_msn=1&_HLS_part=0", nil)
 	checkJSONError(t, resp, body, http.StatusServiceUnavailable) // Blocked: 1
+	resp, body = do(t, http.MethodGet, ts.URL+"/streams/"+streamName+"/1.0.m4s", nil) // the hinted part
+	checkJSONError(t, resp, body, http.StatusServiceUnavailable)
 	a := <-ch                                                    // three target durations later
 	if a.err != nil || a.resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("a part never written: %v %v %s", a.err, a.resp, a.body)

@@ -189,10 +189,10 @@ func TestBlockingReloadRefused(t *testing.T) {
 	ch := getAsync(base + "?_HLS_msn=1&_HLS_part=1")
 	waitUntilWaiting(t, srv, 1, ch)
 	resp, body := do(t, http.MethodGet, base+"?_HLS_msn=1&_HLS_part=0", nil)
-	checkJSONError(t, resp, body, http.StatusServiceUnavailable) // Blocked: 1
+	checkJSONError(t, resp, body, http.StatusServiceUnavailable)                      // Blocked: 1
 	resp, body = do(t, http.MethodGet, ts.URL+"/streams/"+streamName+"/1.0.m4s", nil) // the hinted part
 	checkJSONError(t, resp, body, http.StatusServiceUnavailable)
-	a := <-ch                                                    // three target durations later
+	a := <-ch // three target durations later
 	if a.err != nil || a.resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("a part never written: %v %v %s", a.err, a.resp, a.body)
 	}

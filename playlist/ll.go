@@ -134,7 +134,7 @@ func (p *Playlist) nextLocked() media.Seq {
 	return 0
 }
 
-// partsOf returns the parts in memory of segment seq.
+// partsOfLocked returns the parts in memory of segment seq.
 func (p *Playlist) partsOfLocked(seq media.Seq) []media.Part {
 	var out []media.Part
 	for _, part := range p.parts.parts {
@@ -185,8 +185,8 @@ func (p *Playlist) listedFromLocked() media.Seq {
 	return p.nextLocked()
 }
 
-// skipUntil is CAN-SKIP-UNTIL, or 0 if the window is too short for a
-// delta update to skip anything.
+// skipUntilLocked is CAN-SKIP-UNTIL, or 0 if the window is too short
+// for a delta update to skip anything.
 func (p *Playlist) skipUntilLocked() clock.Ticks {
 	d := clock.Ticks(skipFactor*p.pub.target) * clock.Hz
 	if clock.FromDuration(p.cfg.Window) <= d {

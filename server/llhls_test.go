@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -23,14 +24,14 @@ import (
 // llStream is a Low-Latency playlist fed by hand: parts of made-up
 // bytes, and segments whose files are their parts concatenated.
 type llStream struct {
-	t     *testing.T
+	t     testing.TB
 	pl    *playlist.Playlist
 	dir   string
 	pts   clock.Ticks
 	parts []media.Part // of the segment being written
 }
 
-func newLLStream(t *testing.T) *llStream {
+func newLLStream(t testing.TB) *llStream {
 	dir := t.TempDir()
 	pl, err := playlist.New(playlist.Config{Dir: dir, Window: 8 * time.Second, Target: time.Second, Format: media.FMP4, Part: 200 * time.Millisecond})
 	if err != nil {
@@ -77,7 +78,7 @@ func (s *llStream) segment(seq media.Seq) {
 }
 
 // serveLL serves the stream on loopback.
-func serveLL(t *testing.T, s *llStream, limits server.Limits) (*httptest.Server, *server.Server) {
+func serveLL(t testing.TB, s *llStream, limits server.Limits) (*httptest.Server, *server.Server) {
 	srv := server.New(server.Config{Streams: server.Fixed{{Name: streamName, Playlist: s.pl}}, Limits: limits})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
@@ -87,7 +88,7 @@ func serveLL(t *testing.T, s *llStream, limits server.Limits) (*httptest.Server,
 // waitUntilWaiting waits until n requests wait in srv: the request sent
 // before, whose answer comes on ch (if not nil), is blocked. An answer
 // before that fails the test.
-func waitUntilWaiting(t *testing.T, srv *server.Server, n int, ch chan answer) {
+func waitUntilWaiting(t testing.TB, srv *server.Server, n int, ch chan answer) {
 	t.Helper()
 	for srv.Waiting() != n {
 		select {
@@ -238,4 +239,36 @@ func TestServeParts(t *testing.T) {
 		resp, body := do(t, http.MethodGet, url(name), nil)
 		checkJSONError(t, resp, body, http.StatusNotFound)
 	}
+}
+
+// BenchmarkBlockingReload measures how long after a part is written a
+// blocking reload waiting for it is answered, on loopback: one request
+// per iteration, waiting for the next part (ms/op at p50 and p99).
+func BenchmarkBlockingReload(b *testing.B) {
+	s := newLLStream(b)
+	ts, srv := serveLL(b, s, server.Limits{})
+	base := ts.URL + "/streams/" + streamName + "/index.m3u8"
+	seq := media.Seq(0)
+	var took []time.Duration
+	b.ResetTimer()
+	for range b.N {
+		if len(s.parts) == 5 {
+			s.segment(seq)
+			seq++
+		}
+		ch := getAsync(base + fmt.Sprintf("?_HLS_msn=%d&_HLS_part=%d", seq, len(s.parts)))
+		waitUntilWaiting(b, srv, 1, ch)
+		written := time.Now()
+		s.part(seq)
+		a := <-ch
+		took = append(took, time.Since(written))
+		if a.err != nil || a.resp.StatusCode != http.StatusOK {
+			b.Fatalf("%v %v", a.err, a.resp)
+		}
+	}
+	b.StopTimer()
+	slices.Sort(took)
+	q := func(f float64) float64 { return float64(took[int(f*float64(len(took)-1))]) / float64(time.Millisecond) }
+	b.ReportMetric(q(0.5), "p50-ms")
+	b.ReportMetric(q(0.99), "p99-ms")
 }

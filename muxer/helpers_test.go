@@ -43,12 +43,16 @@ type runConfig struct {
 	breaks map[int]bool
 	// format is the muxer's Format.
 	format media.Format
+	// part is the muxer's Part.
+	part time.Duration
 }
 
 // run is what a muxer run left behind.
 type run struct {
 	segments []media.Segment
 	pts      []clock.Ticks
+	// parts are the parts published, in order.
+	parts []media.Part
 }
 
 // runMuxer drives checkerboard → libx264 → muxer into cfg.dir on a jittered
@@ -91,6 +95,11 @@ func runMuxer(t *testing.T, cfg runConfig) run {
 			return nil
 		},
 		OnError: cfg.onError,
+		Part:    cfg.part,
+		PublishPart: func(p media.Part) error {
+			out.parts = append(out.parts, p)
+			return nil
+		},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -50,6 +50,16 @@ type Config struct {
 	// cut: the segment keeps its true duration, d, which breaks
 	// EXT-X-TARGETDURATION.
 	OnOverlong func(seq media.Seq, d clock.Ticks)
+	// Part, if positive, cuts fMP4 segments into parts of Low-Latency
+	// HLS lasting at most Part each (see parts), told to PublishPart as
+	// each is flushed. It needs Format FMP4 and at most a third of Target.
+	Part time.Duration
+	// PublishPart is called with every part, once its fragment is in the
+	// segment's file, before the segment is published. An error from it
+	// is returned by the call that finished the part. If the segment is
+	// then lost, the next one takes its number and its parts start again
+	// at index 0.
+	PublishPart func(media.Part) error
 	// AtStep, if set, is told of each step of every segment's path to disk
 	// (see Step), before Publish: tests stop the process there.
 	AtStep func(Step, media.Segment)
@@ -81,7 +91,9 @@ type Muxer struct {
 	// marked Discontinuity). It is marked discontinuous in the playlist;
 	// the TS goes on.
 	jump bool
-	pkt  *astiav.Packet
+	// parts cuts segments into parts; nil without Config.Part.
+	parts *parts
+	pkt   *astiav.Packet
 	// payload holds the packet being written: reused, so that writing a
 	// packet allocates nothing.
 	payload avpkt.Payload
@@ -98,8 +110,16 @@ func New(cfg Config) (*Muxer, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("muxer: %w", err)
 	}
-	return &Muxer{cfg: cfg, target: clock.FromDuration(cfg.Target), longest: Longest(cfg.Target),
-		next: cfg.FirstSeq, gap: cfg.FirstSeq > 0, pkt: astiav.AllocPacket()}, nil
+	m := &Muxer{cfg: cfg, target: clock.FromDuration(cfg.Target), longest: Longest(cfg.Target),
+		next: cfg.FirstSeq, gap: cfg.FirstSeq > 0}
+	if cfg.Part != 0 {
+		if cfg.Part < 0 || cfg.Format != media.FMP4 || 3*cfg.Part > cfg.Target {
+			return nil, fmt.Errorf("muxer: part %s needs fmp4 and at most a third of the target %s", cfg.Part, cfg.Target)
+		}
+		m.parts = &parts{target: clock.FromDuration(cfg.Part), step: clock.Hz / clock.Ticks(max(cfg.FPS, 1))}
+	}
+	m.pkt = astiav.AllocPacket()
+	return m, nil
 }
 
 // Longest returns the longest a segment may last for target duration
@@ -147,7 +167,9 @@ func (m *Muxer) WritePacket(p media.Packet) error {
 			return err
 		}
 	}
-	if m.cur == nil {
+	var published error
+	switch {
+	case m.cur == nil:
 		if !p.Key {
 			return nil
 		}
@@ -155,6 +177,13 @@ func (m *Muxer) WritePacket(p media.Packet) error {
 			m.fail(err)
 			return nil
 		}
+	case m.parts != nil && m.parts.full(p):
+		part, err := m.cutPart(p)
+		if err != nil {
+			m.abandon(fmt.Errorf("muxer: segment %d: %w", m.cur.seg.Seq, err))
+			return nil
+		}
+		published = m.publishPart(part)
 	}
 	err := m.payload.Set(m.pkt, p.Data)
 	if err == nil {
@@ -162,10 +191,13 @@ func (m *Muxer) WritePacket(p media.Packet) error {
 	}
 	if err != nil {
 		m.abandon(fmt.Errorf("muxer: segment %d: %w", m.cur.seg.Seq, err))
-		return nil
+		return published
 	}
 	m.cur.add(p)
-	return nil
+	if m.parts != nil {
+		m.parts.add(p)
+	}
+	return published
 }
 
 // abandon gives up the segment being written.
@@ -272,6 +304,9 @@ func (m *Muxer) open(p media.Packet) error {
 		return fmt.Errorf("muxer: open segment %d: %w", seg.Seq, err)
 	}
 	m.cur, m.jump = f, false
+	if m.parts != nil {
+		m.parts.openParts(p, seg.FirstPTS)
+	}
 	return nil
 }
 
@@ -290,6 +325,10 @@ func (m *Muxer) finish(d, next clock.Ticks, last bool) error {
 	} else {
 		err = m.ts.end(next)
 	}
+	var part media.Part
+	if err == nil && m.parts != nil {
+		part, err = m.parts.last(f, d)
+	}
 	if err != nil {
 		m.fail(fmt.Errorf("muxer: write segment %d: %w", f.seg.Seq, err))
 		f.discard()
@@ -301,10 +340,14 @@ func (m *Muxer) finish(d, next clock.Ticks, last bool) error {
 	}
 	m.next++
 	m.gap = false
-	if m.cfg.Publish != nil {
-		return m.cfg.Publish(f.seg)
+	var published error
+	if m.parts != nil {
+		published = m.publishPart(part)
 	}
-	return nil
+	if m.cfg.Publish != nil {
+		published = errors.Join(published, m.cfg.Publish(f.seg))
+	}
+	return published
 }
 
 // errNoMpegts is returned if libavformat lacks the mpegts muxer.

@@ -2,6 +2,7 @@ package playlist
 
 import (
 	"bytes"
+	"slices"
 	"strconv"
 
 	"github.com/hlsmark/hlsmark/pipeline/clock"
@@ -24,9 +25,9 @@ import (
 // first listed one, and tags added after Close follow EXT-X-ENDLIST. A
 // playlist with no segment lists no tag: a date range needs a program date
 // time to refer to (RFC 8216, section 4.3.2.7).
-func (p *Playlist) encodeLocked() []byte {
+func (p *Playlist) encodeLocked() encoded {
+	var e encoded
 	var b bytes.Buffer
-	b.WriteString("#EXTM3U\n#EXT-X-VERSION:" + strconv.Itoa(version(p.cfg.Format)) + "\n")
 	// Every segment starts with an IDR frame (and, in MPEG-TS, its own PAT
 	// and PMT).
 	b.WriteString("#EXT-X-INDEPENDENT-SEGMENTS\n")
@@ -39,28 +40,36 @@ func (p *Playlist) encodeLocked() []byte {
 	if p.discSeq != 0 {
 		b.WriteString("#EXT-X-DISCONTINUITY-SEQUENCE:" + strconv.FormatUint(p.discSeq, 10) + "\n")
 	}
+	e.head = slices.Clone(b.Bytes())
+	b.Reset()
 	writeMap(&b, p.cfg.Format)
+	e.mapTag = slices.Clone(b.Bytes())
 	tags := p.tags
 	if len(p.segs) == 0 {
 		tags = nil
 	}
-	writeTags := func(upTo media.Seq) {
+	writeTags := func(upTo media.Seq) []byte {
+		var b bytes.Buffer
 		for len(tags) > 0 && tags[0].before <= upTo {
 			tags[0].r.encode(&b)
 			b.WriteByte('\n')
 			tags = tags[1:]
 		}
+		return b.Bytes()
 	}
 	for _, s := range p.segs {
-		writeTags(s.Seq)
+		blk := block{seg: s, tags: writeTags(s.Seq)}
+		b.Reset()
 		if s.Discontinuity {
 			b.WriteString("#EXT-X-DISCONTINUITY\n")
 		}
 		b.WriteString("#EXT-X-PROGRAM-DATE-TIME:" + formatPDT(s.Start) + "\n")
-		b.WriteString("#EXTINF:" + formatMillis(extinfMillis(s.Duration)) + ",\n")
-		b.WriteString(s.Name() + "\n")
+		blk.pre = slices.Clone(b.Bytes())
+		blk.uri = []byte("#EXTINF:" + formatMillis(extinfMillis(s.Duration)) + ",\n" + s.Name() + "\n")
+		e.blocks = append(e.blocks, blk)
 	}
 	for _, end := range []bool{false, true} {
+		b.Reset()
 		if end && p.closed {
 			b.WriteString("#EXT-X-ENDLIST\n")
 		}
@@ -70,8 +79,54 @@ func (p *Playlist) encodeLocked() []byte {
 				b.WriteByte('\n')
 			}
 		}
+		if end {
+			e.end = slices.Clone(b.Bytes())
+		} else {
+			e.tail = slices.Clone(b.Bytes())
+		}
 	}
+	return e
+}
+
+// encoded is a playlist in pieces, for the parts of Low-Latency HLS to
+// go in between (see ll.go).
+type encoded struct {
+	// head runs from EXT-X-INDEPENDENT-SEGMENTS to
+	// EXT-X-DISCONTINUITY-SEQUENCE, mapTag is EXT-X-MAP (if any).
+	head, mapTag []byte
+	blocks       []block
+	// tail is the date ranges after the last segment, end EXT-X-ENDLIST
+	// (if closed) and the date ranges added after it.
+	tail, end []byte
+}
+
+// block is a listed segment's lines: the date ranges added while it was
+// the next to come (tags), EXT-X-DISCONTINUITY and
+// EXT-X-PROGRAM-DATE-TIME (pre), EXTINF and its URI (uri).
+type block struct {
+	seg            media.Segment
+	tags, pre, uri []byte
+}
+
+// bytes writes the playlist whole, as EXT-X-VERSION version.
+func (e encoded) bytes(version int) []byte {
+	var b bytes.Buffer
+	e.header(&b, version)
+	b.Write(e.mapTag)
+	for _, blk := range e.blocks {
+		b.Write(blk.tags)
+		b.Write(blk.pre)
+		b.Write(blk.uri)
+	}
+	b.Write(e.tail)
+	b.Write(e.end)
 	return b.Bytes()
+}
+
+// header writes #EXTM3U, EXT-X-VERSION and head.
+func (e encoded) header(b *bytes.Buffer, version int) {
+	b.WriteString("#EXTM3U\n#EXT-X-VERSION:" + strconv.Itoa(version) + "\n")
+	b.Write(e.head)
 }
 
 // version is the playlist's EXT-X-VERSION: 3 for floating-point EXTINF

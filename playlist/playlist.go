@@ -70,6 +70,9 @@ type Config struct {
 	// segment (media.InitName, in Dir) in EXT-X-MAP. A stream folder keeps
 	// its format: New refuses to go on with another one.
 	Format media.Format
+	// Part, if positive, is the part target of Low-Latency HLS: the
+	// playlist lists the parts AddPart is given (see Live). Only for fMP4.
+	Part time.Duration
 	// MaxDateRanges bounds the date ranges listed at once; past it, a new
 	// one is not listed (ErrTooManyDateRanges). Zero means
 	// DefaultMaxDateRanges.
@@ -143,11 +146,13 @@ type Playlist struct {
 
 	pubMu sync.RWMutex
 	pub   view // as last written
+	parts partState
 }
 
 // view is what readers see: the playlist as last written to disk.
 type view struct {
 	encoded []byte
+	pieces  encoded         // encoded, in pieces for Low-Latency HLS
 	segs    []media.Segment // the window
 	retired []media.Segment // left the window, files still on disk
 	target  int
@@ -160,6 +165,9 @@ func New(cfg Config) (*Playlist, error) {
 	if cfg.Window <= 0 || cfg.Target <= 0 || cfg.Grace < 0 || cfg.Retain < 0 || cfg.RetainSize < 0 {
 		return nil, fmt.Errorf("playlist: window %s and target %s must be positive, grace %s, retain %s and retain size %d not negative",
 			cfg.Window, cfg.Target, cfg.Grace, cfg.Retain, cfg.RetainSize)
+	}
+	if cfg.Part < 0 || (cfg.Part > 0 && cfg.Format != media.FMP4) {
+		return nil, fmt.Errorf("playlist: part target %s: parts need fmp4", cfg.Part)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -429,8 +437,10 @@ func (p *Playlist) Locate(pts clock.Ticks) (Position, bool) {
 // viewLocked returns what readers will see once the current state is
 // written.
 func (p *Playlist) viewLocked() view {
+	e := p.encodeLocked()
 	v := view{
-		encoded: p.encodeLocked(),
+		pieces:  e,
+		encoded: e.bytes(version(p.cfg.Format)),
 		segs:    append([]media.Segment(nil), p.segs...),
 		target:  p.target,
 		closed:  p.closed,

@@ -135,6 +135,7 @@ func (p *Playlist) writeLoop() {
 		if err == nil {
 			p.pubMu.Lock()
 			p.pub = v
+			p.partsChangedLocked()
 			p.pubMu.Unlock()
 			if p.cfg.Wrote != nil {
 				p.cfg.Wrote(v.snapshot())

@@ -22,6 +22,10 @@ func (s *Server) playlist(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if st.Playlist.LowLatency() {
+		s.livePlaylist(w, r, st)
+		return
+	}
 	w.Header().Set("Content-Type", playlistType)
 	// A live playlist changes every segment: always fetch it anew.
 	w.Header().Set("Cache-Control", "no-cache, no-store")
@@ -41,6 +45,10 @@ func (s *Server) segment(w http.ResponseWriter, r *http.Request) {
 	name := mux.Vars(r)["segment"]
 	if path, ok := st.Playlist.InitPath(); ok && name == media.InitName {
 		serveInit(w, r, path)
+		return
+	}
+	if seq, index, ok := media.ParsePartName(name); ok && st.Playlist.LowLatency() {
+		s.part(w, r, st, seq, index)
 		return
 	}
 	seq, ok := st.Playlist.Format().ParseSegmentName(name)

@@ -42,6 +42,10 @@ type Limits struct {
 	// ListBytes bounds a marker list answer; a longer list is cut short
 	// and says where to go on.
 	ListBytes int
+	// Blocked bounds the requests waiting at once, server-wide, for a
+	// Low-Latency HLS playlist update (blocking reload) or a part not yet
+	// written; past it, such a request is answered 503 with Retry-After.
+	Blocked int
 	// BodyTimeout bounds the time to read a request's body, so a client
 	// that sends it a byte at a time cannot hold a connection.
 	BodyTimeout time.Duration
@@ -60,6 +64,7 @@ func DefaultLimits() Limits {
 		Replay:                 1000,
 		ListBytes:              1 << 20,
 		BodyTimeout:            10 * time.Second,
+		Blocked:                10000,
 	}
 }
 
@@ -76,6 +81,7 @@ func (l Limits) withDefaults() Limits {
 	l.Replay = cmp.Or(l.Replay, d.Replay)
 	l.ListBytes = cmp.Or(l.ListBytes, d.ListBytes)
 	l.BodyTimeout = cmp.Or(l.BodyTimeout, d.BodyTimeout)
+	l.Blocked = cmp.Or(l.Blocked, d.Blocked)
 	return l
 }
 

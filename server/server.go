@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/handlers"
@@ -159,6 +160,8 @@ type Server struct {
 
 	postsMu     sync.Mutex
 	streamPosts map[string]*rate.Limiter // markers posted per stream, made at its first post
+
+	blocked atomic.Int64 // requests waiting for a playlist update or a part (Limits.Blocked)
 }
 
 // streamPostLimiter returns the limiter of the markers posted to the

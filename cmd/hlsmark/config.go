@@ -26,11 +26,13 @@ type streamConfig struct {
 	Name string
 	// SegmentFormat is the segments' container (--format).
 	SegmentFormat media.Format
-	Size          media.Size
-	FPS           int
-	Segment       time.Duration
-	Window        time.Duration
-	Grace         time.Duration
+	// Part is the Low-Latency HLS part duration (--part); 0: no parts.
+	Part    time.Duration
+	Size    media.Size
+	FPS     int
+	Segment time.Duration
+	Window  time.Duration
+	Grace   time.Duration
 	// Retain and RetainSize keep segments past the window for VOD
 	// playlists (playlist.Config.Retain, RetainSize).
 	Retain        time.Duration
@@ -153,6 +155,7 @@ func streamFlags(cl *commandLine, a *streamArgs) {
 	cl.group("Stream", func(fs *flag.FlagSet) {
 		fs.StringVar(&c.Name, "stream", "demo", "stream `name`, in its URLs and its folder: 1 to 64 of a-z, 0-9, '-' and '_' (in a config file: name)")
 		fs.TextVar(&c.SegmentFormat, "format", media.TS, "segment container: ts (MPEG-TS, {seq}.ts), or fmp4 (fragmented MP4/CMAF: init.mp4 and {seq}.m4s, EXT-X-MAP); a stream's folder keeps its format")
+		fs.DurationVar(&c.Part, "part", 0, "Low-Latency HLS part `duration` (e.g. 200ms, at most a third of --segment; fmp4 only): parts listed as EXT-X-PART, blocking playlist reload; 0: off")
 		fs.DurationVar(&c.Window, "window", 2*time.Minute, "DVR window a viewer can seek back in")
 		fs.IntVar(&c.MaxDateRanges, "max-dateranges", playlist.DefaultMaxDateRanges, "most markers listed as EXT-X-DATERANGE in the playlist at once (the API has them all)")
 		fs.DurationVar(&c.Grace, "grace", 0, "how long segments stay on disk after leaving the window (default and least: the window plus the target duration, RFC 8216 section 6.2.2)")
@@ -301,6 +304,10 @@ func (c streamConfig) validate() error {
 		return usagef("--stream %q: use 1 to 64 of a-z, 0-9, '-' and '_', starting with a letter or digit", c.Name)
 	case c.Segment < 100*time.Millisecond || c.Segment > time.Minute:
 		return usagef("--segment %s: must be from 100ms to 1m", c.Segment)
+	case c.Part < 0 || 3*c.Part > c.Segment:
+		return usagef("--part %s: must be from 0 to a third of --segment (%s)", c.Part, c.Segment)
+	case c.Part > 0 && c.SegmentFormat != media.FMP4:
+		return usagef("--part %s: parts need --format fmp4", c.Part)
 	case c.Window != 0 && c.Window < c.Segment:
 		return usagef("--window %s: must be at least one segment (%s)", c.Window, c.Segment)
 	case c.Grace < c.minGrace():

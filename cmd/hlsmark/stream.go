@@ -36,6 +36,7 @@ func newServedStream(c streamConfig, clk clock.Clock, store marker.Store, log *s
 		CacheBytes: c.SegmentCache,
 		Encoder:    c.encoder(),
 		Format:     c.SegmentFormat,
+		Part:       c.Part,
 		Source: func(at pipeline.Start) (pipeline.Source, error) {
 			src, err := c.openInput(at, log)
 			if err != nil || wrap == nil {

@@ -56,3 +56,26 @@ func TestFormatNames(t *testing.T) {
 		}
 	}
 }
+
+// TestPartNames round-trips part names and refuses what is not one: a
+// segment's name, leading zeros, signs, other extensions.
+func TestPartNames(t *testing.T) {
+	for _, c := range []struct {
+		seq   media.Seq
+		index int
+		name  string
+	}{{0, 0, "0.0.m4s"}, {42, 3, "42.3.m4s"}, {18446744073709551615, 12, "18446744073709551615.12.m4s"}} {
+		if got := media.PartName(c.seq, c.index); got != c.name {
+			t.Errorf("PartName(%d, %d) = %q, want %q", c.seq, c.index, got, c.name)
+		}
+		seq, index, ok := media.ParsePartName(c.name)
+		if !ok || seq != c.seq || index != c.index {
+			t.Errorf("ParsePartName(%q) = %d, %d, %v", c.name, seq, index, ok)
+		}
+	}
+	for _, bad := range []string{"42.m4s", "42.03.m4s", "042.3.m4s", "42.3.ts", "42.-3.m4s", "42..m4s", ".3.m4s", "42.3.4.m4s", "42.99999999.m4s"} {
+		if seq, index, ok := media.ParsePartName(bad); ok {
+			t.Errorf("ParsePartName(%q) = %d, %d, accepted", bad, seq, index)
+		}
+	}
+}

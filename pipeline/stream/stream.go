@@ -48,6 +48,9 @@ type Config struct {
 	// fMP4. A folder keeps the format it was recorded in (see
 	// playlist.FormatError).
 	Format media.Format
+	// Part, if positive, cuts fMP4 segments into Low-Latency HLS parts
+	// of at most that long (muxer.Config.Part), listed by the playlist.
+	Part time.Duration
 	// Encoder configures libx264. With Copy, only its Size and FPS are
 	// read: they describe the video to the muxer.
 	Encoder pipeline.EncoderConfig
@@ -182,7 +185,7 @@ func New(cfg Config) (_ *Stream, err error) {
 	s.lastFrame.Store(s.sinceEpoch())
 	s.lastSegment.Store(s.sinceEpoch())
 	pcfg := playlist.Config{Dir: cfg.Dir, Window: cfg.Window, Grace: cfg.Grace, Target: cfg.Segment, Now: cfg.Clock.Now,
-		Retain: cfg.Retain, RetainSize: cfg.RetainSize, Format: cfg.Format,
+		Retain: cfg.Retain, RetainSize: cfg.RetainSize, Format: cfg.Format, Part: cfg.Part,
 		MaxDateRanges: cfg.MaxDateRanges, WriteFile: cfg.Faults.WriteFile,
 		Deleted: func(seg media.Segment) { s.cache.Drop(seg.Seq); s.counts.SegmentDeleted() }}
 	if cfg.Bucket != nil {
@@ -253,6 +256,7 @@ func New(cfg Config) (_ *Stream, err error) {
 	if s.muxer, err = muxer.New(muxer.Config{
 		Dir: cfg.Dir, Target: cfg.Segment, FirstSeq: first, Format: cfg.Format, Size: cfg.Encoder.Size, FPS: cfg.Encoder.FPS, Timeline: s.timeline,
 		Publish: s.publish, AtStep: cfg.Faults.SegmentStep,
+		Part: cfg.Part, PublishPart: s.playlist.AddPart,
 		OnOverlong: func(seq media.Seq, d clock.Ticks) {
 			s.counts.SegmentOverlong()
 			cfg.Log.Warn("a copied GOP outlasts the target duration: no keyframe to cut the segment at",

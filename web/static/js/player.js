@@ -198,9 +198,15 @@ export class Player extends EventTarget {
   attachHls(url, autoplay) {
     const Hls = window.Hls;
     const hls = new Hls({
-      // Start, and return with goLive, three target durations behind the
-      // newest segment: hls.js's default, safe for a stream that is late.
-      liveSyncDurationCount: 3,
+      // Low-Latency HLS when the playlist has parts (hlsmark serve --part):
+      // hls.js then loads parts, reloads the playlist blocking
+      // (_HLS_msn/_HLS_part) and starts, and returns with goLive, at
+      // PART-HOLD-BACK behind the live edge. A playlist without parts has
+      // no hold-back, and hls.js falls back to its default of three target
+      // durations behind the newest segment. (Setting
+      // liveSyncDurationCount, even to that default, would override
+      // PART-HOLD-BACK.)
+      lowLatencyMode: true,
       // Keep what was watched: the DVR window is short, and seeking back to
       // a marker should not need a download.
       backBufferLength: Infinity,

@@ -18,7 +18,7 @@ const drainWithin = 10 * time.Second
 // deletions, and holds the deletion of files not uploaded yet.
 func (s *Stream) newMirror(pcfg *playlist.Config) *bucket.Mirror {
 	m := s.cfg.Bucket.NewMirror(bucket.MirrorConfig{
-		Stream: s.cfg.Name, Target: s.cfg.Segment, Log: s.cfg.Log, Now: s.cfg.Clock.Now,
+		Stream: s.cfg.Name, Target: s.cfg.Segment, Format: s.cfg.Format, Log: s.cfg.Log, Now: s.cfg.Clock.Now,
 		OnLag: s.counts.UploadLag, OnFailed: s.counts.UploadFailed,
 	})
 	deleted := pcfg.Deleted

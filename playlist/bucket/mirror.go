@@ -49,6 +49,14 @@ type MirrorConfig struct {
 	// Target is the segment duration: uploads further behind than that
 	// are reported.
 	Target time.Duration
+	// Format is the stream's segment format: it names the objects.
+	Format media.Format
+	// SweepEvery is how often, when it has nothing else to do, the Mirror
+	// lists the bucket for segment objects older than its playlist's and
+	// deletes them: a deletion lost to a crash, or an upload the store
+	// finished after the Mirror gave up on it and deleted the segment.
+	// Zero means DefaultSweepEvery.
+	SweepEvery time.Duration
 	// Log receives the Mirror's log lines; nil means slog.Default().
 	Log *slog.Logger
 	// OnLag, if set, is told how far uploads are behind, at least every
@@ -60,6 +68,9 @@ type MirrorConfig struct {
 	// Now reads the clock; nil means time.Now.
 	Now func() time.Time
 }
+
+// DefaultSweepEvery is MirrorConfig.SweepEvery's default.
+const DefaultSweepEvery = time.Minute
 
 // Mirror keeps one stream's segments and playlist in the bucket, following
 // the playlist's writes (Wrote), deletions (Deleted) and holding deletions
@@ -83,7 +94,13 @@ type Mirror struct {
 	idle    []chan struct{} // closed once nothing waits to upload (Drain)
 	behind  bool            // the lag was past Target when last looked at
 
-	initUp fileStamp // the init segment last uploaded (Run's goroutine only)
+	initUp    fileStamp // the init segment last uploaded (Run's goroutine only)
+	lastSweep time.Time // when the bucket was last listed
+	// offDiskTo is the newest segment the playlist deleted from the disk
+	// (it deletes oldest first), if offDisk: every segment up to it is
+	// past its grace, and its object may go.
+	offDisk   bool
+	offDiskTo media.Seq
 }
 
 // fileStamp tells a file's versions apart: an fMP4 stream's init segment
@@ -113,6 +130,9 @@ func (s *Store) NewMirror(cfg MirrorConfig) *Mirror {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.SweepEvery <= 0 {
+		cfg.SweepEvery = DefaultSweepEvery
 	}
 	return &Mirror{store: s, cfg: cfg, prefix: s.loc.Prefix + cfg.Stream + "/", wake: make(chan struct{}, 1)}
 }
@@ -156,6 +176,9 @@ func (m *Mirror) queueLocked(snap playlist.Snapshot) {
 func (m *Mirror) Deleted(seg media.Segment) {
 	m.mu.Lock()
 	m.doomed = append(m.doomed, seg.Seq)
+	if !m.offDisk || seg.Seq > m.offDiskTo {
+		m.offDisk, m.offDiskTo = true, seg.Seq
+	}
 	m.mu.Unlock()
 	m.poke()
 }
@@ -193,12 +216,16 @@ func (m *Mirror) Run(ctx context.Context) {
 	for {
 		what, do := m.take()
 		if do == nil {
+			sweep := time.NewTimer(m.cfg.SweepEvery)
 			select {
 			case <-m.wake:
-				continue
+			case <-sweep.C:
 			case <-ctx.Done():
+				sweep.Stop()
 				return
 			}
+			sweep.Stop()
+			continue
 		}
 		if m.retry(ctx, what, do) != nil {
 			return
@@ -252,6 +279,9 @@ func (m *Mirror) take() (string, func(context.Context) error) {
 	if len(m.doomed) > 0 && m.listed && m.doomed[0] < m.first {
 		seq := m.doomed[0]
 		return "delete segment " + strconv.FormatUint(uint64(seq), 10), func(ctx context.Context) error { return m.remove(ctx, seq) }
+	}
+	if m.listed && len(m.doomed) == 0 && m.cfg.Now().Sub(m.lastSweep) >= m.cfg.SweepEvery {
+		return "list the bucket for stray segments", m.sweep
 	}
 	return "", nil
 }
@@ -318,7 +348,7 @@ func (m *Mirror) putPlaylist(ctx context.Context, l *listing) error {
 }
 
 func (m *Mirror) remove(ctx context.Context, seq media.Seq) error {
-	if err := m.store.client.RemoveObject(ctx, m.store.loc.Bucket, m.prefix+media.SegmentName(seq), minio.RemoveObjectOptions{}); err != nil {
+	if err := m.store.client.RemoveObject(ctx, m.store.loc.Bucket, m.prefix+m.cfg.Format.SegmentName(seq), minio.RemoveObjectOptions{}); err != nil {
 		return err
 	}
 	m.mu.Lock()
@@ -331,18 +361,14 @@ func (m *Mirror) remove(ctx context.Context, seq media.Seq) error {
 // not uploaded again, and a segment object older than every segment on
 // disk (its deletion was lost to a restart) is deleted.
 func (m *Mirror) resume(ctx context.Context) error {
-	have := map[media.Seq]bool{}
-	var stale []media.Seq
-	for obj := range m.store.client.ListObjects(ctx, m.store.loc.Bucket, minio.ListObjectsOptions{Prefix: m.prefix}) {
-		if obj.Err != nil {
-			return obj.Err
-		}
-		if seq, ok := media.ParseSegmentName(strings.TrimPrefix(obj.Key, m.prefix)); ok {
-			have[seq] = true
-		}
+	have, err := m.listObjects(ctx)
+	if err != nil {
+		return err
 	}
+	var stale []media.Seq
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.lastSweep = m.cfg.Now()
 	oldest := m.next // the oldest segment on disk: the first queued
 	if len(m.queue) > 0 {
 		oldest = m.queue[0].seg.Seq
@@ -362,6 +388,45 @@ func (m *Mirror) resume(ctx context.Context) error {
 	}
 	m.queue = kept
 	m.resumed = true
+	return nil
+}
+
+// listObjects returns the segment objects the bucket holds for the stream.
+func (m *Mirror) listObjects(ctx context.Context) (map[media.Seq]bool, error) {
+	have := map[media.Seq]bool{}
+	for obj := range m.store.client.ListObjects(ctx, m.store.loc.Bucket, minio.ListObjectsOptions{Prefix: m.prefix}) {
+		if obj.Err != nil {
+			return nil, obj.Err
+		}
+		if seq, ok := m.cfg.Format.ParseSegmentName(strings.TrimPrefix(obj.Key, m.prefix)); ok {
+			have[seq] = true
+		}
+	}
+	return have, nil
+}
+
+// sweep lists the bucket and dooms the segment objects that are neither
+// listed by its playlist nor on disk any more (their grace is over):
+// strays (see MirrorConfig.SweepEvery).
+func (m *Mirror) sweep(ctx context.Context) error {
+	have, err := m.listObjects(ctx)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.lastSweep = m.cfg.Now()
+	var stray []media.Seq
+	for seq := range have {
+		if m.offDisk && seq <= m.offDiskTo && seq < m.first && !slices.Contains(m.doomed, seq) {
+			stray = append(stray, seq)
+		}
+	}
+	if len(stray) > 0 {
+		slices.Sort(stray)
+		m.doomed = append(stray, m.doomed...)
+		m.cfg.Log.Info("stray segments in the bucket, older than its playlist: deleting them", "stream", m.cfg.Stream, "segments", stray)
+	}
 	return nil
 }
 

@@ -47,7 +47,7 @@ func newRig(t testing.TB, seg time.Duration, format media.Format) *rig {
 	if r.reader, err = minio.New(strings.TrimPrefix(r.weed.Endpoint, "http://"), &minio.Options{BucketLookup: minio.BucketLookupPath}); err != nil {
 		t.Fatal(err)
 	}
-	r.mirror = store.NewMirror(bucket.MirrorConfig{Stream: "s", Target: seg})
+	r.mirror = store.NewMirror(bucket.MirrorConfig{Stream: "s", Target: seg, Format: format, SweepEvery: time.Second})
 	if r.pl, err = playlist.New(playlist.Config{Dir: r.dir, Window: seg, Grace: playlist.MinGrace(seg, seg), Target: seg, Format: format,
 		Now: func() time.Time { return r.now }, Wrote: r.mirror.Wrote, Hold: r.mirror.Hold, Deleted: r.mirror.Deleted}); err != nil {
 		t.Fatal(err)
@@ -128,7 +128,7 @@ func (r *rig) inBucket() []media.Seq {
 func seqs(names []string) []media.Seq {
 	var out []media.Seq
 	for _, n := range names {
-		if q, ok := media.ParseSegmentName(filepath.Base(n)); ok {
+		if q, ok := media.TS.ParseSegmentName(filepath.Base(n)); ok {
 			out = append(out, q)
 		}
 	}
@@ -213,4 +213,39 @@ func TestFMP4InitGoesUp(t *testing.T) {
 	r.drain()
 	check(media.InitName, "video/mp4", "init of run two")
 	check("1.m4s", "video/iso.segment", "")
+}
+
+// TestSweepDeletesStrays puts back the object of a segment the mirror
+// deleted, as an upload the store finished after the mirror gave up on it
+// does: the next sweep of the bucket (every second here) deletes it, and
+// leaves the objects still listed or still in their grace on disk.
+func TestSweepDeletesStrays(t *testing.T) {
+	r := newRig(t, time.Second, media.TS)
+	for range 6 {
+		r.add()
+	}
+	r.drain()
+	r.add() // the files uploaded meanwhile are let go
+	r.drain()
+	waitSame := func(what string) {
+		t.Helper()
+		deadline := time.Now().Add(time.Minute)
+		for !slices.Equal(r.inBucket(), r.onDisk()) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: the bucket holds %v, the disk %v; want the same", what, r.inBucket(), r.onDisk())
+			}
+			time.Sleep(50 * time.Millisecond) // polling the mirror's deletions, not a proof
+		}
+	}
+	waitSame("before the stray")
+	if got := r.onDisk(); len(got) == 0 || got[0] == 0 {
+		t.Fatalf("on disk %v: segment 0 should be past its grace", got)
+	}
+	if _, err := r.reader.PutObject(context.Background(), "media", "live/s/0.ts", strings.NewReader("late"), 4, minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.inBucket(); len(got) == 0 || got[0] != 0 {
+		t.Fatalf("the stray did not land: the bucket holds %v", got)
+	}
+	waitSame("after the stray")
 }

@@ -116,3 +116,40 @@ func TestLeaseFailover(t *testing.T) {
 	}
 	bs.stop(t, syscall.SIGTERM)
 }
+
+// BenchmarkLeaseTakeover measures how long after kill -9 of the owner a
+// standby `hlsmark serve` owns the stream (its state leaves standby),
+// with --lease 2s: each iteration starts a standby, kills the owner and
+// waits for the standby, which owns the stream for the next. Reported:
+// the mean and the longest, in seconds. The servers are built with the
+// race detector, as in every test here.
+func BenchmarkLeaseTakeover(b *testing.B) {
+	db := pgtest.Start(b)
+	bucket := startBucket(b)
+	flags := append([]string{"--markers", db.URL, "--lease", testLease.String()}, s3Flags(bucket.weed.Endpoint)...)
+	owner := startServer(b, b.TempDir(), freeAddr(b), flags...)
+	pollUntil(b, "the first owner live", time.Minute, func() bool {
+		code, _ := owner.get("/streams/demo/index.m3u8")
+		return code == http.StatusOK
+	})
+	var total, longest time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		standby := startServer(b, b.TempDir(), freeAddr(b), flags...)
+		pollUntil(b, "a standby", time.Minute, func() bool {
+			code, _ := standby.get("/api/streams")
+			return code == http.StatusOK && listStreams(b, standby)["demo"].State == Standby
+		})
+		b.StartTimer()
+		owner.stop(b, syscall.SIGKILL)
+		killed := time.Now()
+		pollUntil(b, "the takeover", time.Minute, func() bool {
+			return listStreams(b, standby)["demo"].State != Standby
+		})
+		took := time.Since(killed)
+		total, longest = total+took, max(longest, took)
+		owner = standby
+	}
+	b.ReportMetric(total.Seconds()/float64(b.N), "s/takeover")
+	b.ReportMetric(longest.Seconds(), "s-longest")
+}

@@ -117,6 +117,22 @@ func TestLeaseFailover(t *testing.T) {
 	bs.stop(t, syscall.SIGTERM)
 }
 
+// TestLeaseFlag: --lease is 10 s unless given; one under 1 s, or not a
+// duration, is refused on one line naming the flag (exit 2).
+func TestLeaseFlag(t *testing.T) {
+	if c, err := parseServe(nil, noEnv); err != nil || c.Lease != defaultLease {
+		t.Errorf("--lease not given: %s, %v; want %s", c.Lease, err, defaultLease)
+	}
+	if c, err := parseServe([]string{"--lease", "30s"}, noEnv); err != nil || c.Lease != 30*time.Second {
+		t.Errorf("--lease 30s: %s, %v", c.Lease, err)
+	}
+	for _, v := range []string{"500ms", "0", "-5s", "ten"} {
+		data := t.TempDir()
+		r := runCLI(t, data, "serve", "--addr", unusedAddr(t), "--data", data, "--lease", v)
+		checkUsageError(t, r, "--lease")
+	}
+}
+
 // BenchmarkLeaseTakeover measures how long after kill -9 of the owner a
 // standby `hlsmark serve` owns the stream (its state leaves standby),
 // with --lease 2s: each iteration starts a standby, kills the owner and

@@ -33,7 +33,7 @@ var errLeaseLost = fmt.Errorf("the lease on the stream was lost: %w", stream.Err
 // leaseFlag registers --lease, bound to d.
 func leaseFlag(fs *flag.FlagSet, d *time.Duration) {
 	*d = defaultLease
-	fs.Func("lease", "with --markers postgres://: how long a stream stays this server's after its last renewal (renewed every third of it); another server configured for the stream takes it over when it lapses (default 10s, at least 1s)", func(s string) error {
+	fs.Func("lease", "with --markers postgres://: the `duration` a stream stays this server's after the last renewal of its lease (renewed every third of it); another server configured for the stream takes it over when it lapses (default 10s, at least 1s)", func(s string) error {
 		v, err := time.ParseDuration(s)
 		if err != nil || v < time.Second {
 			return fmt.Errorf("%q: want a duration of at least 1s", s)

@@ -35,7 +35,7 @@ func TestMain(m *testing.M) {
 
 // cliBinary builds hlsmark (with the race detector, so the child process
 // is checked too) once per test binary and returns its path.
-func cliBinary(t *testing.T) string {
+func cliBinary(t testing.TB) string {
 	t.Helper()
 	cli.once.Do(func() {
 		if cli.dir, cli.err = os.MkdirTemp("", "hlsmark-cli-"); cli.err != nil {

@@ -66,7 +66,10 @@ type serveConfig struct {
 	Markers string
 	// Segments is --segments and the --s3-... flags: the object store
 	// segments and playlists are copied to; nil for the disk only.
-	Segments    *bucket.Config
+	Segments *bucket.Config
+	// Lease is --lease: how long a stream stays this server's after the
+	// last renewal of its lease, with PostgreSQL.
+	Lease       time.Duration
 	Addr        string
 	MetricsAddr string
 	CORS        []string
@@ -133,6 +136,7 @@ func serveFlags(a *serveArgs) *commandLine {
 		fs.StringVar(&c.Data, "data", "./data", "`folder` for segments, playlists and markers, a subfolder per stream")
 		markersFlag(fs, &c.Markers)
 		segmentsFlags(fs, &a.segments)
+		leaseFlag(fs, &c.Lease)
 	})
 	cl.group("HTTP", func(fs *flag.FlagSet) {
 		fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "`host:port` to listen on (0.0.0.0:port: every interface)")

@@ -137,6 +137,7 @@ func serve(args []string) error {
 		c.bucket = objects
 		return newServedStream(c, clock.Real{}, store, log, nil, m)
 	})
+	streams.leases = newLeases(store, cfg.Lease, objects, log)
 	if notifier != nil {
 		// Stopped by ctx with the streams; waited for before the store
 		// closes (deferred above), after the streams' last changes.

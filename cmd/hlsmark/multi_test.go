@@ -137,7 +137,7 @@ type listedStream struct {
 }
 
 // listStreams returns the streams GET /api/streams lists, by name.
-func listStreams(t *testing.T, s *childServer) map[string]listedStream {
+func listStreams(t testing.TB, s *childServer) map[string]listedStream {
 	t.Helper()
 	code, b := s.get("/api/streams")
 	var out struct{ Streams []listedStream }

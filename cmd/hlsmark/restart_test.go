@@ -47,7 +47,7 @@ func (s *childServer) on(name string) *childServer {
 // name returns the name of the stream s reads and writes.
 func (s *childServer) name() string { return cmp.Or(s.stream, "demo") }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -63,21 +63,21 @@ var fastStream = []string{"--size", "320x240", "--segment", "1s", "--window", "1
 
 // startServer starts `hlsmark serve` with fastStream and then extra flags
 // (a flag given twice takes its last value).
-func startServer(t *testing.T, data, addr string, extra ...string) *childServer {
+func startServer(t testing.TB, data, addr string, extra ...string) *childServer {
 	t.Helper()
 	return startServerUnder(t, nil, data, addr, extra...)
 }
 
 // startServerUnder is startServer with the command run by wrapper (a
 // command and its arguments, the server's command line appended), if set.
-func startServerUnder(t *testing.T, wrapper []string, data, addr string, extra ...string) *childServer {
+func startServerUnder(t testing.TB, wrapper []string, data, addr string, extra ...string) *childServer {
 	t.Helper()
 	return startServerReading(t, wrapper, nil, data, addr, extra...)
 }
 
 // startServerReading is startServerUnder with the server's standard input
 // read from stdin (nil: none).
-func startServerReading(t *testing.T, wrapper []string, stdin io.Reader, data, addr string, extra ...string) *childServer {
+func startServerReading(t testing.TB, wrapper []string, stdin io.Reader, data, addr string, extra ...string) *childServer {
 	t.Helper()
 	args := append(append([]string{cliBinary(t), "serve", "--addr", addr, "--data", data}, fastStream...), extra...)
 	return startChild(t, stdin, addr, append(wrapper, args...))
@@ -86,7 +86,7 @@ func startServerReading(t *testing.T, wrapper []string, stdin io.Reader, data, a
 // startChild starts the command args (hlsmark serving on addr, or a
 // wrapper running it) reading stdin (nil: none), and kills it at the end
 // of the test if it is still running.
-func startChild(t *testing.T, stdin io.Reader, addr string, args []string) *childServer {
+func startChild(t testing.TB, stdin io.Reader, addr string, args []string) *childServer {
 	t.Helper()
 	s := &childServer{base: "http://" + addr, log: &bytes.Buffer{}}
 	s.cmd = exec.Command(args[0], args[1:]...)
@@ -103,7 +103,7 @@ func startChild(t *testing.T, stdin io.Reader, addr string, args []string) *chil
 	return s
 }
 
-func (s *childServer) stop(t *testing.T, sig syscall.Signal) {
+func (s *childServer) stop(t testing.TB, sig syscall.Signal) {
 	t.Helper()
 	_ = s.cmd.Process.Signal(sig)
 	err := s.cmd.Wait()
@@ -113,7 +113,7 @@ func (s *childServer) stop(t *testing.T, sig syscall.Signal) {
 }
 
 // pollUntil polls cond until it holds or the deadline passes.
-func pollUntil(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+func pollUntil(t testing.TB, what string, timeout time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {

@@ -37,7 +37,7 @@ type bucketReader struct {
 }
 
 // startBucket runs SeaweedFS with the test bucket made.
-func startBucket(t *testing.T) *bucketReader {
+func startBucket(t testing.TB) *bucketReader {
 	t.Helper()
 	w := weedtest.Start(t)
 	w.Bucket(t, testBucket)

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hlsmark/hlsmark/marker"
 	"github.com/hlsmark/hlsmark/muxer/clip"
@@ -30,6 +31,7 @@ type streamSet struct {
 	metrics *metrics.Metrics
 	log     *slog.Logger
 	make    func(streamConfig) (*stream.Stream, error)
+	leases  *leases // nil: every stream is this server's alone
 
 	change  sync.Mutex // one change at a time: a replacement waits for the stream it replaces
 	mu      sync.Mutex // guards streams
@@ -46,6 +48,8 @@ type supervisedStream struct {
 	config streamConfig
 	stop   context.CancelCauseFunc
 	done   chan struct{} // closed when the supervisor's Run has returned
+	// standby is set while another server owns the stream (see leases).
+	standby atomic.Bool
 }
 
 // newStreamSet returns an empty set whose streams stop when ctx ends.
@@ -61,7 +65,7 @@ func newStreamSet(ctx context.Context, data string, file *configFile, store mark
 // failures through its state.
 func (s *streamSet) start(c streamConfig, now bool) error {
 	sv := stream.NewSupervisor(c.Name, func() (*stream.Stream, error) { return s.make(c) }, s.log)
-	if now {
+	if now && s.leases == nil { // with leases, it is made once owned
 		if err := sv.Start(); err != nil {
 			return err
 		}
@@ -75,7 +79,12 @@ func (s *streamSet) start(c streamConfig, now bool) error {
 	go func() {
 		defer s.running.Done()
 		defer close(st.done)
-		err := sv.Run(ctx)
+		var err error
+		if s.leases != nil {
+			err = s.leases.own(ctx, st)
+		} else {
+			err = sv.Run(ctx)
+		}
 		switch {
 		case err != nil:
 			s.log.Error("a stream stopped; serving what it has", "stream", c.Name, "err", err)
@@ -126,7 +135,10 @@ func (s *streamSet) All() []*server.Stream {
 // serverView is the stream made last, as the server serves it.
 func (st *supervisedStream) serverView() *server.Stream {
 	c := st.config
-	v := &server.Stream{Name: st.Name(), State: st.State, Input: c.describe(), Size: c.Size.String(), FPS: c.FPS}
+	v := &server.Stream{Name: st.Name(), State: st.state, Input: c.describe(), Size: c.Size.String(), FPS: c.FPS}
+	if st.standby.Load() {
+		return v // nothing of it is served here: the owner serves it
+	}
 	if cur := st.Current(); cur != nil {
 		v.Playlist, v.Markers, v.Cache = cur.Playlist(), cur.Markers(), cur.Cache()
 		v.Counters = func() server.Counters { return server.Counters(cur.Counters()) }
@@ -134,6 +146,15 @@ func (st *supervisedStream) serverView() *server.Stream {
 		v.Clips = clip.New(cur.Playlist().SegmentAt)
 	}
 	return v
+}
+
+// state is the stream's state as the supervisor tells it, or Standby
+// while another server owns it.
+func (st *supervisedStream) state() (state, reason string) {
+	if st.standby.Load() {
+		return Standby, "another server owns the stream"
+	}
+	return st.State()
 }
 
 // Put starts the stream called name with settings, or replaces the one of

@@ -45,6 +45,13 @@ var migrations = [][]string{
 		`CREATE TRIGGER markers_notify AFTER INSERT OR UPDATE ON markers
 			FOR EACH ROW EXECUTE FUNCTION markers_notify()`,
 	},
+	{ // 2: who encodes each stream, until when (lease.go)
+		`CREATE TABLE stream_leases (
+			stream  text PRIMARY KEY,
+			owner   text NOT NULL,
+			expires timestamptz NOT NULL
+		)`,
+	},
 }
 
 // migrateLock is the key of the advisory lock held while migrating (the

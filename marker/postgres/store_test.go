@@ -144,8 +144,8 @@ func TestNodesStartTogether(t *testing.T) {
 	if err := conn.QueryRow(context.Background(), "SELECT count(*), max(version) FROM schema_version").Scan(&rows, &version); err != nil {
 		t.Fatal(err)
 	}
-	if rows != 1 || version != 1 {
-		t.Errorf("schema_version has %d rows, version %d; want one row, version 1", rows, version)
+	if rows != 1 || version != 2 {
+		t.Errorf("schema_version has %d rows, version %d; want one row, version 2 (markers, then stream_leases)", rows, version)
 	}
 }
 
@@ -225,11 +225,11 @@ func TestNewerSchemaRefused(t *testing.T) {
 	if _, err := conn.Exec(context.Background(), "UPDATE schema_version SET version = 7"); err != nil {
 		t.Fatal(err)
 	}
-	if s, err := postgres.Open(context.Background(), srv.URL); err == nil || !strings.Contains(err.Error(), "version 7, newer than this hlsmark's 1") {
+	if s, err := postgres.Open(context.Background(), srv.URL); err == nil || !strings.Contains(err.Error(), "version 7, newer than this hlsmark's 2") {
 		if s != nil {
 			s.Close()
 		}
-		t.Fatalf("Open of a newer schema: %v; want it refused, naming versions 7 and 1", err)
+		t.Fatalf("Open of a newer schema: %v; want it refused, naming versions 7 and 2", err)
 	}
 	var version int
 	if err := conn.QueryRow(context.Background(), "SELECT version FROM schema_version").Scan(&version); err != nil || version != 7 {

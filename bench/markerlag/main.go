@@ -73,14 +73,14 @@ func main() {
 	preset := flag.String("preset", "veryfast", "libx264 preset")
 	segment := flag.Duration("segment", time.Second, "segment duration")
 	part := flag.Duration("part", 200*time.Millisecond, "part duration")
-	every := flag.Duration("every", time.Second, "time between two events of the checkerboard")
+	every := flag.Duration("every", 2*time.Second, "time between two events of the checkerboard (each lasts 500 ms)")
 	poll := flag.Duration("poll", 10*time.Millisecond, "time between two playlist reads")
 	d := flag.Duration("duration", time.Minute, "how long to measure")
 	flag.Parse()
 	r := result{Size: *size, Preset: *preset, Segment: segment.String(), Part: part.String(), Poll: poll.String()}
 	args := []string{"--size", *size, "--fps", "30", "--preset", *preset, "--segment", segment.String(),
 		"--format", "fmp4", "--part", part.String(),
-		"--event-fixed", "--event-every", every.String(), "--event-duration", (*every / 2).String()}
+		"--event-fixed", "--event-every", every.String(), "--event-duration", "500ms"}
 	if err := run(&r, filepath.Join(*bin, "hlsmark"), args, *poll, *d); err != nil {
 		fmt.Fprintln(os.Stderr, "markerlag:", err)
 		os.Exit(1)

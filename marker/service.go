@@ -15,10 +15,11 @@ import (
 	"github.com/hlsmark/hlsmark/playlist"
 )
 
-// queueDepth bounds the detections and segment publications waiting for
-// the service. Both are rare (events come seconds apart, segments every
-// couple of seconds), so a full queue means the store is stuck; the
-// pipeline then blocks rather than drop a marker.
+// queueDepth bounds the detections, segment publications and listed parts
+// waiting for the service. All are rare (events come seconds apart,
+// segments every second or two, parts a few a second), so a full queue
+// means the store is stuck; the pipeline then blocks rather than drop a
+// marker.
 const queueDepth = 64
 
 // Config configures a Service.
@@ -187,6 +188,11 @@ func (s *Service) Published(seg media.Segment) {
 	s.jobs <- func(ctx context.Context) error { return s.published(ctx, seg) }
 }
 
+// PartListed queues a Low-Latency HLS part the playlist has just listed.
+func (s *Service) PartListed(part media.Part) {
+	s.jobs <- func(ctx context.Context) error { return s.partListed(ctx, part) }
+}
+
 func (s *Service) detected(ctx context.Context, d media.Detection) error {
 	switch d.Kind {
 	case media.Opened:
@@ -232,25 +238,39 @@ func closeMarker(m *Marker, d clock.Ticks, cut bool) {
 
 // published gives a new revision to the markers the segment places, so
 // subscribers learn their sequence and offset.
-//
-// Readers see the segment only once the playlist has written it, so this
-// waits for that write first (on the service's goroutine, not the
-// pipeline's), and only then takes the pending markers. In the other
-// order, a marker added meanwhile (a POST, on another goroutine) would be
-// missed by both sides: add would not find the segment yet and make the
-// marker pending, after this had looked for pending markers, and no
-// subscriber would ever learn its position. Taken after the write, a
-// marker is either pending already or found by add's own Locate.
 func (s *Service) published(ctx context.Context, seg media.Segment) error {
+	return s.place(ctx, seg.End())
+}
+
+// partListed gives a new revision to the markers the part places (in Low-
+// Latency HLS a marker's frame is listed with its part, before its
+// segment), so subscribers learn their sequence, offset and part.
+func (s *Service) partListed(ctx context.Context, part media.Part) error {
+	return s.place(ctx, part.Start+part.Duration)
+}
+
+// place gives a new revision to the pending markers before end that the
+// playlist now lists.
+//
+// Readers see a segment only once the playlist has written it, and a
+// marker's date range only once it has written that, so this waits for a
+// write first (on the service's goroutine, not the pipeline's), and only
+// then takes the pending markers. In the other order, a marker added
+// meanwhile (a POST, on another goroutine) would be missed by both sides:
+// add would not find the segment yet and make the marker pending, after
+// this had looked for pending markers, and no subscriber would ever learn
+// its position. Taken after the write, a marker is either pending already
+// or found by add's own Locate.
+func (s *Service) place(ctx context.Context, end clock.Ticks) error {
 	if err := s.cfg.Playlist.Flush(); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	var placed []ID
 	for id, pts := range s.pending {
-		if pts < seg.End() {
+		if pts < end {
 			delete(s.pending, id)
-			// Locate, not seg.Contains: an earlier segment whose write
+			// Locate, not a range check: an earlier segment whose write
 			// failed is listed now too.
 			if _, ok := s.cfg.Playlist.Locate(pts); ok {
 				placed = append(placed, id)

@@ -114,7 +114,7 @@ func (c *parts) read(f *segmentFile, d clock.Ticks) (media.Part, error) {
 		return media.Part{}, fmt.Errorf("part %d: the fragment is empty", c.index)
 	}
 	c.offset += int64(len(data))
-	return media.Part{Seq: f.seg.Seq, Index: c.index, Duration: d, Independent: c.key,
+	return media.Part{Seq: f.seg.Seq, Index: c.index, Start: c.start, Duration: d, Independent: c.key,
 		Discontinuity: c.index == 0 && f.seg.Discontinuity, Data: data}, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"time"
 
@@ -27,6 +28,10 @@ type partState struct {
 	// parts are ordered by sequence number and index, from the oldest
 	// segment whose parts are kept.
 	parts []media.Part
+	// starts are the start PTS of the parts listed in this run, by
+	// segment, for the segments still listed or retained: where Locate
+	// finds a PTS's part. They outlive the parts' bytes.
+	starts map[media.Seq][]clock.Ticks
 	// changed is closed, and replaced, at every change readers can see.
 	changed chan struct{}
 }
@@ -82,8 +87,63 @@ func (p *Playlist) AddPart(part media.Part) error {
 		return fmt.Errorf("playlist: part %s does not follow the last part", part.Name())
 	}
 	ps.parts = append(ps.parts, part)
+	p.keepStartLocked(part)
 	p.partsChangedLocked()
 	return nil
+}
+
+// keepStartLocked records part's start for Locate, dropping the starts of
+// segments no longer listed nor retained and, for a part 0, those of its
+// segment and later ones (a segment the muxer lost). pubMu is held.
+func (p *Playlist) keepStartLocked(part media.Part) {
+	ps := &p.parts
+	if ps.starts == nil {
+		ps.starts = map[media.Seq][]clock.Ticks{}
+	}
+	oldest := part.Seq
+	if len(p.pub.segs) > 0 {
+		oldest = p.pub.segs[0].Seq
+	}
+	if len(p.pub.retired) > 0 {
+		oldest = min(oldest, p.pub.retired[0].Seq)
+	}
+	for seq := range ps.starts {
+		if seq < oldest || part.Index == 0 && seq >= part.Seq {
+			delete(ps.starts, seq)
+		}
+	}
+	ps.starts[part.Seq] = append(ps.starts[part.Seq], part.Start)
+}
+
+// partOfLocked returns pos, of a PTS in the segment starting at first,
+// with the index of the part holding it, if this run listed the
+// segment's parts. pubMu is held.
+func (p *Playlist) partOfLocked(pos Position, first clock.Ticks) Position {
+	starts := p.parts.starts[pos.Seq]
+	if len(starts) == 0 || starts[0] != first {
+		return pos
+	}
+	pts := first + pos.Offset
+	i := sort.Search(len(starts), func(i int) bool { return starts[i] > pts })
+	pos.Part, pos.PartKnown = i-1, true
+	return pos
+}
+
+// locatePendingLocked locates pts in the listed parts of the segment
+// being written. pubMu is held.
+func (p *Playlist) locatePendingLocked(pts clock.Ticks) (Position, bool) {
+	if p.cfg.Part <= 0 || p.pub.closed {
+		return Position{}, false
+	}
+	pending := p.partsOfLocked(p.nextLocked())
+	if len(pending) == 0 {
+		return Position{}, false
+	}
+	first, last := pending[0], pending[len(pending)-1]
+	if pts < first.Start || pts >= last.Start+last.Duration {
+		return Position{}, false
+	}
+	return p.partOfLocked(Position{Seq: first.Seq, Offset: pts - first.Start}, first.Start), true
 }
 
 // partsChangedLocked drops the parts no longer listed, but those of the

@@ -106,6 +106,12 @@ type Position struct {
 	Seq media.Seq
 	// Offset runs from the segment's first PTS to the PTS.
 	Offset clock.Ticks
+	// Part is the index, in the segment, of the Low-Latency HLS part
+	// holding the PTS; PartKnown says whether it is known: not without
+	// parts (Config.Part), nor for a segment whose parts this run did not
+	// list (one listed before a restart).
+	Part      int
+	PartKnown bool
 }
 
 // retired is a segment that left the window, waiting for its deletion.
@@ -416,22 +422,26 @@ func (p *Playlist) Retained(pts clock.Ticks) (Position, bool) {
 	}
 	s, ok := p.SegmentAt(pts)
 	if !ok {
-		return Position{}, false
+		return p.Locate(pts) // in a listed part of the segment being written
 	}
-	return Position{Seq: s.Seq, Offset: pts - s.FirstPTS}, true
+	p.pubMu.RLock()
+	defer p.pubMu.RUnlock()
+	return p.partOfLocked(Position{Seq: s.Seq, Offset: pts - s.FirstPTS}, s.FirstPTS), true
 }
 
 // Locate returns the listed segment that holds PTS pts, and the offset of
-// pts from that segment's first PTS.
+// pts from that segment's first PTS. With parts (Config.Part), a PTS in a
+// listed part of the segment being written is located too, from the part
+// on: the segment's first PTS is its first part's start.
 func (p *Playlist) Locate(pts clock.Ticks) (Position, bool) {
 	p.pubMu.RLock()
 	defer p.pubMu.RUnlock()
 	segs := p.pub.segs
 	i := sort.Search(len(segs), func(i int) bool { return segs[i].End() > pts })
 	if i == len(segs) || !segs[i].Contains(pts) {
-		return Position{}, false
+		return p.locatePendingLocked(pts)
 	}
-	return Position{Seq: segs[i].Seq, Offset: pts - segs[i].FirstPTS}, true
+	return p.partOfLocked(Position{Seq: segs[i].Seq, Offset: pts - segs[i].FirstPTS}, segs[i].FirstPTS), true
 }
 
 // viewLocked returns what readers will see once the current state is

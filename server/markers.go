@@ -35,6 +35,7 @@ type markerView struct {
 	Duration        *float64        `json:"duration"`
 	Sequence        *media.Seq      `json:"sequence"`
 	Offset          *float64        `json:"offset"`
+	Part            *int            `json:"part"`
 	ProgramDateTime string          `json:"program_date_time"`
 	VODURL          *string         `json:"vod_url"`
 	Source          marker.Source   `json:"source"`
@@ -59,6 +60,9 @@ func view(svc *marker.Service, m marker.Marker) markerView {
 	if pos, ok := svc.Position(m.PTS); ok {
 		off := pos.Offset.Seconds()
 		v.Sequence, v.Offset = &pos.Seq, &off
+		if pos.PartKnown {
+			v.Part = &pos.Part
+		}
 		u := vodURL(svc.Stream(), m.PTS)
 		v.VODURL = &u
 	}

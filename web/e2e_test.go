@@ -165,16 +165,28 @@ func checkMarkerFrame(t *testing.T, b *browser, what string, m apiMarker) playba
 // It runs for each segment format: MPEG-TS, and fMP4 (init.mp4 and .m4s
 // segments, which hls.js appends to MSE as they are, timestamps and all).
 func TestPlayerSeeksToMarkerFrame(t *testing.T) {
-	for _, format := range []string{"ts", "fmp4"} {
-		t.Run(format, func(t *testing.T) { playerSeeksToMarkerFrame(t, format) })
+	for _, c := range casesStreamFormat {
+		t.Run(c.name, func(t *testing.T) { playerSeeksToMarkerFrame(t, c.name, c.flags...) })
 	}
 }
 
-// playerSeeksToMarkerFrame is TestPlayerSeeksToMarkerFrame for a stream of
-// segments in format (--format).
-func playerSeeksToMarkerFrame(t *testing.T, format string) {
-	srv := startServer(t, "--size", "640x360", "--fps", fmt.Sprint(fps), "--segment", "1s", "--window", "1m",
-		"--event-fixed", "--event-every", "3s", "--event-duration", "1s", "--format", format)
+// casesStreamFormat are the kinds of stream the player seeks in: MPEG-TS
+// and fMP4 segments, and fMP4 with Low-Latency HLS parts (hls.js in
+// lowLatencyMode).
+var casesStreamFormat = []struct {
+	name  string
+	flags []string
+}{
+	{"ts", []string{"--format", "ts"}},
+	{"fmp4", []string{"--format", "fmp4"}},
+	{"fmp4-parts", []string{"--format", "fmp4", "--part", "200ms"}},
+}
+
+// playerSeeksToMarkerFrame is TestPlayerSeeksToMarkerFrame for a stream
+// served with flags, named name.
+func playerSeeksToMarkerFrame(t *testing.T, name string, flags ...string) {
+	srv := startServer(t, append([]string{"--size", "640x360", "--fps", fmt.Sprint(fps), "--segment", "1s", "--window", "1m",
+		"--event-fixed", "--event-every", "3s", "--event-duration", "1s"}, flags...)...)
 	// Let three markers into published segments before the page opens: the
 	// player starts at the live edge, so the oldest marker's fragment is not
 	// loaded when it is clicked, and hls.js knows its start only from the
@@ -225,7 +237,7 @@ func playerSeeksToMarkerFrame(t *testing.T, format string) {
 	waitFor(t, b, "the marker's frame again", 30*time.Second, playbackJS(*m.Sequence), func(q playback) bool {
 		return q.Paused && !q.Seeking && q.Ready >= 2 && math.Abs(q.Time-p.Time) < 0.0005
 	})
-	saveScreenshot(t, b, "player-marker-"+format+".png")
+	saveScreenshot(t, b, "player-marker-"+name+".png")
 	checkThumbnail(t, b, m.ID)
 
 	// A tick seeks to its marker's frame too: that of a marker whose
@@ -248,7 +260,7 @@ func playerSeeksToMarkerFrame(t *testing.T, format string) {
 	t.Logf("live: currentTime %.3f, seekable end %.3f (target duration %gs)", p.Time, p.SeekableEnd, p.Target)
 
 	b.do(t, "phone-sized viewport", 10*time.Second, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)))
-	saveScreenshot(t, b, "player-phone-"+format+".png")
+	saveScreenshot(t, b, "player-phone-"+name+".png")
 
 	for _, e := range b.consoleErrors() {
 		t.Errorf("console: %s", e)

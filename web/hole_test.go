@@ -170,7 +170,11 @@ func holeBeforeEvent(t *testing.T, srv *server) apiMarker {
 		// time, as marker 1's was: the two differ by under a frame, and
 		// a late wake-up.
 		m := waitMarkerAt(t, srv, event, 150*time.Millisecond)
-		segs = readSegments(t, srv)
+		// With parts (--part) the marker has its position as soon as its
+		// part is listed: its segment is listed whole a little later.
+		for segs = readSegments(t, srv); segs[len(segs)-1].Seq < *m.Sequence; segs = readSegments(t, srv) {
+			time.Sleep(20 * time.Millisecond) // polling the playlist; no event to wait on
+		}
 		i := slices.IndexFunc(segs, func(s listedSegment) bool { return s.Seq == *m.Sequence })
 		if i < 1 {
 			t.Fatalf("marker %d's segment %d is not listed after another: %+v", m.ID, *m.Sequence, segs)

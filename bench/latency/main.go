@@ -14,6 +14,7 @@
 // Build hlsmark with the player's hls.js first (`make web build`), then:
 //
 //	go run ./bench/latency --bin bin
+//	go run ./bench/latency --bin bin --format fmp4 --part 200ms  # Low-Latency HLS
 package main
 
 import (
@@ -38,6 +39,8 @@ type result struct {
 	Size    string  `json:"size"`
 	Preset  string  `json:"preset"`
 	Segment string  `json:"segment"`
+	Format  string  `json:"format"`
+	Part    string  `json:"part,omitempty"`
 	Warmup  int     `json:"warmup_segments"`
 	Seconds float64 `json:"seconds"`
 	Frames  int     `json:"frames_measured"`
@@ -70,10 +73,15 @@ func main() {
 	size := flag.String("size", "1280x720", "frame size")
 	preset := flag.String("preset", "veryfast", "libx264 preset")
 	segment := flag.Duration("segment", time.Second, "segment duration")
+	format := flag.String("format", "ts", "segment format (--format): ts or fmp4")
+	part := flag.Duration("part", 0, "Low-Latency HLS part duration (--part, fmp4 only); 0 for none")
 	warmup := flag.Int("warmup", 6, "segments the playlist lists before the page opens")
 	d := flag.Duration("duration", time.Minute, "how long to measure, once the page shows the first stamped frame")
 	flag.Parse()
-	r := result{Size: *size, Preset: *preset, Segment: segment.String(), Warmup: *warmup}
+	r := result{Size: *size, Preset: *preset, Segment: segment.String(), Format: *format, Warmup: *warmup}
+	if *part > 0 {
+		r.Part = part.String()
+	}
 	if err := run(&r, filepath.Join(*bin, "hlsmark"), *chromium, *d); err != nil {
 		fmt.Fprintln(os.Stderr, "latency:", err)
 		os.Exit(1)
@@ -95,8 +103,11 @@ func run(r *result, bin, chromium string, d time.Duration) error {
 	if err != nil {
 		return err
 	}
-	srv, err := live.Start(bin, addr, filepath.Join(dir, "data"), filepath.Join(dir, "serve.log"),
-		"--stamp", "--size", r.Size, "--fps", "30", "--preset", r.Preset, "--segment", r.Segment)
+	args := []string{"--stamp", "--size", r.Size, "--fps", "30", "--preset", r.Preset, "--segment", r.Segment, "--format", r.Format}
+	if r.Part != "" {
+		args = append(args, "--part", r.Part)
+	}
+	srv, err := live.Start(bin, addr, filepath.Join(dir, "data"), filepath.Join(dir, "serve.log"), args...)
 	if err != nil {
 		return err
 	}

@@ -36,10 +36,12 @@ const fps = 30
 
 // result is the JSON line streams prints.
 type result struct {
-	Mode    string  `json:"mode"`
-	Streams int     `json:"streams"`
-	Size    string  `json:"size"`
-	Preset  string  `json:"preset"`
+	Mode    string `json:"mode"`
+	Streams int    `json:"streams"`
+	Size    string `json:"size"`
+	Preset  string `json:"preset"`
+	// Part is the Low-Latency HLS part duration (fMP4 segments), if any.
+	Part    string  `json:"part,omitempty"`
 	Seconds float64 `json:"seconds"`
 	// VideoSeconds is the video streamed, summed over the streams.
 	VideoSeconds float64 `json:"video_seconds"`
@@ -97,6 +99,7 @@ func run() error {
 	preset := flag.String("preset", "veryfast", "libx264 preset")
 	segment := flag.Duration("segment", 2*time.Second, "segment duration (hlsmark)")
 	perStream := flag.Int("viewers", 0, "simulated viewers on every stream (hlsmark)")
+	part := flag.Duration("part", 0, "Low-Latency HLS parts (fMP4 segments, hlsmark): viewers follow them (Viewers.ViewLL)")
 	d := flag.Duration("duration", time.Minute, "how long to stream")
 	flag.Parse()
 	if *n < 1 {
@@ -111,6 +114,12 @@ func run() error {
 	}
 	defer os.RemoveAll(dir)
 	r := result{Mode: *mode, Streams: *n, Size: *size, Preset: *preset}
+	if *part > 0 {
+		if *mode != "hlsmark" {
+			return errors.New("--part: only with --mode hlsmark")
+		}
+		r.Part = part.String()
+	}
 	switch *mode {
 	case "hlsmark":
 		err = runHlsmark(&r, filepath.Join(*bin, "hlsmark"), dir, *segment, *perStream, *d)
@@ -144,6 +153,9 @@ func writeConfig(r *result, dir string, segment time.Duration) (string, error) {
 	for _, name := range names(r.Streams) {
 		fmt.Fprintf(&b, "  - name: %s\n    size: %s\n    fps: %d\n    preset: %s\n    segment: %s\n    window: 1m\n",
 			name, r.Size, fps, r.Preset, segment)
+		if r.Part != "" {
+			fmt.Fprintf(&b, "    format: fmp4\n    part: %s\n", r.Part)
+		}
 	}
 	path := filepath.Join(dir, "hlsmark.yaml")
 	return path, os.WriteFile(path, []byte(b.String()), 0o644)
@@ -174,10 +186,14 @@ func runHlsmark(r *result, bin, dir string, segment time.Duration, perStream int
 	ctx, stop := context.WithTimeout(context.Background(), d)
 	defer stop()
 	var load live.Viewers
+	view := load.View
+	if r.Part != "" {
+		view = load.ViewLL
+	}
 	var wg sync.WaitGroup
 	for _, name := range names(r.Streams) {
 		for range perStream {
-			wg.Go(func() { load.View(ctx, client, srv.Base, name) })
+			wg.Go(func() { view(ctx, client, srv.Base, name) })
 		}
 	}
 	start := time.Now()

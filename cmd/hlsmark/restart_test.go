@@ -169,6 +169,7 @@ type apiMarker struct {
 	PTS             int64   `json:"pts"`
 	Sequence        *uint64 `json:"sequence"`
 	Offset          *float64
+	Part            *int   `json:"part"`
 	ProgramDateTime string `json:"program_date_time"`
 }
 

@@ -16,6 +16,9 @@ type Part struct {
 	Seq Seq
 	// Index is the part's place in its segment, from 0.
 	Index int
+	// Start is the PTS the part starts at: its segment's first PTS for
+	// part 0.
+	Start clock.Ticks
 	// Duration runs from the part's first frame to the next part's (to
 	// the segment's end for its last part); never more than the part
 	// target.

@@ -256,7 +256,7 @@ func New(cfg Config) (_ *Stream, err error) {
 	if s.muxer, err = muxer.New(muxer.Config{
 		Dir: cfg.Dir, Target: cfg.Segment, FirstSeq: first, Format: cfg.Format, Size: cfg.Encoder.Size, FPS: cfg.Encoder.FPS, Timeline: s.timeline,
 		Publish: s.publish, AtStep: cfg.Faults.SegmentStep,
-		Part: cfg.Part, PublishPart: s.playlist.AddPart,
+		Part: cfg.Part, PublishPart: s.publishPart,
 		OnOverlong: func(seq media.Seq, d clock.Ticks) {
 			s.counts.SegmentOverlong()
 			cfg.Log.Warn("a copied GOP outlasts the target duration: no keyframe to cut the segment at",
@@ -344,6 +344,16 @@ func (s *Stream) publish(seg media.Segment) error {
 		s.cfg.Observe.Segment(seg)
 	}
 	s.cfg.Log.Debug("segment", "stream", s.cfg.Name, "seq", seg.Seq, "pts", int64(seg.FirstPTS), "duration", seg.Duration.Duration(), "bytes", seg.Size)
+	return nil
+}
+
+// publishPart lists a part of the segment being written and has the marker
+// service place the markers its frames show.
+func (s *Stream) publishPart(part media.Part) error {
+	if err := s.playlist.AddPart(part); err != nil {
+		return err
+	}
+	s.markers.PartListed(part)
 	return nil
 }
 

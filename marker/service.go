@@ -23,8 +23,11 @@ const queueDepth = 64
 
 // Config configures a Service.
 type Config struct {
-	Stream   string
-	Store    Store
+	Stream string
+	Store  Store
+	// Playlist is the stream's playlist, in which the service places
+	// markers; nil on a node that does not encode the stream (an edge):
+	// its markers are stored, and placed by the node that does (Learn).
 	Playlist *playlist.Playlist
 	Timeline clock.Timeline
 	// Clock is the generator clock: no marker may be placed after its
@@ -59,7 +62,9 @@ type Service struct {
 	store Store // cfg.Store, through a changeLog with OnChange
 	jobs  chan func(context.Context) error
 
-	openID ID // the detector marker still open, or 0 (Run's goroutine only)
+	openID  ID            // the detector marker still open, or 0 (Run's goroutine only)
+	learned Rev           // the last revision learn read (Run's goroutine only)
+	learn   chan struct{} // Learn's wake-up for Run, coalesced (holds at most one)
 
 	mu      sync.Mutex
 	pending map[ID]clock.Ticks // markers whose segment is not published yet
@@ -88,6 +93,7 @@ func NewService(cfg Config) *Service {
 		cfg:     cfg,
 		store:   store,
 		jobs:    make(chan func(context.Context) error, queueDepth),
+		learn:   make(chan struct{}, 1),
 		pending: map[ID]clock.Ticks{},
 		subs:    &subscribers{chs: map[chan struct{}]struct{}{}},
 	}
@@ -101,6 +107,10 @@ func (s *Service) Stream() string { return s.cfg.Stream }
 func (s *Service) Run(ctx context.Context) {
 	for {
 		select {
+		case <-s.learn:
+			if err := s.learnChanges(context.WithoutCancel(ctx)); err != nil {
+				s.cfg.Log.Error("markers", "stream", s.cfg.Stream, "err", err)
+			}
 		case job := <-s.jobs:
 			// A job runs to its end even if ctx ends meanwhile: a
 			// detection taken from the queue is stored, not dropped.
@@ -128,6 +138,13 @@ func (s *Service) Run(ctx context.Context) {
 // detector marker that an earlier run left open (it was killed while the
 // event showed) is closed, cut, at the end of the last segment written.
 func (s *Service) Restore(ctx context.Context) error {
+	// Changes made from now on by other nodes are Learn's; those before
+	// are placed here.
+	rev, err := s.cfg.Store.Rev(ctx, s.cfg.Stream)
+	if err != nil {
+		return err
+	}
+	s.learned = rev
 	var end clock.Ticks // of the last segment written
 	if segs := s.cfg.Playlist.Segments(); len(segs) > 0 {
 		end = segs[len(segs)-1].End()
@@ -281,13 +298,22 @@ func (s *Service) add(ctx context.Context, m Marker) (Marker, error) {
 	if s.cfg.OnAdded != nil {
 		s.cfg.OnAdded(m)
 	}
+	s.place(m)
+	s.changed(m)
+	return m, nil
+}
+
+// place makes marker m pending if its segment is yet to come; without a
+// playlist (an edge) it does nothing: the encoder places it (Learn).
+func (s *Service) place(m Marker) {
+	if s.cfg.Playlist == nil {
+		return
+	}
 	s.mu.Lock()
 	if _, ok := s.cfg.Playlist.Locate(m.PTS); !ok && m.PTS >= s.windowStart() {
 		s.pending[m.ID] = m.PTS
 	}
 	s.mu.Unlock()
-	s.changed(m)
-	return m, nil
 }
 
 // changed updates the marker's date range and wakes subscribers. A range
@@ -295,6 +321,10 @@ func (s *Service) add(ctx context.Context, m Marker) (Marker, error) {
 // API only, and a duration only where the range had none
 // (playlist.ReviseDateRange).
 func (s *Service) changed(m Marker) {
+	if s.cfg.Playlist == nil {
+		s.notify()
+		return
+	}
 	err := s.cfg.Playlist.ReviseDateRange(s.DateRange(m))
 	switch {
 	case errors.Is(err, playlist.ErrTooManyDateRanges):
@@ -325,6 +355,9 @@ func (s *Service) DateRange(m Marker) playlist.DateRange {
 
 // windowStart returns the first PTS still in the playlist, or 0.
 func (s *Service) windowStart() clock.Ticks {
+	if s.cfg.Playlist == nil {
+		return 0
+	}
 	if segs := s.cfg.Playlist.Segments(); len(segs) > 0 {
 		return segs[0].FirstPTS
 	}
@@ -363,6 +396,9 @@ var ErrOutOfRange = errors.New("out of range")
 // Position returns where pts lies in the current window or, with
 // retention, among the segments retained past it (playlist.Retained).
 func (s *Service) Position(pts clock.Ticks) (playlist.Position, bool) {
+	if s.cfg.Playlist == nil {
+		return playlist.Position{}, false
+	}
 	return s.cfg.Playlist.Retained(pts)
 }
 

@@ -71,7 +71,9 @@ func TestEdge(t *testing.T) {
 			t.Errorf("player page: %d, %d bytes without a <video>", code, len(page))
 		}
 		code, body := edge2.get("/api/streams")
-		var out struct{ Streams []struct{ Name, State, Playlist string } }
+		var out struct {
+			Streams []struct{ Name, State, Playlist string }
+		}
 		if code != http.StatusOK || json.Unmarshal(body, &out) != nil || len(out.Streams) != 1 ||
 			out.Streams[0].Name != "demo" || out.Streams[0].Playlist != "/streams/demo/index.m3u8" {
 			t.Errorf("/api/streams: %d %s; want the stream demo", code, body)

@@ -20,6 +20,7 @@ import (
 type edgeArgs struct {
 	addr, markers, cors string
 	debug               bool
+	segmentCache        int64
 	token               tokenArgs
 	segments            segmentsArgs
 }
@@ -36,6 +37,7 @@ func edgeFlags(a *edgeArgs) *commandLine {
 		fs.StringVar(&a.addr, "addr", "127.0.0.1:8080", "`host:port` to listen on (0.0.0.0:port: every interface)")
 		fs.StringVar(&a.cors, "cors-origin", "", "`origins` allowed cross-origin access, comma-separated, or *")
 		fs.BoolVar(&a.debug, "debug", false, "log every request")
+		fs.Int64Var(&a.segmentCache, "segment-cache", 64<<20, "`bytes` of each stream's newest segments kept in memory to answer from (64 MiB = 67108864); 0: every segment from the bucket")
 	})
 	cl.group("Marker writes", func(fs *flag.FlagSet) { a.token.register(fs) })
 	return cl
@@ -53,6 +55,9 @@ func edgeNode(args []string) error {
 	}
 	if a.segments.loc == nil {
 		return usagef("--segments: an edge needs the encoders' object store, s3://BUCKET/PREFIX")
+	}
+	if a.segmentCache < 0 {
+		return usagef("--segment-cache %d: must be 0 or more", a.segmentCache)
 	}
 	token, err := a.token.resolve(cl.FlagSet, os.LookupEnv)
 	if err != nil {
@@ -79,7 +84,7 @@ func edgeNode(args []string) error {
 	defer store.Close() // after follow's ctx ended: it waits for it
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	streams := edge.NewStreams(objects, store.shared, log)
+	streams := edge.NewStreams(objects, store.shared, a.segmentCache, log)
 	store.follow(ctx, streams, log)
 	var cors []string
 	if a.cors != "" {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -28,7 +29,9 @@ func startEdge(t *testing.T, addr string, extra ...string) *childServer {
 // it reaches an event stream open on the second edge; the encoder puts its
 // EXT-X-DATERANGE, at the time posted, in its playlist, which the edges
 // then serve too. Once the encoder stops, ffprobe reads through the edge
-// every frame it reads from the encoder's own folder.
+// every frame it reads from the encoder's own folder; with the store
+// stopped, the edge answers a segment it served from memory, and the
+// playlist not at all (502).
 func TestEdge(t *testing.T) {
 	db := pgtest.Start(t)
 	b := startBucket(t)
@@ -142,6 +145,21 @@ func TestEdge(t *testing.T) {
 			t.Fatalf("ffprobe read %d frames through the edge, %d from the encoder's folder; want the same, at least one", len(through), len(local))
 		}
 		t.Logf("ffprobe read %d frames through the edge", len(through))
+	})
+	t.Run("segments from memory, never the playlist", func(t *testing.T) {
+		// ffprobe read every segment through edge1, which keeps them;
+		// with the store gone a segment comes from memory, byte for
+		// byte, while the playlist, which may change, is not answered.
+		last := segments(edge1.mustPlaylist(t))
+		uri := last[len(last)-1].URI
+		_, want, _ := b.get(t, uri)
+		b.weed.Stop(t)
+		if code, got := edge1.get("/streams/demo/" + uri); code != http.StatusOK || !bytes.Equal(got, want) {
+			t.Errorf("%s with the store stopped: %d, %d bytes; want 200 and the %d bytes of the bucket's", uri, code, len(got), len(want))
+		}
+		if code, body := edge1.get("/streams/demo/index.m3u8"); code != http.StatusBadGateway || !json.Valid(body) {
+			t.Errorf("the playlist with the store stopped: %d %s; want 502 with a JSON message", code, body)
+		}
 	})
 	edge1.stop(t, syscall.SIGTERM)
 	edge2.stop(t, syscall.SIGTERM)

@@ -16,8 +16,10 @@ import (
 
 	"github.com/hlsmark/hlsmark/marker"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/media"
 	"github.com/hlsmark/hlsmark/playlist/bucket"
 	"github.com/hlsmark/hlsmark/server"
+	"github.com/hlsmark/hlsmark/server/segcache"
 )
 
 // Streams are the streams the bucket holds, each a folder under its
@@ -26,18 +28,20 @@ import (
 // edge once its encoder has uploaded a file. A stream's markers are
 // served once its playlist, which carries the stream's epoch, is there.
 type Streams struct {
-	objects *bucket.Store
-	markers marker.Store
-	log     *slog.Logger
+	objects    *bucket.Store
+	markers    marker.Store
+	log        *slog.Logger
+	cacheBytes int64 // of each stream's segment cache
 
 	mu      sync.Mutex
 	streams map[string]*server.Stream // every stream listed so far
 }
 
 // NewStreams returns the streams of objects, their markers kept in
-// markers.
-func NewStreams(objects *bucket.Store, markers marker.Store, log *slog.Logger) *Streams {
-	return &Streams{objects: objects, markers: markers, log: log, streams: map[string]*server.Stream{}}
+// markers, each stream's newest segments kept in memory up to cacheBytes
+// (see origin).
+func NewStreams(objects *bucket.Store, markers marker.Store, cacheBytes int64, log *slog.Logger) *Streams {
+	return &Streams{objects: objects, markers: markers, cacheBytes: cacheBytes, log: log, streams: map[string]*server.Stream{}}
 }
 
 // Stream returns the stream called name, if the bucket holds it.
@@ -85,7 +89,11 @@ func (s *Streams) list(ctx context.Context) []string {
 		if ok && st.Markers != nil {
 			continue
 		}
-		st = &server.Stream{Name: n, Origin: origin{objects: s.objects, stream: n}, State: live}
+		o := &origin{objects: s.objects, stream: n, cache: segcache.New(s.cacheBytes)}
+		if ok {
+			o = st.Origin.(*origin) // keeps its cache
+		}
+		st = &server.Stream{Name: n, Origin: o, State: live}
 		epoch, err := s.objects.Epoch(ctx, n)
 		switch {
 		case err == nil:
@@ -107,14 +115,28 @@ func (s *Streams) list(ctx context.Context) []string {
 // than that the stream's files are there.
 func live() (state, reason string) { return "live", "" }
 
-// origin is one stream's files in the bucket.
+// immutable is the Cache-Control the Mirror uploads segments with: a
+// segment uploaded with it never changes, and is kept in memory.
+const immutable = "public, max-age=31536000, immutable"
+
+// origin is one stream's files in the bucket. Its newest segments are
+// kept in memory (segcache evicts the oldest first: viewers are at the
+// live edge), with the headers they were uploaded with; the playlist and
+// the init segment, which change, are read from the bucket every time.
 type origin struct {
 	objects *bucket.Store
 	stream  string
+	cache   *segcache.Cache
 }
 
-// File reads the stream's file called name from the bucket.
-func (o origin) File(ctx context.Context, name string) (server.OriginFile, error) {
+// File returns the stream's file called name, from memory or the bucket.
+func (o *origin) File(ctx context.Context, name string) (server.OriginFile, error) {
+	seq, format, segment := segmentName(name)
+	if segment {
+		if data, ok := o.cache.Get(seq); ok {
+			return server.OriginFile{Data: data, ContentType: format.ContentType(), CacheControl: immutable}, nil
+		}
+	}
 	obj, err := o.objects.Get(ctx, o.stream, name)
 	if errors.Is(err, bucket.ErrNoObject) {
 		return server.OriginFile{}, errors.Join(err, server.ErrNoFile)
@@ -122,5 +144,19 @@ func (o origin) File(ctx context.Context, name string) (server.OriginFile, error
 	if err != nil {
 		return server.OriginFile{}, err
 	}
+	if segment && obj.CacheControl == immutable && obj.ContentType == format.ContentType() {
+		o.cache.Put(seq, obj.Data)
+	}
 	return server.OriginFile{Data: obj.Data, ContentType: obj.ContentType, CacheControl: obj.CacheControl}, nil
+}
+
+// segmentName returns the sequence number and format of a segment's
+// file name; ok is false for any other name.
+func segmentName(name string) (seq media.Seq, f media.Format, ok bool) {
+	for _, f := range []media.Format{media.TS, media.FMP4} {
+		if seq, ok := f.ParseSegmentName(name); ok {
+			return seq, f, true
+		}
+	}
+	return 0, 0, false
 }

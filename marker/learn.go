@@ -1,6 +1,9 @@
 package marker
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 // learnBatch is how many changes learnChanges reads at a time.
 const learnBatch = 1000
@@ -13,6 +16,12 @@ const learnBatch = 1000
 // playlist, and its new revision once its segment is published. Learn
 // never waits: calls while a read is due are one read.
 func (s *Service) Learn() {
+	s.following.Store(true)
+	s.readChanges()
+}
+
+// readChanges has Run read the store's changes.
+func (s *Service) readChanges() {
 	select {
 	case s.learn <- struct{}{}:
 	default: // a read is due already: it reads this change too
@@ -41,14 +50,41 @@ func (s *Service) learnChanges(ctx context.Context) error {
 				s.mu.Unlock()
 				s.unlist(m)
 			case m.PTS >= s.windowStart():
-				s.place(m)
+				s.mu.Lock()
+				_, own := s.mine[m.ID]
+				delete(s.mine, m.ID)
+				s.mu.Unlock()
+				listed := s.place(m)
 				s.changed(m)
+				if listed && !own && m.Rev == m.CreatedRev {
+					// Posted elsewhere into a segment published
+					// since: no publication will come to give it the
+					// revision that tells subscribers its position.
+					if err := s.touch(ctx, m.ID); err != nil {
+						return err
+					}
+				}
 			}
 		}
 		if len(ms) < learnBatch {
 			return nil
 		}
 	}
+}
+
+// touch gives marker id a new revision, unchanged, and wakes the
+// subscribers, so they read where it is now; one deleted meanwhile is
+// left alone (its tombstone told them).
+func (s *Service) touch(ctx context.Context, id ID) error {
+	_, err := s.store.Update(ctx, s.cfg.Stream, id, func(*Marker) {})
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	s.notify()
+	return nil
 }
 
 // unlist ends the date range of a deleted marker (see Delete).

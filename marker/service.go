@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hlsmark/hlsmark/pipeline/clock"
@@ -65,9 +66,13 @@ type Service struct {
 	openID  ID            // the detector marker still open, or 0 (Run's goroutine only)
 	learned Rev           // the last revision learn read (Run's goroutine only)
 	learn   chan struct{} // Learn's wake-up for Run, coalesced (holds at most one)
+	// following is set by the first Learn: the store tells of changes,
+	// this service's own too, so what it adds is read back (mine).
+	following atomic.Bool
 
 	mu      sync.Mutex
 	pending map[ID]clock.Ticks // markers whose segment is not published yet
+	mine    map[ID]struct{}    // markers this service added since Learn was first called, until learn reads them back
 
 	subs *subscribers // shared with the services the stream is made again with (Adopt)
 }
@@ -95,6 +100,7 @@ func NewService(cfg Config) *Service {
 		jobs:    make(chan func(context.Context) error, queueDepth),
 		learn:   make(chan struct{}, 1),
 		pending: map[ID]clock.Ticks{},
+		mine:    map[ID]struct{}{},
 		subs:    &subscribers{chs: map[chan struct{}]struct{}{}},
 	}
 }
@@ -145,6 +151,9 @@ func (s *Service) Restore(ctx context.Context) error {
 		return err
 	}
 	s.learned = rev
+	// Read once Run runs, for what other nodes change from here to the
+	// stream's first notification.
+	s.readChanges()
 	var end clock.Ticks // of the last segment written
 	if segs := s.cfg.Playlist.Segments(); len(segs) > 0 {
 		end = segs[len(segs)-1].End()
@@ -276,14 +285,9 @@ func (s *Service) published(ctx context.Context, seg media.Segment) error {
 	}
 	s.mu.Unlock()
 	for _, id := range placed {
-		_, err := s.store.Update(ctx, s.cfg.Stream, id, func(*Marker) {})
-		if errors.Is(err, ErrNotFound) {
-			continue // deleted meanwhile: its tombstone told subscribers
-		}
-		if err != nil {
+		if err := s.touch(ctx, id); err != nil {
 			return err
 		}
-		s.notify()
 	}
 	return nil
 }
@@ -298,22 +302,30 @@ func (s *Service) add(ctx context.Context, m Marker) (Marker, error) {
 	if s.cfg.OnAdded != nil {
 		s.cfg.OnAdded(m)
 	}
+	if s.cfg.Playlist != nil && s.following.Load() {
+		s.mu.Lock()
+		s.mine[m.ID] = struct{}{}
+		s.mu.Unlock()
+	}
 	s.place(m)
 	s.changed(m)
 	return m, nil
 }
 
-// place makes marker m pending if its segment is yet to come; without a
-// playlist (an edge) it does nothing: the encoder places it (Learn).
-func (s *Service) place(m Marker) {
+// place makes marker m pending if its segment is yet to come, and says
+// whether the playlist lists its segment already; without a playlist (an
+// edge) it does nothing: the encoder places it (Learn).
+func (s *Service) place(m Marker) (listed bool) {
 	if s.cfg.Playlist == nil {
-		return
+		return false
 	}
 	s.mu.Lock()
-	if _, ok := s.cfg.Playlist.Locate(m.PTS); !ok && m.PTS >= s.windowStart() {
+	defer s.mu.Unlock()
+	_, listed = s.cfg.Playlist.Locate(m.PTS)
+	if !listed && m.PTS >= s.windowStart() {
 		s.pending[m.ID] = m.PTS
 	}
-	s.mu.Unlock()
+	return listed
 }
 
 // changed updates the marker's date range and wakes subscribers. A range

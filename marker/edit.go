@@ -78,7 +78,7 @@ func (s *Service) Delete(ctx context.Context, id ID) (Marker, error) {
 	if s.cfg.OnDeleted != nil {
 		s.cfg.OnDeleted(m)
 	}
-	s.cfg.Playlist.EndDateRange(s.DateRange(m).ID)
+	s.unlist(m)
 	s.notify()
 	return m, nil
 }

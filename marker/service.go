@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hlsmark/hlsmark/pipeline/clock"
@@ -24,8 +25,11 @@ const queueDepth = 64
 
 // Config configures a Service.
 type Config struct {
-	Stream   string
-	Store    Store
+	Stream string
+	Store  Store
+	// Playlist is the stream's playlist, in which the service places
+	// markers; nil on a node that does not encode the stream (an edge):
+	// its markers are stored, and placed by the node that does (Learn).
 	Playlist *playlist.Playlist
 	Timeline clock.Timeline
 	// Clock is the generator clock: no marker may be placed after its
@@ -60,10 +64,16 @@ type Service struct {
 	store Store // cfg.Store, through a changeLog with OnChange
 	jobs  chan func(context.Context) error
 
-	openID ID // the detector marker still open, or 0 (Run's goroutine only)
+	openID  ID            // the detector marker still open, or 0 (Run's goroutine only)
+	learned Rev           // the last revision learn read (Run's goroutine only)
+	learn   chan struct{} // Learn's wake-up for Run, coalesced (holds at most one)
+	// following is set by the first Learn: the store tells of changes,
+	// this service's own too, so what it adds is read back (mine).
+	following atomic.Bool
 
 	mu      sync.Mutex
 	pending map[ID]clock.Ticks // markers whose segment is not published yet
+	mine    map[ID]struct{}    // markers this service added since Learn was first called, until learn reads them back
 
 	subs *subscribers // shared with the services the stream is made again with (Adopt)
 }
@@ -89,7 +99,9 @@ func NewService(cfg Config) *Service {
 		cfg:     cfg,
 		store:   store,
 		jobs:    make(chan func(context.Context) error, queueDepth),
+		learn:   make(chan struct{}, 1),
 		pending: map[ID]clock.Ticks{},
+		mine:    map[ID]struct{}{},
 		subs:    &subscribers{chs: map[chan struct{}]struct{}{}},
 	}
 }
@@ -102,6 +114,10 @@ func (s *Service) Stream() string { return s.cfg.Stream }
 func (s *Service) Run(ctx context.Context) {
 	for {
 		select {
+		case <-s.learn:
+			if err := s.learnChanges(context.WithoutCancel(ctx)); err != nil {
+				s.cfg.Log.Error("markers", "stream", s.cfg.Stream, "err", err)
+			}
 		case job := <-s.jobs:
 			// A job runs to its end even if ctx ends meanwhile: a
 			// detection taken from the queue is stored, not dropped.
@@ -129,6 +145,16 @@ func (s *Service) Run(ctx context.Context) {
 // detector marker that an earlier run left open (it was killed while the
 // event showed) is closed, cut, at the end of the last segment written.
 func (s *Service) Restore(ctx context.Context) error {
+	// Changes made from now on by other nodes are Learn's; those before
+	// are placed here.
+	rev, err := s.cfg.Store.Rev(ctx, s.cfg.Stream)
+	if err != nil {
+		return err
+	}
+	s.learned = rev
+	// Read once Run runs, for what other nodes change from here to the
+	// stream's first notification.
+	s.readChanges()
 	var end clock.Ticks // of the last segment written
 	if segs := s.cfg.Playlist.Segments(); len(segs) > 0 {
 		end = segs[len(segs)-1].End()
@@ -279,14 +305,9 @@ func (s *Service) place(ctx context.Context, end clock.Ticks) error {
 	}
 	s.mu.Unlock()
 	for _, id := range placed {
-		_, err := s.store.Update(ctx, s.cfg.Stream, id, func(*Marker) {})
-		if errors.Is(err, ErrNotFound) {
-			continue // deleted meanwhile: its tombstone told subscribers
-		}
-		if err != nil {
+		if err := s.touch(ctx, id); err != nil {
 			return err
 		}
-		s.notify()
 	}
 	return nil
 }
@@ -301,13 +322,30 @@ func (s *Service) add(ctx context.Context, m Marker) (Marker, error) {
 	if s.cfg.OnAdded != nil {
 		s.cfg.OnAdded(m)
 	}
-	s.mu.Lock()
-	if _, ok := s.cfg.Playlist.Locate(m.PTS); !ok && m.PTS >= s.windowStart() {
-		s.pending[m.ID] = m.PTS
+	if s.cfg.Playlist != nil && s.following.Load() {
+		s.mu.Lock()
+		s.mine[m.ID] = struct{}{}
+		s.mu.Unlock()
 	}
-	s.mu.Unlock()
+	s.pend(m)
 	s.changed(m)
 	return m, nil
+}
+
+// pend makes marker m pending if its segment is yet to come, and says
+// whether the playlist lists its segment already; without a playlist (an
+// edge) it does nothing: the encoder places it (Learn).
+func (s *Service) pend(m Marker) (listed bool) {
+	if s.cfg.Playlist == nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, listed = s.cfg.Playlist.Locate(m.PTS)
+	if !listed && m.PTS >= s.windowStart() {
+		s.pending[m.ID] = m.PTS
+	}
+	return listed
 }
 
 // changed updates the marker's date range and wakes subscribers. A range
@@ -315,6 +353,10 @@ func (s *Service) add(ctx context.Context, m Marker) (Marker, error) {
 // API only, and a duration only where the range had none
 // (playlist.ReviseDateRange).
 func (s *Service) changed(m Marker) {
+	if s.cfg.Playlist == nil {
+		s.notify()
+		return
+	}
 	err := s.cfg.Playlist.ReviseDateRange(s.DateRange(m))
 	switch {
 	case errors.Is(err, playlist.ErrTooManyDateRanges):
@@ -345,6 +387,9 @@ func (s *Service) DateRange(m Marker) playlist.DateRange {
 
 // windowStart returns the first PTS still in the playlist, or 0.
 func (s *Service) windowStart() clock.Ticks {
+	if s.cfg.Playlist == nil {
+		return 0
+	}
 	if segs := s.cfg.Playlist.Segments(); len(segs) > 0 {
 		return segs[0].FirstPTS
 	}
@@ -383,6 +428,9 @@ var ErrOutOfRange = errors.New("out of range")
 // Position returns where pts lies in the current window or, with
 // retention, among the segments retained past it (playlist.Retained).
 func (s *Service) Position(pts clock.Ticks) (playlist.Position, bool) {
+	if s.cfg.Playlist == nil {
+		return playlist.Position{}, false
+	}
 	return s.cfg.Playlist.Retained(pts)
 }
 

@@ -22,6 +22,10 @@ func (s *Server) playlist(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if st.Playlist == nil {
+		s.fromOrigin(w, r, st, "index.m3u8")
+		return
+	}
 	if st.Playlist.LowLatency() {
 		s.livePlaylist(w, r, st)
 		return
@@ -43,6 +47,10 @@ func (s *Server) segment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := mux.Vars(r)["segment"]
+	if st.Playlist == nil {
+		s.fromOrigin(w, r, st, name)
+		return
+	}
 	if path, ok := st.Playlist.InitPath(); ok && name == media.InitName {
 		serveInit(w, r, path)
 		return

@@ -159,6 +159,10 @@ func (s *Server) markers(w http.ResponseWriter, r *http.Request) (*marker.Servic
 	if !ok {
 		return nil, false
 	}
+	if st.Markers == nil {
+		writeError(w, http.StatusNotFound, "stream "+quote(st.Name)+" keeps no markers here")
+		return nil, false
+	}
 	return st.Markers, true
 }
 

@@ -23,8 +23,12 @@ import (
 type Stream struct {
 	// Name is the stream's name in URLs.
 	Name string
-	// Playlist lists the stream's segments.
+	// Playlist lists the stream's segments; nil for a stream encoded on
+	// another node, whose files Origin serves.
 	Playlist *playlist.Playlist
+	// Origin, set when Playlist is nil, serves the playlist and segments
+	// of a stream encoded elsewhere (an edge's, from the object store).
+	Origin Origin
 	// Markers keeps the stream's markers.
 	Markers *marker.Service
 	// Cache, if set, holds the bytes of the stream's newest segments: a
@@ -107,7 +111,7 @@ func (st *Stream) state() (state, reason string) {
 	switch {
 	case st.State != nil:
 		return st.State()
-	case st.Playlist.Closed():
+	case st.Playlist != nil && st.Playlist.Closed():
 		return stateEnded, ""
 	}
 	return stateLive, ""

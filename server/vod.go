@@ -28,6 +28,10 @@ func (s *Server) vod(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if st.Playlist == nil {
+		writeError(w, http.StatusNotFound, "stream "+quote(st.Name)+" is encoded on another node: ask it for vod.m3u8")
+		return
+	}
 	from, to, err := vodRange(r, st.Markers)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())

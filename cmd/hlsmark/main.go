@@ -2,6 +2,7 @@
 // process, with timeline markers for the events seen in them.
 //
 //	hlsmark serve        stream the checkerboard over HTTP
+//	hlsmark edge         serve, without encoding, the streams encoders put in S3 and PostgreSQL
 //	hlsmark bench        encode unpaced and print throughput as JSON
 //	hlsmark healthcheck  exit 0 if a server answers /healthz
 package main
@@ -36,13 +37,15 @@ func main() {
 // and for help, 1 on a failure at run time, 2 on a bad command line.
 func run(args []string) int {
 	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "hlsmark: no command: want serve, bench or healthcheck (hlsmark -h describes them)")
+		fmt.Fprintln(os.Stderr, "hlsmark: no command: want serve, edge, bench or healthcheck (hlsmark -h describes them)")
 		return 2
 	}
 	var err error
 	switch args[0] {
 	case "serve":
 		err = serve(args[1:])
+	case "edge":
+		err = edgeNode(args[1:])
 	case "bench":
 		err = bench(args[1:])
 	case "healthcheck":
@@ -51,7 +54,7 @@ func run(args []string) int {
 		writeHelp(os.Stdout)
 		return 0
 	default:
-		err = usagef("unknown command %q (want serve, bench or healthcheck)", args[0])
+		err = usagef("unknown command %q (want serve, edge, bench or healthcheck)", args[0])
 	}
 	var ue usageError
 	var help helpRequest

@@ -82,9 +82,10 @@ func openMarkers(url, data string, outbox bool) (*markerStore, error) {
 }
 
 // follow wakes the event-stream subscribers of streams whenever another
-// node (or any writer) changes their markers in PostgreSQL, until ctx
-// ends or Close; with bbolt every change is this server's own, and it
-// does nothing.
+// node (or any writer) changes their markers in PostgreSQL, and has the
+// streams this node encodes place what changed (marker.Service.Learn: a
+// marker posted on an edge), until ctx ends or Close; with bbolt every
+// change is this server's own, and it does nothing.
 func (s *markerStore) follow(ctx context.Context, streams server.Streams, log *slog.Logger) {
 	if s.shared == nil {
 		return
@@ -92,13 +93,15 @@ func (s *markerStore) follow(ctx context.Context, streams server.Streams, log *s
 	s.wg.Go(func() {
 		s.shared.Listen(ctx, log, func(n postgres.Notice) {
 			if !n.All {
-				if st, ok := streams.Stream(n.Stream); ok {
+				if st, ok := streams.Stream(n.Stream); ok && st.Markers != nil {
+					st.Markers.Learn()
 					st.Markers.Wake()
 				}
 				return
 			}
 			for _, st := range streams.All() {
 				if st.Markers != nil {
+					st.Markers.Learn()
 					st.Markers.Wake()
 				}
 			}

@@ -27,6 +27,7 @@ func (helpRequest) Error() string { return "help requested" }
 // the order `hlsmark -h` lists them.
 var helpFlags = []func() *commandLine{
 	func() *commandLine { return serveFlags(new(serveArgs)) },
+	func() *commandLine { return edgeFlags(new(edgeArgs)) },
 	func() *commandLine { return benchFlags(new(benchArgs)) },
 	func() *commandLine { return healthcheckFlags(new(string)) },
 }

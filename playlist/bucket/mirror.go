@@ -67,6 +67,10 @@ type MirrorConfig struct {
 	OnFailed func()
 	// Now reads the clock; nil means time.Now.
 	Now func() time.Time
+	// Epoch, if set, is the wall-clock time of the stream's PTS 0: the
+	// playlist carries it (see Store.Epoch), so that a node that reads
+	// the stream from the bucket shares its timeline.
+	Epoch time.Time
 }
 
 // DefaultSweepEvery is MirrorConfig.SweepEvery's default.
@@ -334,7 +338,7 @@ func (m *Mirror) putInit(ctx context.Context, path string) error {
 
 func (m *Mirror) putPlaylist(ctx context.Context, l *listing) error {
 	_, err := m.store.client.PutObject(ctx, m.store.loc.Bucket, m.prefix+playlist.FileName, bytes.NewReader(l.encoded), int64(len(l.encoded)),
-		minio.PutObjectOptions{ContentType: playlistType, CacheControl: playlistCache})
+		minio.PutObjectOptions{ContentType: playlistType, CacheControl: playlistCache, UserMetadata: epochMeta(m.cfg.Epoch)})
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ package weedtest
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -147,12 +148,27 @@ func (s *Server) Log() string {
 	return string(b)
 }
 
-// freePort returns a loopback TCP port that was free a moment ago.
+// Ports are picked below Linux's ephemeral range (32768 up, by default),
+// where the kernel hands out ports for "port 0" and outgoing connections:
+// a server stopped and restarted on its ports (Stop, Restart) would
+// otherwise find one taken by another test's listener meanwhile.
+const (
+	portLow  = 20000
+	portHigh = 32000
+)
+
+// freePort returns a loopback TCP port outside the ephemeral range that
+// was free a moment ago.
 func freePort(tb testing.TB) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
+	for range 1000 {
+		port := portLow + rand.IntN(portHigh-portLow)
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			continue // taken
+		}
+		ln.Close()
+		return port
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	tb.Fatalf("weedtest: no free port from %d to %d", portLow, portHigh)
+	return 0
 }

@@ -1,0 +1,162 @@
+// Package edge serves streams that other nodes encode: their playlists
+// and segments as those nodes put them in the object store
+// (playlist/bucket), their markers from the store the nodes share
+// (marker/postgres), for any number of edge nodes behind any load
+// balancer. An edge keeps nothing a request depends on: every answer
+// comes from the bucket or the marker store, so any edge may answer any
+// request.
+package edge
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"sync"
+
+	"github.com/hlsmark/hlsmark/marker"
+	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/media"
+	"github.com/hlsmark/hlsmark/playlist/bucket"
+	"github.com/hlsmark/hlsmark/server"
+	"github.com/hlsmark/hlsmark/server/segcache"
+)
+
+// Streams are the streams the bucket holds, each a folder under its
+// prefix, as server.Streams. The folders are listed at each All and at
+// each Stream asked for a name not seen yet, so a stream shows on every
+// edge once its encoder has uploaded a file. A stream's markers are
+// served once its playlist, which carries the stream's epoch, is there.
+type Streams struct {
+	objects    *bucket.Store
+	markers    marker.Store
+	log        *slog.Logger
+	cacheBytes int64 // of each stream's segment cache
+
+	mu      sync.Mutex
+	streams map[string]*server.Stream // every stream listed so far
+}
+
+// NewStreams returns the streams of objects, their markers kept in
+// markers, each stream's newest segments kept in memory up to cacheBytes
+// (see origin).
+func NewStreams(objects *bucket.Store, markers marker.Store, cacheBytes int64, log *slog.Logger) *Streams {
+	return &Streams{objects: objects, markers: markers, cacheBytes: cacheBytes, log: log, streams: map[string]*server.Stream{}}
+}
+
+// Stream returns the stream called name, if the bucket holds it.
+func (s *Streams) Stream(name string) (*server.Stream, bool) {
+	s.mu.Lock()
+	st, ok := s.streams[name]
+	s.mu.Unlock()
+	if ok && st.Markers != nil {
+		return st, true
+	}
+	s.list(context.Background())
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok = s.streams[name]
+	return st, ok
+}
+
+// All returns the streams the bucket holds now, by name.
+func (s *Streams) All() []*server.Stream {
+	names := s.list(context.Background())
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*server.Stream, 0, len(names))
+	for _, n := range names {
+		out = append(out, s.streams[n])
+	}
+	return out
+}
+
+// list lists the bucket's streams, sorted, and makes the new ones, and
+// the marker service of each that lacks one and whose epoch is now known.
+// A failed listing is logged and lists none: with the store down, none
+// could be served.
+func (s *Streams) list(ctx context.Context) []string {
+	names, err := s.objects.Streams(ctx)
+	if err != nil {
+		s.log.Error("edge: list the streams", "err", err)
+		return nil
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		s.mu.Lock()
+		st, ok := s.streams[n]
+		s.mu.Unlock()
+		if ok && st.Markers != nil {
+			continue
+		}
+		o := &origin{objects: s.objects, stream: n, cache: segcache.New(s.cacheBytes)}
+		if ok {
+			o = st.Origin.(*origin) // keeps its cache
+		}
+		st = &server.Stream{Name: n, Origin: o, State: live}
+		epoch, err := s.objects.Epoch(ctx, n)
+		switch {
+		case err == nil:
+			st.Markers = marker.NewService(marker.Config{Stream: n, Store: s.markers,
+				Timeline: clock.Timeline{Epoch: epoch}, Clock: clock.Real{}, Log: s.log})
+		case !errors.Is(err, bucket.ErrNoEpoch):
+			s.log.Error("edge: read the stream's epoch", "stream", n, "err", err)
+		}
+		s.mu.Lock()
+		if old, ok := s.streams[n]; !ok || old.Markers == nil {
+			s.streams[n] = st
+		}
+		s.mu.Unlock()
+	}
+	return names
+}
+
+// live is the state of every stream an edge serves: it cannot tell more
+// than that the stream's files are there.
+func live() (state, reason string) { return "live", "" }
+
+// immutable is the Cache-Control the Mirror uploads segments with: a
+// segment uploaded with it never changes, and is kept in memory.
+const immutable = "public, max-age=31536000, immutable"
+
+// origin is one stream's files in the bucket. Its newest segments are
+// kept in memory (segcache evicts the oldest first: viewers are at the
+// live edge), with the headers they were uploaded with; the playlist and
+// the init segment, which change, are read from the bucket every time.
+type origin struct {
+	objects *bucket.Store
+	stream  string
+	cache   *segcache.Cache
+}
+
+// File returns the stream's file called name, from memory or the bucket.
+func (o *origin) File(ctx context.Context, name string) (server.OriginFile, error) {
+	seq, format, segment := segmentName(name)
+	if segment {
+		if data, ok := o.cache.Get(seq); ok {
+			return server.OriginFile{Data: data, ContentType: format.ContentType(), CacheControl: immutable}, nil
+		}
+	}
+	obj, err := o.objects.Get(ctx, o.stream, name)
+	if errors.Is(err, bucket.ErrNoObject) {
+		return server.OriginFile{}, errors.Join(err, server.ErrNoFile)
+	}
+	if err != nil {
+		return server.OriginFile{}, err
+	}
+	if segment && obj.CacheControl == immutable && obj.ContentType == format.ContentType() {
+		o.cache.Put(seq, obj.Data)
+	}
+	return server.OriginFile{Data: obj.Data, ContentType: obj.ContentType, CacheControl: obj.CacheControl}, nil
+}
+
+// segmentName returns the sequence number and format of a segment's
+// file name; ok is false for any other name.
+func segmentName(name string) (seq media.Seq, f media.Format, ok bool) {
+	for _, f := range []media.Format{media.TS, media.FMP4} {
+		if seq, ok := f.ParseSegmentName(name); ok {
+			return seq, f, true
+		}
+	}
+	return 0, 0, false
+}

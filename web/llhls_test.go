@@ -38,8 +38,9 @@ const llPlaybackJS = `(() => {
 // TestPlayerLowLatency opens the page on `serve --format fmp4 --part
 // 200ms`: hls.js plays in low-latency mode, reads the parts, loads parts
 // and reloads the playlist blocking, and plays near the live edge: a
-// target latency under one target duration (PART-HOLD-BACK, 0.6 s, not
-// the three target durations of a plain playlist) and a latency under
+// target latency of PART-HOLD-BACK (0.6 s) and what hls.js adds after
+// stalls (at most a target duration), not the three target durations of
+// a plain playlist, and a latency under
 // 2.5 s after playing for 5 s (generous bounds; speed is for benchmarks).
 // No console errors. Checked to fail with liveSyncDurationCount: 3 set
 // again in the player (target latency 3 s).
@@ -55,8 +56,12 @@ func TestPlayerLowLatency(t *testing.T) {
 		return p.Time > first.Time+5
 	})
 	t.Logf("hls.js: target latency %.3f s, latency %.3f s, %d parts listed", p.TargetLatency, p.Latency, p.Parts)
-	if !p.LowLatency || p.TargetLatency <= 0 || p.TargetLatency >= 1 {
-		t.Errorf("hls.js: low latency %v, target latency %.3f s; want PART-HOLD-BACK, under one target duration", p.LowLatency, p.TargetLatency)
+	// hls.js aims PART-HOLD-BACK (0.6 s) behind the edge, plus 1 s per
+	// stall it saw, at most one target duration (1 s) in all: on a loaded
+	// machine up to 1.6 s. Three target durations (3 s), the hold-back of
+	// a plain playlist, is what this refuses.
+	if !p.LowLatency || p.TargetLatency <= 0 || p.TargetLatency > 1.6+1e-9 {
+		t.Errorf("hls.js: low latency %v, target latency %.3f s; want PART-HOLD-BACK (0.6 s), plus at most a target duration for stalls", p.LowLatency, p.TargetLatency)
 	}
 	if p.Latency <= 0 || p.Latency > 2.5 {
 		t.Errorf("hls.js plays %.3f s behind the live edge, want at most 2.5 s", p.Latency)

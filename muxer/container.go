@@ -1,6 +1,9 @@
 package muxer
 
 import (
+	"errors"
+	"fmt"
+
 	"github.com/asticode/go-astiav"
 
 	"github.com/hlsmark/hlsmark/pipeline/clock"
@@ -28,4 +31,26 @@ type container interface {
 	// free detaches the output, if any, without writing to it, and frees
 	// the muxer.
 	free()
+}
+
+// addVideoStream adds to fc the H.264 stream both containers write: size,
+// fps, the 90 kHz time base, and extradata (the parameter sets) if given.
+func addVideoStream(fc *astiav.FormatContext, size media.Size, fps int, extradata []byte) (*astiav.Stream, error) {
+	st := fc.NewStream(nil)
+	if st == nil {
+		return nil, errors.New("new stream failed")
+	}
+	cp := st.CodecParameters()
+	cp.SetCodecType(astiav.MediaTypeVideo)
+	cp.SetCodecID(astiav.CodecIDH264)
+	cp.SetWidth(size.Width)
+	cp.SetHeight(size.Height)
+	if extradata != nil {
+		if err := cp.SetExtraData(extradata); err != nil {
+			return nil, fmt.Errorf("extradata: %w", err)
+		}
+	}
+	st.SetTimeBase(astiav.NewRational(1, clock.Hz))
+	st.SetAvgFrameRate(astiav.NewRational(fps, 1))
+	return st, nil
 }

@@ -94,22 +94,12 @@ func newFMP4Stream(dir string, out *astiav.IOContext, size media.Size, fps int, 
 			s.free()
 		}
 	}()
-	st := fc.NewStream(nil)
-	if st == nil {
-		return nil, errors.New("new stream failed")
-	}
-	cp := st.CodecParameters()
-	cp.SetCodecType(astiav.MediaTypeVideo)
-	cp.SetCodecID(astiav.CodecIDH264)
-	cp.SetWidth(size.Width)
-	cp.SetHeight(size.Height)
 	// Annex B parameter sets: the mp4 muxer writes them as the avcC and
 	// turns every packet's start codes into lengths.
-	if err := cp.SetExtraData(params); err != nil {
-		return nil, fmt.Errorf("extradata: %w", err)
+	st, err := addVideoStream(fc, size, fps, params)
+	if err != nil {
+		return nil, err
 	}
-	st.SetTimeBase(astiav.NewRational(1, clock.Hz))
-	st.SetAvgFrameRate(astiav.NewRational(fps, 1))
 	init, err := createFile(filepath.Join(dir, media.InitName))
 	if err != nil {
 		return nil, fmt.Errorf("init segment: %w", err)

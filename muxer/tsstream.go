@@ -1,7 +1,6 @@
 package muxer
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/asticode/go-astiav"
@@ -42,17 +41,10 @@ func newTSStream(out *astiav.IOContext, size media.Size, fps int, discontinuous 
 			s.free()
 		}
 	}()
-	st := fc.NewStream(nil)
-	if st == nil {
-		return nil, errors.New("new stream failed")
+	st, err := addVideoStream(fc, size, fps, nil)
+	if err != nil {
+		return nil, err
 	}
-	cp := st.CodecParameters()
-	cp.SetCodecType(astiav.MediaTypeVideo)
-	cp.SetCodecID(astiav.CodecIDH264)
-	cp.SetWidth(size.Width)
-	cp.SetHeight(size.Height)
-	st.SetTimeBase(astiav.NewRational(1, clock.Hz))
-	st.SetAvgFrameRate(astiav.NewRational(fps, 1))
 	fc.SetPb(out)
 	opts := astiav.NewDictionary()
 	defer opts.Free()

@@ -14,8 +14,8 @@ import (
 
 // fmp4Stream is one libavformat mp4 muxer kept over consecutive segments,
 // writing fragmented MP4 as CMAF asks: the init segment (ftyp and moov,
-// the avc1 sample entry with the SPS and PPS in its avcC) once, into its
-// own file, then movie fragments (moof and mdat), each flushed into the
+// the avc1 sample entry with the SPS and PPS in its avcC, and only there:
+// see sampleData) once, into its own file, then movie fragments (moof and mdat), each flushed into the
 // file of the segment being written (flushFragment). A segment is one
 // fragment today; the parts of Low-Latency HLS will be one fragment each,
 // flushed at every part boundary into the same file.
@@ -44,6 +44,10 @@ type fmp4Stream struct {
 	// step is the last DTS step between two packets, the duration given
 	// to a held packet that no packet follows.
 	step clock.Ticks
+	// params are the parameter sets of the init segment's avcC, each NAL
+	// unit without start code: the only ones a sample may repeat (and
+	// loses, see sampleData).
+	params map[string]bool
 }
 
 // fmp4Options are the mp4 muxer's options: fragmented with an empty moov
@@ -79,7 +83,10 @@ func newFMP4Stream(dir string, out *astiav.IOContext, size media.Size, fps int, 
 	if err != nil {
 		return nil, fmt.Errorf("alloc format context: %w", err)
 	}
-	s := &fmp4Stream{fc: fc, held: astiav.AllocPacket(), step: clock.Hz / clock.Ticks(fps)}
+	s := &fmp4Stream{fc: fc, held: astiav.AllocPacket(), step: clock.Hz / clock.Ticks(fps), params: map[string]bool{}}
+	for _, nal := range annexBUnits(params) {
+		s.params[string(nal)] = true
+	}
 	defer func() {
 		if err != nil {
 			s.free()
@@ -143,7 +150,11 @@ func (s *fmp4Stream) write(pkt *astiav.Packet, p media.Packet) error {
 			return err
 		}
 	}
-	if err := s.heldData.Set(s.held, avpkt.Bytes(pkt)); err != nil {
+	data, err := s.sampleData(avpkt.Bytes(pkt))
+	if err != nil {
+		return fmt.Errorf("packet at %s: %w", p.PTS, err)
+	}
+	if err := s.heldData.Set(s.held, data); err != nil {
 		return err
 	}
 	s.held.SetPts(int64(p.PTS))
@@ -245,6 +256,31 @@ func parameterSets(au []byte) []byte {
 		return nil
 	}
 	return out
+}
+
+// sampleData returns the Annex B access unit au without its parameter
+// sets (SPS, PPS, SPS extension: NAL types 7, 8, 13), each remaining NAL
+// unit after a four-byte start code: CMAF's avc1 sample entry keeps them
+// in the avcC only (avc3 is the entry that allows them in band), and the
+// mpegts muxer, which needs them before each IDR, is given the encoder's
+// packets as they are. A parameter set that is not one of the avcC's
+// (a source changing its stream within a run, possible with --codec
+// copy) is an error: without it in band, the samples after it would be
+// decoded with the avcC's.
+func (s *fmp4Stream) sampleData(au []byte) ([]byte, error) {
+	out := make([]byte, 0, len(au))
+	for _, nal := range annexBUnits(au) {
+		switch t := nal[0] & 0x1f; t {
+		case 7, 8, 13:
+			if !s.params[string(nal)] {
+				return nil, fmt.Errorf("parameter set (NAL type %d) not in the init segment's avcC", t)
+			}
+			continue
+		}
+		out = append(out, 0, 0, 0, 1)
+		out = append(out, nal...)
+	}
+	return out, nil
 }
 
 // annexBUnits splits an Annex B byte stream into its NAL units, without

@@ -198,8 +198,10 @@ func TestFormatRestartRefused(t *testing.T) {
 // concatenated, decode to the file's pictures (the ffmpeg CLI's
 // framemd5), and ffprobe, playing the playlist over HTTP, reads its 100
 // PTS 3600 ticks apart, in presentation order though packets come in
-// decode order. Checked to fail with every sample's PTS written as its
-// DTS in the mp4 muxer (PTS 7200 after 0).
+// decode order. No sample carries an SPS or PPS, which the avcC holds.
+// Checked to fail with every sample's PTS written as its DTS in the mp4
+// muxer (PTS 7200 after 0), and with the packets given to it as they are
+// (sample 0: NAL types [6 7 8 5]).
 func TestServeCodecCopyFMP4(t *testing.T) {
 	in := h264File(t)
 	data := t.TempDir()
@@ -225,6 +227,15 @@ func TestServeCodecCopyFMP4(t *testing.T) {
 	}
 	if src, out := pipelinetest.FrameMD5s(t, in), pipelinetest.FrameMD5s(t, joined); !slices.Equal(src, out) {
 		t.Errorf("init + segments decode to %d pictures unlike the file's %d: not a copy", len(out), len(src))
+	}
+	if avcC, samples := pipelinetest.H264NALTypes(t, joined); !slices.Equal(avcC, []int{7, 8}) {
+		t.Errorf("avcC parameter sets of NAL types %v, want an SPS (7) and a PPS (8)", avcC)
+	} else {
+		for i, types := range samples {
+			if slices.Contains(types, 7) || slices.Contains(types, 8) {
+				t.Fatalf("sample %d: NAL types %v, a parameter set in band (avc1 keeps them in the avcC)", i, types)
+			}
+		}
 	}
 	pts, timeBase := probeFrames(t, s.base+"/streams/demo/index.m3u8")
 	if timeBase != "1/90000" || len(pts) != 100 {

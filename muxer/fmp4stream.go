@@ -3,12 +3,14 @@ package muxer
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/asticode/go-astiav"
 
 	"github.com/hlsmark/hlsmark/pipeline/avpkt"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
+	"github.com/hlsmark/hlsmark/pipeline/durable"
 	"github.com/hlsmark/hlsmark/pipeline/media"
 )
 
@@ -66,11 +68,12 @@ var fmp4Options = map[string]string{
 	"brand":                 "cmfc",
 }
 
-// newFMP4Stream writes the init segment of a stream whose first access
-// unit is idr (an IDR with its SPS and PPS in front) into the file
-// init.mp4 in dir, through its temporary name, fsync and rename, and
-// returns an mp4 muxer writing fragments into out.
-func newFMP4Stream(dir string, out *astiav.IOContext, size media.Size, fps int, idr []byte) (_ *fmp4Stream, err error) {
+// newFMP4Stream writes the init segment of a run whose first segment is
+// first and whose first access unit is idr (an IDR with its SPS and PPS
+// in front) into the file RunInitName(first) in dir, through its
+// temporary name, fsync and rename, links it as InitName too (the current
+// run's), and returns an mp4 muxer writing fragments into out.
+func newFMP4Stream(dir string, first media.Seq, out *astiav.IOContext, size media.Size, fps int, idr []byte) (_ *fmp4Stream, err error) {
 	params := parameterSets(idr)
 	if params == nil {
 		return nil, errors.New("the first IDR carries no SPS and PPS")
@@ -108,7 +111,7 @@ func newFMP4Stream(dir string, out *astiav.IOContext, size media.Size, fps int, 
 	}
 	st.SetTimeBase(astiav.NewRational(1, clock.Hz))
 	st.SetAvgFrameRate(astiav.NewRational(fps, 1))
-	init, err := createFile(filepath.Join(dir, media.InitName))
+	init, err := createFile(filepath.Join(dir, media.RunInitName(first)))
 	if err != nil {
 		return nil, fmt.Errorf("init segment: %w", err)
 	}
@@ -133,6 +136,9 @@ func newFMP4Stream(dir string, out *astiav.IOContext, size media.Size, fps int, 
 	}
 	fc.SetPb(noOutput)
 	if _, err := init.commit(func(Step) {}); err != nil {
+		return nil, fmt.Errorf("init segment: %w", err)
+	}
+	if err := linkAs(init.path, filepath.Join(dir, media.InitName)); err != nil {
 		return nil, fmt.Errorf("init segment: %w", err)
 	}
 	fc.SetPb(out)
@@ -233,6 +239,24 @@ func (s *fmp4Stream) free() {
 	s.fc = nil
 	s.held.Free()
 	s.heldData.Free()
+}
+
+// linkAs gives the file at path the name as too, replacing what had it
+// at once: a hard link under as's temporary name, renamed, and the folder
+// synced.
+func linkAs(path, as string) error {
+	tmp := tmpName(as)
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if err := os.Link(path, tmp); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, as); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return durable.SyncDir(filepath.Dir(as))
 }
 
 // parameterSets returns the SPS and PPS NAL units of an Annex B access

@@ -79,8 +79,11 @@ type Muxer struct {
 	next    media.Seq
 	// ts is nil before the first segment and after a lost one: the next
 	// segment then starts a new muxer.
-	ts  container
-	cur *segmentFile
+	ts container
+	// init is, in fMP4, the first segment of ts's run, whose init
+	// segment the run's segments play after (media.Segment.Init).
+	init media.Seq
+	cur  *segmentFile
 	// gap is set when the next segment does not follow on from the one
 	// before it (a lost segment, or an earlier run): it is marked
 	// discontinuous, in the playlist and in the TS.
@@ -286,13 +289,19 @@ func (m *Muxer) open(p media.Packet) error {
 		Discontinuity: m.gap || m.jump,
 		Format:        m.cfg.Format,
 	}
+	if m.cfg.Format == media.FMP4 {
+		if m.ts == nil { // a new run, with its own init segment
+			m.init = seg.Seq
+		}
+		seg.Init = m.init
+	}
 	f, err := createSegment(seg)
 	if err != nil {
 		return fmt.Errorf("muxer: open segment %d: %w", seg.Seq, err)
 	}
 	switch {
 	case m.ts == nil && m.cfg.Format == media.FMP4:
-		m.ts, err = newFMP4Stream(m.cfg.Dir, f.out, m.cfg.Size, m.cfg.FPS, p.Data)
+		m.ts, err = newFMP4Stream(m.cfg.Dir, seg.Seq, f.out, m.cfg.Size, m.cfg.FPS, p.Data)
 	case m.ts == nil:
 		m.ts, err = newTSStream(f.out, m.cfg.Size, m.cfg.FPS, m.gap)
 	default:

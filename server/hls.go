@@ -43,7 +43,7 @@ func (s *Server) segment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := mux.Vars(r)["segment"]
-	if path, ok := st.Playlist.InitPath(); ok && name == media.InitName {
+	if path, ok := st.Playlist.InitPath(name); ok {
 		serveInit(w, r, path)
 		return
 	}

@@ -1,0 +1,205 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/grafov/m3u8"
+
+	"github.com/hlsmark/hlsmark/pipeline/media"
+	"github.com/hlsmark/hlsmark/playlist"
+)
+
+// TestFMP4RestartKeepsRunInits serves fMP4 at 320x240, stops, and serves
+// the same folder at 160x120: the live playlist names the first run's
+// own init segment (init-{its first seq}.mp4) for its segments and
+// init.mp4 after the EXT-X-DISCONTINUITY that starts the second, both
+// served, and the VOD playlist across both runs, played over HTTP, decodes
+// every frame at its run's size (see checkVODSizes).
+// Checked to fail with every EXT-X-MAP naming init.mp4 (the first run's
+// frames decoded at 160x120, with errors).
+func TestFMP4RestartKeepsRunInits(t *testing.T) {
+	data, addr := t.TempDir(), freeAddr(t)
+	sizes := []string{"320x240", "160x120"}
+	var firstOfRun []uint64
+	for _, size := range sizes {
+		from := uint64(0)
+		if len(firstOfRun) > 0 {
+			from = uint64(readState(t, data).NextSeq)
+		}
+		firstOfRun = append(firstOfRun, from)
+		s := startServer(t, data, addr, "--format", "fmp4", "--size", size)
+		pollUntil(t, "3 segments of the run at "+size, 60*time.Second, func() bool {
+			pl := s.mustPlaylist(t)
+			if pl == nil {
+				return false
+			}
+			segs := segments(pl)
+			return len(segs) > 0 && segs[len(segs)-1].SeqId >= from+3
+		})
+		if size == sizes[1] {
+			checkRunMaps(t, s, firstOfRun)
+			checkVODSizes(t, s, data, firstOfRun[1], sizes)
+		}
+		s.stop(t, syscall.SIGTERM)
+	}
+}
+
+// runState is what the tests read of a stream's state file.
+type runState struct {
+	Segments []media.Segment `json:"segments"`
+	NextSeq  media.Seq       `json:"next_seq"`
+}
+
+// readState reads the state file of the stream demo in data.
+func readState(t *testing.T, data string) runState {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(data, "demo", playlist.StateFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st runState
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// checkRunMaps checks the live playlist's EXT-X-MAP tags: the first run's
+// own init segment at the top, init.mp4 right after the discontinuity
+// that starts the second run (first[1]), and both served.
+func checkRunMaps(t *testing.T, s *childServer, first []uint64) {
+	t.Helper()
+	code, body := s.get("/streams/demo/index.m3u8")
+	if code != http.StatusOK {
+		t.Fatalf("playlist: %d", code)
+	}
+	var maps []string
+	lines := strings.Split(string(body), "\n")
+	for i, l := range lines {
+		uri, ok := strings.CutPrefix(l, "#EXT-X-MAP:URI=")
+		if !ok {
+			continue
+		}
+		maps = append(maps, strings.Trim(uri, `"`))
+		if len(maps) == 2 && (i == 0 || lines[i-1] != "#EXT-X-DISCONTINUITY") {
+			t.Errorf("the second EXT-X-MAP follows %q, not the run's EXT-X-DISCONTINUITY", lines[i-1])
+		}
+	}
+	want := []string{fmt.Sprintf("init-%d.mp4", first[0]), "init.mp4"}
+	if strings.Join(maps, " ") != strings.Join(want, " ") {
+		t.Fatalf("EXT-X-MAP URIs %v, want %v:\n%s", maps, want, body)
+	}
+	for _, uri := range maps {
+		if code, _ := s.get("/streams/demo/" + uri); code != http.StatusOK {
+			t.Errorf("%s: %d", uri, code)
+		}
+	}
+}
+
+// checkVODSizes reads the VOD playlist of every segment on disk with
+// grafov/m3u8 and plays it as a player does, each segment after the init
+// segment its latest EXT-X-MAP names, all fetched over HTTP: ffprobe
+// decodes every frame of every segment (their count from state.json),
+// sizes[0] before segment second and sizes[1] from it, and says nothing
+// at -v error. (FFmpeg 5.1's own HLS demuxer cannot be the player here:
+// it feeds a new EXT-X-MAP's moov into the mp4 demuxer it has open, which
+// skips it as a duplicate, and decodes the next run with the first run's
+// SPS.)
+func checkVODSizes(t *testing.T, s *childServer, data string, second uint64, sizes []string) {
+	t.Helper()
+	st := readState(t, data)
+	frames := map[uint64]int{}
+	for _, seg := range st.Segments {
+		frames[uint64(seg.Seq)] = seg.Frames
+	}
+	first, last := st.Segments[0], st.Segments[len(st.Segments)-1]
+	code, body := s.get(fmt.Sprintf("/streams/demo/vod.m3u8?from=pts:%d&to=pts:%d", first.FirstPTS, last.FirstPTS))
+	if code != http.StatusOK {
+		t.Fatalf("VOD playlist: %d %s", code, body)
+	}
+	pl, _, err := m3u8.DecodeFrom(bytes.NewReader(body), true)
+	if err != nil {
+		t.Fatalf("grafov: %v\n%s", err, body)
+	}
+	// runs are the listed segments, grouped by the init segment they
+	// play after.
+	type run struct {
+		init string
+		data []byte
+		want []string
+	}
+	var runs []*run
+	for _, seg := range segments(pl.(*m3u8.MediaPlaylist)) {
+		if seg.Map != nil {
+			runs = append(runs, &run{init: seg.Map.URI, data: fetch(t, s, seg.Map.URI)})
+		}
+		if len(runs) == 0 {
+			t.Fatalf("segment %s before any EXT-X-MAP:\n%s", seg.URI, body)
+		}
+		r := runs[len(runs)-1]
+		r.data = append(r.data, fetch(t, s, seg.URI)...)
+		size := sizes[0]
+		if seg.SeqId >= second {
+			size = sizes[1]
+		}
+		for range frames[seg.SeqId] {
+			r.want = append(r.want, size)
+		}
+	}
+	if len(runs) != 2 {
+		t.Fatalf("%d EXT-X-MAP in the VOD playlist, want one for each run:\n%s", len(runs), body)
+	}
+	for _, r := range runs {
+		if got := probeSizes(t, r.data); strings.Join(got, " ") != strings.Join(r.want, " ") {
+			t.Errorf("after %s, ffprobe decodes %d frames\n%v\nwant %d\n%v", r.init, len(got), got, len(r.want), r.want)
+		}
+	}
+}
+
+// fetch GETs the stream's file uri, failing the test unless it is 200.
+func fetch(t *testing.T, s *childServer, uri string) []byte {
+	t.Helper()
+	code, body := s.get("/streams/demo/" + uri)
+	if code != http.StatusOK {
+		t.Fatalf("%s: %d", uri, code)
+	}
+	return body
+}
+
+// probeSizes has ffprobe decode the MP4 data and returns each frame's
+// WIDTHxHEIGHT; anything it says at -v error fails the test.
+func probeSizes(t *testing.T, data []byte) []string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "run.mp4")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("ffprobe", "-v", "error", "-select_streams", "v", "-show_entries", "frame=width,height", "-of", "json", path)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil || stderr.Len() > 0 {
+		t.Fatalf("ffprobe (Debian package ffmpeg): %v\n%.2000s", err, stderr.String())
+	}
+	var probe struct {
+		Frames []struct{ Width, Height int } `json:"frames"`
+	}
+	if err := json.Unmarshal(out, &probe); err != nil {
+		t.Fatal(err)
+	}
+	var sizes []string
+	for _, f := range probe.Frames {
+		sizes = append(sizes, fmt.Sprintf("%dx%d", f.Width, f.Height))
+	}
+	return sizes
+}

@@ -114,3 +114,30 @@ func mapURIs(t *testing.T, data []byte) []string {
 	}
 	return uris
 }
+
+// TestRunInitsPendingParts restores a Low-Latency fMP4 folder and adds
+// the first part of the new run, before its segment: the parts follow
+// EXT-X-DISCONTINUITY and an EXT-X-MAP naming init.mp4, the new run's,
+// not the restored run's init-0.mp4 above them. Checked to fail without
+// that EXT-X-MAP in Live.
+func TestRunInitsPendingParts(t *testing.T) {
+	dir := t.TempDir()
+	cfg := playlist.Config{Dir: dir, Window: 5 * time.Second, Grace: time.Hour, Target: time.Second, Format: media.FMP4, Part: 200 * time.Millisecond}
+	p, mk := newPlaylist(t, cfg)
+	for range 2 {
+		add(t, p, mk.make(time.Second))
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	p = restore(t, cfg)
+	if err := p.AddPart(media.Part{Seq: 2, Duration: 18000, Independent: true, Discontinuity: true, Data: []byte("part")}); err != nil {
+		t.Fatal(err)
+	}
+	flush(t, p)
+	live := string(p.Live(false))
+	if !strings.Contains(live, "#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI=\"init.mp4\"\n#EXT-X-PART:") ||
+		!strings.Contains(live, "#EXT-X-MAP:URI=\"init-0.mp4\"\n") {
+		t.Errorf("the new run's first part not after EXT-X-MAP init.mp4, below the restored run's init-0.mp4:\n%s", live)
+	}
+}

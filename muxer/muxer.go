@@ -24,8 +24,9 @@ type Config struct {
 	// FirstSeq is the sequence number of the first segment.
 	FirstSeq media.Seq
 	// Format is the segments' container: MPEG-TS (the zero value) or
-	// fMP4, whose init segment (media.InitName) is written into Dir when
-	// the first segment of a run starts.
+	// fMP4, whose init segment is written into Dir when the first
+	// segment of a run starts, as media.RunInitName of that segment and
+	// as media.InitName, the current run's.
 	Format media.Format
 	// Size and FPS describe the video stream.
 	Size media.Size

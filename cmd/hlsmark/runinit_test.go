@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"image/jpeg"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/grafov/m3u8"
 
+	"github.com/hlsmark/hlsmark/pipeline/clock"
 	"github.com/hlsmark/hlsmark/pipeline/media"
 	"github.com/hlsmark/hlsmark/playlist"
 )
@@ -24,7 +26,8 @@ import (
 // own init segment (init-{its first seq}.mp4) for its segments and
 // init.mp4 after the EXT-X-DISCONTINUITY that starts the second, both
 // served, and the VOD playlist across both runs, played over HTTP, decodes
-// every frame at its run's size (see checkVODSizes).
+// every frame at its run's size (see checkVODSizes); frame.jpg of the
+// first run's first frame, decoded by the server, has the first size.
 // Checked to fail with every EXT-X-MAP naming init.mp4 (the first run's
 // frames decoded at 160x120, with errors).
 func TestFMP4RestartKeepsRunInits(t *testing.T) {
@@ -49,6 +52,7 @@ func TestFMP4RestartKeepsRunInits(t *testing.T) {
 		if size == sizes[1] {
 			checkRunMaps(t, s, firstOfRun)
 			checkVODSizes(t, s, data, firstOfRun[1], sizes)
+			checkFrameSize(t, s, readState(t, data).Segments[0].FirstPTS, sizes[0])
 		}
 		s.stop(t, syscall.SIGTERM)
 	}
@@ -202,4 +206,20 @@ func probeSizes(t *testing.T, data []byte) []string {
 		sizes = append(sizes, fmt.Sprintf("%dx%d", f.Width, f.Height))
 	}
 	return sizes
+}
+
+// checkFrameSize GETs frame.jpg of PTS pts and checks its size.
+func checkFrameSize(t *testing.T, s *childServer, pts clock.Ticks, size string) {
+	t.Helper()
+	code, b := s.get(fmt.Sprintf("/api/streams/demo/frame.jpg?pts=%d", pts))
+	if code != http.StatusOK {
+		t.Fatalf("frame.jpg of PTS %d: %d %.200s", pts, code, b)
+	}
+	cfg, err := jpeg.DecodeConfig(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("frame.jpg of PTS %d: %v", pts, err)
+	}
+	if got := fmt.Sprintf("%dx%d", cfg.Width, cfg.Height); got != size {
+		t.Errorf("frame.jpg of PTS %d: %s, want %s", pts, got, size)
+	}
 }

@@ -20,7 +20,7 @@ func parseSegmentFile(name string) (media.Seq, bool) {
 }
 
 // isMuxerTemp reports whether name is a temporary file of the muxer's: a
-// segment's or the init segment's (see tmpName).
+X
 func isMuxerTemp(name string) bool {
 	if name == tmpName(media.InitName) || (strings.HasPrefix(name, ".init-") && strings.HasSuffix(name, ".mp4.tmp")) {
 		return true

@@ -66,7 +66,7 @@ type Config struct {
 	// grace is over, however young. Zero bounds retention by Retain only.
 	RetainSize int64
 	// Format is the segments' container. An fMP4 playlist lists the init
-	// segment (media.InitName, in Dir) in EXT-X-MAP. A stream folder keeps
+	// segment of each run in EXT-X-MAP (see runInit). A stream folder keeps
 	// its format: New refuses to go on with another one.
 	Format media.Format
 	// Part, if positive, is the part target of Low-Latency HLS: the

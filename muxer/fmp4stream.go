@@ -50,6 +50,8 @@ type fmp4Stream struct {
 	// unit without start code: the only ones a sample may repeat (and
 	// loses, see sampleData).
 	params map[string]bool
+	// sample holds the last packet's sample data (sampleData), reused.
+	sample []byte
 }
 
 // fmp4Options are the mp4 muxer's options: fragmented with an empty moov
@@ -156,11 +158,11 @@ func (s *fmp4Stream) write(pkt *astiav.Packet, p media.Packet) error {
 			return err
 		}
 	}
-	data, err := s.sampleData(avpkt.Bytes(pkt))
-	if err != nil {
+	var err error
+	if s.sample, err = s.sampleData(s.sample[:0], avpkt.Bytes(pkt)); err != nil {
 		return fmt.Errorf("packet at %s: %w", p.PTS, err)
 	}
-	if err := s.heldData.Set(s.held, data); err != nil {
+	if err := s.heldData.Set(s.held, s.sample); err != nil {
 		return err
 	}
 	s.held.SetPts(int64(p.PTS))
@@ -282,17 +284,17 @@ func parameterSets(au []byte) []byte {
 	return out
 }
 
-// sampleData returns the Annex B access unit au without its parameter
-// sets (SPS, PPS, SPS extension: NAL types 7, 8, 13), each remaining NAL
-// unit after a four-byte start code: CMAF's avc1 sample entry keeps them
+// sampleData appends to dst the Annex B access unit au without its
+// parameter sets (SPS, PPS, SPS extension: NAL types 7, 8, 13), each
+// remaining NAL unit after a four-byte start code: CMAF's avc1 sample entry keeps them
 // in the avcC only (avc3 is the entry that allows them in band), and the
 // mpegts muxer, which needs them before each IDR, is given the encoder's
 // packets as they are. A parameter set that is not one of the avcC's
 // (a source changing its stream within a run, possible with --codec
 // copy) is an error: without it in band, the samples after it would be
 // decoded with the avcC's.
-func (s *fmp4Stream) sampleData(au []byte) ([]byte, error) {
-	out := make([]byte, 0, len(au))
+func (s *fmp4Stream) sampleData(dst, au []byte) ([]byte, error) {
+	out := dst
 	for _, nal := range annexBUnits(au) {
 		switch t := nal[0] & 0x1f; t {
 		case 7, 8, 13:

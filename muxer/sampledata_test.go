@@ -34,7 +34,7 @@ func TestSampleData(t *testing.T) {
 	}}
 	for _, c := range casesSampleData {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := s.sampleData(c.au)
+			got, err := s.sampleData(nil, c.au)
 			if c.ok == nil {
 				if err == nil {
 					t.Fatalf("sampleData(% x) = % x, want an error", c.au, got)

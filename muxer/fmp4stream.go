@@ -68,22 +68,24 @@ var fmp4Options = map[string]string{
 	"brand":                 "cmfc",
 }
 
-// newFMP4Stream writes the init segment of a stream whose first access
-// unit is idr (an IDR with its SPS and PPS in front) into the file
-// init.mp4 in dir, through its temporary name, fsync and rename, and
-// returns an mp4 muxer writing fragments into out.
-func newFMP4Stream(dir string, out *astiav.IOContext, size media.Size, fps int, idr []byte) (_ *fmp4Stream, err error) {
+// newFMP4Stream writes the init segment of a run whose first segment is
+// first and whose first access unit is idr (an IDR with its SPS and PPS
+// in front) into the file RunInitName(first) in dir, through its
+// temporary name, fsync and rename, makes it the current run's (see
+// keepInit), and returns an mp4 muxer writing fragments into out and the
+// run whose init segment they play after.
+func newFMP4Stream(dir string, first media.Seq, out *astiav.IOContext, size media.Size, fps int, idr []byte) (_ *fmp4Stream, run media.Seq, err error) {
 	params := parameterSets(idr)
 	if params == nil {
-		return nil, errors.New("the first IDR carries no SPS and PPS")
+		return nil, 0, errors.New("the first IDR carries no SPS and PPS")
 	}
 	of := astiav.FindOutputFormat("mp4")
 	if of == nil {
-		return nil, errNoMP4
+		return nil, 0, errNoMP4
 	}
 	fc, err := astiav.AllocOutputFormatContext(of, "", "")
 	if err != nil {
-		return nil, fmt.Errorf("alloc format context: %w", err)
+		return nil, 0, fmt.Errorf("alloc format context: %w", err)
 	}
 	s := &fmp4Stream{fc: fc, held: astiav.AllocPacket(), step: clock.Hz / clock.Ticks(fps), params: map[string]bool{}}
 	for _, nal := range annexBUnits(params) {
@@ -98,11 +100,11 @@ func newFMP4Stream(dir string, out *astiav.IOContext, size media.Size, fps int, 
 	// turns every packet's start codes into lengths.
 	st, err := addVideoStream(fc, size, fps, params)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	init, err := createFile(filepath.Join(dir, media.InitName))
+	init, err := createFile(filepath.Join(dir, media.RunInitName(first)))
 	if err != nil {
-		return nil, fmt.Errorf("init segment: %w", err)
+		return nil, 0, fmt.Errorf("init segment: %w", err)
 	}
 	defer func() {
 		if err != nil {
@@ -114,21 +116,24 @@ func newFMP4Stream(dir string, out *astiav.IOContext, size media.Size, fps int, 
 	defer opts.Free()
 	for k, v := range fmp4Options {
 		if err := opts.Set(k, v, 0); err != nil {
-			return nil, fmt.Errorf("option %s: %w", k, err)
+			return nil, 0, fmt.Errorf("option %s: %w", k, err)
 		}
 	}
 	if err := fc.WriteHeader(opts); err != nil {
-		return nil, fmt.Errorf("write header: %w", err)
+		return nil, 0, fmt.Errorf("write header: %w", err)
 	}
 	if tb := st.TimeBase(); tb.Num() != 1 || tb.Den() != clock.Hz {
-		return nil, fmt.Errorf("mp4 changed the time base to %d/%d", tb.Num(), tb.Den())
+		return nil, 0, fmt.Errorf("mp4 changed the time base to %d/%d", tb.Num(), tb.Den())
 	}
 	fc.SetPb(noOutput)
 	if _, err := init.commit(func(Step) {}); err != nil {
-		return nil, fmt.Errorf("init segment: %w", err)
+		return nil, 0, fmt.Errorf("init segment: %w", err)
+	}
+	if run, err = keepInit(dir, first); err != nil {
+		return nil, 0, fmt.Errorf("init segment: %w", err)
 	}
 	fc.SetPb(out)
-	return s, nil
+	return s, run, nil
 }
 
 // write holds p (its payload in pkt) and gives the packet held before it

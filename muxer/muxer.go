@@ -24,8 +24,9 @@ type Config struct {
 	// FirstSeq is the sequence number of the first segment.
 	FirstSeq media.Seq
 	// Format is the segments' container: MPEG-TS (the zero value) or
-	// fMP4, whose init segment (media.InitName) is written into Dir when
-	// the first segment of a run starts.
+	// fMP4, whose init segment is written into Dir when the first
+	// segment of a run starts, as media.RunInitName of that segment and
+	// as media.InitName, the current run's.
 	Format media.Format
 	// Size and FPS describe the video stream.
 	Size media.Size
@@ -79,8 +80,12 @@ type Muxer struct {
 	next    media.Seq
 	// ts is nil before the first segment and after a lost one: the next
 	// segment then starts a new muxer.
-	ts  container
-	cur *segmentFile
+	ts container
+	// init is, in fMP4, the run whose init segment ts's segments play
+	// after (media.Segment.Init): ts's first segment, or an earlier run
+	// whose init segment has the same bytes (see keepInit).
+	init media.Seq
+	cur  *segmentFile
 	// gap is set when the next segment does not follow on from the one
 	// before it (a lost segment, or an earlier run): it is marked
 	// discontinuous, in the playlist and in the TS.
@@ -290,11 +295,19 @@ func (m *Muxer) open(p media.Packet) error {
 	if err != nil {
 		return fmt.Errorf("muxer: open segment %d: %w", seg.Seq, err)
 	}
+	// The new streams are assigned to m.ts only if they exist: a nil
+	// *fmp4Stream in the interface would not be nil.
 	switch {
 	case m.ts == nil && m.cfg.Format == media.FMP4:
-		m.ts, err = newFMP4Stream(m.cfg.Dir, f.out, m.cfg.Size, m.cfg.FPS, p.Data)
+		var s *fmp4Stream
+		if s, m.init, err = newFMP4Stream(m.cfg.Dir, seg.Seq, f.out, m.cfg.Size, m.cfg.FPS, p.Data); err == nil {
+			m.ts = s
+		}
 	case m.ts == nil:
-		m.ts, err = newTSStream(f.out, m.cfg.Size, m.cfg.FPS, m.gap)
+		var s *tsStream
+		if s, err = newTSStream(f.out, m.cfg.Size, m.cfg.FPS, m.gap); err == nil {
+			m.ts = s
+		}
 	default:
 		err = m.ts.switchTo(f.out)
 	}
@@ -302,6 +315,9 @@ func (m *Muxer) open(p media.Packet) error {
 		m.dropStream() // it may hold f's file
 		f.discard()
 		return fmt.Errorf("muxer: open segment %d: %w", seg.Seq, err)
+	}
+	if m.cfg.Format == media.FMP4 {
+		f.seg.Init = m.init
 	}
 	m.cur, m.jump = f, false
 	if m.parts != nil {

@@ -20,9 +20,9 @@ func parseSegmentFile(name string) (media.Seq, bool) {
 }
 
 // isMuxerTemp reports whether name is a temporary file of the muxer's: a
-// segment's or the init segment's (see tmpName).
+// segment's, init.mp4's or a run's init segment's (see tmpName).
 func isMuxerTemp(name string) bool {
-	if name == tmpName(media.InitName) {
+	if name == tmpName(media.InitName) || (strings.HasPrefix(name, ".init-") && strings.HasSuffix(name, ".mp4.tmp")) {
 		return true
 	}
 	for _, f := range media.Formats {

@@ -19,8 +19,9 @@ import (
 // ranges.go).
 //
 // Each segment is written as: the EXT-X-DATERANGE tags added while it was
-// the next to come, EXT-X-DISCONTINUITY if it follows a gap, its
-// EXT-X-PROGRAM-DATE-TIME, EXTINF and URI. Tags added since the last
+// the next to come, EXT-X-DISCONTINUITY if it follows a gap, EXT-X-MAP if
+// it starts a new fMP4 run (see runInit), its EXT-X-PROGRAM-DATE-TIME,
+// EXTINF and URI. Tags added since the last
 // segment follow it; tags whose segment has left the window precede the
 // first listed one, and tags added after Close follow EXT-X-ENDLIST. A
 // playlist with no segment lists no tag: a date range needs a program date
@@ -42,7 +43,7 @@ func (p *Playlist) encodeLocked() encoded {
 	}
 	e.head = slices.Clone(b.Bytes())
 	b.Reset()
-	writeMap(&b, p.cfg.Format)
+	writeMap(&b, p.cfg.Format, p.run.firstMapURI(p.segs))
 	e.mapTag = slices.Clone(b.Bytes())
 	tags := p.tags
 	if len(p.segs) == 0 {
@@ -57,11 +58,14 @@ func (p *Playlist) encodeLocked() encoded {
 		}
 		return b.Bytes()
 	}
-	for _, s := range p.segs {
+	for i, s := range p.segs {
 		blk := block{seg: s, tags: writeTags(s.Seq)}
 		b.Reset()
 		if s.Discontinuity {
 			b.WriteString("#EXT-X-DISCONTINUITY\n")
+		}
+		if i > 0 && s.Init != p.segs[i-1].Init {
+			writeMap(&b, p.cfg.Format, p.run.uri(s)) // a new run (RFC 8216, section 4.3.2.5)
 		}
 		b.WriteString("#EXT-X-PROGRAM-DATE-TIME:" + formatPDT(s.Start) + "\n")
 		blk.pre = slices.Clone(b.Bytes())
@@ -101,7 +105,7 @@ type encoded struct {
 }
 
 // block is a listed segment's lines: the date ranges added while it was
-// the next to come (tags), EXT-X-DISCONTINUITY and
+// the next to come (tags), EXT-X-DISCONTINUITY, EXT-X-MAP and
 // EXT-X-PROGRAM-DATE-TIME (pre), EXTINF and its URI (uri).
 type block struct {
 	seg            media.Segment
@@ -137,14 +141,6 @@ func version(f media.Format) int {
 		return 6
 	}
 	return 3
-}
-
-// writeMap writes the EXT-X-MAP tag of an fMP4 playlist, naming the init
-// segment for every segment after it; an MPEG-TS playlist has none.
-func writeMap(b *bytes.Buffer, f media.Format) {
-	if f == media.FMP4 {
-		b.WriteString("#EXT-X-MAP:URI=\"" + media.InitName + "\"\n")
-	}
 }
 
 // extinfMillis is a segment's EXTINF in milliseconds: its duration rounded

@@ -295,7 +295,13 @@ func (p *Playlist) Live(skip bool) []byte {
 		b.WriteString(",CAN-SKIP-UNTIL=" + formatMillis(extinfMillis(until)))
 	}
 	b.WriteString("\n")
-	b.Write(e.mapTag)
+	if skipped > 0 {
+		// The first segment listed may be of a later run than the
+		// first one skipped.
+		writeMap(&b, p.cfg.Format, p.pub.run.uri(e.blocks[skipped].seg))
+	} else {
+		b.Write(e.mapTag)
+	}
 	if skipped > 0 {
 		b.WriteString("#EXT-X-SKIP:SKIPPED-SEGMENTS=" + strconv.Itoa(skipped) + "\n")
 	}
@@ -314,6 +320,12 @@ func (p *Playlist) Live(skip bool) []byte {
 	if !p.pub.closed {
 		if len(l.pending) > 0 && l.pending[0].Discontinuity && l.pending[0].Index == 0 {
 			b.WriteString("#EXT-X-DISCONTINUITY\n")
+		}
+		if n := len(e.blocks); len(l.pending) > 0 && n > 0 && p.pub.run.uri(e.blocks[n-1].seg) != media.InitName {
+			// The segment being written is of the current run, which
+			// the last one listed is not: after a restart, before the
+			// first new segment is added.
+			writeMap(&b, p.cfg.Format, media.InitName)
 		}
 		writeParts(&b, l.pending)
 		b.WriteString("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"" + p.hintLocked().Name() + "\"\n")

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"path/filepath"
 	"sort"
 	"sync"
 	"time"
@@ -67,7 +66,7 @@ type Config struct {
 	// grace is over, however young. Zero bounds retention by Retain only.
 	RetainSize int64
 	// Format is the segments' container. An fMP4 playlist lists the init
-	// segment (media.InitName, in Dir) in EXT-X-MAP. A stream folder keeps
+	// segment of each run in EXT-X-MAP (see runInit). A stream folder keeps
 	// its format: New refuses to go on with another one.
 	Format media.Format
 	// Part, if positive, is the part target of Low-Latency HLS: the
@@ -146,6 +145,7 @@ type Playlist struct {
 	resumed bool        // restored from disk: the next segment is discontinuous
 	next    media.Seq   // follows the last segment ever listed, across restarts
 	end     clock.Ticks // where the last segment ever listed ends, across restarts
+	run     runInit     // the current fMP4 run's
 	closed  bool
 
 	w writer
@@ -162,6 +162,7 @@ type view struct {
 	segs    []media.Segment // the window
 	retired []media.Segment // left the window, files still on disk
 	target  int
+	run     runInit
 	closed  bool
 }
 
@@ -199,12 +200,6 @@ func New(cfg Config) (*Playlist, error) {
 // Format returns the segments' container.
 func (p *Playlist) Format() media.Format { return p.cfg.Format }
 
-// InitPath returns the path of an fMP4 stream's init segment, the file
-// its EXT-X-MAP names; false for an MPEG-TS stream, which has none.
-func (p *Playlist) InitPath() (string, bool) {
-	return filepath.Join(p.cfg.Dir, media.InitName), p.cfg.Format == media.FMP4
-}
-
 // Add appends a finished segment (its file in place), slides the window,
 // and queues the files of segments whose grace period is over for
 // deletion. It does not wait for the disk: the writer goroutine writes the
@@ -230,6 +225,7 @@ func (p *Playlist) Add(seg media.Segment) error {
 		seg.Discontinuity, p.resumed = true, false
 	}
 	p.segs = append(p.segs, seg)
+	p.run = runInit{first: seg.Init, set: true}
 	p.next = seg.Seq + 1
 	p.end = seg.FirstPTS + seg.Duration
 	if ms := extinfMillis(seg.Duration); (ms+500)/1000 > int64(p.target) {
@@ -453,6 +449,7 @@ func (p *Playlist) viewLocked() view {
 		encoded: e.bytes(version(p.cfg.Format)),
 		segs:    append([]media.Segment(nil), p.segs...),
 		target:  p.target,
+		run:     p.run,
 		closed:  p.closed,
 	}
 	for _, r := range p.retired {

@@ -116,6 +116,7 @@ func (p *Playlist) restore() error {
 	}
 	p.segs, p.discSeq, p.resumed, p.next = kept, st.DiscontinuitySeq, true, st.NextSeq
 	p.restoreRetained(st.Retained)
+	p.restoreRun()
 	var total clock.Ticks // the state's window was served: the longest known to list these
 	for _, s := range st.Segments {
 		total += s.Duration

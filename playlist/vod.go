@@ -24,7 +24,7 @@ func (p *Playlist) VOD(from, to clock.Ticks, ranges []DateRange) ([]byte, bool) 
 			}
 		}
 	}
-	target := p.pub.target
+	target, run := p.pub.target, p.pub.run
 	p.pubMu.RUnlock()
 	if len(segs) == 0 {
 		return nil, false
@@ -42,10 +42,13 @@ func (p *Playlist) VOD(from, to clock.Ticks, ranges []DateRange) ([]byte, bool) 
 		r.encode(&b)
 		b.WriteByte('\n')
 	}
-	writeMap(&b, p.cfg.Format)
+	writeMap(&b, p.cfg.Format, run.firstMapURI(segs))
 	for i, s := range segs {
 		if i > 0 && (s.Discontinuity || s.Seq != segs[i-1].Seq+1) {
 			b.WriteString("#EXT-X-DISCONTINUITY\n")
+		}
+		if i > 0 && s.Init != segs[i-1].Init {
+			writeMap(&b, p.cfg.Format, run.uri(s))
 		}
 		b.WriteString("#EXT-X-PROGRAM-DATE-TIME:" + formatPDT(s.Start) + "\n")
 		b.WriteString("#EXTINF:" + formatMillis(extinfMillis(s.Duration)) + ",\n")

@@ -141,6 +141,9 @@ func (p *Playlist) writeLoop() {
 				p.cfg.Wrote(v.snapshot())
 			}
 			delErr = p.deleteFiles(doomed)
+			if err := p.deleteInits(doomed, v); err != nil {
+				delErr = errors.Join(delErr, fmt.Errorf("playlist: delete init segment: %w", err))
+			}
 		}
 
 		p.mu.Lock()

@@ -51,7 +51,7 @@ func (s *Server) segment(w http.ResponseWriter, r *http.Request) {
 		s.fromOrigin(w, r, st, name)
 		return
 	}
-	if path, ok := st.Playlist.InitPath(); ok && name == media.InitName {
+	if path, ok := st.Playlist.InitPath(name); ok {
 		serveInit(w, r, path)
 		return
 	}

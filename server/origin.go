@@ -58,10 +58,13 @@ func (s *Server) fromOrigin(w http.ResponseWriter, r *http.Request, st *Stream, 
 }
 
 // publishedName reports whether name is one a stream publishes: its
-// playlist, a segment's canonical name in either format, or the init
-// segment.
+// playlist, a segment's canonical name in either format, or an init
+// segment (the current run's or an earlier run's).
 func publishedName(name string) bool {
 	if name == "index.m3u8" || name == media.InitName {
+		return true
+	}
+	if _, ok := media.ParseRunInitName(name); ok {
 		return true
 	}
 	_, ts := media.TS.ParseSegmentName(name)

@@ -28,11 +28,11 @@ type Input struct {
 }
 
 // Open opens the segment seg for reading its video packets: a TS file as
-// it is, an fMP4 segment after the init segment in its folder, as a player
-// reads them.
+// it is, an fMP4 segment after its run's init segment in its folder
+// (media.RunInitName(seg.Init)), as a player reads them.
 func Open(seg media.Segment) (*Input, error) {
 	if seg.Format == media.FMP4 {
-		return OpenFMP4(filepath.Join(filepath.Dir(seg.Path), media.InitName), seg.Path)
+		return OpenFMP4(filepath.Join(filepath.Dir(seg.Path), media.RunInitName(seg.Init)), seg.Path)
 	}
 	if _, err := os.Stat(seg.Path); errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s", ErrGone, seg.Path)

@@ -27,6 +27,29 @@ const (
 	InitType = "video/mp4"
 )
 
+// RunInitName is the file name of the init segment of the fMP4 run whose
+// first segment is first: "init-{first}.mp4". InitName is the current
+// run's; a segment of an earlier run, still listed or retained, plays
+// after its own (Segment.Init), which a restart with another picture
+// size no longer matches InitName's.
+func RunInitName(first Seq) string { return "init-" + strconv.FormatUint(uint64(first), 10) + ".mp4" }
+
+// ParseRunInitName is the inverse of RunInitName.
+func ParseRunInitName(name string) (Seq, bool) {
+	digits, ok := strings.CutPrefix(name, "init-")
+	if !ok {
+		return 0, false
+	}
+	if digits, ok = strings.CutSuffix(digits, ".mp4"); !ok {
+		return 0, false
+	}
+	if digits == "" || (len(digits) > 1 && digits[0] == '0') || strings.TrimLeft(digits, "0123456789") != "" {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(digits, 10, 64)
+	return Seq(n), err == nil
+}
+
 // Formats lists every format, TS first.
 var Formats = []Format{TS, FMP4}
 

@@ -79,3 +79,25 @@ func TestPartNames(t *testing.T) {
 		}
 	}
 }
+
+// TestRunInitNames round-trips the names of runs' init segments and
+// refuses what is not one: init.mp4, leading zeros, signs, other
+// extensions, numbers past a Seq.
+func TestRunInitNames(t *testing.T) {
+	for _, c := range []struct {
+		first media.Seq
+		name  string
+	}{{0, "init-0.mp4"}, {42, "init-42.mp4"}, {18446744073709551615, "init-18446744073709551615.mp4"}} {
+		if got := media.RunInitName(c.first); got != c.name {
+			t.Errorf("RunInitName(%d) = %q, want %q", c.first, got, c.name)
+		}
+		if first, ok := media.ParseRunInitName(c.name); !ok || first != c.first {
+			t.Errorf("ParseRunInitName(%q) = %d, %v", c.name, first, ok)
+		}
+	}
+	for _, bad := range []string{"init.mp4", "init-.mp4", "init-042.mp4", "init--4.mp4", "init-+4.mp4", "init-4.m4s", "init-4.mp4.tmp", "init-18446744073709551616.mp4", "4.mp4"} {
+		if first, ok := media.ParseRunInitName(bad); ok {
+			t.Errorf("ParseRunInitName(%q) = %d, accepted", bad, first)
+		}
+	}
+}

@@ -32,6 +32,10 @@ type Segment struct {
 	// Format is the segment's container; fMP4 media segments play after
 	// their stream's init segment.
 	Format Format `json:"format,omitempty"`
+	// Init is, for an fMP4 segment, the first segment of its run: the
+	// segment plays after the init segment RunInitName(Init), written
+	// when the run began.
+	Init Seq `json:"init,omitempty"`
 }
 
 // Name returns the segment's file name, as listed in the playlist.

@@ -98,7 +98,9 @@ type Mirror struct {
 	idle    []chan struct{} // closed once nothing waits to upload (Drain)
 	behind  bool            // the lag was past Target when last looked at
 
-	initUp    fileStamp // the init segment last uploaded (Run's goroutine only)
+	// initUp is the version of each init segment last uploaded, by file
+	// name (Run's goroutine only).
+	initUp    map[string]fileStamp
 	lastSweep time.Time // when the bucket was last listed
 	// offDiskTo is the newest segment the playlist deleted from the disk
 	// (it deletes oldest first), if offDisk: every segment up to it is
@@ -292,8 +294,12 @@ func (m *Mirror) take() (string, func(context.Context) error) {
 
 func (m *Mirror) putSegment(ctx context.Context, s media.Segment) error {
 	if s.Format == media.FMP4 {
-		if err := m.putInit(ctx, filepath.Join(filepath.Dir(s.Path), media.InitName)); err != nil {
-			return err
+		// The run's own init segment, which the playlist names once a
+		// later run began, and init.mp4, the current run's.
+		for _, name := range []string{media.RunInitName(s.Init), media.InitName} {
+			if err := m.putInit(ctx, filepath.Join(filepath.Dir(s.Path), name)); err != nil {
+				return err
+			}
 		}
 	}
 	_, err := m.store.client.FPutObject(ctx, m.store.loc.Bucket, m.prefix+s.Name(), s.Path,
@@ -315,24 +321,29 @@ func (m *Mirror) putSegment(ctx context.Context, s media.Segment) error {
 	return nil
 }
 
-// putInit uploads the init segment at path unless the version on disk is
-// the one uploaded last: fMP4 segments play after it, so it goes up before
-// them, and so before any playlist listing one. A restart writes it anew,
-// and the first segment after goes up after the new one.
+// putInit uploads the init segment at path, under its file name, unless
+// the version on disk is the one uploaded last under that name: fMP4
+// segments play after it, so it goes up before them, and so before any
+// playlist listing one. A restart writes init.mp4 anew, and the first
+// segment after goes up after the new one.
 func (m *Mirror) putInit(ctx context.Context, path string) error {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return fmt.Errorf("bucket: init segment: %w", err)
 	}
+	name := filepath.Base(path)
 	stamp := fileStamp{size: fi.Size(), modTime: fi.ModTime()}
-	if stamp == m.initUp {
+	if stamp == m.initUp[name] {
 		return nil
 	}
-	if _, err := m.store.client.FPutObject(ctx, m.store.loc.Bucket, m.prefix+media.InitName, path,
+	if _, err := m.store.client.FPutObject(ctx, m.store.loc.Bucket, m.prefix+name, path,
 		minio.PutObjectOptions{ContentType: media.InitType, CacheControl: initCache}); err != nil {
 		return err
 	}
-	m.initUp = stamp
+	if m.initUp == nil {
+		m.initUp = map[string]fileStamp{}
+	}
+	m.initUp[name] = stamp
 	return nil
 }
 

@@ -171,13 +171,16 @@ func TestHoldUntilUploaded(t *testing.T) {
 
 // TestFMP4InitGoesUp mirrors an fMP4 stream: its init segment goes up
 // (video/mp4) before its first segment (video/iso.segment) and the
-// playlist naming it; written anew, as a restart does, it goes up again
-// before the next segment.
+// playlist naming it, as init.mp4 and as its run's init-0.mp4; written
+// anew, as a restart does, init.mp4 goes up again before the next
+// segment.
 func TestFMP4InitGoesUp(t *testing.T) {
 	r := newRig(t, time.Second, media.FMP4)
 	initPath := filepath.Join(r.dir, media.InitName)
-	if err := os.WriteFile(initPath, []byte("init of run 1"), 0o644); err != nil {
-		t.Fatal(err)
+	for _, path := range []string{initPath, filepath.Join(r.dir, media.RunInitName(0))} {
+		if err := os.WriteFile(path, []byte("init of run 1"), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	r.add()
 	r.drain()
@@ -201,6 +204,7 @@ func TestFMP4InitGoesUp(t *testing.T) {
 		}
 	}
 	check(media.InitName, "video/mp4", "init of run 1")
+	check(media.RunInitName(0), "video/mp4", "init of run 1")
 	check("0.m4s", "video/iso.segment", "")
 	check("index.m3u8", "application/vnd.apple.mpegurl", "")
 

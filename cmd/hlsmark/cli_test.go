@@ -132,6 +132,33 @@ func checkUsageError(t *testing.T, r cliResult, names string) {
 	}
 }
 
+// TestRefusedURLHidesPassword refuses URLs with a password on the command
+// line, in both flag spellings, and in a config file: the one line names
+// the flag (or the file's line and key) and quotes the URL with its
+// password masked, never the password. Checked to fail without
+// redactPasswords (the flag package quotes the value as given).
+func TestRefusedURLHidesPassword(t *testing.T) {
+	const url = "postgres://hls:s3cret-pw@db.example:99999/hlsmark"
+	config := writeConfig(t, "streams:\n  - name: cam\nmarkers: "+url+"\n")
+	for _, c := range []struct {
+		name  string
+		args  []string
+		names string
+	}{
+		{"flag and value", []string{"serve", "--markers", url}, "--markers"},
+		{"flag=value", []string{"serve", "--markers=" + url}, "--markers"},
+		{"config file", []string{"serve", "--config", config}, "key markers"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := runCLI(t, t.TempDir(), c.args...)
+			checkUsageError(t, r, c.names)
+			if strings.Contains(r.stderr, "s3cret-pw") || !strings.Contains(r.stderr, "hls:xxxxx@db.example") {
+				t.Errorf("stderr %q, want the URL quoted with its password masked", r.stderr)
+			}
+		})
+	}
+}
+
 // TestHealthcheckClosedPort exits 1, with one line saying why, when no
 // server answers.
 func TestHealthcheckClosedPort(t *testing.T) {

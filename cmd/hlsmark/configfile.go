@@ -200,7 +200,7 @@ func (f *configFile) applyServer(cl *commandLine) error {
 		}
 		for _, v := range values {
 			if err := cl.Set(name, v); err != nil {
-				return f.errorf(s.line, "key %s: invalid value %q: %v", s.key, v, err)
+				return f.errorf(s.line, "key %s: invalid value %q: %v", s.key, redactedURL(v), err)
 			}
 		}
 	}
@@ -283,7 +283,7 @@ func parseStream(settings []setting, data string) (streamConfig, error) {
 			return a.streamConfig, &keyError{s.line, fmt.Sprintf("key %s: unknown (keys are a stream's long flag names with '_' for '-', and name)", s.key)}
 		}
 		if err := cl.Set(name, s.value); err != nil {
-			return a.streamConfig, &keyError{s.line, fmt.Sprintf("key %s: invalid value %q: %v", s.key, s.value, err)}
+			return a.streamConfig, &keyError{s.line, fmt.Sprintf("key %s: invalid value %q: %v", s.key, redactedURL(s.value), err)}
 		}
 		lines[name] = s.line
 	}

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 )
 
@@ -93,7 +94,7 @@ func (cl *commandLine) parse(args []string) error {
 	case errors.Is(err, flag.ErrHelp):
 		return helpRequest{cl}
 	case err != nil:
-		return usageError{asTyped(err.Error(), args)}
+		return usageError{redactPasswords(asTyped(err.Error(), args), args)}
 	case cl.NArg() > 0:
 		return usagef("unexpected argument %q", cl.Arg(0))
 	}
@@ -156,4 +157,33 @@ func (cl *commandLine) writeHelp(w io.Writer) {
 	if cl.notes != "" {
 		fmt.Fprintf(w, "\n%s", cl.notes)
 	}
+}
+
+// redactPasswords replaces, in msg, every value among args that is a URL
+// with a password (a database's, a camera's) by the URL with the password
+// as "xxxxx": the flag package quotes a refused value in its message,
+// which goes to logs and terminals.
+func redactPasswords(msg string, args []string) string {
+	for _, arg := range args {
+		_, v, _ := strings.Cut(arg, "=")
+		for _, s := range []string{arg, v} {
+			if r := redactedURL(s); r != s {
+				msg = strings.ReplaceAll(msg, s, r)
+			}
+		}
+	}
+	return msg
+}
+
+// redactedURL returns s with its password replaced by "xxxxx" if it is a
+// URL that has one, else s.
+func redactedURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	if _, ok := u.User.Password(); !ok {
+		return s
+	}
+	return u.Redacted()
 }

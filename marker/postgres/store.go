@@ -30,7 +30,12 @@ func CheckURL(s string) error {
 		return errors.New("want a postgres://[user[:password]@]host[:port]/database URL")
 	}
 	if _, err := pgxpool.ParseConfig(s); err != nil {
-		return fmt.Errorf("not a PostgreSQL URL pgx takes: %w", errors.Unwrap(err))
+		// pgx's message quotes the URL (its password masked); the cause
+		// alone, when it has one, says what is wrong with it.
+		if cause := errors.Unwrap(err); cause != nil {
+			err = cause
+		}
+		return fmt.Errorf("not a PostgreSQL URL pgx takes: %w", err)
 	}
 	return nil
 }

@@ -95,6 +95,9 @@ type Mirror struct {
 	first   media.Seq // the oldest segment the playlist in the bucket lists
 	listed  bool      // a playlist was uploaded: first is known
 	doomed  []media.Seq
+	// doomedInits are the runs whose init segment objects no segment
+	// object plays after any more (see sweep).
+	doomedInits []media.Seq
 	idle    []chan struct{} // closed once nothing waits to upload (Drain)
 	behind  bool            // the lag was past Target when last looked at
 
@@ -286,6 +289,10 @@ func (m *Mirror) take() (string, func(context.Context) error) {
 		seq := m.doomed[0]
 		return "delete segment " + strconv.FormatUint(uint64(seq), 10), func(ctx context.Context) error { return m.remove(ctx, seq) }
 	}
+	if len(m.doomedInits) > 0 {
+		run := m.doomedInits[0]
+		return "delete init segment " + media.RunInitName(run), func(ctx context.Context) error { return m.removeInit(ctx, run) }
+	}
 	if m.listed && len(m.doomed) == 0 && m.cfg.Now().Sub(m.lastSweep) >= m.cfg.SweepEvery {
 		return "list the bucket for stray segments", m.sweep
 	}
@@ -372,11 +379,21 @@ func (m *Mirror) remove(ctx context.Context, seq media.Seq) error {
 	return nil
 }
 
+func (m *Mirror) removeInit(ctx context.Context, run media.Seq) error {
+	if err := m.store.client.RemoveObject(ctx, m.store.loc.Bucket, m.prefix+media.RunInitName(run), minio.RemoveObjectOptions{}); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	m.doomedInits = m.doomedInits[1:]
+	m.mu.Unlock()
+	return nil
+}
+
 // resume lists the stream's objects: a queued segment the bucket has is
 // not uploaded again, and a segment object older than every segment on
 // disk (its deletion was lost to a restart) is deleted.
 func (m *Mirror) resume(ctx context.Context) error {
-	have, err := m.listObjects(ctx)
+	have, _, err := m.listObjects(ctx)
 	if err != nil {
 		return err
 	}
@@ -406,25 +423,31 @@ func (m *Mirror) resume(ctx context.Context) error {
 	return nil
 }
 
-// listObjects returns the segment objects the bucket holds for the stream.
-func (m *Mirror) listObjects(ctx context.Context) (map[media.Seq]bool, error) {
+// listObjects returns the segment objects the bucket holds for the stream,
+// and the runs whose init segment objects (media.RunInitName) it holds.
+func (m *Mirror) listObjects(ctx context.Context) (map[media.Seq]bool, []media.Seq, error) {
 	have := map[media.Seq]bool{}
+	var runs []media.Seq
 	for obj := range m.store.client.ListObjects(ctx, m.store.loc.Bucket, minio.ListObjectsOptions{Prefix: m.prefix}) {
 		if obj.Err != nil {
-			return nil, obj.Err
+			return nil, nil, obj.Err
 		}
-		if seq, ok := m.cfg.Format.ParseSegmentName(strings.TrimPrefix(obj.Key, m.prefix)); ok {
+		name := strings.TrimPrefix(obj.Key, m.prefix)
+		if seq, ok := m.cfg.Format.ParseSegmentName(name); ok {
 			have[seq] = true
+		} else if run, ok := media.ParseRunInitName(name); ok {
+			runs = append(runs, run)
 		}
 	}
-	return have, nil
+	return have, runs, nil
 }
 
 // sweep lists the bucket and dooms the segment objects that are neither
 // listed by its playlist nor on disk any more (their grace is over):
-// strays (see MirrorConfig.SweepEvery).
+// strays (see MirrorConfig.SweepEvery); and the init segment objects of
+// runs none of whose segments is left (see oldInits).
 func (m *Mirror) sweep(ctx context.Context) error {
-	have, err := m.listObjects(ctx)
+	have, runs, err := m.listObjects(ctx)
 	if err != nil {
 		return err
 	}
@@ -442,7 +465,29 @@ func (m *Mirror) sweep(ctx context.Context) error {
 		m.doomed = append(stray, m.doomed...)
 		m.cfg.Log.Info("stray segments in the bucket, older than its playlist: deleting them", "stream", m.cfg.Stream, "segments", stray)
 	}
+	m.doomedInits = oldInits(runs, have, m.first)
 	return nil
+}
+
+// oldInits returns the runs whose init segment objects can go: a run's
+// segments are those from its first up to the next run's (a run's first
+// segment names its init segment, and a restart that keeps an init
+// segment continues its run instead of starting one), so a run is over
+// once a later run starts at or before the oldest segment still in the
+// bucket (have) or listed (from first on). The newest run always stays.
+func oldInits(runs []media.Seq, have map[media.Seq]bool, first media.Seq) []media.Seq {
+	oldest := first
+	for seq := range have {
+		oldest = min(oldest, seq)
+	}
+	slices.Sort(runs)
+	var old []media.Seq
+	for i := 0; i+1 < len(runs); i++ {
+		if runs[i+1] <= oldest {
+			old = append(old, runs[i])
+		}
+	}
+	return old
 }
 
 // retry runs do until it succeeds or ctx ends, each try bounded by

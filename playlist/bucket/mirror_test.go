@@ -253,3 +253,60 @@ func TestSweepDeletesStrays(t *testing.T) {
 	}
 	waitSame("after the stray")
 }
+
+// TestSweepDeletesOldRunInits mirrors an fMP4 stream through a restart
+// with another init segment: once the window and the grace have taken
+// every segment of the first run out of the bucket, a sweep deletes that
+// run's init-0.mp4, and keeps the new run's init-3.mp4 and init.mp4.
+// Checked to fail without oldInits (init-0.mp4 stays for good).
+func TestSweepDeletesOldRunInits(t *testing.T) {
+	r := newRig(t, time.Second, media.FMP4)
+	newRun := func(first media.Seq, body string) {
+		t.Helper()
+		own := filepath.Join(r.dir, media.RunInitName(first))
+		if err := os.WriteFile(own, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cur := filepath.Join(r.dir, media.InitName)
+		os.Remove(cur)
+		if err := os.Link(own, cur); err != nil {
+			t.Fatal(err)
+		}
+	}
+	addRun := func(first media.Seq, n int) {
+		t.Helper()
+		d := clock.FromDuration(r.seg)
+		for range n {
+			s := media.Segment{Seq: r.next, Path: filepath.Join(r.dir, r.format.SegmentName(r.next)), Format: r.format, Init: first,
+				FirstPTS: clock.Ticks(r.next) * d, Duration: d, Start: r.now, Size: 1000, Frames: 25}
+			if err := os.WriteFile(s.Path, make([]byte, s.Size), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r.addSegment(s)
+			r.drain()
+		}
+	}
+	newRun(0, "init of run 1")
+	addRun(0, 3)
+	newRun(3, "init of run two")
+	addRun(3, 6)
+	inits := func() []string {
+		var names []string
+		for obj := range r.reader.ListObjects(context.Background(), "media", minio.ListObjectsOptions{Prefix: "live/s/init"}) {
+			if obj.Err != nil {
+				t.Fatal(obj.Err)
+			}
+			names = append(names, strings.TrimPrefix(obj.Key, "live/s/"))
+		}
+		slices.Sort(names)
+		return names
+	}
+	want := []string{media.RunInitName(3), media.InitName}
+	deadline := time.Now().Add(time.Minute)
+	for !slices.Equal(inits(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("init segments in the bucket %v, want %v (segments %v)", inits(), want, r.inBucket())
+		}
+		addRun(3, 1) // moves the window on; the sweeps come every second
+	}
+}

@@ -98,8 +98,8 @@ type Mirror struct {
 	// doomedInits are the runs whose init segment objects no segment
 	// object plays after any more (see sweep).
 	doomedInits []media.Seq
-	idle    []chan struct{} // closed once nothing waits to upload (Drain)
-	behind  bool            // the lag was past Target when last looked at
+	idle        []chan struct{} // closed once nothing waits to upload (Drain)
+	behind      bool            // the lag was past Target when last looked at
 
 	// initUp is the version of each init segment last uploaded, by file
 	// name (Run's goroutine only).

@@ -47,6 +47,9 @@ type MotionConfig struct {
 	// MinArea is the least changed area, in pixels of the full frame,
 	// that counts as motion; 0 counts any changed pixel.
 	MinArea int
+	// Mask is a part of the full frame whose changes are never motion
+	// (the strip --stamp draws, see package stamp); empty for none.
+	Mask image.Rectangle
 }
 
 // Validate checks c, naming the flag of each field at fault.
@@ -71,8 +74,20 @@ func (c MotionConfig) New(s media.Size) (Detector, error) {
 	if err != nil {
 		return nil, fmt.Errorf("motion detector: %w", err)
 	}
-	return &MotionDetector{cfg: c, full: s, small: small, scaler: sc,
+	return &MotionDetector{cfg: c, full: s, small: small, scaler: sc, masked: maskOnCopy(c.Mask, s, small),
 		grey: make([]byte, small.Width*small.Height), background: make([]int32, small.Width*small.Height)}, nil
+}
+
+// maskOnCopy returns the pixels of the grey copy (of size small) of a
+// frame of size full that mask touches, one more all round: the copy's
+// area filter blurs each pixel into its neighbours.
+func maskOnCopy(mask image.Rectangle, full, small media.Size) image.Rectangle {
+	if mask.Empty() {
+		return image.Rectangle{}
+	}
+	W, H, w, h := full.Width, full.Height, small.Width, small.Height
+	r := image.Rect(mask.Min.X*w/W-1, mask.Min.Y*h/H-1, (mask.Max.X*w+W-1)/W+1, (mask.Max.Y*h+H-1)/H+1)
+	return r.Intersect(image.Rect(0, 0, w, h))
 }
 
 // MotionDetector finds motion by frame differencing, as Frigate does:
@@ -91,9 +106,10 @@ type MotionDetector struct {
 	cfg         MotionConfig
 	full, small media.Size
 	scaler      *scaler
-	grey        []byte  // the frame's grey copy
-	background  []int32 // the running average, in 1/256 luma levels
-	primed      bool    // the background holds a frame
+	masked      image.Rectangle // the copy's pixels never counted (MotionConfig.Mask)
+	grey        []byte          // the frame's grey copy
+	background  []int32         // the running average, in 1/256 luma levels
+	primed      bool            // the background holds a frame
 
 	open       bool
 	start      clock.Ticks // the episode's first frame
@@ -168,7 +184,7 @@ func (d *MotionDetector) motion(f *Frame) (image.Rectangle, bool) {
 		for x, v := range row {
 			diff := int32(v)<<8 - bg[x]
 			bg[x] += diff >> backgroundShift
-			if diff <= limit && -diff <= limit {
+			if diff <= limit && -diff <= limit || image.Pt(x, y).In(d.masked) {
 				continue
 			}
 			changed++

@@ -7,6 +7,7 @@ import (
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 	"github.com/hlsmark/hlsmark/pipeline/media"
+	"github.com/hlsmark/hlsmark/pipeline/stamp"
 )
 
 // motionSize is the size of the synthetic frames: its grey copy is
@@ -98,5 +99,53 @@ func TestMotionConfigValidate(t *testing.T) {
 		if _, err := c.New(motionSize); err == nil {
 			t.Errorf("%+v: made a detector, want an error", c)
 		}
+	}
+}
+
+// TestMotionMaskIgnoresStamp draws the --stamp strip of a new PTS on every
+// frame of a still grey picture, and from frame 10 on a lighter square
+// below it: with the strip's bounds as the Mask, the one episode opens at
+// frame 10 around the square; without, the strip's cells are motion from
+// the second frame on (which is why serve masks them).
+func TestMotionMaskIgnoresStamp(t *testing.T) {
+	size := media.Size{Width: 640, Height: 360}
+	square := image.Rect(300, 200, 340, 240)
+	frame := func(i int) *pipeline.Frame {
+		f := pipeline.NewFrame(size)
+		for j := range f.BGR {
+			f.BGR[j] = 100
+		}
+		if i >= 10 {
+			for y := square.Min.Y; y < square.Max.Y; y++ {
+				for x := square.Min.X; x < square.Max.X; x++ {
+					j := (y*size.Width + x) * 3
+					f.BGR[j], f.BGR[j+1], f.BGR[j+2] = 200, 200, 200
+				}
+			}
+		}
+		f.PTS = clock.Ticks(3000 * (i + 1))
+		stamp.Draw(f.BGR, size, f.PTS)
+		return f
+	}
+	opened := func(mask image.Rectangle) []media.Detection {
+		det, err := pipeline.MotionConfig{Threshold: pipeline.DefaultMotionThreshold, MinArea: pipeline.DefaultMotionMinArea, Mask: mask}.New(size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer det.Close()
+		var out []media.Detection
+		for i := range 20 {
+			if d, ok := det.Inspect(frame(i)); ok && d.Kind == media.Opened {
+				out = append(out, d)
+			}
+		}
+		return out
+	}
+	got := opened(stamp.Bounds(size))
+	if len(got) != 1 || got[0].Start != 11*3000 || !square.In(got[0].Box) || !got[0].Box.In(square.Inset(-8)) {
+		t.Errorf("masked: opened %+v, want one episode at frame 10 (PTS 33000) around %v", got, square)
+	}
+	if got := opened(image.Rectangle{}); len(got) == 0 || got[0].Start != 2*3000 {
+		t.Errorf("unmasked: opened %+v, want the strip's change at frame 1 (PTS 6000) seen as motion", got)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 	"github.com/hlsmark/hlsmark/pipeline/media"
+	"github.com/hlsmark/hlsmark/pipeline/stamp"
 )
 
 // casesDetect are the inputs and --detect values whose detector markers
@@ -107,5 +108,31 @@ func TestDetectFlag(t *testing.T) {
 				t.Errorf("markers %+v, want two labelled %q at PTS %d and %d (frames 20 and 40)", detected, pipeline.MotionLabel, pts[20], pts[40])
 			}
 		})
+	}
+}
+
+// TestStampIsNotMotion makes the detector of --detect motion --stamp and
+// shows it a still grey picture under a strip that changes with every
+// frame's PTS: no motion. Checked to fail with --stamp not masking the
+// strip (an episode opens at the second frame).
+func TestStampIsNotMotion(t *testing.T) {
+	c := inputConfig{Detect: detectMotion, Stamp: true,
+		Motion: pipeline.MotionConfig{Threshold: pipeline.DefaultMotionThreshold, MinArea: pipeline.DefaultMotionMinArea}}
+	size := media.Size{Width: 640, Height: 360}
+	det, err := c.detector()(size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer det.Close()
+	for i := range 30 {
+		f := pipeline.NewFrame(size)
+		for j := range f.BGR {
+			f.BGR[j] = 100
+		}
+		f.PTS = clock.Ticks(3000 * (i + 1))
+		stamp.Draw(f.BGR, size, f.PTS)
+		if d, ok := det.Inspect(f); ok {
+			t.Fatalf("frame %d: %+v, want no motion under a changing strip", i, d)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hlsmark/hlsmark/pipeline"
 	"github.com/hlsmark/hlsmark/pipeline/media"
+	"github.com/hlsmark/hlsmark/pipeline/stamp"
 )
 
 // The names --input, --input-format and --detect take.
@@ -225,7 +226,14 @@ func (c inputConfig) detector() pipeline.NewDetector {
 	case detectMint:
 		return pipeline.NewMintDetector
 	case detectMotion:
-		return c.Motion.New
+		if !c.Stamp {
+			return c.Motion.New
+		}
+		return func(s media.Size) (pipeline.Detector, error) {
+			m := c.Motion
+			m.Mask = stamp.Bounds(s) // its cells change every frame
+			return m.New(s)
+		}
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package stamp
 import (
 	"errors"
 	"fmt"
+	"image"
 
 	"github.com/hlsmark/hlsmark/pipeline/clock"
 	"github.com/hlsmark/hlsmark/pipeline/media"
@@ -109,6 +110,13 @@ func equal(a, b []bool) bool {
 		}
 	}
 	return true
+}
+
+// Bounds returns the part of a picture of size s the strip covers: the
+// top rows, across the whole width.
+func Bounds(s media.Size) image.Rectangle {
+	_, _, h := cellSpan(0, s.Width)
+	return image.Rect(0, 0, s.Width, h)
 }
 
 // cellSpan returns cell i's columns [x0, x1) in a picture w pixels wide,

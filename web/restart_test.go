@@ -35,6 +35,23 @@ func readGap(t *testing.T, srv *server) (playlistGap, bool) {
 	return playlistGap{}, false
 }
 
+// waitGap waits until the stream's playlist has a discontinuity with n
+// segments after it, and returns it.
+func waitGap(t *testing.T, srv *server, n int) playlistGap {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		g, ok := readGap(t, srv)
+		if ok && g.After >= n {
+			return g
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no discontinuity with %d segments after it in the playlist within 60s (found %v: %+v)", n, ok, g)
+		}
+		time.Sleep(200 * time.Millisecond) // polling the server; no event to wait on
+	}
+}
+
 // drawnGap is a gap as the timeline draws it.
 type drawnGap struct {
 	Count     int     `json:"count"`
@@ -106,19 +123,7 @@ func TestPlayerGapAfterRestart(t *testing.T) {
 
 	srv = srv.restart(t)
 	// Two segments after the restart, so that the player has one to play.
-	var want playlistGap
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		g, ok := readGap(t, srv)
-		if ok && g.After >= 2 {
-			want = g
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no discontinuity with two segments after it in the playlist within 60s (found %v: %+v)", ok, g)
-		}
-		time.Sleep(200 * time.Millisecond) // polling the server; no event to wait on
-	}
+	want := waitGap(t, srv, 2)
 	if want.Missing <= 0 {
 		t.Fatalf("the playlist's dates jump by %s at the discontinuity; the restart should leave time out", want.Missing)
 	}

@@ -34,19 +34,7 @@ func TestPlayerPlaysAcrossRunInits(t *testing.T) {
 	waitSegments(t, srv, 4)
 	srv.stop(t)
 	srv = launch(t, srv.addr, srv.data, append([]string{"--size", "160x120"}, common...))
-	var gap playlistGap
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		g, ok := readGap(t, srv)
-		if ok && g.After >= 4 {
-			gap = g
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no run of 4 segments after a discontinuity within 60s")
-		}
-		time.Sleep(200 * time.Millisecond) // polling the server; no event to wait on
-	}
+	gap := waitGap(t, srv, 4)
 
 	b := newBrowser(t)
 	b.do(t, "open the player", 30*time.Second, chromedp.Navigate(srv.base+"/"))

@@ -44,16 +44,7 @@ func testEveryChangeIsTold(t *testing.T, st storage) {
 			return nil
 		},
 	})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		svc.Run(ctx)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
+	runService(t, svc)
 	next := func(kind marker.Kind) marker.Change {
 		t.Helper()
 		select {

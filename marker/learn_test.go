@@ -50,16 +50,7 @@ func testLearnPlacesMarkersPostedElsewhere(t *testing.T, st storage) {
 	if err := encoder.Restore(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		encoder.Run(ctx)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
+	runService(t, encoder)
 	wake, unsubscribe, _ := encoder.Subscribe(1)
 	t.Cleanup(unsubscribe)
 

@@ -87,16 +87,7 @@ func testMarkerPostedWhileSegmentIsWrittenIsPlaced(t *testing.T, st storage) {
 		Clock:   clock.NewFake(epoch.Add(10*time.Second), nil),
 		OnAdded: func(m marker.Marker) { added <- m },
 	})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		svc.Run(ctx)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
+	runService(t, svc)
 	wake, unsubscribe, _ := svc.Subscribe(1)
 	t.Cleanup(unsubscribe)
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"regexp"
 	"slices"
@@ -16,7 +17,7 @@ import (
 )
 
 // startEdge starts `hlsmark edge` on addr with extra flags.
-func startEdge(t *testing.T, addr string, extra ...string) *childServer {
+func startEdge(t testing.TB, addr string, extra ...string) *childServer {
 	t.Helper()
 	return startChild(t, nil, addr, append([]string{cliBinary(t), "edge", "--addr", addr}, extra...))
 }
@@ -182,5 +183,71 @@ func TestEdgeFlags(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want 2 and one line naming %s", r.code, r.stderr, c.want)
 			}
 		})
+	}
+}
+
+// markerGap spaces the markers BenchmarkEdgeEvents posts: one client may
+// post 10 a second (server.DefaultLimits).
+const markerGap = 150 * time.Millisecond
+
+// BenchmarkEdgeEvents measures how long after a marker is POSTed on one
+// edge its `created` event reaches an event stream open on another edge,
+// and one open on the encoder, on an encoder and two edges sharing a real
+// PostgreSQL and SeaweedFS (all processes built with the race detector,
+// as in every test here). Each iteration posts one marker, from the
+// moment the request is sent to the moment the event's last line is read
+// on each stream; markers go at most one per markerGap. Reported: p50,
+// p95 and p99 in ms for each stream (issue 18's target: 200 ms at p99 on
+// the other edge), and for the POST's answer (201), which is part of it.
+func BenchmarkEdgeEvents(b *testing.B) {
+	db := pgtest.Start(b)
+	bucket := startBucket(b)
+	shared := append([]string{"--markers", db.URL}, s3Flags(bucket.weed.Endpoint)...)
+	enc := startServer(b, b.TempDir(), freeAddr(b), append([]string{"--detect", "none"}, shared...)...)
+	edge1 := startEdge(b, freeAddr(b), shared...)
+	edge2 := startEdge(b, freeAddr(b), shared...)
+	pollUntil(b, "a segment through both edges", time.Minute, func() bool {
+		pl1, pl2 := edge1.mustPlaylist(b), edge2.mustPlaylist(b)
+		return pl1 != nil && len(segments(pl1)) > 0 && pl2 != nil && len(segments(pl2)) > 0
+	})
+	onEdge, onEncoder := followEvents(b, edge2), followEvents(b, enc)
+	var answered, toEdge, toEncoder []time.Duration
+	for b.Loop() {
+		sent := time.Now()
+		code, m := edge1.post(fmt.Sprintf(`{"label":"bench","time":%q}`, sent.Add(-time.Second).UTC().Format(time.RFC3339Nano)))
+		if code != http.StatusCreated {
+			b.Fatalf("POST on the first edge: %d; want 201", code)
+		}
+		answered = append(answered, time.Since(sent))
+		edgeAt, encoderAt := time.Time{}, time.Time{}
+		for edgeAt.IsZero() || encoderAt.IsZero() {
+			select {
+			case e := <-onEdge:
+				if e.kind == "created" && e.marker.ID == m.ID {
+					edgeAt = e.at
+				}
+			case e := <-onEncoder:
+				if e.kind == "created" && e.marker.ID == m.ID {
+					encoderAt = e.at
+				}
+			case <-time.After(30 * time.Second):
+				b.Fatalf("marker %d: no created event on the other edge (%v) or the encoder (%v) after 30 s", m.ID, edgeAt, encoderAt)
+			}
+		}
+		toEdge, toEncoder = append(toEdge, edgeAt.Sub(sent)), append(toEncoder, encoderAt.Sub(sent))
+		b.StopTimer()
+		time.Sleep(time.Until(sent.Add(markerGap)))
+		b.StartTimer()
+	}
+	for _, r := range []struct {
+		name string
+		took []time.Duration
+	}{{"post", answered}, {"edge", toEdge}, {"encoder", toEncoder}} {
+		slices.Sort(r.took)
+		for _, q := range []float64{0.50, 0.95, 0.99} {
+			// Nearest rank.
+			d := r.took[max(int(math.Ceil(q*float64(len(r.took))))-1, 0)]
+			b.ReportMetric(float64(d.Microseconds())/1000, fmt.Sprintf("%s-p%02.0f-ms", r.name, q*100))
+		}
 	}
 }

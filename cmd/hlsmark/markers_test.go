@@ -57,12 +57,13 @@ func TestMarkersDatabaseUnreachable(t *testing.T) {
 type sseEvent struct {
 	id, kind string
 	marker   apiMarker
+	at       time.Time // when its last line was read
 }
 
 // followEvents reads the event stream of s's stream on a goroutine,
 // sending each marker event and heartbeat on the channel it returns,
 // until the test ends.
-func followEvents(t *testing.T, s *childServer) <-chan sseEvent {
+func followEvents(t testing.TB, s *childServer) <-chan sseEvent {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.base+"/api/streams/"+s.name()+"/markers/events", nil)
@@ -93,6 +94,7 @@ func followEvents(t *testing.T, s *childServer) <-chan sseEvent {
 				_ = json.Unmarshal([]byte(value), &e.marker)
 			case "":
 				if e.kind != "" {
+					e.at = time.Now()
 					events <- e
 				}
 				e = sseEvent{}

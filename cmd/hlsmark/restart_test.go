@@ -154,7 +154,7 @@ func (s *childServer) playlist() (*m3u8.MediaPlaylist, error) {
 
 // mustPlaylist is playlist for the test's goroutine: a playlist that does
 // not parse fails the test.
-func (s *childServer) mustPlaylist(t *testing.T) *m3u8.MediaPlaylist {
+func (s *childServer) mustPlaylist(t testing.TB) *m3u8.MediaPlaylist {
 	t.Helper()
 	pl, err := s.playlist()
 	if err != nil {

@@ -190,6 +190,9 @@ func TestSegmentsInBucket(t *testing.T) {
 		return slices.Contains(seen, 0) && !slices.Contains(seqs, 0)
 	})
 	t.Logf("%d checks of the bucket's playlist against its objects", checks)
+	if n := s.metric(t, "hlsmark_segment_upload_seconds"); n < float64(len(seen)) {
+		t.Errorf("hlsmark_segment_upload_seconds counts %g uploads; want one for each of the %d segments seen in the bucket", n, len(seen))
+	}
 
 	t.Run("headers", func(t *testing.T) {
 		listed := b.checkListed(t)

@@ -19,7 +19,7 @@ const drainWithin = 10 * time.Second
 func (s *Stream) newMirror(pcfg *playlist.Config) *bucket.Mirror {
 	m := s.cfg.Bucket.NewMirror(bucket.MirrorConfig{
 		Stream: s.cfg.Name, Target: s.cfg.Segment, Format: s.cfg.Format, Log: s.cfg.Log, Now: s.cfg.Clock.Now,
-		OnLag: s.counts.UploadLag, OnFailed: s.counts.UploadFailed, Epoch: s.timeline.Epoch,
+		OnLag: s.counts.UploadLag, OnFailed: s.counts.UploadFailed, OnUploaded: s.counts.SegmentUploaded, Epoch: s.timeline.Epoch,
 	})
 	deleted := pcfg.Deleted
 	pcfg.Deleted = func(seg media.Segment) {

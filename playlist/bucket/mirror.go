@@ -65,6 +65,11 @@ type MirrorConfig struct {
 	OnLag func(time.Duration)
 	// OnFailed, if set, is told of every failed request.
 	OnFailed func()
+	// OnUploaded, if set, is told of every segment uploaded how long it
+	// took: from its queueing (Wrote: its file complete, the playlist
+	// listing it written) to its object stored, retries and the uploads
+	// queued before it included.
+	OnUploaded func(took time.Duration)
 	// Now reads the clock; nil means time.Now.
 	Now func() time.Time
 	// Epoch, if set, is the wall-clock time of the stream's PTS 0: the
@@ -278,8 +283,8 @@ func (m *Mirror) take() (string, func(context.Context) error) {
 		return "upload the playlist", func(ctx context.Context) error { return m.putPlaylist(ctx, l) }
 	}
 	if len(m.queue) > 0 {
-		s := m.queue[0].seg
-		return "upload segment " + strconv.FormatUint(uint64(s.Seq), 10), func(ctx context.Context) error { return m.putSegment(ctx, s) }
+		w := m.queue[0]
+		return "upload segment " + strconv.FormatUint(uint64(w.seg.Seq), 10), func(ctx context.Context) error { return m.putSegment(ctx, w) }
 	}
 	for _, c := range m.idle {
 		close(c)
@@ -299,7 +304,8 @@ func (m *Mirror) take() (string, func(context.Context) error) {
 	return "", nil
 }
 
-func (m *Mirror) putSegment(ctx context.Context, s media.Segment) error {
+func (m *Mirror) putSegment(ctx context.Context, w waiting) error {
+	s := w.seg
 	if s.Format == media.FMP4 {
 		// The run's own init segment, which the playlist names once a
 		// later run began, and init.mp4, the current run's.
@@ -317,15 +323,24 @@ func (m *Mirror) putSegment(ctx context.Context, s media.Segment) error {
 		// and waiting would stop every upload after it.
 		m.cfg.Log.Error("segment file gone before its upload: skipped", "stream", m.cfg.Stream, "seq", s.Seq, "err", err)
 		m.failed()
-		err = nil
+		m.dequeue()
+		return nil
 	}
 	if err != nil {
 		return err
 	}
+	m.dequeue()
+	if m.cfg.OnUploaded != nil {
+		m.cfg.OnUploaded(m.cfg.Now().Sub(w.since))
+	}
+	return nil
+}
+
+// dequeue drops the oldest queued segment, done with.
+func (m *Mirror) dequeue() {
 	m.mu.Lock()
 	m.queue = m.queue[1:]
 	m.mu.Unlock()
-	return nil
 }
 
 // putInit uploads the init segment at path, under its file name, unless

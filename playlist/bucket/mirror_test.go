@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -308,5 +309,65 @@ func TestSweepDeletesOldRunInits(t *testing.T) {
 			t.Fatalf("init segments in the bucket %v, want %v (segments %v)", inits(), want, r.inBucket())
 		}
 		addRun(3, 1) // moves the window on; the sweeps come every second
+	}
+}
+
+// TestUploadedTook queues three segments at once behind a store that
+// holds each request 200 ms: OnUploaded is told of each, in order, at
+// least 200 ms per request made up to its own (the bucket's listing at
+// start, the segments before it, its own), and at most the time from
+// before the queueing to the end of Drain.
+func TestUploadedTook(t *testing.T) {
+	const held = 200 * time.Millisecond
+	weed := weedtest.Start(t)
+	weed.Bucket(t, "media")
+	store, err := bucket.Open(bucket.Config{Location: bucket.Location{Bucket: "media", Prefix: "live/"}, Endpoint: weed.Delayed(t, held), PathStyle: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var took []time.Duration
+	m := store.NewMirror(bucket.MirrorConfig{Stream: "s", Target: time.Second, Format: media.TS, OnUploaded: func(d time.Duration) {
+		mu.Lock()
+		took = append(took, d)
+		mu.Unlock()
+	}})
+	dir := t.TempDir()
+	var snap playlist.Snapshot
+	for seq := range media.Seq(3) {
+		s := media.Segment{Seq: seq, Path: filepath.Join(dir, media.TS.SegmentName(seq)), Format: media.TS, Size: 1000}
+		if err := os.WriteFile(s.Path, make([]byte, s.Size), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		snap.Listed = append(snap.Listed, s)
+	}
+	snap.Encoded = []byte("#EXTM3U\n")
+	queued := time.Now()
+	m.Wrote(snap)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		m.Run(ctx)
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	dctx, cancelDrain := context.WithTimeout(ctx, time.Minute)
+	defer cancelDrain()
+	if err := m.Drain(dctx); err != nil {
+		t.Fatal(err)
+	}
+	most := time.Since(queued)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(took) != 3 {
+		t.Fatalf("OnUploaded told of %d uploads; want 3 (%v)", len(took), took)
+	}
+	for i, d := range took {
+		if least := time.Duration(i+2) * held; d < least || d > most {
+			t.Errorf("segment %d took %v; want from %v (%d requests held %v) to %v (queued to drained)", i, d, least, i+2, held, most)
+		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/hlsmark/hlsmark/marker"
 	"github.com/hlsmark/hlsmark/pipeline/clock"
@@ -22,11 +23,17 @@ import (
 	"github.com/hlsmark/hlsmark/server/segcache"
 )
 
+// listFresh is how long a listing of the bucket's streams answers for: a
+// name no stream has (a typo, a scanner) costs a listing per listFresh
+// at most, not one per request, and a new stream shows within it.
+const listFresh = 2 * time.Second
+
 // Streams are the streams the bucket holds, each a folder under its
 // prefix, as server.Streams. The folders are listed at each All and at
-// each Stream asked for a name not seen yet, so a stream shows on every
-// edge once its encoder has uploaded a file. A stream's markers are
-// served once its playlist, which carries the stream's epoch, is there.
+// each Stream asked for a name not seen yet, unless listed less than
+// listFresh ago, so a stream shows on every edge within listFresh of its
+// encoder's first upload. A stream's markers are served once its
+// playlist, which carries the stream's epoch, is there.
 type Streams struct {
 	objects    *bucket.Store
 	markers    marker.Store
@@ -35,13 +42,18 @@ type Streams struct {
 
 	mu      sync.Mutex
 	streams map[string]*server.Stream // every stream listed so far
+
+	now      func() time.Time // the clock listings are dated by
+	listMu   sync.Mutex       // held across a listing: one at a time
+	names    []string         // the last listing's, sorted
+	listedAt time.Time        // when it was made; zero before the first
 }
 
 // NewStreams returns the streams of objects, their markers kept in
 // markers, each stream's newest segments kept in memory up to cacheBytes
 // (see origin).
 func NewStreams(objects *bucket.Store, markers marker.Store, cacheBytes int64, log *slog.Logger) *Streams {
-	return &Streams{objects: objects, markers: markers, cacheBytes: cacheBytes, log: log, streams: map[string]*server.Stream{}}
+	return &Streams{objects: objects, markers: markers, cacheBytes: cacheBytes, log: log, streams: map[string]*server.Stream{}, now: time.Now}
 }
 
 // Stream returns the stream called name, if the bucket holds it.
@@ -71,12 +83,19 @@ func (s *Streams) All() []*server.Stream {
 	return out
 }
 
-// list lists the bucket's streams, sorted, and makes the new ones, and
-// the marker service of each that lacks one and whose epoch is now known.
-// A failed listing is logged and lists none: with the store down, none
-// could be served.
+// list returns the bucket's streams, sorted: the last listing's if made
+// less than listFresh ago. A new listing makes the new streams, and the
+// marker service of each that lacks one and whose epoch is now known. A
+// failed listing is logged and lists none, for listFresh too: with the
+// store down, none could be served.
 func (s *Streams) list(ctx context.Context) []string {
+	s.listMu.Lock()
+	defer s.listMu.Unlock()
+	if !s.listedAt.IsZero() && s.now().Sub(s.listedAt) < listFresh {
+		return s.names
+	}
 	names, err := s.objects.Streams(ctx)
+	s.names, s.listedAt = nil, s.now()
 	if err != nil {
 		s.log.Error("edge: list the streams", "err", err)
 		return nil
@@ -108,6 +127,7 @@ func (s *Streams) list(ctx context.Context) []string {
 		}
 		s.mu.Unlock()
 	}
+	s.names = names
 	return names
 }
 

@@ -46,6 +46,7 @@ type Metrics struct {
 	rangesUnlisted  *prometheus.CounterVec
 	uploadLag       *prometheus.GaugeVec
 	uploadsFailed   *prometheus.CounterVec
+	uploadSeconds   *prometheus.HistogramVec
 	httpRequests    *prometheus.CounterVec
 	httpBytes       *prometheus.CounterVec
 	httpLimited     *prometheus.CounterVec
@@ -92,6 +93,14 @@ func New(cfg Config) *Metrics {
 			Help: "With --segments s3://..., how far uploads to the bucket are behind: the age of the oldest segment or playlist written to disk and not yet uploaded; 0 when none waits.",
 		}, byStream),
 		uploadsFailed: counter("hlsmark_uploads_failed_total", "With --segments s3://..., requests to the bucket that failed (each is retried with backoff)."),
+		uploadSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "hlsmark_segment_upload_seconds",
+			Help: "With --segments s3://..., per segment, the time from its file complete and the playlist listing it written to disk to its object stored in the bucket, " +
+				"waiting behind earlier uploads and retries included.",
+			// Around issue 18's target, 300 ms at p99, and up to a store
+			// down for a while.
+			Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2, 5, 10, 30},
+		}, byStream),
 		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hlsmark_http_requests_total",
 			Help: `HTTP requests answered, by route template (not path, to bound the series; "unmatched" for no route) and status code.`,
@@ -110,7 +119,7 @@ func New(cfg Config) *Metrics {
 		m.framesEncoded, m.framesLate, m.framesRejected, m.encodeSeconds, m.publishLatency,
 		m.segmentsWritten, m.segmentsDeleted, m.segmentsFailed, m.markersDetected, m.markersPosted,
 		m.markersEdited, m.markersDeleted, m.rangesUnlisted, m.segmentsLong, m.httpRequests, m.httpBytes, m.httpLimited,
-		m.uploadLag, m.uploadsFailed,
+		m.uploadLag, m.uploadsFailed, m.uploadSeconds,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -140,6 +149,7 @@ func (m *Metrics) Stream(name string) *Stream {
 		rangesUnlisted:  m.rangesUnlisted.With(l),
 		uploadLag:       m.uploadLag.With(l),
 		uploadsFailed:   m.uploadsFailed.With(l),
+		uploadSeconds:   m.uploadSeconds.With(l),
 	}
 }
 
@@ -150,7 +160,7 @@ func (m *Metrics) Forget(name string) {
 	for _, v := range []interface{ Delete(prometheus.Labels) bool }{
 		m.framesEncoded, m.framesLate, m.framesRejected, m.encodeSeconds, m.publishLatency,
 		m.segmentsWritten, m.segmentsDeleted, m.segmentsFailed, m.segmentsLong, m.markersDetected, m.markersPosted,
-		m.markersEdited, m.markersDeleted, m.rangesUnlisted, m.uploadLag, m.uploadsFailed,
+		m.markersEdited, m.markersDeleted, m.rangesUnlisted, m.uploadLag, m.uploadsFailed, m.uploadSeconds,
 	} {
 		v.Delete(l)
 	}
@@ -174,6 +184,7 @@ type Stream struct {
 	rangesUnlisted  prometheus.Counter
 	uploadLag       prometheus.Gauge
 	uploadsFailed   prometheus.Counter
+	uploadSeconds   prometheus.Observer
 }
 
 // latencyBuckets places the publish latency buckets around each segment
@@ -279,6 +290,11 @@ func (m *Stream) DateRangeUnlisted() {
 // UploadLag sets how far the stream's uploads to the bucket are behind.
 func (m *Stream) UploadLag(lag time.Duration) {
 	m.uploadLag.Set(lag.Seconds())
+}
+
+// SegmentUploaded records how long a segment took to reach the bucket.
+func (m *Stream) SegmentUploaded(took time.Duration) {
+	m.uploadSeconds.Observe(took.Seconds())
 }
 
 // UploadFailed counts a failed request to the bucket.

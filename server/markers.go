@@ -111,6 +111,10 @@ type streamView struct {
 	// Epoch is the wall-clock time of PTS 0: a frame's program date time
 	// is Epoch plus its PTS (unwrapped).
 	Epoch *time.Time `json:"epoch,omitempty"`
+	// Local says the node has the stream's segments on disk, and so
+	// serves its thumbnails, frame.jpg, clips and VOD playlists; an edge,
+	// which reads the segments from the object store, does not.
+	Local bool `json:"local"`
 }
 
 func (s *Server) listStreams(w http.ResponseWriter, r *http.Request) {
@@ -141,6 +145,7 @@ func streamViewOf(st *Stream) streamView {
 		v.Counters = &c
 	}
 	if st.Playlist != nil {
+		v.Local = true
 		segs := st.Playlist.Segments()
 		v.Segments = len(segs)
 		for _, seg := range segs {

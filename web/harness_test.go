@@ -97,13 +97,18 @@ func startServer(t *testing.T, args ...string) *server {
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
+	return launch(t, freeAddr(t), t.TempDir(), args)
+}
+
+// freeAddr returns a loopback address with a port free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return launch(t, addr, t.TempDir(), args)
+	defer ln.Close()
+	return ln.Addr().String()
 }
 
 // restart stops the server with SIGTERM and starts it again on the same
@@ -120,7 +125,23 @@ func (s *server) restart(t *testing.T) *server {
 func launch(t *testing.T, addr, data string, args []string) *server {
 	t.Helper()
 	s := &server{base: "http://" + addr, addr: addr, data: data, args: args, out: &syncBuffer{}, done: make(chan error, 1)}
-	s.cmd = exec.Command(binary, append([]string{"serve", "--addr", addr, "--data", data}, args...)...)
+	return s.start(t, append([]string{"serve", "--addr", addr, "--data", data}, args...))
+}
+
+// startEdge runs `hlsmark edge` with args on a free loopback port and
+// waits until it answers. The test stops it, by its PID, when it ends.
+func startEdge(t *testing.T, args ...string) *server {
+	t.Helper()
+	addr := freeAddr(t)
+	s := &server{base: "http://" + addr, addr: addr, args: args, out: &syncBuffer{}, done: make(chan error, 1)}
+	return s.start(t, append([]string{"edge", "--addr", addr}, args...))
+}
+
+// start runs hlsmark with the command line cmdline and waits until it
+// answers /healthz.
+func (s *server) start(t *testing.T, cmdline []string) *server {
+	t.Helper()
+	s.cmd = exec.Command(binary, cmdline...)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -139,11 +160,11 @@ func launch(t *testing.T, addr, data string, args []string) *server {
 		select {
 		case err := <-s.done:
 			s.done <- err
-			t.Fatalf("hlsmark serve exited before answering: %v\n%s", err, s.out)
+			t.Fatalf("hlsmark %s exited before answering: %v\n%s", cmdline[0], err, s.out)
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("hlsmark serve did not answer /healthz within 30s\n%s", s.out)
+			t.Fatalf("hlsmark %s did not answer /healthz within 30s\n%s", cmdline[0], s.out)
 		}
 	}
 }
@@ -164,7 +185,7 @@ func (s *server) stop(t *testing.T) {
 		t.Errorf("hlsmark serve (pid %d) ignored SIGTERM for 15s", s.cmd.Process.Pid)
 	}
 	if t.Failed() {
-		t.Logf("hlsmark serve output:\n%s", s.out)
+		t.Logf("hlsmark %s output:\n%s", s.cmd.Args[1], s.out)
 	}
 }
 

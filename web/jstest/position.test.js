@@ -138,13 +138,42 @@ const casesReach = [
   { name: 'before the window', m: { sequence: 9 }, ended: false, want: 'gone' },
   { name: 'no position, dated after the edge', m: { sequence: null, program_date_time: iso(T0 + 6500) }, ended: false, want: 'pending' },
   { name: 'no position, dated after the edge of an ended stream', m: { sequence: null, program_date_time: iso(T0 + 6500) }, ended: true, want: 'gone' },
-  // The server gives it a position once its segment is on disk; the
-  // player may list the segment first.
-  { name: 'no position, dated inside the window', m: { sequence: null, program_date_time: iso(T0 + 3000) }, ended: false, want: 'pending' },
-  { name: 'no position, dated inside the window of an ended stream', m: { sequence: null, program_date_time: iso(T0 + 3000) }, ended: true, want: 'gone' },
+  // No position from the server (an edge, or not placed yet) but a
+  // listed fragment's dates span it: placed by its date.
+  { name: 'no position, dated inside the window', m: { sequence: null, program_date_time: iso(T0 + 3000) }, ended: false, want: 'ok' },
+  { name: 'no position, dated inside the window of an ended stream', m: { sequence: null, program_date_time: iso(T0 + 3000) }, ended: true, want: 'ok' },
   { name: 'no position, dated before the window', m: { sequence: null, program_date_time: iso(T0 - 1) }, ended: false, want: 'gone' },
   { name: 'no position, no date', m: { sequence: null, program_date_time: '' }, ended: false, want: 'pending' },
 ];
+
+// casesByDate: markers the server gave no position, placed by their date
+// (see markerFragment) in restarted, whose sn 2 ends at T0+2.507 s and sn
+// 3 starts at T0+5.337 s.
+const casesByDate = [
+  { name: 'half a second into sn 1', at: T0 + 1508, want: 1.508 },
+  { name: 'the first frame of sn 3, its date rounded up a millisecond', at: T0 + 5338, want: 2.507 },
+  { name: '2 ms into sn 3: a frame after its first', at: T0 + 5339, want: 2.509 },
+  { name: 'in the restart\'s gap', at: T0 + 4000, want: null },
+  { name: 'after the newest fragment', at: T0 + 7339, want: null },
+  { name: 'before the first fragment', at: T0 - 1, want: null },
+];
+
+test('markerTime places a marker without a position by its date', async (t) => {
+  for (const c of casesByDate) {
+    await t.test(c.name, () => {
+      const got = markerTime(restarted, { sequence: null, offset: null, program_date_time: iso(c.at) });
+      if (c.want == null) {
+        assert.equal(got, null);
+        return;
+      }
+      assert.ok(Math.abs(got - c.want) < 1e-9, `markerTime ${got}, want ${c.want}`);
+    });
+  }
+  await t.test('a position the server gave wins over the date', () => {
+    const m = { sequence: 1, offset: 0.25, program_date_time: iso(T0 + 6339) };
+    assert.ok(Math.abs(markerTime(restarted, m) - 1.258) < 1e-9);
+  });
+});
 
 test('markerReach', async (t) => {
   for (const c of casesReach) {

@@ -92,17 +92,48 @@ const TS_WRAP_S = 2 ** 33 / TS_HZ;
  * plus the offset is the estimate.
  */
 export function markerTime(details, m, origins) {
-  if (m.sequence == null || m.offset == null) return null;
-  const f = fragmentBySN(details, m.sequence);
-  if (!f) return null;
-  const estimate = f.start + m.offset;
+  const at = markerFragment(details, m);
+  if (!at) return null;
+  const { f, offset } = at;
+  const estimate = f.start + offset;
   const o = origins && origins[f.cc];
   if (!o || !Number.isFinite(m.pts)) return estimate;
   let t = m.pts / TS_HZ - o.baseTime / o.timescale;
   // The marker's pts is the TS timestamp, modulo 2^33: take the lap that
   // puts it nearest the estimate.
   t += Math.round((estimate - t) / TS_WRAP_S) * TS_WRAP_S;
-  return Number.isFinite(f.startPTS) && (m.offset <= 0 || t <= f.start) ? estimate : t;
+  return Number.isFinite(f.startPTS) && (offset <= 0 || t <= f.start) ? estimate : t;
+}
+
+/**
+ * DATE_SLACK is how far, in seconds, a marker's date may lie after its
+ * fragment's and still be the fragment's first frame: the server rounds a
+ * segment's date down to the millisecond and a marker's up. Far less than
+ * one frame at any frame rate.
+ */
+const DATE_SLACK = 0.002;
+
+/**
+ * markerFragment returns the fragment holding the marker's first frame and
+ * the frame's offset into it, in seconds: by the media sequence number and
+ * offset the server gave, or, where it gave none (an edge node, which reads
+ * no segments, or a marker the server has not placed yet), by the marker's
+ * date, in the fragment whose program date time and duration span it.
+ * Null when no listed fragment holds it.
+ */
+export function markerFragment(details, m) {
+  if (m.sequence != null && m.offset != null) {
+    const f = fragmentBySN(details, m.sequence);
+    return f ? { f, offset: m.offset } : null;
+  }
+  const at = Date.parse(m.program_date_time);
+  if (!details || !Number.isFinite(at)) return null;
+  for (const f of details.fragments) {
+    if (f.programDateTime == null) continue;
+    const into = (at - f.programDateTime) / 1000;
+    if (into >= 0 && into < f.duration) return { f, offset: into < DATE_SLACK ? 0 : into };
+  }
+  return null;
 }
 
 /** seekTarget returns where a seek to a frame at t goes (null for null). */
@@ -122,10 +153,10 @@ export function markerReach(details, m, ended) {
     if (fragmentBySN(details, m.sequence)) return 'ok';
     return m.sequence > details.endSN ? 'pending' : 'gone';
   }
-  // No position: out of the window if dated before it. Inside it, the
-  // server has not told the position yet: the event that does comes once
-  // the segment is on disk, and the player may read the playlist that
-  // lists the segment first. Once the stream ended, none will come.
+  // No position: placed by its date where a listed fragment holds it (see
+  // markerFragment), out of the window if dated before it, else pending:
+  // its segment is not listed yet. Once the stream ended, none will come.
+  if (markerFragment(details, m)) return 'ok';
   if (ended) return 'gone';
   const first = details.fragments[0];
   const at = Date.parse(m.program_date_time);

@@ -222,8 +222,10 @@ export class MarkerList {
     const access = this.access(m);
     const fresh = this.store.isFresh(m.id);
     const cut = m.data?.cut === true;
-    const thumb = thumbnailURL(this.stream?.markers, m, reach, this.stream?.size);
-    const clip = clipLink(this.stream?.markers, this.stream?.name, m, access);
+    // Thumbnails and clips come from a server with the segments on disk.
+    const media = this.stream?.local ? this.stream.markers : null;
+    const thumb = thumbnailURL(media, m, reach, this.stream?.size);
+    const clip = clipLink(media, this.stream?.name, m, access);
     const key = [m.label, m.duration, cut, m.program_date_time, m.source, access, thumb, clip?.href].join('|');
     li.classList.toggle('is-new', fresh);
     if (li.dataset.key === key) return;

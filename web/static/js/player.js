@@ -3,9 +3,9 @@
 
 import {
   findGaps,
-  fragmentBySN,
   listedDurations,
   listsSequence,
+  markerFragment,
   markerReach,
   markerTime,
   recordingGone,
@@ -301,11 +301,6 @@ export class Player extends EventTarget {
     return null;
   }
 
-  /** fragment returns the fragment with media sequence number sn, or null. */
-  fragment(sn) {
-    return fragmentBySN(this.details(), sn);
-  }
-
   /**
    * gaps lists where the stream does not follow on (see findGaps): after a
    * restart, or a lost segment. Safari's native player does not show its
@@ -419,7 +414,7 @@ export class Player extends EventTarget {
         target = t;
         this.video.currentTime = target;
         report.seeks++;
-      } else if (!this.video.seeking && this.parsed(m.sequence) && this.video.readyState >= 2) {
+      } else if (!this.video.seeking && this.parsed(m) && this.video.readyState >= 2) {
         report.ms = Math.round(performance.now() - started);
         report.done = true;
         return true;
@@ -429,11 +424,11 @@ export class Player extends EventTarget {
     return false;
   }
 
-  /** parsed reports whether hls.js knows fragment sn's real PTS. */
-  parsed(sn) {
+  /** parsed reports whether hls.js knows the real PTS of the marker's fragment. */
+  parsed(m) {
     if (this.native) return true;
-    const f = this.fragment(sn);
-    return !!f && Number.isFinite(f.startPTS) && Number.isFinite(f.endPTS);
+    const at = markerFragment(this.details(), m);
+    return !!at && Number.isFinite(at.f.startPTS) && Number.isFinite(at.f.endPTS);
   }
 
   /** nextEvent waits for one of the video's events, or ms at most. */

@@ -45,6 +45,9 @@ type runConfig struct {
 	format media.Format
 	// part is the muxer's Part.
 	part time.Duration
+	// atStep, if set, is the muxer's AtStep, also given the parts
+	// published so far.
+	atStep func(s muxer.Step, seg media.Segment, parts []media.Part)
 }
 
 // run is what a muxer run left behind.
@@ -99,6 +102,11 @@ func runMuxer(t *testing.T, cfg runConfig) run {
 		PublishPart: func(p media.Part) error {
 			out.parts = append(out.parts, p)
 			return nil
+		},
+		AtStep: func(s muxer.Step, seg media.Segment) {
+			if cfg.atStep != nil {
+				cfg.atStep(s, seg, out.parts)
+			}
 		},
 	})
 	if err != nil {

@@ -56,7 +56,8 @@ type Config struct {
 	// each is flushed. It needs Format FMP4 and at most a third of Target.
 	Part time.Duration
 	// PublishPart is called with every part, once its fragment is in the
-	// segment's file, before the segment is published. An error from it
+	// segment's file, before the segment is made durable (see Step) and
+	// published. An error from it
 	// is returned by the call that finished the part. If the segment is
 	// then lost, the next one takes its number and its parts start again
 	// at index 0.
@@ -350,16 +351,20 @@ func (m *Muxer) finish(d, next clock.Ticks, last bool) error {
 		f.discard()
 		return nil
 	}
-	if err := f.commit(m.cfg.AtStep); err != nil {
-		m.fail(fmt.Errorf("muxer: write segment %d: %w", f.seg.Seq, err))
-		return nil
-	}
-	m.next++
-	m.gap = false
+	// The last part is listed before the segment's file is made durable:
+	// a player blocked on it should not wait for the fsyncs. Should the
+	// commit fail, the next segment takes this number and its part 0
+	// drops this one's parts (see Config.PublishPart).
 	var published error
 	if m.parts != nil {
 		published = m.publishPart(part)
 	}
+	if err := f.commit(m.cfg.AtStep); err != nil {
+		m.fail(fmt.Errorf("muxer: write segment %d: %w", f.seg.Seq, err))
+		return published
+	}
+	m.next++
+	m.gap = false
 	if m.cfg.Publish != nil {
 		published = errors.Join(published, m.cfg.Publish(f.seg))
 	}

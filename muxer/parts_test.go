@@ -177,3 +177,36 @@ func TestPartNeedsFMP4(t *testing.T) {
 		}
 	}
 }
+
+// TestFMP4PartsListedBeforeSync checks that every part of a segment,
+// its last too, is published before the segment's file is synced: a
+// player blocked on the last part does not wait for the fsyncs. Checked
+// to fail with the last part published after the commit, as it was.
+func TestFMP4PartsListedBeforeSync(t *testing.T) {
+	atWritten := map[media.Seq]int{} // parts of each segment published when its file was written
+	r := runMuxer(t, runConfig{dir: t.TempDir(), frames: 100, format: media.FMP4, part: partTarget,
+		atStep: func(s muxer.Step, seg media.Segment, parts []media.Part) {
+			if s != muxer.Written {
+				return
+			}
+			for _, p := range parts {
+				if p.Seq == seg.Seq {
+					atWritten[seg.Seq]++
+				}
+			}
+		}})
+	if len(r.segments) < 3 {
+		t.Fatalf("%d segments, want at least 3", len(r.segments))
+	}
+	for _, seg := range r.segments {
+		all := 0
+		for _, p := range r.parts {
+			if p.Seq == seg.Seq {
+				all++
+			}
+		}
+		if all == 0 || atWritten[seg.Seq] != all {
+			t.Errorf("segment %d: %d of its %d parts published before its file was synced", seg.Seq, atWritten[seg.Seq], all)
+		}
+	}
+}

@@ -17,11 +17,12 @@ type llPlayback struct {
 	LowLatency    bool    `json:"lowLatency"`
 	TargetLatency float64 `json:"targetLatency"`
 	Latency       float64 `json:"latency"`
+	Rate          float64 `json:"rate"`
 }
 
 // llPlaybackJS reads the player's hls.js state: the parts of its level,
 // its target latency (PART-HOLD-BACK in LL mode) and its latency (how far
-// behind the live edge the video plays).
+// behind the live edge the video plays), and the video's playback rate.
 const llPlaybackJS = `(() => {
   const v = document.querySelector('video');
   const hls = window.hlsmark && window.hlsmark.hls;
@@ -32,6 +33,7 @@ const llPlaybackJS = `(() => {
     lowLatency: !!(hls && hls.config.lowLatencyMode),
     targetLatency: (hls && hls.targetLatency) || 0,
     latency: (hls && hls.latency) || 0,
+    rate: v.playbackRate,
   };
 })()`
 
@@ -40,10 +42,12 @@ const llPlaybackJS = `(() => {
 // and reloads the playlist blocking, and plays near the live edge: a
 // target latency of PART-HOLD-BACK (0.6 s) and what hls.js adds after
 // stalls (at most a target duration), not the three target durations of
-// a plain playlist, and a latency under
-// 2.5 s after playing for 5 s (generous bounds; speed is for benchmarks).
-// No console errors. Checked to fail with liveSyncDurationCount: 3 set
-// again in the player (target latency 3 s).
+// a plain playlist, and, as issue 17 asks, at most 1.5 s behind the live
+// edge after playing for 5 s: the player's catch-up (catchup.js) brings
+// back what starting and stalls cost. No console errors. Checked to fail
+// with liveSyncDurationCount: 3 set again in the player (target latency
+// 3 s), and without the catch-up (hls.js stays where it started playing,
+// about 1.4 s behind on this machine, more under load).
 func TestPlayerLowLatency(t *testing.T) {
 	srv := startServer(t, "--size", "640x360", "--fps", fmt.Sprint(fps), "--segment", "1s", "--window", "1m",
 		"--format", "fmp4", "--part", "200ms")
@@ -63,8 +67,8 @@ func TestPlayerLowLatency(t *testing.T) {
 	if !p.LowLatency || p.TargetLatency <= 0 || p.TargetLatency > 1.6+1e-9 {
 		t.Errorf("hls.js: low latency %v, target latency %.3f s; want PART-HOLD-BACK (0.6 s), plus at most a target duration for stalls", p.LowLatency, p.TargetLatency)
 	}
-	if p.Latency <= 0 || p.Latency > 2.5 {
-		t.Errorf("hls.js plays %.3f s behind the live edge, want at most 2.5 s", p.Latency)
+	if p.Latency <= 0 || p.Latency > 1.5 {
+		t.Errorf("hls.js plays %.3f s behind the live edge, want at most 1.5 s", p.Latency)
 	}
 	var parts, blocking int
 	for _, r := range b.requestsTo("/streams/demo/") {
@@ -79,6 +83,41 @@ func TestPlayerLowLatency(t *testing.T) {
 	if parts == 0 || blocking == 0 {
 		t.Errorf("hls.js asked for %d parts and %d blocking reloads, want some of each", parts, blocking)
 	}
+	if errs := b.consoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors: %v", errs)
+	}
+}
+
+// TestPlayerCatchesUpLowLatency pauses a Low-Latency HLS stream until it
+// is 0.9 s behind hls.js's target latency, plays it again,
+// and waits for the player to make the time up (catchup.js): faster than
+// normal speed, then back within 0.2 s of the target at normal speed.
+// Checked to fail with catchUp turned off (no faster playback: the
+// latency stays where the pause left it).
+func TestPlayerCatchesUpLowLatency(t *testing.T) {
+	srv := startServer(t, "--size", "640x360", "--fps", fmt.Sprint(fps), "--segment", "1s", "--window", "1m",
+		"--format", "fmp4", "--part", "200ms")
+	b := newBrowser(t)
+	b.do(t, "open the player", 30*time.Second, chromedp.Navigate(srv.base+"/"))
+	waitFor(t, b, "low-latency playback", 60*time.Second, llPlaybackJS, func(p llPlayback) bool {
+		return p.Time > 0 && !p.Paused && p.Parts > 0
+	})
+	var done bool
+	b.eval(t, `(document.querySelector('video').pause(), true)`, &done)
+	// hls.js goes on reading the playlist while paused, and its latency
+	// with it.
+	behind := waitFor(t, b, "paused, 0.9 s behind the target", 30*time.Second, llPlaybackJS, func(p llPlayback) bool {
+		return p.Paused && p.Latency > p.TargetLatency+0.9
+	})
+	b.eval(t, `(window.hlsmark.player.play(), true)`, &done)
+	fast := waitFor(t, b, "faster playback", 15*time.Second, llPlaybackJS, func(p llPlayback) bool {
+		return !p.Paused && p.Rate > 1
+	})
+	back := waitFor(t, b, "back at the target latency", 30*time.Second, llPlaybackJS, func(p llPlayback) bool {
+		return !p.Paused && p.Latency < p.TargetLatency+0.2 && p.Rate == 1
+	})
+	t.Logf("paused %.3f s behind (target %.3f s), caught up at rate %.2f to %.3f s (target %.3f s)",
+		behind.Latency, behind.TargetLatency, fast.Rate, back.Latency, back.TargetLatency)
 	if errs := b.consoleErrors(); len(errs) > 0 {
 		t.Errorf("console errors: %v", errs)
 	}

@@ -8,7 +8,10 @@
 // collects what the page measures (window.hlsmark.latency: for each frame
 // the video presents, the clock then minus the frame's program date time,
 // the stream's epoch plus the PTS drawn in it). It prints one JSON line
-// with the percentiles over every frame measured.
+// with the percentiles over every frame measured, and a breakdown of where
+// the time goes (see breakdown): libx264's mean time per frame, when each
+// Low-Latency HLS part was listed, loaded and appended after its end, and
+// how far behind hls.js reckons it plays against its target.
 //
 // The server and the browser run on this machine and share its clock.
 // Build hlsmark with the player's hls.js first (`make web build`), then:
@@ -50,6 +53,8 @@ type result struct {
 	P50    float64 `json:"p50"`
 	P95    float64 `json:"p95"`
 	Max    float64 `json:"max"`
+	// Breakdown says where the time goes (Low-Latency HLS: per part).
+	Breakdown breakdown `json:"breakdown"`
 }
 
 // takeJS hands over the page's measurements so far, and forgets them.
@@ -129,14 +134,19 @@ func run(r *result, bin, chromium string, d time.Duration) error {
 	if err := chromedp.Do(tab, chromedp.Navigate(srv.Base+"/")); err != nil {
 		return fmt.Errorf("open the player: %w", err)
 	}
-	// The first stamped frame shown, then a clean start.
+	// The probe in place and the first stamped frame shown, then a clean start.
 	deadline := time.Now().Add(60 * time.Second)
-	for {
+	for probed := false; ; {
+		if !probed {
+			if probed, err = probe(tab); err != nil {
+				return err
+			}
+		}
 		got, err := take(tab)
 		if err != nil {
 			return err
 		}
-		if len(got.Latencies) > 0 {
+		if probed && len(got.Latencies) > 0 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -144,7 +154,11 @@ func run(r *result, bin, chromium string, d time.Duration) error {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	if _, err := takeStages(tab); err != nil {
+		return err
+	}
 	var all []float64
+	var st stages
 	start := time.Now()
 	for time.Since(start) < d {
 		time.Sleep(min(5*time.Second, d-time.Since(start)))
@@ -154,8 +168,25 @@ func run(r *result, bin, chromium string, d time.Duration) error {
 		}
 		all = append(all, got.Latencies...)
 		r.Misses += got.Misses
+		s, err := takeStages(tab)
+		if err != nil {
+			return err
+		}
+		st.add(s)
 	}
 	r.Seconds = time.Since(start).Seconds()
+	r.Breakdown.summarize(st)
+	metrics, err := live.Fetch(context.Background(), &http.Client{Timeout: 5 * time.Second}, srv.Base+"/metrics")
+	if err != nil {
+		return err
+	}
+	enc := live.Series(metrics, "hlsmark_encode_seconds_sum")
+	n := live.Series(metrics, "hlsmark_encode_seconds_count")
+	for k, sum := range enc {
+		if n[k] > 0 {
+			r.Breakdown.EncodeMean = sum / n[k]
+		}
+	}
 	if err := srv.Stop(15 * time.Second); err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 // The video element driven by hls.js (or Safari's native HLS): the DVR
 // window, the live point, and seeking to a marker's exact frame.
 
+import { bufferedAhead, catchUpRate } from './catchup.js';
 import {
   findGaps,
   listedDurations,
@@ -52,6 +53,7 @@ export class Player extends EventTarget {
     this.retryTimer = 0;
     this.retries = 0;
     this.onNativeError = null; // the native player's error listener
+    video.addEventListener('timeupdate', () => this.catchUp());
     video.addEventListener('loadeddata', () => {
       this.started = true;
       this.changed();
@@ -127,6 +129,7 @@ export class Player extends EventTarget {
     if (this.hls) {
       this.hls.destroy();
       this.hls = null;
+      this.video.playbackRate = 1; // catchUp's
     }
     if (this.native) {
       this.video.removeEventListener('error', this.onNativeError);
@@ -207,6 +210,11 @@ export class Player extends EventTarget {
       // liveSyncDurationCount, even to that default, would override
       // PART-HOLD-BACK.)
       lowLatencyMode: true,
+      // After each stall hls.js aims further behind the edge, by a second
+      // by default (up to a target duration in all): a part target of
+      // hlsmark's 200 ms parts instead, as catchUp brings playback back
+      // to the target once enough is buffered again.
+      liveSyncOnStallIncrease: 0.2,
       // Keep what was watched: the DVR window is short, and seeking back to
       // a marker should not need a download.
       backBufferLength: Infinity,
@@ -263,6 +271,25 @@ export class Player extends EventTarget {
       this.retryTimer = setTimeout(() => this.reload(), wait);
     }
     this.changed();
+  }
+
+  /**
+   * catchUp sets the playback rate that keeps live Low-Latency HLS
+   * playback at hls.js's target latency (see catchup.js); it leaves other
+   * playlists alone.
+   */
+  catchUp() {
+    const d = this.hls && this.details();
+    if (!d || !d.live || !d.partTarget || this.video.paused) return;
+    const v = this.video;
+    const rate = catchUpRate({
+      latency: this.hls.latency,
+      target: this.hls.targetLatency,
+      ahead: bufferedAhead(v.buffered, v.currentTime),
+      partTarget: d.partTarget,
+      targetDuration: d.targetduration,
+    });
+    if (v.playbackRate !== rate) v.playbackRate = rate;
   }
 
   play() {

@@ -21,6 +21,7 @@ type edgeArgs struct {
 	addr, markers, cors string
 	debug               bool
 	segmentCache        int64
+	maxSubscribers      int
 	token               tokenArgs
 	segments            segmentsArgs
 }
@@ -38,6 +39,7 @@ func edgeFlags(a *edgeArgs) *commandLine {
 		fs.StringVar(&a.cors, "cors-origin", "", "`origins` allowed cross-origin access, comma-separated, or *")
 		fs.BoolVar(&a.debug, "debug", false, "log every request")
 		fs.Int64Var(&a.segmentCache, "segment-cache", 64<<20, "`bytes` of each stream's newest segments kept in memory to answer from (64 MiB = 67108864); 0: every segment from the bucket")
+		fs.IntVar(&a.maxSubscribers, "max-subscribers", 256, "most open marker event streams (SSE) per stream on this edge; past it, 503 with Retry-After")
 	})
 	cl.group("Marker writes", func(fs *flag.FlagSet) { a.token.register(fs) })
 	return cl
@@ -58,6 +60,9 @@ func edgeNode(args []string) error {
 	}
 	if a.segmentCache < 0 {
 		return usagef("--segment-cache %d: must be 0 or more", a.segmentCache)
+	}
+	if a.maxSubscribers < 1 {
+		return usagef("--max-subscribers %d: must be at least 1", a.maxSubscribers)
 	}
 	token, err := a.token.resolve(cl.FlagSet, os.LookupEnv)
 	if err != nil {
@@ -90,7 +95,7 @@ func edgeNode(args []string) error {
 	if a.cors != "" {
 		cors = strings.Split(a.cors, ",")
 	}
-	handler := server.New(server.Config{Streams: streams, CORSOrigins: cors, Token: token, Logger: log})
+	handler := server.New(server.Config{Streams: streams, CORSOrigins: cors, Token: token, Logger: log, MaxSubscribers: a.maxSubscribers})
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	srv.RegisterOnShutdown(handler.Shutdown)
 	done := make(chan error, 1)

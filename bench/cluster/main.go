@@ -64,9 +64,14 @@ type result struct {
 	// LateFrames is the owning encoder's hlsmark_frames_late_total.
 	LateFrames float64 `json:"encoder_late_frames"`
 	// CPUSeconds and PeakFDs are per process (the script's names), CPU
-	// over the viewers' run with the process's children.
+	// over the viewers' run with the process's children; "viewers" is
+	// this program's own (the 2,000 clients, on the same machine).
 	CPUSeconds map[string]float64 `json:"cpu_seconds"`
 	PeakFDs    map[string]int     `json:"peak_fds"`
+	// Load is /proc/loadavg's first three numbers before and after the
+	// run: the machine is shared.
+	LoadBefore string `json:"load_before"`
+	LoadAfter  string `json:"load_after"`
 	// FDLimit is the edges' limit on open files (ulimit -n as the script
 	// was started); nginx's worker raises its own (worker_rlimit_nofile).
 	FDLimit int `json:"fd_limit"`
@@ -122,7 +127,8 @@ func measure(c *cluster.Cluster, n int, d time.Duration) (*result, error) {
 	if err := waitListed(client, c.URL+"/streams/demo/index.m3u8", time.Minute); err != nil {
 		return nil, err
 	}
-	cpuBefore := map[string]time.Duration{}
+	r.LoadBefore = loadAverage()
+	cpuBefore := map[string]time.Duration{"viewers": treeCPU(os.Getpid())}
 	for name, node := range c.Nodes {
 		cpuBefore[name] = treeCPU(node.Pid)
 	}
@@ -146,6 +152,8 @@ func measure(c *cluster.Cluster, n int, d time.Duration) (*result, error) {
 	}
 	wg.Wait()
 	r.Seconds = time.Since(start).Seconds()
+	r.LoadAfter = loadAverage()
+	r.CPUSeconds["viewers"] = (treeCPU(os.Getpid()) - cpuBefore["viewers"]).Seconds()
 	for name, node := range c.Nodes {
 		r.CPUSeconds[name] = (treeCPU(node.Pid) - cpuBefore[name]).Seconds()
 	}
@@ -264,6 +272,16 @@ func treeFDs(pid int) int {
 		}
 	}
 	return most
+}
+
+// loadAverage returns the machine's load averages over 1, 5 and 15
+// minutes.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return ""
 }
 
 // fdLimit returns pid's soft limit on open files: the one the script and

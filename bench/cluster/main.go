@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -55,6 +56,10 @@ type result struct {
 	SegmentsFetched    int `json:"segments_fetched"`
 	OriginFetchesMax   int `json:"origin_fetches_per_segment_max"`
 	OriginFetchesTotal int `json:"origin_fetches_segments_total"`
+	// SegmentSeconds and PlaylistSeconds are nginx's $request_time for
+	// them: p50, p99, max.
+	SegmentSeconds  [3]float64 `json:"segment_seconds_p50_p99_max"`
+	PlaylistSeconds [3]float64 `json:"playlist_seconds_p50_p99_max"`
 	// PlaylistsFromEdges is how many playlist requests went to an edge
 	// (all of them: the playlist is no-cache).
 	PlaylistsFromEdges int `json:"playlists_from_edges"`
@@ -185,17 +190,23 @@ func readNginx(r *result, c *cluster.Cluster) error {
 	if err != nil {
 		return err
 	}
+	var segTimes, plTimes []float64
 	for _, q := range reqs {
 		if q.Status != http.StatusOK {
 			r.NotOK++
 		}
 		if strings.HasSuffix(q.URI, ".ts") {
 			r.SegmentsServed++
+			segTimes = append(segTimes, q.Seconds)
 		}
-		if strings.HasSuffix(q.URI, ".m3u8") && q.OriginFetches() > 0 {
-			r.PlaylistsFromEdges++
+		if strings.HasSuffix(q.URI, ".m3u8") {
+			plTimes = append(plTimes, q.Seconds)
+			if q.OriginFetches() > 0 {
+				r.PlaylistsFromEdges++
+			}
 		}
 	}
+	r.SegmentSeconds, r.PlaylistSeconds = spread(segTimes), spread(plTimes)
 	for _, f := range cluster.OriginFetches(reqs, ".ts") {
 		if f > 0 {
 			r.SegmentsFetched++
@@ -209,6 +220,15 @@ func readNginx(r *result, c *cluster.Cluster) error {
 	}
 	r.WorkerConnectionsShort = strings.Count(string(errLog), "worker_connections are not enough")
 	return nil
+}
+
+// spread returns the p50, p99 and largest of times, sorting them.
+func spread(times []float64) [3]float64 {
+	if len(times) == 0 {
+		return [3]float64{}
+	}
+	slices.Sort(times)
+	return [3]float64{live.Quantile(times, 0.5), live.Quantile(times, 0.99), times[len(times)-1]}
 }
 
 // waitListed waits until the playlist at url lists a segment.

@@ -195,6 +195,7 @@ func TestEdgeFlags(t *testing.T) {
 		{"no markers", []string{"edge", "--segments", "s3://media/live"}, "--markers"},
 		{"no segments", []string{"edge", "--markers", "postgres://u@127.0.0.1:1/db"}, "--segments"},
 		{"no subscribers", []string{"edge", "--markers", "postgres://u@127.0.0.1:1/db", "--segments", "s3://media/live", "--max-subscribers", "0"}, "--max-subscribers"},
+		{"a proxy that is no address", []string{"edge", "--markers", "postgres://u@127.0.0.1:1/db", "--segments", "s3://media/live", "--trusted-proxy", "127.0.0.1,nginx"}, "--trusted-proxy"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := runCLI(t, t.TempDir(), c.args...)

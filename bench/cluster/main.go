@@ -6,7 +6,7 @@
 // segment through nginx, and runs --viewers simulated viewers
 // (bench/internal/live's Viewers: each polls the playlist, fetches every
 // new segment, reads the marker list and holds the event stream open)
-// against nginx for --duration. Meanwhile it counts every process's open
+// against nginx for --duration, each from a loopback address of its own. Meanwhile it counts every process's open
 // file descriptors every 5 s. Then it reads nginx's access log (requests
 // to the edges per segment, answers other than 200), nginx's error log
 // (worker_connections not enough), the owning encoder's late frames, and
@@ -20,6 +20,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -128,8 +129,7 @@ func run() error {
 // measure runs the viewers against c and reads what the cluster did.
 func measure(c *cluster.Cluster, n int, d time.Duration) (*result, error) {
 	r := &result{Viewers: n, CPUSeconds: map[string]float64{}, PeakFDs: map[string]int{}}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2*n + 8}}
-	if err := waitListed(client, c.URL+"/streams/demo/index.m3u8", time.Minute); err != nil {
+	if err := waitListed(http.DefaultClient, c.URL+"/streams/demo/index.m3u8", time.Minute); err != nil {
 		return nil, err
 	}
 	r.LoadBefore = loadAverage()
@@ -142,8 +142,8 @@ func measure(c *cluster.Cluster, n int, d time.Duration) (*result, error) {
 	defer stop()
 	var load live.Viewers
 	var wg sync.WaitGroup
-	for range n {
-		wg.Go(func() { load.View(ctx, client, c.URL, "demo") })
+	for i := range n {
+		wg.Go(func() { load.View(ctx, viewerClient(i), c.URL, "demo") })
 	}
 	start := time.Now()
 	for ctx.Err() == nil {
@@ -182,6 +182,16 @@ func measure(c *cluster.Cluster, n int, d time.Duration) (*result, error) {
 		}
 	}
 	return r, nil
+}
+
+// viewerClient returns viewer i's HTTP client, its connections made from
+// a loopback address of its own (127.1.x.y; Linux answers all of
+// 127.0.0.0/8), so that nginx, and the edges through X-Forwarded-For,
+// tell the viewers apart as they would real ones: per-client limits are
+// per viewer, not shared by 2,000.
+func viewerClient(i int) *http.Client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 1, byte(i/250), byte(i%250+1))}}
+	return &http.Client{Transport: &http.Transport{DialContext: d.DialContext, MaxIdleConnsPerHost: 4}}
 }
 
 // readNginx reads nginx's logs into r.

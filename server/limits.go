@@ -3,8 +3,8 @@ package server
 import (
 	"cmp"
 	"math"
-	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -89,26 +89,24 @@ func (l Limits) withDefaults() Limits {
 // clients that are back to a full burst (idle ones) are forgotten.
 const maxClients = 10000
 
-// clientLimiter keeps a token bucket per client address.
+// clientLimiter keeps a token bucket per client address (clientAddress).
 type clientLimiter struct {
-	rate  rate.Limit
-	burst int
+	rate    rate.Limit
+	burst   int
+	trusted []netip.Prefix
 
 	mu      sync.Mutex
 	clients map[string]*rate.Limiter
 }
 
-func newClientLimiter(perSecond float64, burst int) *clientLimiter {
-	return &clientLimiter{rate: rate.Limit(perSecond), burst: burst, clients: map[string]*rate.Limiter{}}
+func newClientLimiter(perSecond float64, burst int, trusted []netip.Prefix) *clientLimiter {
+	return &clientLimiter{rate: rate.Limit(perSecond), burst: burst, trusted: trusted, clients: map[string]*rate.Limiter{}}
 }
 
 // allow takes n tokens for the client of r, or returns how long until
 // they are there.
 func (c *clientLimiter) allow(r *http.Request, n int) (bool, time.Duration) {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
+	host := clientAddress(r, c.trusted)
 	c.mu.Lock()
 	lim, ok := c.clients[host]
 	if !ok {

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -63,6 +64,55 @@ func storedLabels(t *testing.T, r *pipelinetest.Run) map[string]bool {
 		out[m.Label] = true
 	}
 	return out
+}
+
+// TestPostRateThroughProxy: behind a trusted proxy (the test's own
+// address), each client the proxy names in X-Forwarded-For has a budget of
+// its own; without the trust, the proxy's clients share one.
+func TestPostRateThroughProxy(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		trusted []netip.Prefix
+		second  int // the answer to a second client's post, once the first spent its burst
+	}{
+		{"trusted", []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}, http.StatusCreated},
+		{"not trusted", nil, http.StatusTooManyRequests},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := pipelinetest.Start(t, pipelinetest.Config{Frames: 60, Seed: 3})
+			ts := httptest.NewServer(New(Config{
+				Streams:        Fixed{{Name: pipelinetest.Stream, Playlist: r.Playlist, Markers: r.Markers}},
+				Limits:         Limits{PostRate: 0.001, PostBurst: 1, StreamMarkersPerMinute: 1000},
+				TrustedProxies: c.trusted,
+			}))
+			t.Cleanup(ts.Close)
+			pts := r.Playlist.Segments()[0].FirstPTS
+			postAs := func(client, label string) int {
+				req, err := http.NewRequest(http.MethodPost, ts.URL+"/api/streams/demo/markers",
+					strings.NewReader(fmt.Sprintf(`{"label":%q,"pts":%d}`, label, pts)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("X-Forwarded-For", client)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				return resp.StatusCode
+			}
+			if code := postAs("203.0.113.1", "first"); code != http.StatusCreated {
+				t.Fatalf("the first client's post: %d; want 201", code)
+			}
+			if code := postAs("203.0.113.1", "first again"); code != http.StatusTooManyRequests {
+				t.Errorf("the first client past its burst: %d; want 429", code)
+			}
+			if code := postAs("203.0.113.2", "second"); code != c.second {
+				t.Errorf("another client through the same proxy: %d; want %d", code, c.second)
+			}
+		})
+	}
 }
 
 func TestPostRatePerClient(t *testing.T) {

@@ -3,6 +3,7 @@ package server
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -149,6 +150,10 @@ type Config struct {
 	EventWriteTimeout time.Duration
 	// Limits bound what clients may cost; zero fields take DefaultLimits.
 	Limits Limits
+	// TrustedProxies are the addresses of proxies in front (a caching
+	// tier, a load balancer) whose X-Forwarded-For names the client the
+	// per-client limits count; none: every client is its peer address.
+	TrustedProxies []netip.Prefix
 }
 
 // Server routes hlsmark's HTTP requests.
@@ -205,8 +210,8 @@ func New(cfg Config) *Server {
 		cfg.Streams = Fixed{}
 	}
 	s := &Server{cfg: cfg, router: mux.NewRouter(), stopping: make(chan struct{}),
-		posts:       newClientLimiter(cfg.Limits.PostRate, cfg.Limits.PostBurst),
-		reads:       newClientLimiter(cfg.Limits.ListRate, cfg.Limits.ListBurst),
+		posts:       newClientLimiter(cfg.Limits.PostRate, cfg.Limits.PostBurst, cfg.TrustedProxies),
+		reads:       newClientLimiter(cfg.Limits.ListRate, cfg.Limits.ListBurst, cfg.TrustedProxies),
 		streamPosts: map[string]*rate.Limiter{}}
 	r := s.router
 	// No path cleaning: gorilla would answer a dot-segment path with a

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
@@ -21,6 +23,8 @@ type edgeArgs struct {
 	addr, markers, cors string
 	debug               bool
 	segmentCache        int64
+	maxSubscribers      int
+	trusted             []netip.Prefix
 	token               tokenArgs
 	segments            segmentsArgs
 }
@@ -38,9 +42,34 @@ func edgeFlags(a *edgeArgs) *commandLine {
 		fs.StringVar(&a.cors, "cors-origin", "", "`origins` allowed cross-origin access, comma-separated, or *")
 		fs.BoolVar(&a.debug, "debug", false, "log every request")
 		fs.Int64Var(&a.segmentCache, "segment-cache", 64<<20, "`bytes` of each stream's newest segments kept in memory to answer from (64 MiB = 67108864); 0: every segment from the bucket")
+		fs.IntVar(&a.maxSubscribers, "max-subscribers", 256, "most open marker event streams (SSE) per stream on this edge; past it, 503 with Retry-After")
+		fs.Func("trusted-proxy", "`addresses` or CIDR prefixes, comma-separated, of the proxies in front (a caching tier): the per-client limits count the client their X-Forwarded-For names", func(v string) error {
+			var err error
+			a.trusted, err = parsePrefixes(v)
+			return err
+		})
 	})
 	cl.group("Marker writes", func(fs *flag.FlagSet) { a.token.register(fs) })
 	return cl
+}
+
+// parsePrefixes reads comma-separated addresses (each its own prefix) or
+// CIDR prefixes.
+func parsePrefixes(v string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(v, ",") {
+		f = strings.TrimSpace(f)
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		addr, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q: not an address or a CIDR prefix", f)
+		}
+		out = append(out, netip.PrefixFrom(addr, addr.BitLen()))
+	}
+	return out, nil
 }
 
 // edgeNode serves an edge until SIGINT or SIGTERM.
@@ -58,6 +87,9 @@ func edgeNode(args []string) error {
 	}
 	if a.segmentCache < 0 {
 		return usagef("--segment-cache %d: must be 0 or more", a.segmentCache)
+	}
+	if a.maxSubscribers < 1 {
+		return usagef("--max-subscribers %d: must be at least 1", a.maxSubscribers)
 	}
 	token, err := a.token.resolve(cl.FlagSet, os.LookupEnv)
 	if err != nil {
@@ -90,7 +122,8 @@ func edgeNode(args []string) error {
 	if a.cors != "" {
 		cors = strings.Split(a.cors, ",")
 	}
-	handler := server.New(server.Config{Streams: streams, CORSOrigins: cors, Token: token, Logger: log})
+	handler := server.New(server.Config{Streams: streams, CORSOrigins: cors, Token: token, Logger: log,
+		MaxSubscribers: a.maxSubscribers, TrustedProxies: a.trusted})
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	srv.RegisterOnShutdown(handler.Shutdown)
 	done := make(chan error, 1)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"regexp"
@@ -40,7 +41,7 @@ func TestEdge(t *testing.T) {
 	shared := append([]string{"--markers", db.URL}, s3Flags(b.weed.Endpoint)...)
 	enc := startServer(t, data, freeAddr(t), append([]string{"--detect", "none"}, shared...)...)
 	edge1 := startEdge(t, freeAddr(t), shared...)
-	edge2 := startEdge(t, freeAddr(t), shared...)
+	edge2 := startEdge(t, freeAddr(t), append([]string{"--max-subscribers", "1"}, shared...)...)
 	pollUntil(t, "3 segments through the first edge", 60*time.Second, func() bool {
 		pl := edge1.mustPlaylist(t)
 		return pl != nil && len(segments(pl)) >= 3
@@ -105,6 +106,24 @@ func TestEdge(t *testing.T) {
 			case <-time.After(30 * time.Second):
 				t.Fatalf("the marker posted on one edge reached no event stream on the other\n%s", edge2.log)
 			}
+		}
+	})
+
+	t.Run("subscribers bounded", func(t *testing.T) {
+		// edge2 holds one event stream (followEvents), its
+		// --max-subscribers: a second is refused, with a JSON message.
+		resp, err := http.Get(edge2.base + "/api/streams/demo/markers/events")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			t.Fatal("a second event stream on an edge with --max-subscribers 1 was opened; want 503")
+		}
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
+		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !json.Valid(body) {
+			t.Errorf("a second event stream on an edge with --max-subscribers 1: %d %s, Retry-After %q; want 503 with a JSON message and Retry-After",
+				resp.StatusCode, body, resp.Header.Get("Retry-After"))
 		}
 	})
 
@@ -176,6 +195,8 @@ func TestEdgeFlags(t *testing.T) {
 	}{
 		{"no markers", []string{"edge", "--segments", "s3://media/live"}, "--markers"},
 		{"no segments", []string{"edge", "--markers", "postgres://u@127.0.0.1:1/db"}, "--segments"},
+		{"no subscribers", []string{"edge", "--markers", "postgres://u@127.0.0.1:1/db", "--segments", "s3://media/live", "--max-subscribers", "0"}, "--max-subscribers"},
+		{"a proxy that is no address", []string{"edge", "--markers", "postgres://u@127.0.0.1:1/db", "--segments", "s3://media/live", "--trusted-proxy", "127.0.0.1,nginx"}, "--trusted-proxy"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := runCLI(t, t.TempDir(), c.args...)

@@ -25,21 +25,22 @@ type Object struct {
 
 // Get reads the object called name of stream, as the Mirror put it
 // (PREFIX/STREAM/NAME); ErrNoObject (wrapped) says it is not there.
+//
+// It makes one GET, its headers and body one version of the object. (The
+// Client's GetObject asks for the headers with a HEAD, then for the body
+// with a GET If-Match their ETag, which fails when the playlist is
+// replaced between the two: under many readers, every upload.)
 func (s *Store) Get(ctx context.Context, stream, name string) (Object, error) {
 	key := s.loc.Prefix + stream + "/" + name
-	obj, err := s.client.GetObject(ctx, s.loc.Bucket, key, minio.GetObjectOptions{})
-	if err != nil {
-		return Object{}, fmt.Errorf("bucket: get %s: %w", key, err)
-	}
-	defer obj.Close()
-	info, err := obj.Stat()
+	body, info, _, err := minio.Core{Client: s.client}.GetObject(ctx, s.loc.Bucket, key, minio.GetObjectOptions{})
 	if err != nil {
 		if minio.ToErrorResponse(err).Code == "NoSuchKey" {
 			return Object{}, fmt.Errorf("bucket: get %s: %w", key, ErrNoObject)
 		}
 		return Object{}, fmt.Errorf("bucket: get %s: %w", key, err)
 	}
-	data, err := io.ReadAll(obj)
+	defer body.Close()
+	data, err := io.ReadAll(body)
 	if err != nil {
 		return Object{}, fmt.Errorf("bucket: get %s: %w", key, err)
 	}

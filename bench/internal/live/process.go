@@ -136,8 +136,12 @@ func (s *Server) ProcessState() *os.ProcessState {
 
 // CPU returns the CPU time (user and system, every thread) the running
 // server has used so far, from /proc.
-func (s *Server) CPU() (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.Pid()))
+func (s *Server) CPU() (time.Duration, error) { return PidCPU(s.Pid()) }
+
+// PidCPU returns the CPU time (user and system, every thread) the running
+// process pid has used so far, from /proc/PID/stat.
+func PidCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, err
 	}
@@ -146,14 +150,14 @@ func (s *Server) CPU() (time.Duration, error) {
 	_, rest, ok := strings.Cut(string(b), ") ")
 	f := strings.Fields(rest)
 	if !ok || len(f) < 13 {
-		return 0, fmt.Errorf("live: /proc/%d/stat: %q", s.Pid(), b)
+		return 0, fmt.Errorf("live: /proc/%d/stat: %q", pid, b)
 	}
 	// utime and stime, fields 14 and 15, in clock ticks (USER_HZ, 100
 	// on Linux).
 	utime, err1 := strconv.ParseInt(f[11], 10, 64)
 	stime, err2 := strconv.ParseInt(f[12], 10, 64)
 	if err := errors.Join(err1, err2); err != nil {
-		return 0, fmt.Errorf("live: /proc/%d/stat: %w", s.Pid(), err)
+		return 0, fmt.Errorf("live: /proc/%d/stat: %w", pid, err)
 	}
 	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
 }

@@ -12,9 +12,11 @@ import (
 )
 
 // Viewers counts what simulated viewers did, from many goroutines: each
-// runs View. Every failure while its context lasts is an error.
+// runs View. Every failure while its context lasts is an error. Late
+// counts the segments View took longer to fetch than the playlist's
+// target duration: a player fetching them would have stalled.
 type Viewers struct {
-	Requests, Segments, Events, Errors atomic.Int64
+	Requests, Segments, Events, Errors, Late atomic.Int64
 
 	mu    sync.Mutex
 	first error
@@ -44,7 +46,7 @@ func (v *Viewers) fail(ctx context.Context, err error) {
 // playlist every half target duration, fetches every segment it has not
 // seen (joining at the live edge, the last three listed, as hls.js does),
 // reads the marker list every fourth poll, and holds the stream's event
-// stream open, counting its events.
+// stream open, counting its events (and its late segments: Late).
 func (v *Viewers) View(ctx context.Context, c *http.Client, base, stream string) {
 	var wg sync.WaitGroup
 	defer wg.Wait() // the event stream ends with ctx
@@ -77,8 +79,12 @@ func (v *Viewers) View(ctx context.Context, c *http.Client, base, stream string)
 			for _, s := range segs {
 				if !seen[s.URI] && ctx.Err() == nil {
 					seen[s.URI] = true
+					asked := time.Now()
 					if get(base+"/streams/"+stream+"/"+s.URI) != nil {
 						v.Segments.Add(1)
+						if pl.TargetDuration > 0 && time.Since(asked) > pl.TargetDuration {
+							v.Late.Add(1)
+						}
 					}
 				}
 			}

@@ -147,7 +147,20 @@ func (l *leases) goOn(ctx context.Context, c streamConfig) error {
 	if err != nil || !ok {
 		return err
 	}
-	changed, err := playlist.GoOn(filepath.Join(c.Data, c.Name), c.SegmentFormat, pub.Next, pub.DiscontinuitySeq, pub.Target)
+	dir := filepath.Join(c.Data, c.Name)
+	if !pub.Epoch.IsZero() {
+		// The same timeline as the server before: PTS go on from its, and
+		// markers keep their times on every node.
+		kept, err := stream.SeedEpoch(dir, pub.Epoch)
+		if err != nil {
+			return err
+		}
+		if !kept.Equal(pub.Epoch) {
+			l.log.Warn("the stream folder keeps its own epoch, not the one the stream was published with: times of markers written elsewhere will differ",
+				"stream", c.Name, "folder", kept.UTC(), "published", pub.Epoch.UTC())
+		}
+	}
+	changed, err := playlist.GoOn(dir, c.SegmentFormat, pub.Next, pub.DiscontinuitySeq, pub.Target)
 	if changed {
 		l.log.Info("taking the stream over from the bucket's playlist", "stream", c.Name, "next", pub.Next)
 	}

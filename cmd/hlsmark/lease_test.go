@@ -69,6 +69,11 @@ func TestLeaseFailover(t *testing.T) {
 		}
 		acked = append(acked, m.ID)
 	}
+	epoch := listStreams(t, a)["demo"].Epoch
+	dated := map[int64]string{} // each marker's program_date_time on the owner
+	for _, m := range a.markers(t) {
+		dated[m.ID] = m.ProgramDateTime
+	}
 	a.stop(t, syscall.SIGKILL)
 	killed := time.Now()
 	before := segmentSeqs(b.keys(t)) // the first can upload no more
@@ -105,9 +110,17 @@ func TestLeaseFailover(t *testing.T) {
 		}
 	}
 
+	// The second server goes on on the first's timeline (the epoch the
+	// bucket's playlist carries): every marker has the time it had.
+	if got := listStreams(t, bs)["demo"].Epoch; !got.Equal(epoch) || epoch.IsZero() {
+		t.Errorf("epoch after the takeover %s, before %s: want the same", got, epoch)
+	}
 	var have []int64
 	for _, m := range bs.markers(t) {
 		have = append(have, m.ID)
+		if was, ok := dated[m.ID]; ok && m.ProgramDateTime != was {
+			t.Errorf("marker %d: program_date_time %s after the takeover, %s before", m.ID, m.ProgramDateTime, was)
+		}
 	}
 	for _, id := range acked {
 		if !slices.Contains(have, id) {

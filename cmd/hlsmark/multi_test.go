@@ -130,6 +130,7 @@ streams:
 type listedStream struct {
 	Name, State, Input, Size string
 	FPS                      int
+	Epoch                    time.Time
 	Counters                 struct {
 		FramesEncoded   uint64 `json:"frames_encoded"`
 		SegmentsWritten uint64 `json:"segments_written"`

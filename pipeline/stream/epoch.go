@@ -30,3 +30,20 @@ func loadTimeline(dir string, clk clock.Clock, fresh time.Time, log *slog.Logger
 	}
 	return clock.Timeline{Epoch: e.Epoch}, nil
 }
+
+// SeedEpoch gives the stream folder dir the epoch e if it has none yet, as
+// a server taking a stream over from another does with the epoch the
+// stream was published with: its PTS then go on from the other's, and the
+// markers both stored keep their times. It returns the folder's epoch,
+// e unless the folder had one of its own, which it keeps.
+func SeedEpoch(dir string, e time.Time) (time.Time, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return time.Time{}, err
+	}
+	now := time.Now()
+	l, err := epoch.Load(filepath.Join(dir, epochFile), now, e, false)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return l.Epoch, nil
+}

@@ -39,13 +39,22 @@ func (s *Store) Epoch(ctx context.Context, stream string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, fmt.Errorf("bucket: stat %s: %w", key, err)
 	}
+	t, err := epochOf(info)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("bucket: %s: %w", key, err)
+	}
+	return t, nil
+}
+
+// epochOf reads the epoch a playlist object carries.
+func epochOf(info minio.ObjectInfo) (time.Time, error) {
 	raw, ok := info.UserMetadata[epochKey]
 	if !ok {
-		return time.Time{}, fmt.Errorf("bucket: %s: %w", key, ErrNoEpoch)
+		return time.Time{}, ErrNoEpoch
 	}
 	t, err := time.Parse(time.RFC3339Nano, raw)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("bucket: %s: epoch %q: %w", key, raw, err)
+		return time.Time{}, fmt.Errorf("epoch %q: %w", raw, err)
 	}
 	return t, nil
 }

@@ -3,10 +3,12 @@ package bucket
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"strings"
+	"time"
 
 	"github.com/grafov/m3u8"
 	"github.com/minio/minio-go/v7"
@@ -29,6 +31,10 @@ type Published struct {
 	DiscontinuitySeq uint64
 	// Target is EXT-X-TARGETDURATION, in seconds.
 	Target int
+	// Epoch is the stream's epoch, the wall-clock time of its PTS 0, as
+	// the playlist carries it; zero if it carries none (an upload by a
+	// version before epochs were uploaded).
+	Epoch time.Time
 }
 
 // Published reads the playlist of the stream called name from the
@@ -47,12 +53,20 @@ func (s *Store) Published(ctx context.Context, name string) (Published, bool, er
 	if err != nil {
 		return Published{}, false, fmt.Errorf("bucket: get %s: %w", key, err)
 	}
+	info, err := obj.Stat()
+	if err != nil {
+		return Published{}, false, fmt.Errorf("bucket: get %s: %w", key, err)
+	}
+	epoch, err := epochOf(info)
+	if err != nil && !errors.Is(err, ErrNoEpoch) {
+		return Published{}, false, fmt.Errorf("bucket: %s: %w", key, err)
+	}
 	pl, kind, err := m3u8.DecodeFrom(bytes.NewReader(body), false)
 	if err != nil || kind != m3u8.MEDIA {
 		return Published{}, false, fmt.Errorf("bucket: %s is not a media playlist: %v", key, err)
 	}
 	mp := pl.(*m3u8.MediaPlaylist)
-	p := Published{Next: media.Seq(mp.SeqNo), DiscontinuitySeq: mp.DiscontinuitySeq, Target: int(math.Ceil(mp.TargetDuration))}
+	p := Published{Next: media.Seq(mp.SeqNo), DiscontinuitySeq: mp.DiscontinuitySeq, Target: int(math.Ceil(mp.TargetDuration)), Epoch: epoch}
 	for _, seg := range mp.GetAllSegments() {
 		p.Next++
 		if seg.Discontinuity {

@@ -108,7 +108,7 @@ func (s *Streams) list(ctx context.Context) []string {
 		if ok && st.Markers != nil {
 			continue
 		}
-		o := &origin{objects: s.objects, stream: n, cache: segcache.New(s.cacheBytes)}
+		o := &origin{objects: s.objects, stream: n, cache: segcache.New(s.cacheBytes), now: func() time.Time { return s.now() }}
 		if ok {
 			o = st.Origin.(*origin) // keeps its cache
 		}
@@ -139,33 +139,78 @@ func live() (state, reason string) { return "live", "" }
 // segment uploaded with it never changes, and is kept in memory.
 const immutable = "public, max-age=31536000, immutable"
 
+// changingFresh is how long an edge answers for a stream's playlist and
+// init segments, which change, with what it last read of them: the
+// requests of any number of viewers within it make one read of the
+// bucket, where each made one before (a thousand a second for 2,000
+// viewers on two edges). A player reloads the playlist once a target
+// duration, a second or more: a copy at most this much older than the
+// bucket's costs it little next to the upload that put it there.
+const changingFresh = 250 * time.Millisecond
+
 // origin is one stream's files in the bucket. Its newest segments are
 // kept in memory (segcache evicts the oldest first: viewers are at the
 // live edge), with the headers they were uploaded with; the playlist and
-// the init segment, which change, are read from the bucket every time.
+// the init segments, which change, are read from the bucket at most once
+// per changingFresh, one read at a time.
 type origin struct {
 	objects *bucket.Store
 	stream  string
 	cache   *segcache.Cache
+	now     func() time.Time
+
+	mu   sync.Mutex // held across a read of a changing file
+	read map[string]readFile
+}
+
+// readFile is a changing file as last read from the bucket, and when.
+type readFile struct {
+	file server.OriginFile
+	at   time.Time
 }
 
 // File returns the stream's file called name, from memory or the bucket.
 func (o *origin) File(ctx context.Context, name string) (server.OriginFile, error) {
-	seq, format, segment := segmentName(name)
-	if segment {
-		if data, ok := o.cache.Get(seq); ok {
-			return server.OriginFile{Data: data, ContentType: format.ContentType(), CacheControl: immutable}, nil
-		}
+	if seq, format, segment := segmentName(name); segment {
+		return o.segment(ctx, name, seq, format)
 	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if r, ok := o.read[name]; ok && o.now().Sub(r.at) < changingFresh {
+		return r.file, nil
+	}
+	f, err := o.get(ctx, name)
+	if err != nil {
+		return f, err
+	}
+	if o.read == nil {
+		o.read = map[string]readFile{}
+	}
+	o.read[name] = readFile{file: f, at: o.now()}
+	return f, nil
+}
+
+// segment returns the segment called name, number seq in format, from
+// memory or from the bucket, kept in memory if it was uploaded immutable.
+func (o *origin) segment(ctx context.Context, name string, seq media.Seq, format media.Format) (server.OriginFile, error) {
+	if data, ok := o.cache.Get(seq); ok {
+		return server.OriginFile{Data: data, ContentType: format.ContentType(), CacheControl: immutable}, nil
+	}
+	f, err := o.get(ctx, name)
+	if err == nil && f.CacheControl == immutable && f.ContentType == format.ContentType() {
+		o.cache.Put(seq, f.Data)
+	}
+	return f, err
+}
+
+// get reads the stream's file called name from the bucket.
+func (o *origin) get(ctx context.Context, name string) (server.OriginFile, error) {
 	obj, err := o.objects.Get(ctx, o.stream, name)
 	if errors.Is(err, bucket.ErrNoObject) {
 		return server.OriginFile{}, errors.Join(err, server.ErrNoFile)
 	}
 	if err != nil {
 		return server.OriginFile{}, err
-	}
-	if segment && obj.CacheControl == immutable && obj.ContentType == format.ContentType() {
-		o.cache.Put(seq, obj.Data)
 	}
 	return server.OriginFile{Data: obj.Data, ContentType: obj.ContentType, CacheControl: obj.CacheControl}, nil
 }

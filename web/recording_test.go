@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"fmt"
-	"math"
 	"net/http"
 	"strings"
 	"testing"
@@ -107,10 +106,7 @@ func TestPlayerOpensRecording(t *testing.T) {
 		t.Errorf("the page has %d <video> elements, want the one it had", videos)
 	}
 	// Back on the marker's frame for the screenshot.
-	b.eval(t, fmt.Sprintf(`(() => { document.querySelector('video').currentTime = %g; return true; })()`, p.Time), new(bool))
-	waitFor(t, b, "the marker's frame again", 30*time.Second, playbackJS(*m.Sequence), func(q playback) bool {
-		return q.Paused && !q.Seeking && q.Ready >= 2 && math.Abs(q.Time-p.Time) < 0.0005
-	})
+	seekPaused(t, b, "the marker's frame again", playbackJS(*m.Sequence), p.Time)
 	checkMint(t, b, "the marker's frame again", func(n int) bool { return n >= minMint })
 	saveScreenshot(t, b, "player-recording.png")
 	for _, e := range b.consoleErrors() {

@@ -162,9 +162,12 @@ func checkMarkerFrame(t *testing.T, b *browser, what string, m apiMarker) playba
 	// gap between the two, look inside that one's last frame (see
 	// frameBefore). A seek landing a frame late is still caught: its
 	// frame before is the marker's, inside the marker's fragment.
+	if q.PrevEnd != nil {
+		t.Logf("%s: the fragment before ends at %.4f", what, *q.PrevEnd)
+	}
 	if *m.Offset == 0 && q.PrevEnd != nil && before > *q.PrevEnd-frameBefore {
 		before = *q.PrevEnd - frameBefore
-		t.Logf("%s: the fragment before ends at %.4f: the frame before looked for at %.4f", what, *q.PrevEnd, before)
+		t.Logf("%s: the frame before looked for at %.4f, in the previous fragment", what, before)
 		seekPaused(t, b, what+": the frame before, in the previous fragment", js, before)
 	}
 	checkMint(t, b, what+": the frame before", func(n int) bool { return n == 0 })

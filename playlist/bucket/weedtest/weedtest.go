@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -45,8 +46,13 @@ func Start(tb testing.TB) *Server {
 		tb.Fatalf("SeaweedFS is needed (scripts/setup test builds %s): %v %s", Bin, err, out)
 	}
 	s := &Server{dir: tb.TempDir()}
-	for range 8 {
-		s.ports = append(s.ports, freePort(tb))
+	// Eight different ports: each pick is free when made, not of the
+	// picks before it (CI once gave the S3 and the master's gRPC port
+	// the same number).
+	for len(s.ports) < 8 {
+		if p := freePort(tb); !slices.Contains(s.ports, p) {
+			s.ports = append(s.ports, p)
+		}
 	}
 	s.Endpoint = fmt.Sprintf("http://127.0.0.1:%d", s.ports[3])
 	log, err := os.Create(filepath.Join(s.dir, "weed.log"))

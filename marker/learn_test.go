@@ -74,19 +74,8 @@ func testLearnPlacesMarkersPostedElsewhere(t *testing.T, st storage) {
 
 	deadline := time.After(20 * time.Second)
 	for _, m := range posted {
-		for {
-			got, err := store.Get(context.Background(), "demo", m.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.Rev > m.Rev {
-				break
-			}
-			select {
-			case <-wake:
-			case <-deadline:
-				t.Fatalf("marker %d posted elsewhere (revision %d) got no new revision from the encoder", m.ID, got.Rev)
-			}
+		if rev, ok := waitRevised(t, store, "demo", m, wake, deadline); !ok {
+			t.Fatalf("marker %d posted elsewhere (revision %d) got no new revision from the encoder", m.ID, rev)
 		}
 	}
 	if err := pl.Flush(); err != nil { // the date ranges revised since the last write

@@ -129,21 +129,9 @@ func testMarkerPostedWhileSegmentIsWrittenIsPlaced(t *testing.T, st storage) {
 	}
 	disk.letGo()
 
-	deadline := time.After(20 * time.Second)
-	for {
-		got, err := store.Get(context.Background(), "demo", posted.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got.Rev > posted.Rev {
-			break
-		}
-		select {
-		case <-wake:
-		case <-deadline:
-			t.Fatalf("marker %d (revision %d) got no new revision once segment %d was on disk: subscribers never learn its position",
-				posted.ID, got.Rev, seg.Seq)
-		}
+	if rev, ok := waitRevised(t, store, "demo", posted, wake, time.After(20*time.Second)); !ok {
+		t.Fatalf("marker %d (revision %d) got no new revision once segment %d was on disk: subscribers never learn its position",
+			posted.ID, rev, seg.Seq)
 	}
 	if pos, ok := svc.Position(posted.PTS); !ok || pos.Seq != seg.Seq || pos.Offset != clock.Hz/2 {
 		t.Errorf("marker %d: position %+v (%v), want segment %d at offset %d", posted.ID, pos, ok, seg.Seq, clock.Hz/2)

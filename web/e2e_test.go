@@ -38,6 +38,8 @@ type playback struct {
 	FragEnd   *float64 `json:"fragEnd"`
 	// Parsed says hls.js has read that fragment's real PTS.
 	Parsed bool `json:"parsed"`
+	// Buffered says the media buffer holds the video's position.
+	Buffered bool `json:"buffered"`
 	// PrevEnd is where the fragment before the marker's ends, on the
 	// player's clock, once hls.js has read its real PTS; else null.
 	PrevEnd *float64 `json:"prevEnd"`
@@ -77,6 +79,7 @@ func playbackJS(seq int) string {
     fragEnd: f ? f.start + f.duration : null,
     parsed: !!f && Number.isFinite(f.startPTS) && Number.isFinite(f.endPTS),
     prevEnd: pf && Number.isFinite(pf.endPTS) ? pf.endPTS : null,
+    buffered: [...Array(v.buffered.length).keys()].some((i) => v.buffered.start(i) <= v.currentTime && v.currentTime < v.buffered.end(i)),
     seekableEnd: s.length ? s.end(s.length - 1) : 0,
     target: d ? d.targetduration : 0,
     behind: live.classList.contains('is-behind') && !live.hidden,
@@ -180,7 +183,7 @@ func seekPaused(t *testing.T, b *browser, what, js string, at float64) playback 
 	t.Helper()
 	b.eval(t, fmt.Sprintf(`(() => { document.querySelector('video').currentTime = %g; return true; })()`, at), new(bool))
 	return waitFor(t, b, what, 30*time.Second, js, func(p playback) bool {
-		return p.Paused && !p.Seeking && p.Ready >= 2 && math.Abs(p.Time-at) < 0.0005
+		return p.Paused && !p.Seeking && p.Ready >= 2 && p.Buffered && math.Abs(p.Time-at) < 0.0005
 	})
 }
 
